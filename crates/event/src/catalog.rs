@@ -1,0 +1,1 @@
+//! The JUNOScope event catalog (filled in by the catalog work).

@@ -1,0 +1,13 @@
+//! The netaudit event model.
+//!
+//! Pure data: no I/O, no async. [`Severity`], [`Facility`] and [`Priority`]
+//! follow RFC 5424 section 6.2.1 (and Junos' names for severities);
+//! [`Event`] is the owned record that the store keeps; [`catalog`] holds every
+//! JUNOScope message of the seed chapter, compiled in.
+
+pub mod catalog;
+mod event;
+mod priority;
+
+pub use event::{Event, Param};
+pub use priority::{Facility, Priority, PriorityError, Severity};

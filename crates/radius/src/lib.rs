@@ -1,0 +1,1 @@
+//! RADIUS accounting codec (RFC 2865/2866).

@@ -1,0 +1,5 @@
+//! One module per subcommand: each has an `Args` (clap) and a `run`.
+
+pub mod catalog;
+pub mod format;
+pub mod parse;

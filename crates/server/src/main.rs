@@ -1,0 +1,45 @@
+//! `netaudit`: the command line. Each subcommand lives in `cmd/`; this file
+//! only parses arguments and dispatches.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// netaudit: security audit logging for Junos networks and JUNOScope.
+///
+/// Parses and writes Junos syslog (standard and RFC 5424 structured-data),
+/// knows every JUNOScope event of the catalog, and stores events durably.
+#[derive(Debug, Parser)]
+#[command(name = "netaudit", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Parse syslog lines (files or stdin) into one JSON object per line.
+    Parse(cmd::parse::Args),
+    /// Render one JUNOScope catalog event as a syslog line.
+    Format(cmd::format::Args),
+    /// Show the JUNOScope event catalog.
+    Catalog(cmd::catalog::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Parse(args) => cmd::parse::run(args),
+        Command::Format(args) => cmd::format::run(args),
+        Command::Catalog(args) => cmd::catalog::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("netaudit: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

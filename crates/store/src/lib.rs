@@ -1,0 +1,1 @@
+//! netaudit's embedded event database.
