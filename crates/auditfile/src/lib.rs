@@ -1,0 +1,1 @@
+//! Local audit files with rotation and archives.
