@@ -1,1 +1,899 @@
-//! The JUNOScope event catalog (filled in by the catalog work).
+//! The JUNOScope event catalog: every message of the JUNOScope system log
+//! chapter (seed 000), from `catalog/junoscope.toml`, compiled in.
+//!
+//! [`catalog()`] parses the data file once. Each [`CatalogEntry`] knows its
+//! message template with named variables, its type and severity and the
+//! RADIUS accounting records it produces; [`CatalogEntry::render`] fills the
+//! template and [`RenderedEvent::into_event`] turns the result into the
+//! stored [`Event`]. Decisions about the seed's contradictions are recorded in
+//! `docs/catalog.md`.
+
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Event, Facility, Param, Severity};
+
+/// The catalog data file, compiled in.
+pub const CATALOG_TOML: &str = include_str!("../../../catalog/junoscope.toml");
+
+/// SD-ID used for the catalog variables when the caller does not choose one:
+/// the Junos platform id of seed 002's sample (see docs/catalog.md).
+pub const DEFAULT_SD_ID: &str = "junos@2636.1.1.1.2.18";
+
+/// RFC 5424 limits SD-NAMEs (SD-IDs and PARAM-NAMEs) to 32 characters.
+const SD_NAME_MAX: usize = 32;
+
+/// Errors of the catalog: loading the data file, looking up codes and
+/// rendering templates. Messages list what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogError {
+    #[error("catalog data is not valid TOML for the catalog schema: {0}")]
+    Syntax(String),
+    #[error("catalog entry {code}: {reason}")]
+    InvalidEntry { code: String, reason: String },
+    #[error("catalog code or alias {code} is defined twice")]
+    DuplicateCode { code: String },
+    #[error("unknown catalog code '{code}'{}; run `netaudit catalog` for the list", did_you_mean(.suggestions))]
+    UnknownCode {
+        code: String,
+        suggestions: Vec<String>,
+    },
+    #[error("{code} has no variable '{name}' (expected: {})", list_or_none(.expected))]
+    UnknownVariable {
+        code: String,
+        name: String,
+        expected: Vec<String>,
+    },
+    #[error("{code} is missing variable(s) {} (expected: {})", .missing.join(", "), list_or_none(.expected))]
+    MissingVariables {
+        code: String,
+        missing: Vec<String>,
+        expected: Vec<String>,
+    },
+    #[error("{code}: variable '{name}' given more than once")]
+    DuplicateVariable { code: String, name: String },
+}
+
+fn did_you_mean(suggestions: &[String]) -> String {
+    if suggestions.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean {}?)", suggestions.join(", "))
+    }
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "no variables".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// The seed's "Type" column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Event,
+    Error,
+}
+
+impl EventKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Event => "Event",
+            EventKind::Error => "Error",
+        }
+    }
+}
+
+/// RADIUS Acct-Status-Type (RFC 2866 section 5.1), the values JUNOScope uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AcctStatusType {
+    Start,
+    Stop,
+    InterimUpdate,
+}
+
+impl AcctStatusType {
+    /// The attribute value on the wire.
+    pub fn code(self) -> u32 {
+        match self {
+            AcctStatusType::Start => 1,
+            AcctStatusType::Stop => 2,
+            AcctStatusType::InterimUpdate => 3,
+        }
+    }
+
+    /// The RFC 2866 name.
+    pub fn name(self) -> &'static str {
+        match self {
+            AcctStatusType::Start => "Start",
+            AcctStatusType::Stop => "Stop",
+            AcctStatusType::InterimUpdate => "Interim-Update",
+        }
+    }
+}
+
+/// RADIUS Acct-Terminate-Cause (RFC 2866 section 5.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TerminateCause {
+    UserRequest,
+    LostCarrier,
+    LostService,
+    IdleTimeout,
+    SessionTimeout,
+    AdminReset,
+    AdminReboot,
+    PortError,
+    NasError,
+    NasRequest,
+    NasReboot,
+    PortUnneeded,
+    PortPreempted,
+    PortSuspended,
+    ServiceUnavailable,
+    Callback,
+    UserError,
+    HostRequest,
+}
+
+impl TerminateCause {
+    /// The attribute value on the wire (RFC 2866 numbers them 1..=18 in
+    /// declaration order).
+    pub fn code(self) -> u32 {
+        self as u32 + 1
+    }
+
+    /// The RFC 2866 name.
+    pub fn name(self) -> &'static str {
+        match self {
+            TerminateCause::UserRequest => "User-Request",
+            TerminateCause::LostCarrier => "Lost-Carrier",
+            TerminateCause::LostService => "Lost-Service",
+            TerminateCause::IdleTimeout => "Idle-Timeout",
+            TerminateCause::SessionTimeout => "Session-Timeout",
+            TerminateCause::AdminReset => "Admin-Reset",
+            TerminateCause::AdminReboot => "Admin-Reboot",
+            TerminateCause::PortError => "Port-Error",
+            TerminateCause::NasError => "NAS-Error",
+            TerminateCause::NasRequest => "NAS-Request",
+            TerminateCause::NasReboot => "NAS-Reboot",
+            TerminateCause::PortUnneeded => "Port-Unneeded",
+            TerminateCause::PortPreempted => "Port-Preempted",
+            TerminateCause::PortSuspended => "Port-Suspended",
+            TerminateCause::ServiceUnavailable => "Service-Unavailable",
+            TerminateCause::Callback => "Callback",
+            TerminateCause::UserError => "User-Error",
+            TerminateCause::HostRequest => "Host-Request",
+        }
+    }
+}
+
+/// One template variable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    /// Kebab-case, like Junos SD parameter names (`username`, `client-address`).
+    pub name: String,
+    pub description: String,
+}
+
+/// One RADIUS accounting record an event produces. User-Name is always the
+/// session user (the event's acting user).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RadiusRecord {
+    pub status_type: AcctStatusType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminate_cause: Option<TerminateCause>,
+    /// Juniper-JUNOScope-Privileged-Command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileged_command: Option<String>,
+    /// The variable whose value is sent as Juniper-JUNOScope-Target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_variable: Option<String>,
+    /// Juniper-JUNOScope-Login-Failure-Reason sent by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_failure_reason: Option<String>,
+    /// Every Login-Failure-Reason value the seed allows for this record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub login_failure_reasons: Vec<String>,
+}
+
+/// The RADIUS accounting records of one event, in sending order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RadiusSpec {
+    pub records: Vec<RadiusRecord>,
+}
+
+/// One message of the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogEntry {
+    /// Canonical code, e.g. `JUNOSCOPE_LOGIN_FAILURE`.
+    pub code: String,
+    /// Other spellings the seed uses for the same message.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// The seed's section, e.g. `Login`, `Users Setup`.
+    pub group: String,
+    /// English text with `{variable}` placeholders.
+    pub template: String,
+    /// The template's variables, in template order.
+    pub variables: Vec<Variable>,
+    pub kind: EventKind,
+    pub severity: Severity,
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub radius: Option<RadiusSpec>,
+}
+
+/// A piece of a template: literal text or a variable name.
+#[derive(Debug, PartialEq, Eq)]
+enum Piece<'a> {
+    Literal(&'a str),
+    Variable(&'a str),
+}
+
+/// Splits a template into pieces; `Err` names the problem.
+fn template_pieces(template: &str) -> Result<Vec<Piece<'_>>, String> {
+    let mut pieces = Vec::new();
+    let mut rest = template;
+    while !rest.is_empty() {
+        match rest.find(['{', '}']) {
+            None => {
+                pieces.push(Piece::Literal(rest));
+                break;
+            }
+            Some(at) => {
+                let (literal, tail) = rest.split_at(at);
+                if !literal.is_empty() {
+                    pieces.push(Piece::Literal(literal));
+                }
+                if tail.starts_with('}') {
+                    return Err(format!(
+                        "unmatched '}}' at byte {}",
+                        template.len() - tail.len()
+                    ));
+                }
+                let body = &tail[1..];
+                let Some(end) = body.find('}') else {
+                    return Err(format!(
+                        "unclosed '{{' at byte {}",
+                        template.len() - tail.len()
+                    ));
+                };
+                let name = &body[..end];
+                if !is_variable_name(name) {
+                    return Err(format!(
+                        "placeholder '{{{name}}}' is not a kebab-case variable name"
+                    ));
+                }
+                pieces.push(Piece::Variable(name));
+                rest = &body[end + 1..];
+            }
+        }
+    }
+    Ok(pieces)
+}
+
+/// Kebab-case ASCII, usable as an RFC 5424 PARAM-NAME.
+fn is_variable_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= SD_NAME_MAX
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+/// JUNOScope codes: `JUNOSCOPE_` then upper-case words joined by `_`, short
+/// enough that [`msgid_for`] fits RFC 5424's 32-character MSGID.
+fn is_code(code: &str) -> bool {
+    code.strip_prefix(CODE_PREFIX).is_some_and(|rest| {
+        !rest.is_empty()
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    }) && msgid_for(code).len() <= MSGID_MAX
+}
+
+/// The prefix of every JUNOScope code.
+pub const CODE_PREFIX: &str = "JUNOSCOPE_";
+
+/// RFC 5424 limits MSGID to 32 printable US-ASCII characters.
+pub const MSGID_MAX: usize = 32;
+
+/// The RFC 5424 MSGID for a code: the code itself when it fits in 32
+/// characters, else the code without its `JUNOSCOPE_` prefix (nine catalog
+/// codes are longer than 32, e.g. `JUNOSCOPE_RESTORE_NO_ACCESS_INFO_ERROR`;
+/// truncating instead would turn `JUNOSCOPE_SOFTWARE_IMAGE_INSTALL_ERROR`
+/// into `JUNOSCOPE_SOFTWARE_IMAGE_INSTALL`, a different event).
+/// [`Catalog::get_by_msgid`] maps both forms back.
+pub fn msgid_for(code: &str) -> &str {
+    if code.len() > MSGID_MAX {
+        if let Some(short) = code.strip_prefix(CODE_PREFIX) {
+            return short;
+        }
+    }
+    code
+}
+
+impl CatalogEntry {
+    /// Checks the entry on its own; `Err` says what is wrong.
+    fn validate(&self) -> Result<(), String> {
+        if !is_code(&self.code) {
+            return Err("code must be JUNOSCOPE_ + upper-case words, at most 32 characters after the prefix (RFC 5424 MSGID)".into());
+        }
+        if let Some(bad) = self.aliases.iter().find(|a| !is_code(a)) {
+            return Err(format!("alias {bad} is not a JUNOSCOPE_ code"));
+        }
+        if self.group.trim().is_empty() || self.description.trim().is_empty() {
+            return Err("group and description must not be empty".into());
+        }
+        let pieces = template_pieces(&self.template)?;
+        if pieces.iter().any(|p| match p {
+            Piece::Literal(text) => text.chars().any(char::is_control),
+            Piece::Variable(_) => false,
+        }) {
+            return Err("template contains a control character".into());
+        }
+        // Declared variables = template placeholders, in first-use order.
+        let mut used: Vec<&str> = Vec::new();
+        for piece in &pieces {
+            if let Piece::Variable(name) = piece {
+                if !used.contains(name) {
+                    used.push(name);
+                }
+            }
+        }
+        let declared: Vec<&str> = self.variables.iter().map(|v| v.name.as_str()).collect();
+        if declared != used {
+            return Err(format!(
+                "variables [{}] must be exactly the template's placeholders in order [{}]",
+                declared.join(", "),
+                used.join(", ")
+            ));
+        }
+        if let Some(radius) = &self.radius {
+            if radius.records.is_empty() {
+                return Err("radius has no records (omit radius instead)".into());
+            }
+            for record in &radius.records {
+                if record.terminate_cause.is_some() && record.status_type != AcctStatusType::Stop {
+                    return Err(
+                        "Acct-Terminate-Cause is only valid in a Stop record (RFC 2866 5.10)"
+                            .into(),
+                    );
+                }
+                if let Some(target) = &record.target_variable {
+                    if !declared.contains(&target.as_str()) {
+                        return Err(format!(
+                            "radius target_variable '{target}' is not a variable of the template"
+                        ));
+                    }
+                }
+                if let Some(reason) = &record.login_failure_reason {
+                    if !record.login_failure_reasons.contains(reason) {
+                        return Err(format!(
+                            "login_failure_reason '{reason}' is not one of login_failure_reasons"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The variable names, in template order.
+    pub fn variable_names(&self) -> Vec<String> {
+        self.variables.iter().map(|v| v.name.clone()).collect()
+    }
+
+    /// True when `name` is this entry's code or one of its aliases.
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.code == name || self.aliases.iter().any(|a| a == name)
+    }
+
+    /// Fills the template. Every declared variable must be given exactly once
+    /// and nothing else may be given.
+    pub fn render(&self, vars: &[(&str, &str)]) -> Result<RenderedEvent, CatalogError> {
+        for (i, (name, _)) in vars.iter().enumerate() {
+            if !self.variables.iter().any(|v| v.name == *name) {
+                return Err(CatalogError::UnknownVariable {
+                    code: self.code.clone(),
+                    name: (*name).to_string(),
+                    expected: self.variable_names(),
+                });
+            }
+            if vars[..i].iter().any(|(earlier, _)| earlier == name) {
+                return Err(CatalogError::DuplicateVariable {
+                    code: self.code.clone(),
+                    name: (*name).to_string(),
+                });
+            }
+        }
+        let missing: Vec<String> = self
+            .variables
+            .iter()
+            .filter(|v| !vars.iter().any(|(name, _)| *name == v.name))
+            .map(|v| v.name.clone())
+            .collect();
+        if !missing.is_empty() {
+            return Err(CatalogError::MissingVariables {
+                code: self.code.clone(),
+                missing,
+                expected: self.variable_names(),
+            });
+        }
+        let value_of = |name: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, value)| *value)
+                .unwrap_or_default()
+        };
+        // The template was validated when the catalog loaded.
+        let pieces =
+            template_pieces(&self.template).map_err(|reason| CatalogError::InvalidEntry {
+                code: self.code.clone(),
+                reason,
+            })?;
+        let mut text = String::with_capacity(self.template.len() + 64);
+        for piece in pieces {
+            match piece {
+                Piece::Literal(literal) => text.push_str(literal),
+                Piece::Variable(name) => text.push_str(value_of(name)),
+            }
+        }
+        let params = self
+            .variables
+            .iter()
+            .map(|v| (v.name.clone(), value_of(&v.name).to_string()))
+            .collect();
+        Ok(RenderedEvent {
+            code: self.code.clone(),
+            severity: self.severity,
+            text,
+            params,
+        })
+    }
+}
+
+/// A filled template: what the formatters need besides the header fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedEvent {
+    /// The canonical code.
+    pub code: String,
+    /// The entry's severity.
+    pub severity: Severity,
+    /// The English text.
+    pub text: String,
+    /// Variable name and value, in template order.
+    pub params: Vec<(String, String)>,
+}
+
+/// Header fields for turning a [`RenderedEvent`] into an [`Event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventContext {
+    /// When the event happened (Unix nanoseconds, UTC).
+    pub time_ns: Option<i64>,
+    pub host: Option<String>,
+    /// Process name, `junoscope` + HTTP port, e.g. `junoscope7080`.
+    pub app: Option<String>,
+    pub pid: Option<String>,
+    /// JUNOScope lets the installer choose local0..local7; default local2.
+    pub facility: Facility,
+    /// SD-ID of the element that carries the variables.
+    pub sd_id: String,
+    /// When netaudit received the event (Unix nanoseconds, UTC).
+    pub received_ns: i64,
+}
+
+impl Default for EventContext {
+    fn default() -> Self {
+        EventContext {
+            time_ns: None,
+            host: None,
+            app: None,
+            pid: None,
+            facility: Facility::Local2,
+            sd_id: DEFAULT_SD_ID.to_string(),
+            received_ns: 0,
+        }
+    }
+}
+
+impl RenderedEvent {
+    /// The value of one variable.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The stored record. The acting user is `admin-username` where the
+    /// message has one (locked/unlocked by an administrator), else
+    /// `username`; `client-address`, `device-name` and `operation-name` fill
+    /// the matching fields.
+    pub fn into_event(self, ctx: &EventContext) -> Event {
+        let user = self
+            .param("admin-username")
+            .or_else(|| self.param("username"))
+            .map(str::to_string);
+        let client_addr = self.param("client-address").map(str::to_string);
+        let device = self.param("device-name").map(str::to_string);
+        let operation = self.param("operation-name").map(str::to_string);
+        let params = self
+            .params
+            .into_iter()
+            .map(|(name, value)| Param {
+                sd_id: ctx.sd_id.clone(),
+                name,
+                value,
+            })
+            .collect();
+        Event {
+            received_ns: ctx.received_ns,
+            time_ns: ctx.time_ns,
+            host: ctx.host.clone(),
+            app: ctx.app.clone(),
+            pid: ctx.pid.clone(),
+            facility: Some(ctx.facility),
+            severity: Some(self.severity),
+            code: Some(self.code),
+            user,
+            client_addr,
+            device,
+            operation,
+            params,
+            message: Some(self.text),
+            raw: Vec::new(),
+            parse_error: None,
+        }
+    }
+}
+
+/// All catalog entries, in the seed's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Catalog {
+    entries: Vec<CatalogEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    entry: Vec<CatalogEntry>,
+}
+
+impl Catalog {
+    /// Parses and checks a catalog data file.
+    pub fn from_toml(text: &str) -> Result<Catalog, CatalogError> {
+        let file: CatalogFile =
+            toml::from_str(text).map_err(|e| CatalogError::Syntax(e.to_string()))?;
+        let mut names: Vec<&str> = Vec::new();
+        for entry in &file.entry {
+            entry
+                .validate()
+                .map_err(|reason| CatalogError::InvalidEntry {
+                    code: entry.code.clone(),
+                    reason,
+                })?;
+            for name in std::iter::once(&entry.code).chain(&entry.aliases) {
+                if names.contains(&name.as_str()) {
+                    return Err(CatalogError::DuplicateCode { code: name.clone() });
+                }
+                names.push(name);
+            }
+        }
+        Ok(Catalog {
+            entries: file.entry,
+        })
+    }
+
+    /// The entry with this canonical code or alias (exact, case-sensitive).
+    pub fn get(&self, code_or_alias: &str) -> Option<&CatalogEntry> {
+        self.entries.iter().find(|e| e.answers_to(code_or_alias))
+    }
+
+    /// The entry for an RFC 5424 MSGID: a code or alias, or the short form
+    /// [`msgid_for`] writes for codes longer than 32 characters.
+    pub fn get_by_msgid(&self, msgid: &str) -> Option<&CatalogEntry> {
+        self.get(msgid).or_else(|| {
+            self.entries
+                .iter()
+                .find(|e| msgid_for(&e.code) == msgid && msgid != e.code)
+        })
+    }
+
+    /// Like [`Catalog::get`], but an unknown code is an error that suggests
+    /// close matches.
+    pub fn lookup(&self, code_or_alias: &str) -> Result<&CatalogEntry, CatalogError> {
+        self.get(code_or_alias)
+            .ok_or_else(|| CatalogError::UnknownCode {
+                code: code_or_alias.to_string(),
+                suggestions: self.suggest(code_or_alias),
+            })
+    }
+
+    /// Up to five canonical codes close to `query` (ignoring case and the
+    /// `JUNOSCOPE_` prefix), closest first.
+    pub fn suggest(&self, query: &str) -> Vec<String> {
+        let wanted = normalise_for_match(query);
+        if wanted.is_empty() {
+            return Vec::new();
+        }
+        let mut scored: Vec<(usize, &str)> = Vec::new();
+        for entry in &self.entries {
+            let best = std::iter::once(&entry.code)
+                .chain(&entry.aliases)
+                .map(|name| {
+                    let candidate = normalise_for_match(name);
+                    if wanted.len() >= 4 && candidate.contains(&wanted) {
+                        // A fragment of the code: rank by how much is missing.
+                        1 + (candidate.len() - wanted.len()) / 8
+                    } else {
+                        edit_distance(&wanted, &candidate)
+                    }
+                })
+                .min()
+                .unwrap_or(usize::MAX);
+            let limit = (wanted.len() / 4).max(2);
+            if best <= limit {
+                scored.push((best, &entry.code));
+            }
+        }
+        scored.sort();
+        scored
+            .into_iter()
+            .take(5)
+            .map(|(_, c)| c.to_string())
+            .collect()
+    }
+
+    /// Every entry, in the seed's order.
+    pub fn entries(&self) -> &[CatalogEntry] {
+        &self.entries
+    }
+}
+
+fn normalise_for_match(name: &str) -> String {
+    let upper = name.trim().to_ascii_uppercase().replace('-', "_");
+    match upper.strip_prefix("JUNOSCOPE_") {
+        Some(rest) => rest.to_string(),
+        None => upper,
+    }
+}
+
+/// Levenshtein distance over bytes (codes are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a = a.as_bytes();
+    let b = b.as_bytes();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+/// The built-in catalog, parsed once.
+pub fn catalog() -> &'static Catalog {
+    static CATALOG: OnceLock<Catalog> = OnceLock::new();
+    CATALOG.get_or_init(|| {
+        // The data file is compiled in and checked by the unit test below, so
+        // this cannot fail on anything a user supplies.
+        Catalog::from_toml(CATALOG_TOML)
+            .unwrap_or_else(|err| panic!("built-in catalog/junoscope.toml is invalid: {err}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_catalog_parses_and_is_consistent() {
+        let catalog = Catalog::from_toml(CATALOG_TOML).unwrap();
+        assert_eq!(catalog.entries().len(), 43);
+        for entry in catalog.entries() {
+            assert!(entry.validate().is_ok(), "{}", entry.code);
+            assert!(catalog.get(&entry.code).is_some());
+            // Every entry renders with a value for each variable.
+            let vars: Vec<(&str, &str)> = entry
+                .variables
+                .iter()
+                .map(|v| (v.name.as_str(), "x"))
+                .collect();
+            let rendered = entry.render(&vars).unwrap();
+            assert!(!rendered.text.contains('{'), "{}", entry.code);
+        }
+    }
+
+    #[test]
+    fn aliases_resolve_to_canonical_entries() {
+        let c = catalog();
+        assert_eq!(
+            c.get("JUNOSCOPE_LOGIN_SUCCESS").unwrap().code,
+            "JUNOSCOPE_LOGIN_SUCCESSFUL"
+        );
+        assert_eq!(
+            c.get("JUNOSCOPE_REPORT_SUCESS").unwrap().code,
+            "JUNOSCOPE_REPORT_SUCCESS"
+        );
+        assert!(c.get("junoscope_logout").is_none());
+    }
+
+    #[test]
+    fn render_fills_template_and_params_in_order() {
+        let entry = catalog().get("JUNOSCOPE_USER_CREATED").unwrap();
+        let rendered = entry
+            .render(&[
+                ("client-address", "10.0.0.9"),
+                ("username", "admin"),
+                ("new-user", "bob"),
+            ])
+            .unwrap();
+        assert_eq!(
+            rendered.text,
+            "User created: user: 'bob' by username: 'admin' client address: '10.0.0.9'"
+        );
+        let names: Vec<&str> = rendered.params.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["new-user", "username", "client-address"]);
+        let event = rendered.into_event(&EventContext::default());
+        assert_eq!(event.user.as_deref(), Some("admin"));
+        assert_eq!(event.client_addr.as_deref(), Some("10.0.0.9"));
+        assert_eq!(event.facility, Some(Facility::Local2));
+        assert_eq!(event.severity, Some(Severity::Info));
+        assert_eq!(event.params[0].sd_id, DEFAULT_SD_ID);
+        assert_eq!(event.param("new-user"), Some("bob"));
+    }
+
+    #[test]
+    fn render_errors_name_the_variable_and_list_expected() {
+        let entry = catalog().get("JUNOSCOPE_LOGIN_FAILURE").unwrap();
+        let err = entry.render(&[("username", "a")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "JUNOSCOPE_LOGIN_FAILURE is missing variable(s) client-address (expected: username, client-address)"
+        );
+        let err = entry
+            .render(&[("username", "a"), ("client-address", "b"), ("user", "c")])
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "JUNOSCOPE_LOGIN_FAILURE has no variable 'user' (expected: username, client-address)"
+        );
+        let err = entry
+            .render(&[("username", "a"), ("username", "b")])
+            .unwrap_err();
+        assert!(matches!(err, CatalogError::DuplicateVariable { .. }));
+        let none = catalog()
+            .get("JUNOSCOPE_SOFTWARE_IMAGE_IMPORT_ERROR")
+            .unwrap();
+        let err = none.render(&[("x", "y")]).unwrap_err();
+        assert!(
+            err.to_string().ends_with("(expected: no variables)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn admin_is_the_acting_user_when_present() {
+        let entry = catalog().get("JUNOSCOPE_USER_LOCKED_BY_ADMIN").unwrap();
+        let event = entry
+            .render(&[
+                ("username", "bob"),
+                ("client-address", "10.1.1.1"),
+                ("admin-username", "root"),
+            ])
+            .unwrap()
+            .into_event(&EventContext::default());
+        assert_eq!(event.user.as_deref(), Some("root"));
+    }
+
+    #[test]
+    fn unknown_codes_get_suggestions() {
+        let c = catalog();
+        let err = c.lookup("JUNOSCOPE_USER_CREATE").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("did you mean JUNOSCOPE_USER_CREATED"),
+            "{err}"
+        );
+        assert_eq!(c.suggest("user_created")[0], "JUNOSCOPE_USER_CREATED");
+        assert_eq!(c.suggest("LOGIN_SUCESS")[0], "JUNOSCOPE_LOGIN_SUCCESSFUL");
+        assert!(c.suggest("COMPLETELY_DIFFERENT_THING").is_empty());
+        assert!(c.suggest("").is_empty());
+        let err = c.lookup("nothing").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown catalog code 'nothing'; run `netaudit catalog` for the list"
+        );
+    }
+
+    #[test]
+    fn malformed_catalogs_are_rejected_with_reasons() {
+        let base = |template: &str, vars: &str, extra: &str| {
+            format!(
+                "[[entry]]\ncode = \"JUNOSCOPE_X\"\ngroup = \"G\"\ntemplate = \"{template}\"\nvariables = [{vars}]\nkind = \"event\"\nseverity = \"info\"\ndescription = \"d\"\n{extra}"
+            )
+        };
+        let one_var = "{ name = \"a\", description = \"d\" }";
+        assert!(Catalog::from_toml(&base("x '{a}'", one_var, "")).is_ok());
+        let cases = [
+            base("x '{a}'", "", ""),
+            base("x '{b}'", one_var, ""),
+            base("x '{a'", one_var, ""),
+            base("x a}", one_var, ""),
+            base("x '{A B}'", one_var, ""),
+            base(
+                "x '{a}'",
+                one_var,
+                "radius = { records = [{ status_type = \"start\", terminate_cause = \"user-error\" }] }",
+            ),
+            base(
+                "x '{a}'",
+                one_var,
+                "radius = { records = [{ status_type = \"start\", target_variable = \"b\" }] }",
+            ),
+            base("x '{a}'", one_var, "radius = { records = [] }"),
+            base("x '{a}'", one_var, "colour = \"red\""),
+            "entry = 3".to_string(),
+        ];
+        for case in &cases {
+            assert!(Catalog::from_toml(case).is_err(), "accepted:\n{case}");
+        }
+        let twice = format!("{}\n{}", base("x", "", ""), base("y", "", ""));
+        assert_eq!(
+            Catalog::from_toml(&twice),
+            Err(CatalogError::DuplicateCode {
+                code: "JUNOSCOPE_X".into()
+            })
+        );
+    }
+
+    #[test]
+    fn long_codes_get_short_msgids_that_map_back() {
+        let c = catalog();
+        let mut long = 0;
+        for entry in c.entries() {
+            let msgid = msgid_for(&entry.code);
+            assert!(msgid.len() <= MSGID_MAX, "{msgid}");
+            if msgid != entry.code {
+                long += 1;
+            }
+            assert_eq!(c.get_by_msgid(msgid).map(|e| &e.code), Some(&entry.code));
+        }
+        assert_eq!(long, 9);
+        assert_eq!(
+            msgid_for("JUNOSCOPE_SOFTWARE_IMAGE_INSTALL_ERROR"),
+            "SOFTWARE_IMAGE_INSTALL_ERROR"
+        );
+        assert_eq!(msgid_for("JUNOSCOPE_LOGOUT"), "JUNOSCOPE_LOGOUT");
+        assert!(c.get_by_msgid("LOGOUT").is_none());
+        assert!(c.get_by_msgid("UI_DBASE_LOGOUT_EVENT").is_none());
+    }
+
+    #[test]
+    fn radius_numbers_follow_rfc_2866() {
+        assert_eq!(AcctStatusType::InterimUpdate.code(), 3);
+        assert_eq!(TerminateCause::UserRequest.code(), 1);
+        assert_eq!(TerminateCause::SessionTimeout.code(), 5);
+        assert_eq!(TerminateCause::UserError.code(), 17);
+        assert_eq!(TerminateCause::HostRequest.code(), 18);
+    }
+}

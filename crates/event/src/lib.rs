@@ -9,5 +9,6 @@ pub mod catalog;
 mod event;
 mod priority;
 
+pub use catalog::{catalog, Catalog, CatalogEntry, CatalogError, EventContext, RenderedEvent};
 pub use event::{Event, Param};
 pub use priority::{Facility, Priority, PriorityError, Severity};
