@@ -49,7 +49,7 @@ pub fn family_files(dir: &Path, name: &str) -> Vec<std::path::PathBuf> {
             Some((index, e.path()))
         })
         .collect();
-    archives.sort_by(|a, b| b.0.cmp(&a.0));
+    archives.sort_by_key(|a| std::cmp::Reverse(a.0));
     let mut files: Vec<_> = archives.into_iter().map(|(_, p)| p).collect();
     let current = dir.join(name);
     if current.exists() {
