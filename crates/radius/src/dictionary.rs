@@ -608,3 +608,29 @@ impl Reader<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_loads() {
+        let dictionary = Dictionary::builtin();
+        assert!(dictionary.attribute("Event-Timestamp").is_some());
+        assert!(dictionary
+            .attribute("Juniper-JUNOScope-Privileged-Command")
+            .is_some());
+    }
+
+    #[test]
+    fn numbers_and_hex() {
+        assert_eq!(parse_number("26"), Some(26));
+        assert_eq!(parse_number("0x1a"), Some(26));
+        assert_eq!(parse_number("-1"), None);
+        assert_eq!(parse_hex("00ff10"), Some(vec![0, 0xff, 0x10]));
+        assert_eq!(parse_hex(""), None);
+        assert_eq!(parse_hex("abc"), None);
+        assert_eq!(parse_hex("é1"), None);
+        assert_eq!(hex_text(&[0, 0xab]), "0x00ab");
+    }
+}

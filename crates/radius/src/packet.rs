@@ -573,3 +573,69 @@ pub fn verify_response(
     }
     Ok(packet)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_eq_compares_every_octet() {
+        let a = [7u8; 16];
+        let mut b = a;
+        assert!(constant_time_eq(&a, &b));
+        b[15] = 8;
+        assert!(!constant_time_eq(&a, &b));
+        b = a;
+        b[0] = 0;
+        assert!(!constant_time_eq(&a, &b));
+    }
+
+    #[test]
+    fn framed_cuts_at_the_length_field() {
+        let mut bytes = vec![5, 1, 0, 22];
+        bytes.extend_from_slice(&[0; 16]);
+        bytes.extend_from_slice(&[1, 2, 3, 4]);
+        assert_eq!(framed(&bytes).unwrap().len(), 22);
+        assert_eq!(
+            framed(&bytes[..21]),
+            Err(RadiusError::LengthExceedsDatagram {
+                length: 22,
+                received: 21
+            })
+        );
+    }
+
+    #[test]
+    fn vendor_specific_split() {
+        assert_eq!(
+            split_vendor_specific(&[0, 0, 0x0a, 0x4c, 1, 3, b'a']),
+            Some(vec![Attribute::vendor_string(2636, 1, "a")])
+        );
+        assert_eq!(split_vendor_specific(&[0, 0, 0x0a, 0x4c]), None);
+        assert_eq!(split_vendor_specific(&[0, 0, 0x0a, 0x4c, 1]), None);
+        assert_eq!(split_vendor_specific(&[0, 0, 0x0a]), None);
+    }
+
+    #[test]
+    fn vendor_attribute_wire_format() {
+        let mut out = Vec::new();
+        Attribute::vendor_string(2636, 200, "ab").write(&mut out);
+        assert_eq!(out, [26, 10, 0, 0, 0x0a, 0x4c, 200, 4, b'a', b'b']);
+        assert_eq!(
+            Attribute::vendor_string(2636, 200, "ab").encoded_len(),
+            out.len()
+        );
+    }
+
+    #[test]
+    fn code_numbers_round_trip() {
+        for number in 0..=255u8 {
+            if let Some(code) = Code::from_number(number) {
+                assert_eq!(code.number(), number);
+            }
+        }
+        assert_eq!(Code::from_number(4), Some(Code::AccountingRequest));
+        assert_eq!(Code::AccountingResponse.to_string(), "Accounting-Response");
+        assert_eq!(Code::from_number(6), None);
+    }
+}
