@@ -4,3 +4,7 @@
 //!
 //! No I/O and no async here; the framing codecs implement tokio-util's
 //! `Decoder`/`Encoder` traits over byte buffers only.
+
+pub mod format;
+
+pub use format::{write_standard, write_structured, StandardOptions, StructuredOptions};
