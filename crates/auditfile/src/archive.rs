@@ -15,8 +15,18 @@ use crate::error::{io_error, AuditFileError};
 pub(crate) const FILE_MODE: u32 = 0o640;
 
 /// Compresses the first `len` bytes of `src` into a new `tmp`, fsyncs it and returns its size.
+/// On failure `tmp` is removed: a half-written archive must not keep holding scarce space.
 pub(crate) fn write_gzip(src: &Path, len: u64, tmp: &Path) -> Result<u64, AuditFileError> {
     remove_if_exists(tmp)?;
+    let result = write_gzip_into(src, len, tmp);
+    if result.is_err() {
+        // The original error matters more than a failure to clean up (open removes it too).
+        let _ = fs::remove_file(tmp);
+    }
+    result
+}
+
+fn write_gzip_into(src: &Path, len: u64, tmp: &Path) -> Result<u64, AuditFileError> {
     let input = File::open(src).map_err(|e| io_error(src, "open for archiving", e))?;
     let out = OpenOptions::new()
         .write(true)

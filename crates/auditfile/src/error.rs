@@ -12,7 +12,7 @@ pub enum AuditFileError {
 
     /// The storage holding `path` is full (ENOSPC or EDQUOT). Nothing after the last complete
     /// line was kept: treat it like `WriteOutcome::StorageFull` and retry later.
-    #[error("audit file {path}: no space left on the device while trying to {op}: {source}")]
+    #[error("audit file {path}: storage full while trying to {op}: {source}")]
     DiskFull {
         path: PathBuf,
         op: &'static str,
@@ -109,7 +109,7 @@ mod tests {
             assert!(e.is_disk_full(), "{e}");
             let msg = e.to_string();
             assert!(msg.contains("/var/log/x/messages"), "{msg}");
-            assert!(msg.contains("no space"), "{msg}");
+            assert!(msg.contains("storage full"), "{msg}");
         }
     }
 
