@@ -6,5 +6,11 @@
 //! `Decoder`/`Encoder` traits over byte buffers only.
 
 pub mod format;
+pub mod framing;
+pub mod parse;
+pub mod timestamp;
 
 pub use format::{write_standard, write_structured, StandardOptions, StructuredOptions};
+pub use framing::{Framing, FramingError, LfDelimitedCodec, OctetCountingCodec, SyslogStreamCodec};
+pub use parse::{parse, Format, ParseError, ParseErrorKind, ParseOptions, SdElement, SdParam, SyslogMessage};
+pub use timestamp::{Timestamp, YearRule};

@@ -1,0 +1,1138 @@
+//! One parser for what Junos devices, JUNOScope and relays really send.
+//!
+//! Accepted forms (see docs/parsing.md for every quirk and its decision):
+//!
+//! * RFC 5424: `<PRI>VERSION TIMESTAMP HOST APP PROCID MSGID SD [MSG]`, also
+//!   without `<PRI>` (`1 2020-05-22T...`), NILVALUEs, several SD elements,
+//!   `\"` `\\` `\]` escapes, a UTF-8 BOM before MSG.
+//! * RFC 3164 / BSD: `[<PRI>]Mmm dd hh:mm:ss [HOST] TAG[PID]: MSG`, also with
+//!   an RFC 3339 timestamp instead of the BSD one, extra spaces, no host.
+//!   A Junos tag at the start of MSG (`UI_COMMIT: text`) becomes `msg_id`.
+//! * JUNOScope: the BSD form whose process is `junoscope` + HTTP port or
+//!   whose tag starts with `JUNOSCOPE_`.
+//! * The Junos structured-data body without header (`mgd 70652 UI_AUTH_EVENT
+//!   [junos@2636... username="root"] text`), as `show log` and the NDcPP
+//!   guide print it.
+//! * Relay-wrapped lines (a BSD header whose MSG is an RFC 5424 body without
+//!   PRI/VERSION) are unwrapped to the inner RFC 5424 record.
+//!
+//! The result borrows from the input; only SD values containing escapes are
+//! copied (to unescape them). Malformed input yields a [`ParseError`] naming
+//! what was wrong and the byte offset; nothing here panics.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use netaudit_event::{Event, Param, Priority};
+
+use crate::timestamp::{CivilDate, CivilTime, Timestamp, YearRule};
+
+/// Which wire format a line was in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Rfc5424,
+    Rfc3164,
+    Junoscope,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Rfc5424 => "rfc5424",
+            Format::Rfc3164 => "rfc3164",
+            Format::Junoscope => "junoscope",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One parsed syslog message, borrowing from the input line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyslogMessage<'a> {
+    pub format: Format,
+    pub priority: Option<Priority>,
+    /// RFC 5424 VERSION; `None` for BSD lines and headerless bodies.
+    pub version: Option<u16>,
+    pub timestamp: Option<Timestamp>,
+    pub hostname: Option<&'a str>,
+    pub app_name: Option<&'a str>,
+    pub proc_id: Option<&'a str>,
+    /// RFC 5424 MSGID, or the Junos / JUNOScope TAG taken from a BSD MSG.
+    pub msg_id: Option<&'a str>,
+    pub structured_data: Vec<SdElement<'a>>,
+    /// `None` when absent or empty.
+    pub message: Option<&'a str>,
+}
+
+/// One SD-ELEMENT: `[id name="value" ...]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdElement<'a> {
+    pub id: &'a str,
+    pub params: Vec<SdParam<'a>>,
+}
+
+impl<'a> SdElement<'a> {
+    /// The value of the first parameter with this name.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.value.as_ref())
+    }
+}
+
+/// One SD-PARAM; `value` is unescaped (`Borrowed` when it had no escape).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdParam<'a> {
+    pub name: &'a str,
+    pub value: Cow<'a, str>,
+}
+
+/// How to fill in what a line leaves out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Year for year-less (BSD) timestamps.
+    pub year_rule: YearRule,
+    /// UTC offset assumed for timestamps that carry none: BSD timestamps
+    /// and RFC 3339 timestamps missing their offset (a repaired quirk).
+    pub default_offset_minutes: i16,
+}
+
+impl ParseOptions {
+    /// Year-less timestamps get the year nearest to `unix_seconds` (normally
+    /// the time of reception); offset-less ones are taken as UTC.
+    pub fn with_reference_time(unix_seconds: i64) -> Self {
+        ParseOptions {
+            year_rule: YearRule::NearestTo { unix_seconds },
+            default_offset_minutes: 0,
+        }
+    }
+
+    /// Year-less timestamps always get `year`; offset-less ones are UTC.
+    pub fn with_fixed_year(year: i32) -> Self {
+        ParseOptions {
+            year_rule: YearRule::Fixed(year),
+            default_offset_minutes: 0,
+        }
+    }
+}
+
+/// A line that could not be parsed: what was wrong and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("byte {offset}: {kind}")]
+pub struct ParseError {
+    pub kind: ParseErrorKind,
+    /// Byte offset into the input where the problem was found.
+    pub offset: usize,
+}
+
+/// What was wrong with a line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseErrorKind {
+    #[error("empty line")]
+    Empty,
+    #[error("invalid UTF-8")]
+    InvalidUtf8,
+    #[error("PRI has no closing '>'")]
+    PriUnterminated,
+    #[error("PRI must be 1 to 3 digits")]
+    PriNotANumber,
+    #[error("PRI value {0} is over 191")]
+    PriOutOfRange(u32),
+    #[error("VERSION must be 1 to 3 digits, not starting with 0")]
+    InvalidVersion,
+    #[error("line ends where {0} was expected")]
+    Truncated(&'static str),
+    #[error("expected a space after {0}")]
+    MissingSpace(&'static str),
+    #[error("{0} is empty")]
+    EmptyField(&'static str),
+    #[error("invalid timestamp: {0}")]
+    InvalidTimestamp(&'static str),
+    #[error("structured data must be '-' or start with '['")]
+    SdExpected,
+    #[error("SD-ID is empty")]
+    SdEmptyId,
+    #[error("SD-PARAM name is empty")]
+    SdEmptyParamName,
+    #[error("expected '=' after SD-PARAM name")]
+    SdExpectedEquals,
+    #[error("expected '\"' to open SD-PARAM value")]
+    SdExpectedQuote,
+    #[error("unterminated quoted SD-PARAM value")]
+    SdUnterminatedValue,
+    #[error("unbalanced '[': SD-ELEMENT has no closing ']'")]
+    SdUnterminatedElement,
+    #[error("unexpected {0:?} in structured data")]
+    SdUnexpectedChar(char),
+    #[error("not a syslog line: no <PRI>, timestamp or Junos structured-data body")]
+    Unrecognized,
+}
+
+impl ParseError {
+    fn new(kind: ParseErrorKind, offset: usize) -> Self {
+        ParseError { kind, offset }
+    }
+}
+
+type Result<T> = std::result::Result<T, ParseError>;
+
+/// Parses one syslog line (without its line terminator).
+pub fn parse<'a>(input: &'a [u8], opts: &ParseOptions) -> Result<SyslogMessage<'a>> {
+    if input.is_empty() {
+        return Err(ParseError::new(ParseErrorKind::Empty, 0));
+    }
+    let text = std::str::from_utf8(input)
+        .map_err(|e| ParseError::new(ParseErrorKind::InvalidUtf8, e.valid_up_to()))?;
+    let mut cur = Cursor::new(text);
+    let priority = if cur.peek() == Some(b'<') {
+        Some(parse_pri(&mut cur)?)
+    } else {
+        None
+    };
+    let rest = cur.rest_bytes();
+    if starts_with_rfc3339(rest) || starts_with_bsd_timestamp(rest) {
+        return parse_bsd(cur, priority, opts);
+    }
+    if priority.is_some() {
+        if rest.first().is_some_and(u8::is_ascii_digit) {
+            return parse_rfc5424(cur, priority, opts);
+        }
+        // A space after `>` is the space-after-PRI quirk of some relays.
+        cur.skip_spaces();
+        if cur.at_end() {
+            return Err(cur.err(ParseErrorKind::Truncated(
+                "a timestamp or message after PRI",
+            )));
+        }
+        return parse_bsd(cur, priority, opts);
+    }
+    // No PRI: RFC 5424 without PRI (`1 2020-...`) or a headerless body.
+    if looks_like_version(rest) {
+        return parse_rfc5424(cur, None, opts);
+    }
+    match parse_headerless_body(&mut cur)? {
+        Some(msg) => Ok(msg),
+        None => Err(ParseError::new(ParseErrorKind::Unrecognized, 0)),
+    }
+}
+
+/// Byte-level reader over a validated UTF-8 line. Every split point is an
+/// ASCII byte, so slicing at those positions stays on char boundaries.
+#[derive(Clone)]
+struct Cursor<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(text: &'a str) -> Self {
+        Cursor {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn peek_at(&self, ahead: usize) -> Option<u8> {
+        self.bytes.get(self.pos + ahead).copied()
+    }
+
+    fn rest_bytes(&self) -> &'a [u8] {
+        self.bytes.get(self.pos..).unwrap_or_default()
+    }
+
+    fn rest(&self) -> &'a str {
+        self.text.get(self.pos..).unwrap_or_default()
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos >= self.bytes.len()
+    }
+
+    fn slice(&self, start: usize, end: usize) -> &'a str {
+        self.text.get(start..end).unwrap_or_default()
+    }
+
+    fn err(&self, kind: ParseErrorKind) -> ParseError {
+        ParseError::new(kind, self.pos)
+    }
+
+    /// The run of non-space bytes at the cursor (advances past it).
+    fn token(&mut self) -> &'a str {
+        let start = self.pos;
+        let len = memchr::memchr(b' ', self.rest_bytes()).unwrap_or(self.bytes.len() - start);
+        self.pos = start + len;
+        self.slice(start, self.pos)
+    }
+
+    fn skip_spaces(&mut self) -> usize {
+        let start = self.pos;
+        while self.peek() == Some(b' ') {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    /// Exactly one SP, as RFC 5424 requires between header fields.
+    fn expect_space(&mut self, after: &'static str) -> Result<()> {
+        match self.peek() {
+            Some(b' ') => {
+                self.pos += 1;
+                Ok(())
+            }
+            None => Err(self.err(ParseErrorKind::Truncated("a space"))),
+            Some(_) => Err(self.err(ParseErrorKind::MissingSpace(after))),
+        }
+    }
+
+    /// A header field that may be NILVALUE.
+    fn nil_or_token(&mut self, field: &'static str) -> Result<Option<&'a str>> {
+        if self.at_end() {
+            return Err(self.err(ParseErrorKind::Truncated(field)));
+        }
+        let tok = self.token();
+        if tok.is_empty() {
+            return Err(self.err(ParseErrorKind::EmptyField(field)));
+        }
+        Ok((tok != "-").then_some(tok))
+    }
+}
+
+fn parse_pri(cur: &mut Cursor<'_>) -> Result<Priority> {
+    let start = cur.pos;
+    cur.pos += 1; // '<'
+    let mut value: u32 = 0;
+    let mut digits = 0;
+    while let Some(c) = cur.peek() {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        digits += 1;
+        if digits > 3 {
+            return Err(cur.err(ParseErrorKind::PriNotANumber));
+        }
+        value = value * 10 + u32::from(c - b'0');
+        cur.pos += 1;
+    }
+    match cur.peek() {
+        Some(b'>') if digits > 0 => {}
+        None => return Err(cur.err(ParseErrorKind::PriUnterminated)),
+        Some(b'>') | Some(_) => return Err(cur.err(ParseErrorKind::PriNotANumber)),
+    }
+    cur.pos += 1;
+    Priority::from_code(value)
+        .map_err(|_| ParseError::new(ParseErrorKind::PriOutOfRange(value), start + 1))
+}
+
+/// `1 ` .. `999 ` followed by a timestamp or NILVALUE: an RFC 5424 VERSION
+/// on a line without PRI.
+fn looks_like_version(rest: &[u8]) -> bool {
+    let digits = rest
+        .iter()
+        .take(4)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    (1..=3).contains(&digits)
+        && rest.first() != Some(&b'0')
+        && rest.get(digits) == Some(&b' ')
+        && rest
+            .get(digits + 1)
+            .is_some_and(|c| *c == b'-' || c.is_ascii_digit())
+}
+
+fn parse_version(cur: &mut Cursor<'_>) -> Result<u16> {
+    let mut value: u16 = 0;
+    let mut digits = 0;
+    while let Some(c) = cur.peek() {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        if digits == 0 && c == b'0' || digits == 3 {
+            return Err(cur.err(ParseErrorKind::InvalidVersion));
+        }
+        value = value * 10 + u16::from(c - b'0');
+        digits += 1;
+        cur.pos += 1;
+    }
+    if digits == 0 {
+        return Err(cur.err(ParseErrorKind::InvalidVersion));
+    }
+    Ok(value)
+}
+
+fn parse_rfc5424<'a>(
+    mut cur: Cursor<'a>,
+    priority: Option<Priority>,
+    opts: &ParseOptions,
+) -> Result<SyslogMessage<'a>> {
+    let version = parse_version(&mut cur)?;
+    cur.expect_space("VERSION")?;
+    let timestamp = if cur.peek() == Some(b'-') && matches!(cur.peek_at(1), Some(b' ') | None) {
+        cur.pos += 1;
+        None
+    } else if cur.at_end() {
+        return Err(cur.err(ParseErrorKind::Truncated("TIMESTAMP")));
+    } else {
+        Some(parse_rfc3339(&mut cur, opts)?)
+    };
+    cur.expect_space("TIMESTAMP")?;
+    let hostname = cur.nil_or_token("HOSTNAME")?;
+    cur.expect_space("HOSTNAME")?;
+    let mut msg = parse_5424_tail(&mut cur, timestamp, hostname)?;
+    msg.priority = priority;
+    msg.version = Some(version);
+    Ok(msg)
+}
+
+/// `APP-NAME SP PROCID SP MSGID SP SD [SP MSG]`, shared by RFC 5424 and by
+/// relay-wrapped bodies.
+fn parse_5424_tail<'a>(
+    cur: &mut Cursor<'a>,
+    timestamp: Option<Timestamp>,
+    hostname: Option<&'a str>,
+) -> Result<SyslogMessage<'a>> {
+    let app_name = cur.nil_or_token("APP-NAME")?;
+    cur.expect_space("APP-NAME")?;
+    let proc_id = cur.nil_or_token("PROCID")?;
+    cur.expect_space("PROCID")?;
+    let msg_id = cur.nil_or_token("MSGID")?;
+    cur.expect_space("MSGID")?;
+    let structured_data = parse_structured_data(cur)?;
+    let message = parse_5424_msg(cur)?;
+    Ok(SyslogMessage {
+        format: Format::Rfc5424,
+        priority: None,
+        version: None,
+        timestamp,
+        hostname,
+        app_name,
+        proc_id,
+        msg_id,
+        structured_data,
+        message,
+    })
+}
+
+/// After SD: nothing, or SP then MSG (a UTF-8 BOM before MSG is dropped).
+/// MSG straight after `]` (no SP, seen on SRX) is accepted as MSG.
+fn parse_5424_msg<'a>(cur: &mut Cursor<'a>) -> Result<Option<&'a str>> {
+    if cur.peek() == Some(b' ') {
+        cur.pos += 1;
+    }
+    let mut rest = cur.rest();
+    if let Some(stripped) = rest.strip_prefix('\u{feff}') {
+        rest = stripped;
+    }
+    cur.pos = cur.bytes.len();
+    Ok((!rest.is_empty()).then_some(rest))
+}
+
+fn parse_structured_data<'a>(cur: &mut Cursor<'a>) -> Result<Vec<SdElement<'a>>> {
+    match cur.peek() {
+        Some(b'-') => {
+            cur.pos += 1;
+            match cur.peek() {
+                None | Some(b' ') => Ok(Vec::new()),
+                Some(_) => Err(cur.err(ParseErrorKind::MissingSpace("structured data"))),
+            }
+        }
+        Some(b'[') => {
+            let mut elements = Vec::with_capacity(1);
+            while cur.peek() == Some(b'[') {
+                elements.push(parse_sd_element(cur)?);
+            }
+            Ok(elements)
+        }
+        None => Err(cur.err(ParseErrorKind::Truncated("structured data"))),
+        Some(_) => Err(cur.err(ParseErrorKind::SdExpected)),
+    }
+}
+
+fn is_sd_name_byte(c: u8) -> bool {
+    // RFC 5424 SD-NAME: PRINTUSASCII except '=', SP, ']', '"'.
+    (33..=126).contains(&c) && c != b'=' && c != b']' && c != b'"'
+}
+
+fn parse_sd_element<'a>(cur: &mut Cursor<'a>) -> Result<SdElement<'a>> {
+    let open = cur.pos;
+    cur.pos += 1; // '['
+    let id_start = cur.pos;
+    while cur.peek().is_some_and(is_sd_name_byte) {
+        cur.pos += 1;
+    }
+    if cur.pos == id_start {
+        return Err(match cur.peek() {
+            None => ParseError::new(ParseErrorKind::SdUnterminatedElement, open),
+            Some(_) => cur.err(ParseErrorKind::SdEmptyId),
+        });
+    }
+    let id = cur.slice(id_start, cur.pos);
+    let mut params = Vec::with_capacity(8);
+    loop {
+        match cur.peek() {
+            Some(b']') => {
+                cur.pos += 1;
+                return Ok(SdElement { id, params });
+            }
+            Some(b' ') => {
+                // One SP per RFC 5424; runs of spaces are tolerated.
+                cur.skip_spaces();
+                if cur.peek() == Some(b']') {
+                    continue;
+                }
+                params.push(parse_sd_param(cur, open)?);
+            }
+            None => return Err(ParseError::new(ParseErrorKind::SdUnterminatedElement, open)),
+            Some(c) => {
+                let ch = cur.rest().chars().next().unwrap_or(char::from(c));
+                return Err(cur.err(ParseErrorKind::SdUnexpectedChar(ch)));
+            }
+        }
+    }
+}
+
+const LEFT_CURLY_QUOTE: &str = "\u{201c}";
+const RIGHT_CURLY_QUOTE: &str = "\u{201d}";
+
+fn parse_sd_param<'a>(cur: &mut Cursor<'a>, element_open: usize) -> Result<SdParam<'a>> {
+    let name_start = cur.pos;
+    while cur.peek().is_some_and(is_sd_name_byte) {
+        cur.pos += 1;
+    }
+    if cur.pos == name_start {
+        return Err(match cur.peek() {
+            None => ParseError::new(ParseErrorKind::SdUnterminatedElement, element_open),
+            Some(_) => cur.err(ParseErrorKind::SdEmptyParamName),
+        });
+    }
+    let name = cur.slice(name_start, cur.pos);
+    match cur.peek() {
+        Some(b'=') => cur.pos += 1,
+        None => {
+            return Err(ParseError::new(
+                ParseErrorKind::SdUnterminatedElement,
+                element_open,
+            ))
+        }
+        Some(_) => return Err(cur.err(ParseErrorKind::SdExpectedEquals)),
+    }
+    match cur.peek() {
+        Some(b'"') => {
+            cur.pos += 1;
+            let value = parse_quoted_value(cur)?;
+            Ok(SdParam { name, value })
+        }
+        None => Err(ParseError::new(
+            ParseErrorKind::SdUnterminatedElement,
+            element_open,
+        )),
+        Some(_) => {
+            // Curly quotes (copied from Juniper's documentation) are
+            // accepted as quotes: the value runs to the next curly quote.
+            let rest = cur.rest();
+            let open_len =
+                if rest.starts_with(RIGHT_CURLY_QUOTE) || rest.starts_with(LEFT_CURLY_QUOTE) {
+                    RIGHT_CURLY_QUOTE.len()
+                } else {
+                    return Err(cur.err(ParseErrorKind::SdExpectedQuote));
+                };
+            let value_start = cur.pos + open_len;
+            let body = rest.get(open_len..).unwrap_or_default();
+            let close = body
+                .find(['\u{201c}', '\u{201d}'])
+                .ok_or_else(|| cur.err(ParseErrorKind::SdUnterminatedValue))?;
+            let value = cur.slice(value_start, value_start + close);
+            cur.pos = value_start + close + RIGHT_CURLY_QUOTE.len();
+            Ok(SdParam {
+                name,
+                value: Cow::Borrowed(value),
+            })
+        }
+    }
+}
+
+/// The value after its opening `"`, up to the closing unescaped `"`.
+/// `\"`, `\\` and `\]` are unescaped; any other backslash stays (RFC 5424
+/// section 6.3.3). An unescaped `]` inside the quotes is taken literally.
+fn parse_quoted_value<'a>(cur: &mut Cursor<'a>) -> Result<Cow<'a, str>> {
+    let open = cur.pos - 1;
+    let start = cur.pos;
+    let rest = cur.rest_bytes();
+    let Some(first) = memchr::memchr2(b'"', b'\\', rest) else {
+        return Err(ParseError::new(ParseErrorKind::SdUnterminatedValue, open));
+    };
+    if rest.get(first) == Some(&b'"') {
+        cur.pos = start + first + 1;
+        return Ok(Cow::Borrowed(cur.slice(start, start + first)));
+    }
+    // Slow path: at least one backslash.
+    let mut out = String::with_capacity(rest.len().min(256));
+    let mut seg_start = start;
+    let mut i = start + first;
+    loop {
+        match cur.bytes.get(i) {
+            Some(b'"') => {
+                out.push_str(cur.slice(seg_start, i));
+                cur.pos = i + 1;
+                return Ok(Cow::Owned(out));
+            }
+            Some(b'\\') => match cur.bytes.get(i + 1) {
+                Some(&c @ (b'"' | b'\\' | b']')) => {
+                    out.push_str(cur.slice(seg_start, i));
+                    out.push(char::from(c));
+                    i += 2;
+                    seg_start = i;
+                }
+                Some(_) => i += 1,
+                None => return Err(ParseError::new(ParseErrorKind::SdUnterminatedValue, open)),
+            },
+            Some(_) => {
+                let tail = cur.bytes.get(i + 1..).unwrap_or_default();
+                match memchr::memchr2(b'"', b'\\', tail) {
+                    Some(n) => i += 1 + n,
+                    None => return Err(ParseError::new(ParseErrorKind::SdUnterminatedValue, open)),
+                }
+            }
+            None => return Err(ParseError::new(ParseErrorKind::SdUnterminatedValue, open)),
+        }
+    }
+}
+
+fn two_digits(b: &[u8], at: usize) -> Option<u8> {
+    let hi = *b.get(at)?;
+    let lo = *b.get(at + 1)?;
+    if hi.is_ascii_digit() && lo.is_ascii_digit() {
+        Some((hi - b'0') * 10 + (lo - b'0'))
+    } else {
+        None
+    }
+}
+
+fn starts_with_rfc3339(b: &[u8]) -> bool {
+    b.len() >= 11
+        && b.iter().take(4).all(u8::is_ascii_digit)
+        && b.get(4) == Some(&b'-')
+        && two_digits(b, 5).is_some()
+        && b.get(7) == Some(&b'-')
+}
+
+/// RFC 3339 full-date "T" full-time. A missing offset is repaired with
+/// `opts.default_offset_minutes`; `t`/`z` in lower case are accepted.
+fn parse_rfc3339(cur: &mut Cursor<'_>, opts: &ParseOptions) -> Result<Timestamp> {
+    use ParseErrorKind::{InvalidTimestamp, Truncated};
+    let b = cur.rest_bytes();
+    let base = cur.pos;
+    let fail = |at: usize, what: &'static str| ParseError::new(InvalidTimestamp(what), base + at);
+    let short = |at: usize| ParseError::new(Truncated("the rest of the timestamp"), base + at);
+    let digit_or = |at: usize, what: &'static str| {
+        if at >= b.len() {
+            Err(short(at))
+        } else {
+            Err(fail(at, what))
+        }
+    };
+    let mut year: i32 = 0;
+    for i in 0..4 {
+        match b.get(i) {
+            Some(c) if c.is_ascii_digit() => year = year * 10 + i32::from(c - b'0'),
+            _ => return digit_or(i, "year must be 4 digits"),
+        }
+    }
+    let sep = |at: usize, want: u8, what: &'static str| -> Result<()> {
+        match b.get(at) {
+            Some(&c) if c == want || (want == b'T' && c == b't') => Ok(()),
+            Some(_) => Err(fail(at, what)),
+            None => Err(short(at)),
+        }
+    };
+    sep(4, b'-', "expected '-' after year")?;
+    let Some(month) = two_digits(b, 5) else {
+        return digit_or(5, "month must be 2 digits");
+    };
+    sep(7, b'-', "expected '-' after month")?;
+    let Some(day) = two_digits(b, 8) else {
+        return digit_or(8, "day must be 2 digits");
+    };
+    sep(10, b'T', "expected 'T' between date and time")?;
+    let Some(hour) = two_digits(b, 11) else {
+        return digit_or(11, "hour must be 2 digits");
+    };
+    sep(13, b':', "expected ':' after hour")?;
+    let Some(minute) = two_digits(b, 14) else {
+        return digit_or(14, "minute must be 2 digits");
+    };
+    sep(16, b':', "expected ':' after minute")?;
+    let Some(second) = two_digits(b, 17) else {
+        return digit_or(17, "second must be 2 digits");
+    };
+    let mut i = 19;
+    let (nanos, fraction_digits) =
+        parse_fraction(b, &mut i).map_err(|at| fail(at, "fraction needs 1 to 9 digits"))?;
+    let offset_minutes = match b.get(i) {
+        Some(b'Z') | Some(b'z') => {
+            i += 1;
+            0
+        }
+        Some(&sign @ (b'+' | b'-')) => {
+            let (Some(oh), Some(b':'), Some(om)) =
+                (two_digits(b, i + 1), b.get(i + 3), two_digits(b, i + 4))
+            else {
+                return if b.len() < i + 6 {
+                    Err(short(b.len()))
+                } else {
+                    Err(fail(i, "offset must be +hh:mm or -hh:mm"))
+                };
+            };
+            if oh > 23 || om > 59 {
+                return Err(fail(i, "offset out of range"));
+            }
+            i += 6;
+            let minutes = i16::from(oh) * 60 + i16::from(om);
+            if sign == b'-' {
+                -minutes
+            } else {
+                minutes
+            }
+        }
+        // Offset missing (seen in Juniper's documentation samples).
+        None | Some(b' ') => opts.default_offset_minutes,
+        Some(_) => return Err(fail(i, "expected 'Z', an offset or a space after the time")),
+    };
+    let date = CivilDate { year, month, day };
+    if !(1..=12).contains(&month) {
+        return Err(fail(5, "month out of range 01..12"));
+    }
+    if !date.is_valid() {
+        return Err(fail(8, "day does not exist in that month"));
+    }
+    let time = CivilTime {
+        hour,
+        minute,
+        second,
+        nanos,
+    };
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err(fail(11, "time of day out of range"));
+    }
+    let ts = Timestamp::from_civil(date, time, offset_minutes, fraction_digits)
+        .ok_or_else(|| fail(0, "out of range"))?;
+    cur.pos = base + i;
+    Ok(ts)
+}
+
+/// `.d{1,9}` at `*i`, if present; returns (nanos, digits) or the offset of
+/// the offending byte.
+fn parse_fraction(b: &[u8], i: &mut usize) -> std::result::Result<(u32, u8), usize> {
+    if b.get(*i) != Some(&b'.') {
+        return Ok((0, 0));
+    }
+    *i += 1;
+    let mut nanos: u32 = 0;
+    let mut digits: u8 = 0;
+    while let Some(c) = b.get(*i).filter(|c| c.is_ascii_digit()) {
+        if digits == 9 {
+            return Err(*i);
+        }
+        nanos = nanos * 10 + u32::from(c - b'0');
+        digits += 1;
+        *i += 1;
+    }
+    if digits == 0 {
+        return Err(*i);
+    }
+    Ok((nanos * 10_u32.pow(u32::from(9 - digits)), digits))
+}
+
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+fn month_number(b: &[u8]) -> Option<u8> {
+    let name = b.get(..3)?;
+    MONTHS
+        .iter()
+        .position(|m| m.as_slice() == name)
+        .and_then(|p| u8::try_from(p + 1).ok())
+}
+
+fn starts_with_bsd_timestamp(b: &[u8]) -> bool {
+    month_number(b).is_some() && b.get(3) == Some(&b' ')
+}
+
+/// `Mmm dd hh:mm:ss` (day space-padded or not), optionally with a fraction
+/// (`time-format millisecond`) or a year (`Mmm dd yyyy hh:mm:ss`).
+fn parse_bsd_timestamp(cur: &mut Cursor<'_>, opts: &ParseOptions) -> Result<Timestamp> {
+    use ParseErrorKind::{InvalidTimestamp, Truncated};
+    let b = cur.rest_bytes();
+    let base = cur.pos;
+    let fail = |at: usize, what: &'static str| ParseError::new(InvalidTimestamp(what), base + at);
+    let short = |at: usize| ParseError::new(Truncated("the rest of the timestamp"), base + at);
+    let Some(month) = month_number(b) else {
+        return Err(fail(0, "unknown month name"));
+    };
+    let mut i = 4;
+    if b.get(i) == Some(&b' ') {
+        i += 1; // "Jul  5"
+    }
+    let mut day: u8 = 0;
+    let day_start = i;
+    while let Some(c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+        if i - day_start == 2 {
+            return Err(fail(i, "day must be 1 or 2 digits"));
+        }
+        day = day * 10 + (c - b'0');
+        i += 1;
+    }
+    if i == day_start {
+        return if i >= b.len() {
+            Err(short(i))
+        } else {
+            Err(fail(i, "day must be 1 or 2 digits"))
+        };
+    }
+    match b.get(i) {
+        Some(b' ') => i += 1,
+        Some(_) => return Err(fail(i, "expected a space after the day")),
+        None => return Err(short(i)),
+    }
+    // Optional year before the time: "Jun 21 2020 14:03:12".
+    let mut year = None;
+    if b.get(i + 4) == Some(&b' ')
+        && b.get(i..i + 4)
+            .is_some_and(|y| y.iter().all(u8::is_ascii_digit))
+    {
+        let y = b
+            .get(i..i + 4)
+            .unwrap_or_default()
+            .iter()
+            .fold(0i32, |acc, c| acc * 10 + i32::from(c - b'0'));
+        year = Some(y);
+        i += 5;
+    }
+    let field = |at: usize, what: &'static str| -> Result<u8> {
+        two_digits(b, at).ok_or_else(|| {
+            if b.len() < at + 2 {
+                short(b.len())
+            } else {
+                fail(at, what)
+            }
+        })
+    };
+    let hour = field(i, "hour must be 2 digits")?;
+    if b.get(i + 2) != Some(&b':') {
+        return if b.len() <= i + 2 {
+            Err(short(i + 2))
+        } else {
+            Err(fail(i + 2, "expected ':' after hour"))
+        };
+    }
+    let minute = field(i + 3, "minute must be 2 digits")?;
+    if b.get(i + 5) != Some(&b':') {
+        return if b.len() <= i + 5 {
+            Err(short(i + 5))
+        } else {
+            Err(fail(i + 5, "expected ':' after minute"))
+        };
+    }
+    let second = field(i + 6, "second must be 2 digits")?;
+    i += 8;
+    let (nanos, fraction_digits) =
+        parse_fraction(b, &mut i).map_err(|at| fail(at, "fraction needs 1 to 9 digits"))?;
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err(fail(day_start, "time of day out of range"));
+    }
+    if day == 0 || day > 31 {
+        return Err(fail(day_start, "day out of range"));
+    }
+    let time = CivilTime {
+        hour,
+        minute,
+        second,
+        nanos,
+    };
+    let offset = opts.default_offset_minutes;
+    let ts = match year {
+        Some(year) => Timestamp::from_civil(
+            CivilDate { year, month, day },
+            time,
+            offset,
+            fraction_digits,
+        ),
+        None => opts
+            .year_rule
+            .resolve(month, day, time, offset, fraction_digits),
+    }
+    .ok_or_else(|| fail(day_start, "day does not exist in that month"))?;
+    cur.pos = base + i;
+    Ok(ts)
+}
+
+/// `[<PRI>]TIMESTAMP [HOST] [TAG[PID]:] MSG`, plus relay unwrapping and
+/// Junos TAG extraction.
+fn parse_bsd<'a>(
+    mut cur: Cursor<'a>,
+    priority: Option<Priority>,
+    opts: &ParseOptions,
+) -> Result<SyslogMessage<'a>> {
+    let mut msg = SyslogMessage {
+        format: Format::Rfc3164,
+        priority,
+        version: None,
+        timestamp: None,
+        hostname: None,
+        app_name: None,
+        proc_id: None,
+        msg_id: None,
+        structured_data: Vec::new(),
+        message: None,
+    };
+    let rest = cur.rest_bytes();
+    let mut iso_timestamp = false;
+    if starts_with_bsd_timestamp(rest) {
+        msg.timestamp = Some(parse_bsd_timestamp(&mut cur, opts)?);
+    } else if starts_with_rfc3339(rest) {
+        msg.timestamp = Some(parse_rfc3339(&mut cur, opts)?);
+        iso_timestamp = true;
+    } else {
+        // RFC 3164 section 4.3.2: no timestamp, the whole rest is MSG.
+        let text = cur.rest();
+        msg.message = (!text.is_empty()).then_some(text);
+        return Ok(msg);
+    }
+    if !cur.at_end() && cur.skip_spaces() == 0 {
+        return Err(cur.err(ParseErrorKind::MissingSpace("TIMESTAMP")));
+    }
+    // HOSTNAME, unless the first token is already the tag (`RT_FLOW: ...`).
+    let save = cur.pos;
+    let first = cur.token();
+    if !first.is_empty() && !is_tag_token(first) {
+        msg.hostname = Some(first);
+        cur.skip_spaces();
+    } else {
+        cur.pos = save;
+    }
+    // `<PRI>TIMESTAMP HOST APP PROCID MSGID SD MSG`: RFC 5424 with its
+    // VERSION missing (relays that drop it). Taken as RFC 5424 when the rest
+    // has that exact shape.
+    if iso_timestamp && msg.hostname.is_some() && has_5424_tail_shape(&cur) {
+        let mut tail = cur.clone();
+        if let Ok(inner) = parse_5424_tail(&mut tail, msg.timestamp, msg.hostname) {
+            return Ok(SyslogMessage { priority, ..inner });
+        }
+    }
+    // TAG[PID]: (the process)
+    let save = cur.pos;
+    let tag = cur.token();
+    match split_program(tag) {
+        Some((app, pid)) => {
+            msg.app_name = Some(app);
+            msg.proc_id = pid;
+            // One SP separates TAG and CONTENT; Junos craftd sends two.
+            cur.skip_spaces();
+        }
+        None => cur.pos = save,
+    }
+    let body = cur.rest();
+
+    // Relay-wrapped RFC 5424 body: `TIMESTAMP HOST APP PROCID MSGID SD MSG`.
+    if starts_with_rfc3339(cur.rest_bytes()) {
+        if let Some(inner) = try_unwrap_relay(&cur, opts) {
+            return Ok(SyslogMessage { priority, ..inner });
+        }
+    }
+
+    let (tag, text) = split_junos_tag(body);
+    msg.msg_id = tag;
+    msg.message = (!text.is_empty()).then_some(text);
+    let junoscope_process = msg
+        .app_name
+        .and_then(|a| a.strip_prefix("junoscope"))
+        .is_some_and(|port| !port.is_empty() && port.bytes().all(|c| c.is_ascii_digit()));
+    if junoscope_process || tag.is_some_and(|t| t.starts_with("JUNOSCOPE_")) {
+        msg.format = Format::Junoscope;
+    }
+    Ok(msg)
+}
+
+fn try_unwrap_relay<'a>(cur: &Cursor<'a>, opts: &ParseOptions) -> Option<SyslogMessage<'a>> {
+    let mut inner = cur.clone();
+    let timestamp = parse_rfc3339(&mut inner, opts).ok()?;
+    inner.expect_space("TIMESTAMP").ok()?;
+    let hostname = inner.nil_or_token("HOSTNAME").ok()?;
+    inner.expect_space("HOSTNAME").ok()?;
+    parse_5424_tail(&mut inner, Some(timestamp), hostname).ok()
+}
+
+/// A token that is a BSD TAG rather than a HOSTNAME: it ends with ':'
+/// (`RT_FLOW:`, `sshd[12]:`).
+fn is_tag_token(token: &str) -> bool {
+    token.ends_with(':') && token.len() > 1
+}
+
+/// `name[pid]:`, `name:` or `name[pid]` -> (name, pid).
+fn split_program(token: &str) -> Option<(&str, Option<&str>)> {
+    let body = token.strip_suffix(':').unwrap_or(token);
+    if let Some(inner) = body.strip_suffix(']') {
+        let open = inner.rfind('[')?;
+        let name = inner.get(..open)?;
+        let pid = inner.get(open + 1..)?;
+        if name.is_empty() || pid.is_empty() {
+            return None;
+        }
+        return Some((name, Some(pid)));
+    }
+    if body.len() < token.len() && !body.is_empty() {
+        return Some((body, None));
+    }
+    None
+}
+
+/// A Junos tag at the start of MSG: `[A-Z][A-Z0-9_]*` containing '_',
+/// followed by ':' and a space or the end. Returns (tag, text after it).
+fn split_junos_tag(body: &str) -> (Option<&str>, &str) {
+    let b = body.as_bytes();
+    if !b.first().is_some_and(u8::is_ascii_uppercase) {
+        return (None, body);
+    }
+    let len = b
+        .iter()
+        .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || **c == b'_')
+        .count();
+    let tag = body.get(..len).unwrap_or_default();
+    if !tag.contains('_') || b.get(len) != Some(&b':') {
+        return (None, body);
+    }
+    match b.get(len + 1) {
+        None => (Some(tag), ""),
+        Some(b' ') => (Some(tag), body.get(len + 2..).unwrap_or_default()),
+        Some(_) => (None, body),
+    }
+}
+
+fn is_junos_tag(token: &str) -> bool {
+    let b = token.as_bytes();
+    b.first().is_some_and(u8::is_ascii_uppercase)
+        && b.iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+}
+
+/// The Junos structured-data body without its `<PRI>1 TIMESTAMP HOST`
+/// header: `APP PROCID MSGID SD [MSG]` (PROCID digits or '-', MSGID a Junos
+/// tag or '-', SD '-' or elements), or `TAG [SD...] [MSG]`.
+/// `Ok(None)` when the line does not have that shape.
+fn parse_headerless_body<'a>(cur: &mut Cursor<'a>) -> Result<Option<SyslogMessage<'a>>> {
+    let start = cur.pos;
+    let first = cur.token();
+    if is_junos_tag(first) && cur.peek() == Some(b' ') && cur.peek_at(1) == Some(b'[') {
+        cur.pos += 1;
+        let structured_data = parse_structured_data(cur)?;
+        let message = parse_5424_msg(cur)?;
+        return Ok(Some(SyslogMessage {
+            format: Format::Rfc5424,
+            priority: None,
+            version: None,
+            timestamp: None,
+            hostname: None,
+            app_name: None,
+            proc_id: None,
+            msg_id: Some(first),
+            structured_data,
+            message,
+        }));
+    }
+    cur.pos = start;
+    if !has_5424_tail_shape(cur) {
+        return Ok(None);
+    }
+    parse_5424_tail(cur, None, None).map(Some)
+}
+
+/// Whether the text at the cursor looks like `APP PROCID MSGID SD`, with
+/// PROCID digits or '-', MSGID a Junos tag or '-' and SD '-' or '['.
+/// Used to recognise RFC 5424 bodies that lost their header.
+fn has_5424_tail_shape(cur: &Cursor<'_>) -> bool {
+    let mut probe = cur.clone();
+    let app = probe.token();
+    if app.is_empty() || probe.peek() != Some(b' ') {
+        return false;
+    }
+    probe.pos += 1;
+    let pid = probe.token();
+    if !(pid == "-" || (!pid.is_empty() && pid.bytes().all(|c| c.is_ascii_digit()))) {
+        return false;
+    }
+    if probe.peek() != Some(b' ') {
+        return false;
+    }
+    probe.pos += 1;
+    let msgid = probe.token();
+    if !(msgid == "-" || is_junos_tag(msgid)) || probe.peek() != Some(b' ') {
+        return false;
+    }
+    probe.pos += 1;
+    matches!(
+        (probe.peek(), probe.peek_at(1)),
+        (Some(b'['), _) | (Some(b'-'), Some(b' ') | None)
+    )
+}
+
+impl SyslogMessage<'_> {
+    /// The owned event for the store.
+    ///
+    /// Mapping: host/app/pid/facility/severity/message as parsed, `code` =
+    /// `msg_id`, `time_ns` = timestamp; every SD param goes to `params` in
+    /// order. The first param named `username` or `user` fills `user`,
+    /// `client-address` or `source-address` fills `client_addr`, and
+    /// `device`, `device-name` or `device_name` fills `device` (first match
+    /// wins, in SD order).
+    pub fn to_event(&self, received_ns: i64, raw: &[u8]) -> Event {
+        let mut params = Vec::new();
+        for element in &self.structured_data {
+            for p in &element.params {
+                params.push(Param {
+                    sd_id: element.id.to_string(),
+                    name: p.name.to_string(),
+                    value: p.value.to_string(),
+                });
+            }
+        }
+        let first = |names: &[&str]| {
+            params
+                .iter()
+                .find(|p| names.contains(&p.name.as_str()))
+                .map(|p| p.value.clone())
+        };
+        let user = first(&["username", "user"]);
+        let client_addr = first(&["client-address", "source-address"]);
+        let device = first(&["device", "device-name", "device_name"]);
+        Event {
+            received_ns,
+            time_ns: self.timestamp.map(|t| t.unix_nanos()),
+            host: self.hostname.map(str::to_string),
+            app: self.app_name.map(str::to_string),
+            pid: self.proc_id.map(str::to_string),
+            facility: self.priority.map(|p| p.facility),
+            severity: self.priority.map(|p| p.severity),
+            code: self.msg_id.map(str::to_string),
+            user,
+            client_addr,
+            device,
+            operation: None,
+            params,
+            message: self.message.map(str::to_string),
+            raw: raw.to_vec(),
+            parse_error: None,
+        }
+    }
+}
