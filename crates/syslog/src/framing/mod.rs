@@ -1,0 +1,515 @@
+//! RFC 6587 stream framing as tokio-util codecs.
+//!
+//! Three decoders, all `Decoder<Item = Bytes, Error = FramingError>`:
+//!
+//! * [`OctetCountingCodec`]: `MSG-LEN SP SYSLOG-MSG` (RFC 6587 3.4.1, RFC 5425).
+//! * [`LfDelimitedCodec`]: non-transparent framing, one message per line
+//!   (RFC 6587 3.4.2).
+//! * [`SyslogStreamCodec`]: picks one of the two per stream from its first
+//!   byte: a digit `1`-`9` means octet counting, `<` (the start of a PRI) means
+//!   LF-delimited, anything else is [`FramingError::UnrecognisedFraming`].
+//!
+//! # What the decoders accept
+//!
+//! * LF-delimited: a frame ends at LF or at NUL (RFC 6587 3.4.2 names NUL as a
+//!   trailer some senders use; no syslog message contains one). A CR before
+//!   the LF is dropped, so CR LF works. Empty lines are skipped. At the end of
+//!   the stream an unterminated last line is delivered as a frame: losing a
+//!   sender's last audit message because its newline was missing is worse
+//!   than accepting it.
+//! * Octet counting: the count is 1 to 10 digits without a leading zero,
+//!   followed by exactly one SP. One trailing LF (or CR LF) *inside* the
+//!   counted bytes is stripped: syslog-ng's `loggen -d` sends such frames. CR
+//!   and LF bytes *between* frames are skipped, because some senders put a
+//!   newline after each counted frame. A frame left empty is skipped.
+//!
+//! # Errors and recovery
+//!
+//! Every error names the stream byte offset where the problem is.
+//! [`FramingError::is_recoverable`] says whether decoding can go on:
+//!
+//! * An oversized LF-delimited line is reported once; the decoder then
+//!   discards bytes up to the next terminator without buffering them and
+//!   resumes there.
+//! * An oversized octet-counted frame is reported once; the decoder then
+//!   counts down its bytes as they arrive, never buffering them, and resumes
+//!   after it. A count over the codec's skip limit
+//!   ([`DEFAULT_MAX_SKIP`] unless set) is taken as a desynchronised stream:
+//!   [`FramingError::BadOctetCount`], not recoverable.
+//! * Anything else read from the stream (a bad count, an unrecognised first
+//!   byte, a truncated frame at EOF) is not recoverable: close the connection.
+//!   A decoder that is called again after such an error discards its input
+//!   and answers [`FramingError::Stopped`].
+//!
+//! A recoverable error is returned when the buffer holds no further complete
+//! frame, so frames that follow the bad one in the same read come first.
+//! This matters with `FramedRead`: after yielding an error it yields `None`
+//! once and then reads from the socket before decoding again, so an error
+//! returned earlier would hold back frames already received until the
+//! sender writes again. Errors keep stream order among themselves.
+//!
+//! With `FramedRead`, keep polling after a recoverable error; the single
+//! `None` that follows it is not the end of the stream:
+//!
+//! ```
+//! # async fn read_all<R: tokio::io::AsyncRead + Unpin>(reader: R) {
+//! use futures::StreamExt;
+//! use netaudit_syslog::framing::SyslogStreamCodec;
+//! use tokio_util::codec::FramedRead;
+//!
+//! let mut frames = FramedRead::new(reader, SyslogStreamCodec::default());
+//! while let Some(item) = frames.next().await {
+//!     match item {
+//!         Ok(frame) => println!("{} bytes", frame.len()),
+//!         Err(error) if error.is_recoverable() => {
+//!             eprintln!("{error}");
+//!             // FramedRead answers `None` once after any error: not the end.
+//!             let paused = frames.next().await;
+//!             debug_assert!(paused.is_none());
+//!         }
+//!         Err(error) => {
+//!             eprintln!("{error}"); // and close the connection
+//!             break;
+//!         }
+//!     }
+//! }
+//! # }
+//! ```
+
+mod lf;
+mod octet;
+mod stream;
+
+use std::fmt;
+
+use bytes::{Bytes, BytesMut};
+
+pub use lf::LfDelimitedCodec;
+pub use octet::OctetCountingCodec;
+pub use stream::SyslogStreamCodec;
+
+/// Largest frame a codec built with `Default` delivers. Junos messages are a
+/// few hundred bytes; RFC 5425 asks receivers to take at least 2,048 and
+/// recommends 8,192.
+pub const DEFAULT_MAX_FRAME: usize = 64 * 1024;
+
+/// Largest oversized octet-counted frame a codec built with `Default` skips
+/// instead of giving up on the stream. A larger count almost certainly means
+/// the stream lost its framing, and skipping it would silently eat the
+/// messages that follow.
+pub const DEFAULT_MAX_SKIP: u64 = 16 * 1024 * 1024;
+
+/// Longest octet count accepted, in digits (RFC 6587 sets no limit; ten digits
+/// is already far above any skip limit).
+pub const MAX_COUNT_DIGITS: usize = 10;
+
+/// The two RFC 6587 framings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Framing {
+    /// `MSG-LEN SP SYSLOG-MSG`.
+    OctetCounting,
+    /// One message per line (non-transparent framing).
+    LfDelimited,
+}
+
+impl fmt::Display for Framing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Framing::OctetCounting => "octet-counted",
+            Framing::LfDelimited => "LF-delimited",
+        })
+    }
+}
+
+/// What was wrong with an octet count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OctetCountProblem {
+    /// A frame must start with a digit 1-9.
+    NotADigit { found: u8 },
+    /// `0` cannot start a count (RFC 6587: `NONZERO-DIGIT *DIGIT`).
+    LeadingZero,
+    /// More than [`MAX_COUNT_DIGITS`] digits.
+    TooManyDigits,
+    /// The digits must be followed by one SP.
+    MissingSpace { found: u8 },
+    /// The count is above the codec's skip limit: the stream is taken to have
+    /// lost its framing.
+    BeyondSkipLimit { len: u64, limit: u64 },
+}
+
+impl fmt::Display for OctetCountProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            OctetCountProblem::NotADigit { found } => {
+                write!(
+                    f,
+                    "expected a digit 1-9 starting an octet count, found {}",
+                    ByteName(found)
+                )
+            }
+            OctetCountProblem::LeadingZero => f.write_str("an octet count cannot start with 0"),
+            OctetCountProblem::TooManyDigits => {
+                write!(f, "an octet count has at most {MAX_COUNT_DIGITS} digits")
+            }
+            OctetCountProblem::MissingSpace { found } => {
+                write!(
+                    f,
+                    "expected SP after the octet count, found {}",
+                    ByteName(found)
+                )
+            }
+            OctetCountProblem::BeyondSkipLimit { len, limit } => write!(
+                f,
+                "count of {len} bytes is beyond the skip limit of {limit} bytes; \
+                 the stream has probably lost its framing"
+            ),
+        }
+    }
+}
+
+/// A byte shown for a log line: printable ASCII as itself, anything else in hex.
+struct ByteName(u8);
+
+impl fmt::Display for ByteName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_ascii_graphic() {
+            write!(f, "'{}' (0x{:02x})", char::from(self.0), self.0)
+        } else {
+            write!(f, "0x{:02x}", self.0)
+        }
+    }
+}
+
+/// Why a stream's first byte fits neither framing, when a guess is possible.
+fn first_byte_hint(byte: u8) -> &'static str {
+    match byte {
+        // TLS record type 22 (handshake): a ClientHello.
+        0x16 => "; this looks like a TLS handshake: is the client using TLS on a plain-TCP port?",
+        // An SSLv2-compatible ClientHello starts with the high bit set.
+        0x80 => "; this may be an SSLv2-style TLS ClientHello on a plain-TCP port",
+        b'0' => "; an octet count cannot start with 0",
+        b'G' | b'P' | b'H' => "; this may be an HTTP request on the syslog port",
+        _ => "",
+    }
+}
+
+fn too_large_message(framing: &Framing, len: &usize, max: &usize, offset: &u64) -> String {
+    match framing {
+        Framing::OctetCounting => format!(
+            "octet-counted frame at stream offset {offset} declares {len} bytes, over the \
+             maximum of {max}; its bytes are skipped"
+        ),
+        Framing::LfDelimited => format!(
+            "LF-delimited line at stream offset {offset} is longer than the maximum of {max} \
+             bytes; it is discarded up to the next LF"
+        ),
+    }
+}
+
+/// Everything that can go wrong framing or encoding a syslog stream.
+#[derive(Debug, thiserror::Error)]
+pub enum FramingError {
+    /// A frame longer than the codec's maximum. For octet counting `len` is
+    /// the declared count; for an LF-delimited line it is the length known
+    /// when the decoder gave up on it (exact when the line's terminator was
+    /// in sight, otherwise a lower bound). `offset` is where the frame starts.
+    #[error("{}", too_large_message(.framing, .len, .max, .offset))]
+    FrameTooLarge {
+        framing: Framing,
+        len: usize,
+        max: usize,
+        offset: u64,
+    },
+    /// The octet count at `offset` (the offending byte) is malformed.
+    #[error("bad octet count at stream offset {offset}: {detail}")]
+    BadOctetCount {
+        offset: u64,
+        detail: OctetCountProblem,
+    },
+    /// The stream's first byte fits neither framing.
+    #[error(
+        "unrecognised stream framing at stream offset {offset}: first byte {}, expected a \
+         digit 1-9 (octet counting) or '<' (LF-delimited){}",
+        ByteName(*.byte),
+        first_byte_hint(*.byte)
+    )]
+    UnrecognisedFraming { byte: u8, offset: u64 },
+    /// The stream ended inside an octet-counted frame starting at `offset`.
+    #[error("truncated frame: {received} of {expected} bytes at stream offset {offset}")]
+    TruncatedFrame {
+        received: usize,
+        expected: usize,
+        offset: u64,
+    },
+    /// The stream ended inside the octet count starting at `offset`.
+    #[error("truncated frame: the stream ended inside the octet count at stream offset {offset}")]
+    TruncatedOctetCount { offset: u64 },
+    /// The decoder was called again after an unrecoverable error.
+    #[error(
+        "framing stopped at stream offset {offset} after an unrecoverable error; the \
+         connection should have been closed"
+    )]
+    Stopped { offset: u64 },
+    /// Encoding: the message contains the LF-delimited framing's terminator
+    /// (LF or NUL) at `position`, which would split it into two frames.
+    #[error(
+        "cannot LF-frame a message containing {} at byte {position}",
+        ByteName(*.byte)
+    )]
+    MessageContainsTerminator { byte: u8, position: usize },
+    /// Encoding: an empty message has no frame (octet counts start at 1, and
+    /// an empty line is skipped).
+    #[error("cannot frame an empty message")]
+    EmptyMessage,
+    /// Encoding: the message is longer than the codec's maximum frame.
+    #[error("cannot frame a message of {len} bytes: the maximum is {max}")]
+    MessageTooLarge { len: usize, max: usize },
+    /// Reading the stream failed.
+    #[error("reading the stream failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl FramingError {
+    /// Whether the codec can go on after this error. For decode errors: the
+    /// stream stays usable and the decoder has skipped past the bad frame.
+    /// For encode errors: nothing was written, the sink is intact. `false`
+    /// means the connection should be closed.
+    pub fn is_recoverable(&self) -> bool {
+        matches!(
+            self,
+            FramingError::FrameTooLarge { .. }
+                | FramingError::MessageContainsTerminator { .. }
+                | FramingError::EmptyMessage
+                | FramingError::MessageTooLarge { .. }
+        )
+    }
+}
+
+/// Holds back a recoverable error until the buffer has no complete frame left
+/// (see the module documentation for why).
+#[derive(Debug, Default)]
+struct DeferredError(Option<FramingError>);
+
+impl DeferredError {
+    /// Runs `step` (one frame, `None` for "need more input", or an error) until
+    /// it yields a frame or needs input, reporting errors in stream order.
+    fn drive(
+        &mut self,
+        buf: &mut BytesMut,
+        mut step: impl FnMut(&mut BytesMut) -> Result<Option<Bytes>, FramingError>,
+    ) -> Result<Option<Bytes>, FramingError> {
+        // Each error consumes input and each frame returns, so this loop ends
+        // within one pass over `buf`.
+        loop {
+            match step(buf) {
+                Ok(Some(frame)) => return Ok(Some(frame)),
+                Ok(None) => return self.0.take().map_or(Ok(None), Err),
+                Err(error) => {
+                    if let Some(earlier) = self.0.replace(error) {
+                        return Err(earlier);
+                    }
+                    if !self.0.as_ref().is_some_and(FramingError::is_recoverable) {
+                        return self.0.take().map_or(Ok(None), Err);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Drops one trailing LF, and a CR before it, from an octet-counted frame.
+fn strip_line_end(frame: &mut BytesMut) {
+    if frame.last() == Some(&b'\n') {
+        frame.truncate(frame.len() - 1);
+        if frame.last() == Some(&b'\r') {
+            frame.truncate(frame.len() - 1);
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! Drives a decoder the way a reader would, over given chunks.
+
+    use bytes::{Bytes, BytesMut};
+    use tokio_util::codec::Decoder;
+
+    use super::FramingError;
+
+    /// What a decoder made of a stream: frames and error messages, each in
+    /// order, and whether it stopped on an unrecoverable error.
+    #[derive(Debug, Default, PartialEq, Eq)]
+    pub struct Outcome {
+        pub frames: Vec<Bytes>,
+        pub errors: Vec<String>,
+        pub stopped: bool,
+    }
+
+    fn drain<D>(decoder: &mut D, buf: &mut BytesMut, at_eof: bool, out: &mut Outcome) -> bool
+    where
+        D: Decoder<Item = Bytes, Error = FramingError>,
+    {
+        // A decoder makes progress on every call, so a stream of n bytes
+        // yields well under 2n + 8 results.
+        for _ in 0..(2 * buf.len() + 8) {
+            let result = if at_eof {
+                decoder.decode_eof(buf)
+            } else {
+                decoder.decode(buf)
+            };
+            match result {
+                Ok(Some(frame)) => out.frames.push(frame),
+                Ok(None) => return true,
+                Err(error) => {
+                    let recoverable = error.is_recoverable();
+                    out.errors.push(error.to_string());
+                    if !recoverable {
+                        out.stopped = true;
+                        return false;
+                    }
+                }
+            }
+        }
+        panic!("decoder made no progress");
+    }
+
+    /// Feeds `chunks` one after the other, then signals EOF.
+    pub fn decode_chunks<'a, D>(
+        mut decoder: D,
+        chunks: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Outcome
+    where
+        D: Decoder<Item = Bytes, Error = FramingError>,
+    {
+        let mut out = Outcome::default();
+        let mut buf = BytesMut::new();
+        for chunk in chunks {
+            buf.extend_from_slice(chunk);
+            if !drain(&mut decoder, &mut buf, false, &mut out) {
+                return out;
+            }
+        }
+        drain(&mut decoder, &mut buf, true, &mut out);
+        out
+    }
+
+    /// Splits `data` into chunks of the given sizes (cycled; zero counts as 1).
+    pub fn split_by<'a>(data: &'a [u8], sizes: &[usize]) -> Vec<&'a [u8]> {
+        let mut chunks = Vec::new();
+        let mut rest = data;
+        let mut i = 0;
+        while !rest.is_empty() {
+            let size = sizes
+                .get(i % sizes.len().max(1))
+                .copied()
+                .unwrap_or(1)
+                .max(1);
+            let (chunk, tail) = rest.split_at(size.min(rest.len()));
+            chunks.push(chunk);
+            rest = tail;
+            i += 1;
+        }
+        chunks
+    }
+
+    pub fn frames(list: &[&str]) -> Vec<Bytes> {
+        list.iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_messages_name_the_offset_and_the_problem() {
+        let tls = FramingError::UnrecognisedFraming {
+            byte: 0x16,
+            offset: 0,
+        };
+        let text = tls.to_string();
+        assert!(text.contains("stream offset 0"), "{text}");
+        assert!(text.contains("0x16"), "{text}");
+        assert!(text.contains("looks like a TLS handshake"), "{text}");
+
+        let count = FramingError::BadOctetCount {
+            offset: 1234,
+            detail: OctetCountProblem::NotADigit { found: b'x' },
+        };
+        assert_eq!(
+            count.to_string(),
+            "bad octet count at stream offset 1234: expected a digit 1-9 starting an octet \
+             count, found 'x' (0x78)"
+        );
+
+        let truncated = FramingError::TruncatedFrame {
+            received: 3,
+            expected: 10,
+            offset: 77,
+        };
+        assert_eq!(
+            truncated.to_string(),
+            "truncated frame: 3 of 10 bytes at stream offset 77"
+        );
+
+        let large = FramingError::FrameTooLarge {
+            framing: Framing::OctetCounting,
+            len: 5000,
+            max: 4096,
+            offset: 9,
+        };
+        assert!(large.to_string().contains("declares 5000 bytes"));
+        assert!(large.to_string().contains("maximum of 4096"));
+        assert!(large.to_string().contains("offset 9"));
+    }
+
+    #[test]
+    fn recoverability() {
+        let large = FramingError::FrameTooLarge {
+            framing: Framing::LfDelimited,
+            len: 10,
+            max: 5,
+            offset: 0,
+        };
+        assert!(large.is_recoverable());
+        assert!(FramingError::EmptyMessage.is_recoverable());
+        for fatal in [
+            FramingError::BadOctetCount {
+                offset: 0,
+                detail: OctetCountProblem::LeadingZero,
+            },
+            FramingError::UnrecognisedFraming {
+                byte: 0x16,
+                offset: 0,
+            },
+            FramingError::TruncatedFrame {
+                received: 1,
+                expected: 2,
+                offset: 0,
+            },
+            FramingError::TruncatedOctetCount { offset: 0 },
+            FramingError::Stopped { offset: 0 },
+            FramingError::Io(std::io::Error::other("reset")),
+        ] {
+            assert!(!fatal.is_recoverable(), "{fatal}");
+        }
+    }
+
+    #[test]
+    fn strip_line_end_drops_one_lf_and_its_cr() {
+        for (input, expected) in [
+            (&b"abc\n"[..], &b"abc"[..]),
+            (b"abc\r\n", b"abc"),
+            (b"abc\n\n", b"abc\n"),
+            (b"abc\r", b"abc\r"),
+            (b"abc", b"abc"),
+            (b"\n", b""),
+        ] {
+            let mut frame = BytesMut::from(input);
+            strip_line_end(&mut frame);
+            assert_eq!(&frame[..], expected);
+        }
+    }
+}
