@@ -141,10 +141,11 @@ fn validate_name(name: &str) -> Result<(), AuditFileError> {
             || suffix.bytes().all(|b| b.is_ascii_digit())
             || suffix == "gz"
             || suffix == "tmp"
+            || suffix == "lock"
         {
             return Err(config(
                 "name",
-                format!("`{name}` ends in `.{suffix}`, which is reserved for archive and temporary files"),
+                format!("`{name}` ends in `.{suffix}`, which is reserved for archive, temporary and lock files"),
             ));
         }
     }
@@ -199,6 +200,7 @@ mod tests {
             "messages.0",
             "messages.gz",
             "x.tmp",
+            "x.lock",
             "x.",
         ] {
             let mut c = valid();

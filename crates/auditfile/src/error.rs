@@ -29,6 +29,10 @@ pub enum AuditFileError {
         source: io::Error,
     },
 
+    /// Another `AuditFile` (in this or another process) has the family open.
+    #[error("audit file {path}: locked by another writer of the same audit file; only one may have it open")]
+    Locked { path: PathBuf },
+
     /// The current audit file exists but is not a regular file (a directory, a FIFO, a device).
     #[error("audit file {path}: exists but is not a regular file ({kind}); refusing to write audit records to it")]
     NotRegularFile { path: PathBuf, kind: &'static str },
@@ -64,6 +68,7 @@ impl AuditFileError {
             AuditFileError::Config { .. } => None,
             AuditFileError::DiskFull { path, .. }
             | AuditFileError::Io { path, .. }
+            | AuditFileError::Locked { path }
             | AuditFileError::NotRegularFile { path, .. }
             | AuditFileError::LineContainsNewline { path, .. }
             | AuditFileError::LineTooLong { path, .. } => Some(path),

@@ -1,7 +1,8 @@
 //! Names of the files of one family and the scan of the directory for its archives.
 //!
 //! `name` is the current file; `name.<i>` / `name.<i>.gz` are archives, index 0 the newest;
-//! `name.rotating.tmp` is an archive being written (never counted, removed on open).
+//! `name.rotating.tmp` is an archive being written (never counted, removed on open);
+//! `name.lock` is empty and locked by the one process that has the family open.
 
 use std::fs;
 use std::io;
@@ -45,6 +46,11 @@ impl Family {
     pub(crate) fn archive(&self, index: u32, compressed: bool) -> PathBuf {
         let ext = if compressed { ".gz" } else { "" };
         self.dir.join(format!("{}.{index}{ext}", self.name))
+    }
+
+    /// Held with an exclusive `flock` while the family is open: one writer per family.
+    pub(crate) fn lock(&self) -> PathBuf {
+        self.dir.join(format!("{}.lock", self.name))
     }
 
     pub(crate) fn temp(&self) -> PathBuf {

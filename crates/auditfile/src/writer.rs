@@ -10,6 +10,7 @@
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -137,6 +138,8 @@ impl Recovery {
 /// A local audit file family, opened for appending.
 #[derive(Debug)]
 pub struct AuditFile {
+    /// Keeps the family's exclusive lock for as long as this value lives.
+    _lock: File,
     cfg: AuditFileConfig,
     family: Family,
     current_path: PathBuf,
@@ -162,6 +165,7 @@ impl AuditFile {
             .mode(DIR_MODE)
             .create(&cfg.dir)
             .map_err(|e| io_error(&cfg.dir, "create audit directory", e))?;
+        let lock = lock_family(&family.lock())?;
         let mut recovery = Recovery::default();
         let temp = family.temp();
         if remove_if_exists(&temp)? {
@@ -193,6 +197,7 @@ impl AuditFile {
             }
         }
         Ok(AuditFile {
+            _lock: lock,
             cfg,
             family,
             current_path,
@@ -504,30 +509,34 @@ impl AuditFile {
             self.pending_archive = Some((self.current_bytes, archive_size));
             return Ok(Some((after - limit, FullCause::TotalBytes { used, limit })));
         }
-        let result = self.commit_rotation(&temp);
+        let result = self.commit_rotation(&temp, archive_size);
         if result.is_err() {
             // Best effort: the temp file is also removed by the next rotation or open.
             let _ = remove_if_exists(&temp);
         }
         result?;
         self.pending_archive = None;
-        self.archives = self.family.scan()?;
         Ok(None)
     }
 
-    fn commit_rotation(&mut self, temp: &Path) -> Result<(), AuditFileError> {
+    fn commit_rotation(&mut self, temp: &Path, archive_size: u64) -> Result<(), AuditFileError> {
         let slots = self.cfg.archives;
         let free = first_free_slot(&self.archives, slots).unwrap_or(0);
-        for index in (0..free).rev() {
-            for a in self.archives.iter().filter(|a| a.index == index) {
-                let to = self.family.archive(index + 1, a.compressed);
+        // Oldest first, so that no rename lands on a name still in use. The in-memory list
+        // follows each rename, so it stays exact even if a later step fails.
+        for a in self.archives.iter_mut().rev() {
+            if a.index < free {
+                let to = self.family.archive(a.index + 1, a.compressed);
                 fs::rename(&a.path, &to).map_err(|e| io_error(&a.path, "shift archive", e))?;
+                a.index += 1;
+                a.path = to;
             }
         }
         let dir = self.family.dir().to_path_buf();
         if self.cfg.compress {
             let newest = self.family.archive(0, true);
             fs::rename(temp, &newest).map_err(|e| io_error(&newest, "rename new archive", e))?;
+            self.record_new_archive(newest, archive_size, true);
             sync_dir(&dir)?;
             self.current_bytes = 0;
             if let Err(e) = truncate_synced(&self.file, &self.current_path, 0) {
@@ -544,6 +553,7 @@ impl AuditFile {
             let newest = self.family.archive(0, false);
             fs::rename(&self.current_path, &newest)
                 .map_err(|e| io_error(&newest, "rename current file to archive", e))?;
+            self.record_new_archive(newest, self.current_bytes, false);
             fs::rename(temp, &self.current_path).map_err(|e| {
                 io_error(&self.current_path, "put the new current file in place", e)
             })?;
@@ -553,6 +563,44 @@ impl AuditFile {
         }
         Ok(())
     }
+}
+
+impl AuditFile {
+    fn record_new_archive(&mut self, path: PathBuf, bytes: u64, compressed: bool) {
+        self.archives.insert(
+            0,
+            ArchiveFile {
+                index: 0,
+                path,
+                bytes,
+                compressed,
+            },
+        );
+    }
+}
+
+/// Opens `path` and takes an exclusive, non-blocking `flock` on it.
+fn lock_family(path: &Path) -> Result<File, AuditFileError> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(FILE_MODE)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| io_error(path, "open lock file", e))?;
+    // SAFETY: flock only reads the descriptor, which `file` keeps open during the call.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            return Err(AuditFileError::Locked {
+                path: path.to_path_buf(),
+            });
+        }
+        return Err(io_error(path, "lock", e));
+    }
+    Ok(file)
 }
 
 fn first_free_slot(archives: &[ArchiveFile], slots: u32) -> Option<u32> {

@@ -247,6 +247,7 @@ fn a_partial_trailing_line_is_cut_on_open_and_reported() {
         all_lines(dir.path(), "messages"),
         ["first", "second", "third"]
     );
+    drop(f);
 
     // A file with no LF at all is cut to nothing.
     fs::write(dir.path().join("messages"), b"no newline").unwrap();
@@ -366,8 +367,9 @@ fn a_directory_where_files_cannot_be_created_gives_an_error_naming_the_file() {
     let dir = std::path::Path::new("/proc/self");
     let err = AuditFile::open(config(dir, 100, 3, OnFull::Stop)).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("/proc/self/messages"), "{msg}");
-    assert!(msg.contains("open for append"), "{msg}");
+    // The lock file is the first file created.
+    assert!(msg.contains("/proc/self/messages.lock"), "{msg}");
+    assert!(msg.contains("open lock file"), "{msg}");
 }
 
 #[test]
@@ -426,4 +428,20 @@ fn files_are_created_private() {
     assert_eq!(mode(&audit), 0o750);
     assert_eq!(mode(&audit.join("messages")), 0o640);
     assert_eq!(mode(&audit.join("messages.0.gz")), 0o640);
+}
+
+#[test]
+fn only_one_writer_may_have_a_family_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), 100, 3, OnFull::Stop);
+    let first = AuditFile::open(cfg.clone()).unwrap();
+    let err = AuditFile::open(cfg.clone()).unwrap_err();
+    assert!(matches!(err, AuditFileError::Locked { .. }), "{err:?}");
+    assert!(err.to_string().contains("messages.lock"), "{err}");
+    // Another family in the same directory is independent.
+    let mut other = cfg.clone();
+    other.name = "interactive-commands".into();
+    assert!(AuditFile::open(other).is_ok());
+    drop(first);
+    assert!(AuditFile::open(cfg).is_ok());
 }
