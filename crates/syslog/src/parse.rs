@@ -152,6 +152,8 @@ pub enum ParseErrorKind {
     MissingSpace(&'static str),
     #[error("{0} is empty")]
     EmptyField(&'static str),
+    #[error("{ch:?} is not allowed in {field} (printable US-ASCII only)")]
+    InvalidChar { field: &'static str, ch: char },
     #[error("invalid timestamp: {0}")]
     InvalidTimestamp(&'static str),
     #[error("structured data must be '-' or start with '['")]
@@ -296,14 +298,23 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// A header field that may be NILVALUE.
+    /// An RFC 5424 header field (PRINTUSASCII, RFC 5424 section 6) that
+    /// may be NILVALUE.
     fn nil_or_token(&mut self, field: &'static str) -> Result<Option<&'a str>> {
         if self.at_end() {
             return Err(self.err(ParseErrorKind::Truncated(field)));
         }
+        let start = self.pos;
         let tok = self.token();
         if tok.is_empty() {
             return Err(self.err(ParseErrorKind::EmptyField(field)));
+        }
+        if let Some(bad) = tok.bytes().position(|c| !(33..=126).contains(&c)) {
+            let ch = tok.get(bad..).and_then(|t| t.chars().next()).unwrap_or('?');
+            return Err(ParseError::new(
+                ParseErrorKind::InvalidChar { field, ch },
+                start + bad,
+            ));
         }
         Ok((tok != "-").then_some(tok))
     }
@@ -335,19 +346,12 @@ fn parse_pri(cur: &mut Cursor<'_>) -> Result<Priority> {
         .map_err(|_| ParseError::new(ParseErrorKind::PriOutOfRange(value), start + 1))
 }
 
-/// `1 ` .. `999 ` followed by a timestamp or NILVALUE: an RFC 5424 VERSION
-/// on a line without PRI.
+/// `1 ` followed by a timestamp or NILVALUE: RFC 5424 without its PRI
+/// (syslog-loose issue #1). Only VERSION 1 exists, so only 1 is taken.
 fn looks_like_version(rest: &[u8]) -> bool {
-    let digits = rest
-        .iter()
-        .take(4)
-        .take_while(|c| c.is_ascii_digit())
-        .count();
-    (1..=3).contains(&digits)
-        && rest.first() != Some(&b'0')
-        && rest.get(digits) == Some(&b' ')
+    rest.starts_with(b"1 ")
         && rest
-            .get(digits + 1)
+            .get(2)
             .is_some_and(|c| *c == b'-' || c.is_ascii_digit())
 }
 
@@ -387,12 +391,55 @@ fn parse_rfc5424<'a>(
         Some(parse_rfc3339(&mut cur, opts)?)
     };
     cur.expect_space("TIMESTAMP")?;
-    let hostname = cur.nil_or_token("HOSTNAME")?;
-    cur.expect_space("HOSTNAME")?;
-    let mut msg = parse_5424_tail(&mut cur, timestamp, hostname)?;
+    let after_timestamp = cur.clone();
+    let strict = (|| {
+        let hostname = cur.nil_or_token("HOSTNAME")?;
+        cur.expect_space("HOSTNAME")?;
+        parse_5424_tail(&mut cur, timestamp, hostname)
+    })();
+    let mut msg = match strict {
+        Ok(msg) => msg,
+        Err(e) => {
+            // `<165>1 TIMESTAMP mib2d[1484]: TEXT` (SC4S hybrids): a BSD
+            // `TAG:` where HOSTNAME or APP-NAME should be. Parsed as a BSD
+            // body; any other failure is reported as it is.
+            let mut probe = after_timestamp.clone();
+            let first = probe.token();
+            probe.skip_spaces();
+            let second = probe.token();
+            if !(is_tag_token(first) || is_tag_token(second)) {
+                return Err(e);
+            }
+            let mut body = after_timestamp;
+            let mut msg = parse_bsd_body(
+                &mut body,
+                empty_message(Format::Rfc5424, priority),
+                opts,
+                false,
+            );
+            msg.timestamp = timestamp;
+            msg.format = Format::Rfc5424;
+            msg
+        }
+    };
     msg.priority = priority;
     msg.version = Some(version);
     Ok(msg)
+}
+
+fn empty_message<'a>(format: Format, priority: Option<Priority>) -> SyslogMessage<'a> {
+    SyslogMessage {
+        format,
+        priority,
+        version: None,
+        timestamp: None,
+        hostname: None,
+        app_name: None,
+        proc_id: None,
+        msg_id: None,
+        structured_data: Vec::new(),
+        message: None,
+    }
 }
 
 /// `APP-NAME SP PROCID SP MSGID SP SD [SP MSG]`, shared by RFC 5424 and by
@@ -527,6 +574,8 @@ fn parse_sd_param<'a>(cur: &mut Cursor<'a>, element_open: usize) -> Result<SdPar
         }
         Some(_) => return Err(cur.err(ParseErrorKind::SdExpectedEquals)),
     }
+    // `name= "value"` (rsyslog accepts it; seed 003 shows it): tolerated.
+    cur.skip_spaces();
     match cur.peek() {
         Some(b'"') => {
             cur.pos += 1;
@@ -760,9 +809,10 @@ const MONTHS: [&[u8; 3]; 12] = [
 
 fn month_number(b: &[u8]) -> Option<u8> {
     let name = b.get(..3)?;
+    // RFC 3164 writes "Jan"; some senders write "JAN".
     MONTHS
         .iter()
-        .position(|m| m.as_slice() == name)
+        .position(|m| m.eq_ignore_ascii_case(name))
         .and_then(|p| u8::try_from(p + 1).ok())
 }
 
@@ -849,6 +899,9 @@ fn parse_bsd_timestamp(cur: &mut Cursor<'_>, opts: &ParseOptions) -> Result<Time
     i += 8;
     let (nanos, fraction_digits) =
         parse_fraction(b, &mut i).map_err(|at| fail(at, "fraction needs 1 to 9 digits"))?;
+    if b.get(i) == Some(&b':') && matches!(b.get(i + 1), Some(b' ') | None) {
+        i += 1; // "Mar  7 19:06:53: host ..." (Cisco-style colon)
+    }
     if hour > 23 || minute > 59 || second > 59 {
         return Err(fail(day_start, "time of day out of range"));
     }
@@ -913,6 +966,19 @@ fn parse_bsd<'a>(
     if !cur.at_end() && cur.skip_spaces() == 0 {
         return Err(cur.err(ParseErrorKind::MissingSpace("TIMESTAMP")));
     }
+    Ok(parse_bsd_body(&mut cur, msg, opts, iso_timestamp))
+}
+
+/// `[HOST] [TAG[PID]:] MSG` after a BSD timestamp, with relay unwrapping
+/// and Junos TAG extraction. `iso_timestamp`: the line had an RFC 3339
+/// timestamp (then a VERSION-less RFC 5424 rest is recognised).
+fn parse_bsd_body<'a>(
+    cur: &mut Cursor<'a>,
+    mut msg: SyslogMessage<'a>,
+    opts: &ParseOptions,
+    iso_timestamp: bool,
+) -> SyslogMessage<'a> {
+    let priority = msg.priority;
     // HOSTNAME, unless the first token is already the tag (`RT_FLOW: ...`).
     let save = cur.pos;
     let first = cur.token();
@@ -925,10 +991,10 @@ fn parse_bsd<'a>(
     // `<PRI>TIMESTAMP HOST APP PROCID MSGID SD MSG`: RFC 5424 with its
     // VERSION missing (relays that drop it). Taken as RFC 5424 when the rest
     // has that exact shape.
-    if iso_timestamp && msg.hostname.is_some() && has_5424_tail_shape(&cur) {
+    if iso_timestamp && msg.hostname.is_some() && has_5424_tail_shape(cur) {
         let mut tail = cur.clone();
         if let Ok(inner) = parse_5424_tail(&mut tail, msg.timestamp, msg.hostname) {
-            return Ok(SyslogMessage { priority, ..inner });
+            return SyslogMessage { priority, ..inner };
         }
     }
     // TAG[PID]: (the process)
@@ -947,8 +1013,8 @@ fn parse_bsd<'a>(
 
     // Relay-wrapped RFC 5424 body: `TIMESTAMP HOST APP PROCID MSGID SD MSG`.
     if starts_with_rfc3339(cur.rest_bytes()) {
-        if let Some(inner) = try_unwrap_relay(&cur, opts) {
-            return Ok(SyslogMessage { priority, ..inner });
+        if let Some(inner) = try_unwrap_relay(cur, opts) {
+            return SyslogMessage { priority, ..inner };
         }
     }
 
@@ -962,7 +1028,7 @@ fn parse_bsd<'a>(
     if junoscope_process || tag.is_some_and(|t| t.starts_with("JUNOSCOPE_")) {
         msg.format = Format::Junoscope;
     }
-    Ok(msg)
+    msg
 }
 
 fn try_unwrap_relay<'a>(cur: &Cursor<'a>, opts: &ParseOptions) -> Option<SyslogMessage<'a>> {
@@ -1064,7 +1130,12 @@ fn parse_headerless_body<'a>(cur: &mut Cursor<'a>) -> Result<Option<SyslogMessag
 fn has_5424_tail_shape(cur: &Cursor<'_>) -> bool {
     let mut probe = cur.clone();
     let app = probe.token();
-    if app.is_empty() || probe.peek() != Some(b' ') {
+    // Process names start with a letter (`mgd`, `RT_FLOW`) or '/' (`/kernel`).
+    let named = app
+        .bytes()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'/');
+    if !named || probe.peek() != Some(b' ') {
         return false;
     }
     probe.pos += 1;
