@@ -1,0 +1,135 @@
+//! Reading and writing event rows of a partition.
+
+use std::path::Path;
+
+use netaudit_event::{Event, Facility, Param, Severity};
+use rusqlite::{Connection, OpenFlags, Row};
+
+use crate::error::{Context, Result, StoreError};
+
+/// Column list shared by INSERT and SELECT, in this order.
+pub(crate) const COLUMNS: &str = "seq, epoch, received_ns, ts, time_ns, severity, facility, \
+     code, user, host, device, app, pid, client_addr, operation, params, message, parse_error, raw, chain";
+
+pub(crate) const INSERT_SQL: &str = "INSERT INTO events(seq, epoch, received_ns, ts, time_ns, \
+     severity, facility, code, user, host, device, app, pid, client_addr, operation, params, \
+     message, parse_error, raw, chain) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
+
+/// An event as stored: its sequence number, epoch and chain value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub seq: u64,
+    pub epoch: u64,
+    /// The query time: the event time, or the received time when unknown.
+    pub ts: i64,
+    pub chain: [u8; 32],
+    pub event: Event,
+}
+
+pub(crate) fn to_i64(what: &'static str, value: u64) -> Result<i64> {
+    i64::try_from(value).map_err(|_| StoreError::OutOfRange { what, value })
+}
+
+/// The time the store queries on: the event time when known, else received.
+pub fn query_time(event: &Event) -> i64 {
+    event.time_ns.unwrap_or(event.received_ns)
+}
+
+pub(crate) fn params_json(params: &[Param]) -> Option<String> {
+    if params.is_empty() {
+        None
+    } else {
+        serde_json::to_string(params).ok()
+    }
+}
+
+fn bad(path: &Path, seq: i64, what: &str) -> StoreError {
+    StoreError::Inconsistent {
+        path: path.to_path_buf(),
+        reason: format!("event {seq}: {what}"),
+    }
+}
+
+/// Decodes a row selected with [`COLUMNS`]; malformed values are errors
+/// naming the file and the sequence number, never panics.
+pub(crate) fn decode_row(path: &Path, row: &Row<'_>) -> Result<StoredEvent> {
+    let get = |e: rusqlite::Error| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        op: "read event row",
+        source: e,
+    };
+    let seq: i64 = row.get(0).map_err(get)?;
+    let epoch: i64 = row.get(1).map_err(get)?;
+    let severity: Option<i64> = row.get(5).map_err(get)?;
+    let facility: Option<i64> = row.get(6).map_err(get)?;
+    let params: Option<String> = row.get(15).map_err(get)?;
+    let chain: Vec<u8> = row.get(19).map_err(get)?;
+    let severity = severity
+        .map(|s| {
+            u8::try_from(s)
+                .ok()
+                .and_then(|s| Severity::from_code(s).ok())
+                .ok_or_else(|| bad(path, seq, "severity out of range"))
+        })
+        .transpose()?;
+    let facility = facility
+        .map(|f| {
+            u8::try_from(f)
+                .ok()
+                .and_then(|f| Facility::from_code(f).ok())
+                .ok_or_else(|| bad(path, seq, "facility out of range"))
+        })
+        .transpose()?;
+    let params: Vec<Param> = match params {
+        None => Vec::new(),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| bad(path, seq, &format!("params are not valid JSON: {e}")))?,
+    };
+    let event = Event {
+        received_ns: row.get(2).map_err(get)?,
+        time_ns: row.get(4).map_err(get)?,
+        host: row.get(9).map_err(get)?,
+        app: row.get(11).map_err(get)?,
+        pid: row.get(12).map_err(get)?,
+        facility,
+        severity,
+        code: row.get(7).map_err(get)?,
+        user: row.get(8).map_err(get)?,
+        client_addr: row.get(13).map_err(get)?,
+        device: row.get(10).map_err(get)?,
+        operation: row.get(14).map_err(get)?,
+        params,
+        message: row.get(16).map_err(get)?,
+        raw: row.get(18).map_err(get)?,
+        parse_error: row.get(17).map_err(get)?,
+    };
+    Ok(StoredEvent {
+        seq: u64::try_from(seq).map_err(|_| bad(path, seq, "negative sequence number"))?,
+        epoch: u64::try_from(epoch).map_err(|_| bad(path, seq, "negative epoch"))?,
+        ts: row.get(3).map_err(get)?,
+        chain: chain
+            .try_into()
+            .map_err(|_| bad(path, seq, "chain value is not 32 bytes"))?,
+        event,
+    })
+}
+
+/// Opens an existing database file read-only.
+pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
+    if !path.exists() {
+        return Err(StoreError::Io {
+            path: path.to_path_buf(),
+            op: "open database",
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        });
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .at(path, "open database read-only")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .at(path, "set busy timeout")?;
+    Ok(conn)
+}
