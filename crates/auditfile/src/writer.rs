@@ -147,6 +147,8 @@ pub struct AuditFile {
     current_bytes: u64,
     archives: Vec<ArchiveFile>,
     needs_repair: bool,
+    /// A rotation renamed the current file away and failed before `file` was replaced.
+    needs_reopen: bool,
     recovery: Recovery,
     buf: Vec<u8>,
     /// (current file length, its archive size) computed by a rotation that found the storage
@@ -205,6 +207,7 @@ impl AuditFile {
             current_bytes,
             archives,
             needs_repair: false,
+            needs_reopen: false,
             recovery,
             buf: Vec::new(),
             pending_archive: None,
@@ -341,12 +344,27 @@ impl AuditFile {
     }
 
     fn repair_tail(&mut self) -> Result<(), AuditFileError> {
+        if self.needs_reopen {
+            self.reopen_current()?;
+        }
         if self.needs_repair {
             self.file
                 .set_len(self.current_bytes)
                 .map_err(|e| io_error(&self.current_path, "cut a partially written line", e))?;
             self.needs_repair = false;
         }
+        Ok(())
+    }
+
+    /// Opens (creating it if a failed rotation left none) the current file as `self.file`.
+    fn reopen_current(&mut self) -> Result<(), AuditFileError> {
+        self.file = open_append(&self.current_path)?;
+        self.current_bytes = self
+            .file
+            .metadata()
+            .map_err(|e| io_error(&self.current_path, "read size", e))?
+            .len();
+        self.needs_reopen = false;
         Ok(())
     }
 
@@ -554,12 +572,15 @@ impl AuditFile {
             fs::rename(&self.current_path, &newest)
                 .map_err(|e| io_error(&newest, "rename current file to archive", e))?;
             self.record_new_archive(newest, self.current_bytes, false);
+            // From here `self.file` is the archive's inode: if a step below fails, the next
+            // call must open a current file again before writing anything.
+            self.needs_reopen = true;
+            self.current_bytes = 0;
             fs::rename(temp, &self.current_path).map_err(|e| {
                 io_error(&self.current_path, "put the new current file in place", e)
             })?;
             sync_dir(&dir)?;
-            self.file = open_append(&self.current_path)?;
-            self.current_bytes = 0;
+            self.reopen_current()?;
         }
         Ok(())
     }
