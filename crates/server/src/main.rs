@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod config;
+mod serve;
 
 /// netaudit: security audit logging for Junos networks and JUNOScope.
 ///
@@ -26,6 +28,10 @@ enum Command {
     Format(cmd::format::Args),
     /// Show the JUNOScope event catalog.
     Catalog(cmd::catalog::Args),
+    /// Receive syslog (UDP, TCP, TLS) into the durable store.
+    Serve(cmd::serve::Args),
+    /// Validate a configuration file without starting.
+    CheckConfig(cmd::check_config::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +40,8 @@ fn main() -> ExitCode {
         Command::Parse(args) => cmd::parse::run(args),
         Command::Format(args) => cmd::format::run(args),
         Command::Catalog(args) => cmd::catalog::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::CheckConfig(args) => cmd::check_config::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,7 @@
 //! One module per subcommand: each has an `Args` (clap) and a `run`.
 
 pub mod catalog;
+pub mod check_config;
 pub mod format;
 pub mod parse;
+pub mod serve;

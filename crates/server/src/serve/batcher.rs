@@ -1,0 +1,278 @@
+//! Batcher and store writer: chunks of events from the listeners become
+//! batches (size or time, whichever first), and one thread that owns the
+//! store appends them.
+//!
+//! The writer channel holds one batch, so the next batch fills while the
+//! previous one commits; when the store falls behind, the batcher waits on
+//! that channel, the listener channel fills up, and TCP/TLS readers stop
+//! reading. An event counts as stored only once its batch has committed.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use netaudit_event::Event;
+use tokio::sync::mpsc;
+
+use crate::serve::metrics::Metrics;
+
+/// Where committed batches go: the store, in the server.
+pub trait EventSink: Send + 'static {
+    /// Append `events` in one transaction and commit it; returns the
+    /// sequence number of the last event.
+    fn append(&mut self, events: &[Event]) -> Result<u64, String>;
+
+    /// The sequence number of the last event already stored (0 when empty).
+    fn last_seq(&self) -> u64;
+}
+
+/// One batch on its way to the writer thread.
+struct Batch {
+    events: Vec<Event>,
+    /// When its first event reached the batcher.
+    started: Instant,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    pub max_events: usize,
+    pub max_delay: Duration,
+}
+
+/// Collects chunks from `chunks` into batches until every sender is gone,
+/// then hands over the open batch and returns.
+pub async fn run_batcher(
+    mut chunks: mpsc::Receiver<Vec<Event>>,
+    writer: mpsc::Sender<BatchHandle>,
+    limits: BatchLimits,
+) {
+    let mut carry: Vec<Event> = Vec::new();
+    let mut closed = false;
+    while !closed || !carry.is_empty() {
+        let mut batch = if carry.is_empty() {
+            match chunks.recv().await {
+                Some(chunk) => chunk,
+                None => break,
+            }
+        } else {
+            std::mem::take(&mut carry)
+        };
+        let started = Instant::now();
+        let deadline = tokio::time::Instant::now() + limits.max_delay;
+        while !closed && batch.len() < limits.max_events {
+            match tokio::time::timeout_at(deadline, chunks.recv()).await {
+                Ok(Some(mut chunk)) => {
+                    if batch.is_empty() {
+                        batch = chunk;
+                    } else {
+                        batch.append(&mut chunk);
+                    }
+                }
+                Ok(None) => closed = true,
+                Err(_) => break,
+            }
+        }
+        if batch.len() > limits.max_events {
+            carry = batch.split_off(limits.max_events);
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let handle = BatchHandle(Batch {
+            events: batch,
+            started,
+        });
+        if writer.send(handle).await.is_err() {
+            tracing::error!("store writer has stopped; batcher exits");
+            return;
+        }
+    }
+}
+
+/// A batch, opaque outside this module.
+pub struct BatchHandle(Batch);
+
+/// Starts the thread that owns `sink` and commits every batch it is given.
+///
+/// A failed append is retried every second (the batch is kept, back-pressure
+/// builds up); once `batches` is closed and the last batch is committed, the
+/// thread returns the sink.
+pub fn spawn_writer<S: EventSink>(
+    mut sink: S,
+    mut batches: mpsc::Receiver<BatchHandle>,
+    metrics: Arc<Metrics>,
+) -> std::io::Result<std::thread::JoinHandle<S>> {
+    std::thread::Builder::new()
+        .name("netaudit-store".into())
+        .spawn(move || {
+            while let Some(BatchHandle(batch)) = batches.blocking_recv() {
+                let count = batch.events.len() as u64;
+                let mut attempt: u32 = 0;
+                loop {
+                    let commit_started = Instant::now();
+                    match sink.append(&batch.events) {
+                        Ok(last_seq) => {
+                            let now = Instant::now();
+                            metrics.observe_commit(now - commit_started, now - batch.started);
+                            metrics.stored.fetch_add(count, Relaxed);
+                            metrics.batches.fetch_add(1, Relaxed);
+                            metrics.last_seq.store(last_seq, Relaxed);
+                            metrics.store_healthy.store(true, Relaxed);
+                            metrics
+                                .pending
+                                .fetch_sub(count.min(metrics.pending.load(Relaxed)), Relaxed);
+                            tracing::debug!(events = count, last_seq, "batch committed");
+                            break;
+                        }
+                        Err(err) => {
+                            attempt += 1;
+                            metrics.store_errors.fetch_add(1, Relaxed);
+                            metrics.store_healthy.store(false, Relaxed);
+                            tracing::error!(
+                                events = count,
+                                attempt,
+                                error = %err,
+                                "store append failed; retrying in 1 s"
+                            );
+                            std::thread::sleep(Duration::from_secs(1));
+                        }
+                    }
+                }
+            }
+            sink
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sink that keeps everything in memory and numbers events from 1.
+    struct Collect {
+        committed: Vec<Vec<Event>>,
+        fail_first: usize,
+    }
+
+    impl EventSink for Collect {
+        fn append(&mut self, events: &[Event]) -> Result<u64, String> {
+            if self.fail_first > 0 {
+                self.fail_first -= 1;
+                return Err("disk full".into());
+            }
+            self.committed.push(events.to_vec());
+            Ok(self.last_seq())
+        }
+
+        fn last_seq(&self) -> u64 {
+            self.committed.iter().map(Vec::len).sum::<usize>() as u64
+        }
+    }
+
+    fn event(n: i64) -> Event {
+        Event {
+            received_ns: n,
+            ..Event::default()
+        }
+    }
+
+    async fn run(
+        chunks: Vec<Vec<Event>>,
+        limits: BatchLimits,
+        fail_first: usize,
+    ) -> (Collect, Arc<Metrics>) {
+        let metrics = Arc::new(Metrics::new());
+        let (tx, rx) = mpsc::channel(4);
+        let (wtx, wrx) = mpsc::channel(1);
+        let writer = spawn_writer(
+            Collect {
+                committed: Vec::new(),
+                fail_first,
+            },
+            wrx,
+            metrics.clone(),
+        )
+        .unwrap();
+        let batcher = tokio::spawn(run_batcher(rx, wtx, limits));
+        for chunk in chunks {
+            metrics.pending.fetch_add(chunk.len() as u64, Relaxed);
+            tx.send(chunk).await.unwrap();
+        }
+        drop(tx);
+        batcher.await.unwrap();
+        let sink = tokio::task::spawn_blocking(move || writer.join().unwrap())
+            .await
+            .unwrap();
+        (sink, metrics)
+    }
+
+    #[tokio::test]
+    async fn batches_by_size_and_keeps_order() {
+        let chunks: Vec<Vec<Event>> = (0..10)
+            .map(|c| (0..7).map(|i| event(c * 7 + i)).collect())
+            .collect();
+        let limits = BatchLimits {
+            max_events: 20,
+            max_delay: Duration::from_secs(60),
+        };
+        let (sink, metrics) = run(chunks, limits, 0).await;
+        let sizes: Vec<usize> = sink.committed.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![20, 20, 20, 10]);
+        let all: Vec<i64> = sink
+            .committed
+            .concat()
+            .iter()
+            .map(|e| e.received_ns)
+            .collect();
+        assert_eq!(all, (0..70).collect::<Vec<_>>());
+        assert_eq!(metrics.stored.load(Relaxed), 70);
+        assert_eq!(metrics.last_seq.load(Relaxed), 70);
+        assert_eq!(metrics.pending.load(Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn commits_an_open_batch_after_the_delay() {
+        let metrics = Arc::new(Metrics::new());
+        let (tx, rx) = mpsc::channel(4);
+        let (wtx, wrx) = mpsc::channel(1);
+        let writer = spawn_writer(
+            Collect {
+                committed: Vec::new(),
+                fail_first: 0,
+            },
+            wrx,
+            metrics.clone(),
+        )
+        .unwrap();
+        let limits = BatchLimits {
+            max_events: 1000,
+            max_delay: Duration::from_millis(20),
+        };
+        let batcher = tokio::spawn(run_batcher(rx, wtx, limits));
+        tx.send(vec![event(1)]).await.unwrap();
+        // Bounded wait: the batch must commit although the channel stays open.
+        let mut waited = 0;
+        while metrics.stored.load(Relaxed) < 1 && waited < 200 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += 1;
+        }
+        assert_eq!(metrics.stored.load(Relaxed), 1);
+        drop(tx);
+        batcher.await.unwrap();
+        let sink = tokio::task::spawn_blocking(move || writer.join().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(sink.committed.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_append_is_retried_with_the_same_batch() {
+        let limits = BatchLimits {
+            max_events: 10,
+            max_delay: Duration::from_millis(1),
+        };
+        let (sink, metrics) = run(vec![vec![event(1), event(2)]], limits, 1).await;
+        assert_eq!(sink.committed.concat().len(), 2);
+        assert_eq!(metrics.store_errors.load(Relaxed), 1);
+        assert_eq!(metrics.stored.load(Relaxed), 2);
+    }
+}

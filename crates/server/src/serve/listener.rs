@@ -1,0 +1,471 @@
+//! The listeners: UDP (RFC 5426), TCP (RFC 6587) and TLS (RFC 5425).
+//!
+//! Each listener runs in its own task and stops when its cancellation token
+//! fires; its connection tasks are tracked so that a stop waits for them to
+//! hand over what they have read.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use netaudit_event::Severity;
+use netaudit_syslog::framing::{FramingError, SyslogStreamCodec};
+use netaudit_syslog::ParseOptions;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::codec::Decoder;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{ListenerConfig, Protocol};
+use crate::serve::ingest::{internal_event, now_ns, unparsed_event, Ingest};
+use crate::serve::tls;
+
+/// The first byte of a TLS record carrying a handshake (a ClientHello).
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// How often a UDP listener reports its drops as a stored internal event.
+const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Read buffer of a stream connection; grows for larger frames.
+const STREAM_READ_BUFFER: usize = 64 * 1024;
+
+/// A running listener.
+pub struct RunningListener {
+    pub config: ListenerConfig,
+    cancel: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl RunningListener {
+    /// Binds the socket (errors here are reported to the caller) and starts
+    /// serving in the background.
+    pub async fn start(config: ListenerConfig, ingest: Ingest) -> anyhow::Result<RunningListener> {
+        let cancel = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let name = config.display_name();
+        match config.protocol {
+            Protocol::Udp => {
+                let socket = bind_udp(config.address, config.recv_buffer_bytes()).map_err(|e| {
+                    anyhow::anyhow!("listener {name}: cannot bind UDP {}: {e}", config.address)
+                })?;
+                let dropped = Arc::new(AtomicU64::new(0));
+                tasks.spawn(run_udp(
+                    socket,
+                    config.clone(),
+                    ingest.clone(),
+                    cancel.clone(),
+                    dropped.clone(),
+                ));
+                tasks.spawn(report_udp_drops(name, ingest, cancel.clone(), dropped));
+            }
+            Protocol::Tcp | Protocol::Tls => {
+                let acceptor = match (&config.protocol, &config.tls) {
+                    (Protocol::Tls, Some(tls_config)) => Some(
+                        tls::acceptor(tls_config)
+                            .map_err(|e| anyhow::anyhow!("listener {name}: {e}"))?,
+                    ),
+                    _ => None,
+                };
+                let listener = TcpListener::bind(config.address).await.map_err(|e| {
+                    anyhow::anyhow!("listener {name}: cannot bind TCP {}: {e}", config.address)
+                })?;
+                tasks.spawn(run_stream_listener(
+                    listener,
+                    config.clone(),
+                    acceptor,
+                    ingest,
+                    cancel.clone(),
+                    tasks.clone(),
+                ));
+            }
+        }
+        tracing::info!(listener = %config.display_name(), protocol = %config.protocol, address = %config.address, "listening");
+        Ok(RunningListener {
+            config,
+            cancel,
+            tasks,
+        })
+    }
+
+    /// Stops accepting and reading; returns once every connection task has
+    /// handed over what it read.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+        tracing::info!(listener = %self.config.display_name(), "listener stopped");
+    }
+}
+
+fn bind_udp(address: SocketAddr, recv_buffer_bytes: usize) -> io::Result<UdpSocket> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    if socket.set_recv_buffer_size(recv_buffer_bytes).is_ok() {
+        // Linux halves nothing here but caps at net.core.rmem_max; as root,
+        // SO_RCVBUFFORCE goes past the cap.
+        let got = socket.recv_buffer_size().unwrap_or(0);
+        if got < recv_buffer_bytes {
+            force_recv_buffer(&socket, recv_buffer_bytes);
+        }
+    }
+    let got = socket.recv_buffer_size().unwrap_or(0);
+    if got < recv_buffer_bytes {
+        tracing::warn!(
+            %address,
+            requested = recv_buffer_bytes,
+            granted = got,
+            "UDP receive buffer smaller than configured (raise net.core.rmem_max)"
+        );
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    UdpSocket::from_std(socket.into())
+}
+
+/// SO_RCVBUFFORCE (Linux, needs CAP_NET_ADMIN); failure is reported by the caller.
+#[cfg(target_os = "linux")]
+fn force_recv_buffer(socket: &socket2::Socket, bytes: usize) {
+    use std::os::fd::AsRawFd;
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: setsockopt on a valid fd with a pointer to a c_int and its size.
+    unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            std::ptr::addr_of!(value).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn force_recv_buffer(_socket: &socket2::Socket, _bytes: usize) {}
+
+fn parse_options(received_ns: i64) -> ParseOptions {
+    ParseOptions::with_reference_time(received_ns.div_euclid(1_000_000_000))
+}
+
+/// Reads datagrams as long as the socket has some, one chunk at a time, and
+/// never waits for the pipeline: a chunk that finds it full is dropped.
+async fn run_udp(
+    socket: UdpSocket,
+    config: ListenerConfig,
+    ingest: Ingest,
+    cancel: CancellationToken,
+    dropped: Arc<AtomicU64>,
+) {
+    let name = config.display_name();
+    let max = config.max_message_bytes;
+    // The largest UDP payload, so that an oversized datagram is seen whole.
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => break,
+            ready = socket.readable() => {
+                if let Err(err) = ready {
+                    tracing::error!(listener = %name, error = %err, "UDP socket failed");
+                    break;
+                }
+            }
+        }
+        let received_ns = now_ns();
+        let opts = parse_options(received_ns);
+        let mut chunk = Vec::with_capacity(64);
+        while chunk.len() < ingest.chunk_max_events {
+            match socket.try_recv_from(&mut buf) {
+                Ok((len, peer)) => {
+                    let datagram = buf.get(..len).unwrap_or_default();
+                    if len > max {
+                        ingest.metrics.received.fetch_add(1, Relaxed);
+                        ingest.metrics.oversized.fetch_add(1, Relaxed);
+                        ingest.metrics.parse_errors.fetch_add(1, Relaxed);
+                        tracing::warn!(listener = %name, %peer, len, max, "datagram longer than max_message_bytes; cut");
+                        let error = format!(
+                            "datagram of {len} bytes is longer than max_message_bytes = {max}; cut"
+                        );
+                        match ingest.on_parse_error {
+                            crate::config::OnParseError::Store => chunk.push(unparsed_event(
+                                datagram.get(..max).unwrap_or(datagram),
+                                received_ns,
+                                error,
+                            )),
+                            crate::config::OnParseError::Drop => {
+                                ingest.metrics.dropped.fetch_add(1, Relaxed);
+                            }
+                        }
+                    } else if let Some(event) = ingest.event(datagram, received_ns, &opts) {
+                        chunk.push(event);
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) => {
+                    // ICMP errors and the like: nothing to do but go on.
+                    tracing::debug!(listener = %name, error = %err, "UDP receive error");
+                    break;
+                }
+            }
+        }
+        let lost = ingest.try_send(chunk);
+        if lost > 0 {
+            dropped.fetch_add(lost, Relaxed);
+        }
+    }
+}
+
+/// Every few seconds, stores an internal event saying how many datagrams
+/// the listener had to drop since the last report.
+async fn report_udp_drops(
+    name: String,
+    ingest: Ingest,
+    cancel: CancellationToken,
+    dropped: Arc<AtomicU64>,
+) {
+    let mut reported = 0u64;
+    let mut ticker = tokio::time::interval(DROP_REPORT_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let stopping = tokio::select! {
+            () = cancel.cancelled() => true,
+            _ = ticker.tick() => false,
+        };
+        let total = dropped.load(Relaxed);
+        if total > reported {
+            let since = total - reported;
+            reported = total;
+            tracing::warn!(listener = %name, dropped = since, total, "UDP datagrams dropped: pipeline full");
+            let event = internal_event(
+                "NETAUDIT_UDP_DROPPED",
+                Severity::Warning,
+                format!("listener {name}: {since} UDP datagrams dropped because the pipeline was full ({total} since start)"),
+            );
+            if ingest.send(vec![event]).await {
+                ingest.global.internal_events.fetch_add(1, Relaxed);
+            }
+        }
+        if stopping {
+            break;
+        }
+    }
+}
+
+async fn run_stream_listener(
+    listener: TcpListener,
+    config: ListenerConfig,
+    acceptor: Option<TlsAcceptor>,
+    ingest: Ingest,
+    cancel: CancellationToken,
+    tasks: TaskTracker,
+) {
+    let name: Arc<str> = config.display_name().into();
+    let slots = Arc::new(Semaphore::new(config.max_connections()));
+    let config = Arc::new(config);
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            () = cancel.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(err) => {
+                // EMFILE and friends: wait a little instead of spinning.
+                tracing::warn!(listener = %name, error = %err, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            ingest.metrics.connections_refused.fetch_add(1, Relaxed);
+            tracing::warn!(
+                listener = %name,
+                %peer,
+                max_connections = config.max_connections(),
+                "connection refused: max_connections reached"
+            );
+            drop(stream);
+            continue;
+        };
+        ingest.metrics.connections_accepted.fetch_add(1, Relaxed);
+        ingest.metrics.connections_active.fetch_add(1, Relaxed);
+        let ingest = ingest.clone();
+        let cancel = cancel.clone();
+        let acceptor = acceptor.clone();
+        let name = name.clone();
+        let config = config.clone();
+        tasks.spawn(async move {
+            let _permit = permit;
+            tracing::debug!(listener = %name, %peer, "connection accepted");
+            match acceptor {
+                None => serve_stream(stream, peer, &name, &config, &ingest, &cancel, true).await,
+                Some(acceptor) => {
+                    let handshake = tokio::time::timeout(config.handshake_timeout(), acceptor.accept(stream));
+                    let handshake = tokio::select! {
+                        () = cancel.cancelled() => None,
+                        result = handshake => Some(result),
+                    };
+                    match handshake {
+                        None => {}
+                        Some(Ok(Ok(tls_stream))) => {
+                            serve_stream(tls_stream, peer, &name, &config, &ingest, &cancel, false).await;
+                        }
+                        Some(Ok(Err(err))) => {
+                            ingest.metrics.tls_handshake_failures.fetch_add(1, Relaxed);
+                            tracing::warn!(listener = %name, %peer, error = %err, "TLS handshake failed; connection closed");
+                        }
+                        Some(Err(_elapsed)) => {
+                            ingest.metrics.tls_handshake_failures.fetch_add(1, Relaxed);
+                            tracing::warn!(
+                                listener = %name,
+                                %peer,
+                                timeout_secs = config.handshake_timeout().as_secs(),
+                                "TLS handshake timed out; connection closed"
+                            );
+                        }
+                    }
+                }
+            }
+            ingest.metrics.connections_active.fetch_sub(1, Relaxed);
+        });
+    }
+    tracing::debug!(listener = %name, "accept loop stopped");
+}
+
+/// Why a stream connection ended.
+enum End {
+    Eof,
+    Idle,
+    Stopped,
+    Framing,
+    ReadError(io::Error),
+    PipelineClosed,
+}
+
+/// Reads one TCP or TLS stream: frames, parses, and hands over each read's
+/// events before reading again, so that a full pipeline stops the reading.
+async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
+    mut reader: R,
+    peer: SocketAddr,
+    name: &str,
+    config: &ListenerConfig,
+    ingest: &Ingest,
+    cancel: &CancellationToken,
+    plain_tcp: bool,
+) {
+    let mut codec = SyslogStreamCodec::new(config.max_message_bytes);
+    let mut buf = BytesMut::with_capacity(STREAM_READ_BUFFER);
+    let idle = config.idle_timeout();
+    let mut chunk = Vec::with_capacity(ingest.chunk_max_events.min(1024));
+    let end = 'conn: loop {
+        if buf.capacity() - buf.len() < STREAM_READ_BUFFER / 4 {
+            buf.reserve(STREAM_READ_BUFFER);
+        }
+        let read = async {
+            match idle {
+                Some(idle) => tokio::time::timeout(idle, reader.read_buf(&mut buf))
+                    .await
+                    .ok(),
+                None => Some(reader.read_buf(&mut buf).await),
+            }
+        };
+        let read = tokio::select! {
+            biased;
+            () = cancel.cancelled() => break End::Stopped,
+            read = read => read,
+        };
+        let eof = match read {
+            None => break End::Idle,
+            Some(Ok(0)) => true,
+            Some(Ok(_)) => false,
+            Some(Err(err)) => break End::ReadError(err),
+        };
+        let received_ns = now_ns();
+        let opts = parse_options(received_ns);
+        loop {
+            let item = if eof {
+                codec.decode_eof(&mut buf)
+            } else {
+                codec.decode(&mut buf)
+            };
+            match item {
+                Ok(Some(frame)) => {
+                    if let Some(event) = ingest.event(&frame, received_ns, &opts) {
+                        chunk.push(event);
+                        if chunk.len() >= ingest.chunk_max_events
+                            && !ingest.send(std::mem::take(&mut chunk)).await
+                        {
+                            break 'conn End::PipelineClosed;
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(err) if err.is_recoverable() => {
+                    ingest.metrics.framing_errors.fetch_add(1, Relaxed);
+                    tracing::warn!(listener = %name, %peer, error = %err, "frame skipped");
+                }
+                Err(err) => {
+                    ingest.metrics.framing_errors.fetch_add(1, Relaxed);
+                    if plain_tcp
+                        && matches!(
+                            err,
+                            FramingError::UnrecognisedFraming {
+                                byte: TLS_HANDSHAKE_RECORD,
+                                ..
+                            }
+                        )
+                    {
+                        ingest.metrics.tls_on_plain_tcp.fetch_add(1, Relaxed);
+                        tracing::warn!(listener = %name, %peer, "TLS handshake on a plain TCP listener; connection closed");
+                    } else {
+                        tracing::warn!(listener = %name, %peer, error = %err, "framing error; connection closed");
+                    }
+                    if !ingest.send(std::mem::take(&mut chunk)).await {
+                        break 'conn End::PipelineClosed;
+                    }
+                    break 'conn End::Framing;
+                }
+            }
+        }
+        if !ingest.send(std::mem::take(&mut chunk)).await {
+            break End::PipelineClosed;
+        }
+        if eof {
+            break End::Eof;
+        }
+    };
+    // A clean close (TLS: close_notify); bounded, the peer may be gone.
+    let _ = tokio::time::timeout(Duration::from_secs(1), reader.shutdown()).await;
+    match end {
+        End::Eof => tracing::debug!(listener = %name, %peer, "connection closed by peer"),
+        End::Idle => {
+            ingest.metrics.idle_timeouts.fetch_add(1, Relaxed);
+            tracing::info!(
+                listener = %name,
+                %peer,
+                idle_timeout_secs = idle.map_or(0, |d| d.as_secs()),
+                "idle connection closed"
+            );
+        }
+        End::Stopped => {
+            tracing::debug!(listener = %name, %peer, "connection closed: listener stopping")
+        }
+        End::Framing => {}
+        End::ReadError(err) => {
+            tracing::info!(listener = %name, %peer, error = %err, "connection read failed")
+        }
+        End::PipelineClosed => {
+            tracing::warn!(listener = %name, %peer, "pipeline closed; connection dropped")
+        }
+    }
+}

@@ -1,0 +1,443 @@
+//! Counters of the running server, rendered as Prometheus text for `/metrics`.
+//!
+//! Plain atomics: every hot-path update is one relaxed `fetch_add`. The
+//! registry hands out one [`ListenerMetrics`] per listener name and one
+//! [`OutputMetrics`] per output name, and keeps them across SIGHUP reloads so
+//! that counters never go backwards.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// Counters of one listener.
+#[derive(Debug, Default)]
+pub struct ListenerMetrics {
+    pub protocol: String,
+    /// Messages taken from the network (datagrams or frames).
+    pub received: AtomicU64,
+    pub received_bytes: AtomicU64,
+    /// Messages that did not parse (stored or dropped as configured).
+    pub parse_errors: AtomicU64,
+    /// Messages lost: UDP datagrams that found the pipeline full, and
+    /// unparsable messages when `on_parse_error = "drop"`.
+    pub dropped: AtomicU64,
+    /// TCP/TLS frames that broke the framing rules (oversized, bad count).
+    pub framing_errors: AtomicU64,
+    /// UDP datagrams longer than `max_message_bytes` (cut and flagged).
+    pub oversized: AtomicU64,
+    pub connections_accepted: AtomicU64,
+    /// Connections closed at once because `max_connections` was reached.
+    pub connections_refused: AtomicU64,
+    pub connections_active: AtomicU64,
+    pub idle_timeouts: AtomicU64,
+    pub tls_handshake_failures: AtomicU64,
+    /// A TLS ClientHello on a plain TCP listener.
+    pub tls_on_plain_tcp: AtomicU64,
+}
+
+/// Counters of one output (store consumer), updated by the forwarders.
+#[derive(Debug, Default)]
+pub struct OutputMetrics {
+    pub forwarded: AtomicU64,
+    /// Events the output's filters skipped.
+    pub filtered: AtomicU64,
+    pub errors: AtomicU64,
+    /// The last store sequence number the output has delivered.
+    pub delivered_seq: AtomicU64,
+}
+
+/// One labelled series family: name, type, help, and which counter it shows.
+type Series<T> = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&T) -> &AtomicU64,
+);
+
+/// Upper bounds (seconds) of the batch commit latency histogram.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+#[derive(Debug, Default)]
+struct Histogram {
+    /// Cumulative counts are computed when rendering; these are per bucket,
+    /// the last one for +Inf.
+    buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
+    sum_micros: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Histogram {
+    fn observe(&self, value: Duration) {
+        let secs = value.as_secs_f64();
+        let index = LATENCY_BUCKETS
+            .iter()
+            .position(|bound| secs <= *bound)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        if let Some(bucket) = self.buckets.get(index) {
+            bucket.fetch_add(1, Relaxed);
+        }
+        self.sum_micros.fetch_add(
+            u64::try_from(value.as_micros()).unwrap_or(u64::MAX),
+            Relaxed,
+        );
+        self.count.fetch_add(1, Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.buckets) {
+            cumulative += bucket.load(Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        if let Some(inf) = self.buckets.last() {
+            cumulative += inf.load(Relaxed);
+        }
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
+        let sum = self.sum_micros.load(Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}");
+        let _ = writeln!(out, "{name}_count {}", self.count.load(Relaxed));
+    }
+}
+
+/// Everything `/metrics` shows.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Events committed to the store.
+    pub stored: AtomicU64,
+    pub batches: AtomicU64,
+    /// The sequence number of the last committed event.
+    pub last_seq: AtomicU64,
+    pub store_errors: AtomicU64,
+    /// False while store appends fail (then `/health` answers 503).
+    pub store_healthy: std::sync::atomic::AtomicBool,
+    /// Events waiting in the channels and the open batch.
+    pub pending: AtomicU64,
+    /// Internal events netaudit stored about itself (e.g. UDP drops).
+    pub internal_events: AtomicU64,
+    /// Time from a batch being handed to the store to its commit.
+    commit_latency: Histogram,
+    /// Time from the first event of a batch arriving to its commit.
+    batch_latency: Histogram,
+    listeners: Mutex<BTreeMap<String, Arc<ListenerMetrics>>>,
+    outputs: Mutex<BTreeMap<String, Arc<OutputMetrics>>>,
+    pub started: Option<std::time::Instant>,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        Metrics {
+            started: Some(std::time::Instant::now()),
+            store_healthy: std::sync::atomic::AtomicBool::new(true),
+            ..Metrics::default()
+        }
+    }
+
+    /// The counters of listener `name`, created on first use.
+    pub fn listener(&self, name: &str, protocol: &str) -> Arc<ListenerMetrics> {
+        let mut map = self
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.entry(name.to_owned())
+            .or_insert_with(|| {
+                Arc::new(ListenerMetrics {
+                    protocol: protocol.to_owned(),
+                    ..ListenerMetrics::default()
+                })
+            })
+            .clone()
+    }
+
+    /// The counters of output `name`, created on first use.
+    #[allow(dead_code)] // for the store consumers (output.syslog, output.file)
+    pub fn output(&self, name: &str) -> Arc<OutputMetrics> {
+        let mut map = self.outputs.lock().unwrap_or_else(PoisonError::into_inner);
+        map.entry(name.to_owned()).or_default().clone()
+    }
+
+    pub fn observe_commit(&self, commit: Duration, since_first_event: Duration) {
+        self.commit_latency.observe(commit);
+        self.batch_latency.observe(since_first_event);
+    }
+
+    /// Prometheus text exposition format, version 0.0.4.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        let gauge_or_counter =
+            |out: &mut String, name: &str, kind: &str, help: &str, value: u64| {
+                let _ = writeln!(out, "# HELP {name} {help}");
+                let _ = writeln!(out, "# TYPE {name} {kind}");
+                let _ = writeln!(out, "{name} {value}");
+            };
+        gauge_or_counter(
+            &mut out,
+            "netaudit_stored_events_total",
+            "counter",
+            "Events committed to the store.",
+            self.stored.load(Relaxed),
+        );
+        gauge_or_counter(
+            &mut out,
+            "netaudit_store_batches_total",
+            "counter",
+            "Batches committed to the store.",
+            self.batches.load(Relaxed),
+        );
+        gauge_or_counter(
+            &mut out,
+            "netaudit_store_last_seq",
+            "gauge",
+            "Sequence number of the last committed event.",
+            self.last_seq.load(Relaxed),
+        );
+        gauge_or_counter(
+            &mut out,
+            "netaudit_store_errors_total",
+            "counter",
+            "Failed store appends (each is retried).",
+            self.store_errors.load(Relaxed),
+        );
+        gauge_or_counter(
+            &mut out,
+            "netaudit_pipeline_pending_events",
+            "gauge",
+            "Events received but not yet committed.",
+            self.pending.load(Relaxed),
+        );
+        gauge_or_counter(
+            &mut out,
+            "netaudit_internal_events_total",
+            "counter",
+            "Events netaudit generated about itself (e.g. UDP drop reports).",
+            self.internal_events.load(Relaxed),
+        );
+        self.commit_latency.render(
+            &mut out,
+            "netaudit_store_commit_seconds",
+            "Time to append and commit one batch.",
+        );
+        self.batch_latency.render(
+            &mut out,
+            "netaudit_batch_latency_seconds",
+            "Time from the first event of a batch arriving to its commit.",
+        );
+
+        let listeners = self
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let listener_counters: [Series<ListenerMetrics>; 12] = [
+            (
+                "netaudit_received_total",
+                "counter",
+                "Messages received (datagrams or frames).",
+                |l| &l.received,
+            ),
+            (
+                "netaudit_received_bytes_total",
+                "counter",
+                "Bytes of messages received.",
+                |l| &l.received_bytes,
+            ),
+            (
+                "netaudit_parse_errors_total",
+                "counter",
+                "Messages that did not parse.",
+                |l| &l.parse_errors,
+            ),
+            (
+                "netaudit_dropped_total",
+                "counter",
+                "Messages lost: UDP pipeline full, or unparsable with on_parse_error = drop.",
+                |l| &l.dropped,
+            ),
+            (
+                "netaudit_framing_errors_total",
+                "counter",
+                "TCP/TLS frames breaking the framing rules.",
+                |l| &l.framing_errors,
+            ),
+            (
+                "netaudit_oversized_datagrams_total",
+                "counter",
+                "UDP datagrams longer than max_message_bytes.",
+                |l| &l.oversized,
+            ),
+            (
+                "netaudit_connections_accepted_total",
+                "counter",
+                "TCP/TLS connections accepted.",
+                |l| &l.connections_accepted,
+            ),
+            (
+                "netaudit_connections_refused_total",
+                "counter",
+                "Connections closed at once because max_connections was reached.",
+                |l| &l.connections_refused,
+            ),
+            (
+                "netaudit_connections_active",
+                "gauge",
+                "TCP/TLS connections open now.",
+                |l| &l.connections_active,
+            ),
+            (
+                "netaudit_idle_timeouts_total",
+                "counter",
+                "Connections closed after idle_timeout_secs without data.",
+                |l| &l.idle_timeouts,
+            ),
+            (
+                "netaudit_tls_handshake_failures_total",
+                "counter",
+                "TLS handshakes that failed or timed out.",
+                |l| &l.tls_handshake_failures,
+            ),
+            (
+                "netaudit_tls_on_plain_tcp_total",
+                "counter",
+                "TLS ClientHellos sent to a plain TCP listener.",
+                |l| &l.tls_on_plain_tcp,
+            ),
+        ];
+        for (name, kind, help, counter) in listener_counters {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for (listener, m) in listeners.iter() {
+                let _ = writeln!(
+                    out,
+                    "{name}{{listener=\"{}\",protocol=\"{}\"}} {}",
+                    escape_label(listener),
+                    escape_label(&m.protocol),
+                    counter(m).load(Relaxed)
+                );
+            }
+        }
+        drop(listeners);
+
+        let outputs = self.outputs.lock().unwrap_or_else(PoisonError::into_inner);
+        let last_seq = self.last_seq.load(Relaxed);
+        let output_counters: [Series<OutputMetrics>; 3] = [
+            (
+                "netaudit_forwarded_total",
+                "counter",
+                "Events delivered by an output.",
+                |o| &o.forwarded,
+            ),
+            (
+                "netaudit_output_filtered_total",
+                "counter",
+                "Events an output's filters skipped.",
+                |o| &o.filtered,
+            ),
+            (
+                "netaudit_output_errors_total",
+                "counter",
+                "Delivery failures of an output (each is retried).",
+                |o| &o.errors,
+            ),
+        ];
+        for (name, kind, help, counter) in output_counters {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for (output, m) in outputs.iter() {
+                let _ = writeln!(
+                    out,
+                    "{name}{{output=\"{}\"}} {}",
+                    escape_label(output),
+                    counter(m).load(Relaxed)
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP netaudit_output_lag_events Committed events an output has not delivered yet."
+        );
+        let _ = writeln!(out, "# TYPE netaudit_output_lag_events gauge");
+        for (output, m) in outputs.iter() {
+            let lag = last_seq.saturating_sub(m.delivered_seq.load(Relaxed));
+            let _ = writeln!(
+                out,
+                "netaudit_output_lag_events{{output=\"{}\"}} {lag}",
+                escape_label(output)
+            );
+        }
+        if let Some(started) = self.started {
+            gauge_or_counter(
+                &mut out,
+                "netaudit_uptime_seconds",
+                "gauge",
+                "Seconds since the server started.",
+                started.elapsed().as_secs(),
+            );
+        }
+        out
+    }
+}
+
+/// Label values escape backslash, double quote and newline.
+fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_with_labels() {
+        let metrics = Metrics::new();
+        let tcp = metrics.listener("tcp:127.0.0.1:5514", "tcp");
+        tcp.received.fetch_add(3, Relaxed);
+        metrics.stored.fetch_add(3, Relaxed);
+        metrics.last_seq.store(10, Relaxed);
+        metrics.output("siem").delivered_seq.store(4, Relaxed);
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                "netaudit_received_total{listener=\"tcp:127.0.0.1:5514\",protocol=\"tcp\"} 3\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("netaudit_stored_events_total 3\n"));
+        assert!(text.contains("netaudit_output_lag_events{output=\"siem\"} 6\n"));
+        // The same name gives the same counters (kept across reloads).
+        assert_eq!(
+            metrics
+                .listener("tcp:127.0.0.1:5514", "tcp")
+                .received
+                .load(Relaxed),
+            3
+        );
+    }
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let metrics = Metrics::new();
+        metrics.observe_commit(Duration::from_micros(300), Duration::from_millis(3));
+        metrics.observe_commit(Duration::from_secs(10), Duration::from_secs(10));
+        let text = metrics.render();
+        assert!(
+            text.contains("netaudit_store_commit_seconds_bucket{le=\"0.0005\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("netaudit_store_commit_seconds_bucket{le=\"2.5\"} 1\n"));
+        assert!(text.contains("netaudit_store_commit_seconds_bucket{le=\"+Inf\"} 2\n"));
+        assert!(text.contains("netaudit_store_commit_seconds_count 2\n"));
+        assert!(text.contains("netaudit_batch_latency_seconds_bucket{le=\"0.005\"} 1\n"));
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}

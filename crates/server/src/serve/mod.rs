@@ -1,0 +1,258 @@
+//! `netaudit serve`: listeners -> bounded channel -> batcher -> store.
+//!
+//! ```text
+//! UDP / TCP / TLS listeners (parse in the connection task)
+//!     -> mpsc channel of Vec<Event> chunks (pipeline.channel_capacity)
+//!     -> batcher task (pipeline.batch_max_events or batch_max_delay_ms)
+//!     -> store writer thread (owns the store; one transaction per batch)
+//! ```
+//!
+//! Signals: SIGTERM and SIGINT stop the listeners, drain the channel, commit
+//! the open batch and return; SIGHUP re-reads the configuration file and
+//! restarts only the listeners whose configuration changed.
+
+pub mod batcher;
+pub mod http;
+pub mod ingest;
+pub mod listener;
+pub mod metrics;
+pub mod tls;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use netaudit_event::Event;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, ListenerConfig};
+use batcher::{BatchLimits, EventSink};
+use ingest::Ingest;
+use listener::RunningListener;
+use metrics::Metrics;
+
+/// Runs the server until SIGTERM or SIGINT; returns the sink after the last
+/// batch has been committed.
+pub async fn serve<S: EventSink>(
+    config: Config,
+    config_path: Option<PathBuf>,
+    sink: S,
+) -> anyhow::Result<S> {
+    let metrics = Arc::new(Metrics::new());
+    metrics
+        .last_seq
+        .store(sink.last_seq(), std::sync::atomic::Ordering::Relaxed);
+    let (chunk_tx, chunk_rx) = mpsc::channel::<Vec<Event>>(config.pipeline.channel_capacity);
+    let (batch_tx, batch_rx) = mpsc::channel(1);
+    let writer = batcher::spawn_writer(sink, batch_rx, metrics.clone())?;
+    let limits = BatchLimits {
+        max_events: config.pipeline.batch_max_events,
+        max_delay: Duration::from_millis(config.pipeline.batch_max_delay_ms),
+    };
+    let batcher = tokio::spawn(batcher::run_batcher(chunk_rx, batch_tx, limits));
+
+    let http_cancel = CancellationToken::new();
+    let mut server = Server {
+        config,
+        config_path,
+        metrics: metrics.clone(),
+        chunk_tx,
+        listeners: Vec::new(),
+    };
+    let started = async {
+        let http = http::start(
+            server.config.http.address,
+            metrics.clone(),
+            http_cancel.clone(),
+        )
+        .await?;
+        for listener_config in server.config.listeners.clone() {
+            let running =
+                RunningListener::start(listener_config.clone(), server.ingest(&listener_config))
+                    .await?;
+            server.listeners.push(running);
+        }
+        anyhow::Ok(http)
+    }
+    .await;
+    let http = match started {
+        Ok(http) => {
+            tracing::info!(
+                store_last_seq = metrics.last_seq.load(std::sync::atomic::Ordering::Relaxed),
+                "netaudit serve is running"
+            );
+            let mut terminate = signal(SignalKind::terminate())?;
+            let mut interrupt = signal(SignalKind::interrupt())?;
+            let mut hangup = signal(SignalKind::hangup())?;
+            loop {
+                tokio::select! {
+                    _ = terminate.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
+                    _ = interrupt.recv() => { tracing::info!("SIGINT: shutting down"); break; }
+                    _ = hangup.recv() => server.reload().await,
+                }
+            }
+            Some(http)
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "startup failed; committing what was received");
+            server.shutdown(batcher, writer, None, http_cancel).await?;
+            return Err(err);
+        }
+    };
+    server.shutdown(batcher, writer, http, http_cancel).await
+}
+
+/// The durable store as the batcher's sink.
+pub struct StoreSink {
+    store: netaudit_store::Store,
+}
+
+impl StoreSink {
+    pub fn new(store: netaudit_store::Store) -> Self {
+        StoreSink { store }
+    }
+}
+
+impl EventSink for StoreSink {
+    fn append(&mut self, events: &[Event]) -> Result<u64, String> {
+        match self.store.append_batch(events) {
+            Ok(seqs) => Ok(seqs
+                .last()
+                .copied()
+                .unwrap_or_else(|| self.store.last_seq())),
+            Err(err) => Err(err.to_string()),
+        }
+    }
+
+    fn last_seq(&self) -> u64 {
+        self.store.last_seq()
+    }
+}
+
+struct Server {
+    config: Config,
+    config_path: Option<PathBuf>,
+    metrics: Arc<Metrics>,
+    chunk_tx: mpsc::Sender<Vec<Event>>,
+    listeners: Vec<RunningListener>,
+}
+
+impl Server {
+    fn ingest(&self, listener: &ListenerConfig) -> Ingest {
+        Ingest {
+            tx: self.chunk_tx.clone(),
+            metrics: self
+                .metrics
+                .listener(&listener.display_name(), &listener.protocol.to_string()),
+            global: self.metrics.clone(),
+            on_parse_error: listener.on_parse_error,
+            chunk_max_events: self.config.pipeline.chunk_max_events,
+        }
+    }
+
+    /// SIGHUP: re-read the file; keep listeners whose configuration is
+    /// unchanged, stop the others, then start the new ones. An invalid file
+    /// changes nothing.
+    async fn reload(&mut self) {
+        let Some(path) = self.config_path.clone() else {
+            tracing::info!("SIGHUP: running on the embedded defaults, nothing to reload");
+            return;
+        };
+        let new = match Config::load(&path) {
+            Ok(new) => new,
+            Err(err) => {
+                tracing::error!(error = %err, "SIGHUP: configuration rejected; keeping the running one");
+                return;
+            }
+        };
+        for (what, changed) in [
+            ("store", new.store != self.config.store),
+            ("pipeline", new.pipeline != self.config.pipeline),
+            ("http", new.http != self.config.http),
+            ("log", new.log != self.config.log),
+        ] {
+            if changed {
+                tracing::warn!(
+                    section = what,
+                    "SIGHUP: this section changed; it takes effect at the next restart"
+                );
+            }
+        }
+        let (keep, stop): (Vec<_>, Vec<_>) = std::mem::take(&mut self.listeners)
+            .into_iter()
+            .partition(|running| new.listeners.contains(&running.config));
+        let stopped = stop.len();
+        for running in stop {
+            running.stop().await;
+        }
+        self.listeners = keep;
+        let kept = self.listeners.len();
+        let mut started = 0;
+        let mut failed = 0;
+        for listener_config in &new.listeners {
+            if self.listeners.iter().any(|r| &r.config == listener_config) {
+                continue;
+            }
+            match RunningListener::start(listener_config.clone(), self.ingest(listener_config))
+                .await
+            {
+                Ok(running) => {
+                    self.listeners.push(running);
+                    started += 1;
+                }
+                Err(err) => {
+                    failed += 1;
+                    tracing::error!(error = %err, "SIGHUP: listener not started");
+                }
+            }
+        }
+        self.config.listeners = new.listeners.clone();
+        self.config.output = new.output.clone();
+        tracing::info!(
+            kept,
+            stopped,
+            started,
+            failed,
+            "SIGHUP: configuration reloaded"
+        );
+    }
+
+    /// Stop listeners, let the batcher commit everything, stop the writer.
+    async fn shutdown<S: EventSink>(
+        self,
+        batcher: tokio::task::JoinHandle<()>,
+        writer: std::thread::JoinHandle<S>,
+        http: Option<tokio::task::JoinHandle<()>>,
+        http_cancel: CancellationToken,
+    ) -> anyhow::Result<S> {
+        let Server {
+            listeners,
+            chunk_tx,
+            metrics,
+            ..
+        } = self;
+        for running in listeners {
+            running.stop().await;
+        }
+        drop(chunk_tx);
+        if let Err(err) = batcher.await {
+            tracing::error!(error = %err, "batcher task failed");
+        }
+        let sink = tokio::task::spawn_blocking(move || writer.join())
+            .await?
+            .map_err(|_| anyhow::anyhow!("store writer thread panicked"))?;
+        http_cancel.cancel();
+        if let Some(http) = http {
+            let _ = http.await;
+        }
+        use std::sync::atomic::Ordering::Relaxed;
+        tracing::info!(
+            stored = metrics.stored.load(Relaxed),
+            last_seq = metrics.last_seq.load(Relaxed),
+            "stopped: every received event is committed"
+        );
+        Ok(sink)
+    }
+}
