@@ -445,3 +445,48 @@ fn only_one_writer_may_have_a_family_open() {
     drop(first);
     assert!(AuditFile::open(cfg).is_ok());
 }
+
+#[test]
+fn stop_resumes_on_the_same_handle_each_time_an_operator_moves_the_oldest_archive_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), 100, 10, OnFull::Stop);
+    cfg.max_total_bytes = cfg.min_total_bytes();
+    let lines = numbered(0, 120, 49);
+    let mut f = AuditFile::open(cfg).unwrap();
+    let mut next = 0;
+    let mut moved_away = Vec::new();
+    let mut fulls = 0;
+    for _ in 0..200 {
+        if next == lines.len() {
+            break;
+        }
+        let out = f.write_batch(&as_bytes(&lines[next..])).unwrap();
+        next += out.written();
+        if let WriteOutcome::StorageFull { cause, .. } = out {
+            fulls += 1;
+            assert!(matches!(cause, FullCause::TotalBytes { .. }), "{cause:?}");
+            // Nothing changes until space is freed.
+            assert_eq!(
+                f.write_batch(&as_bytes(&lines[next..])).unwrap().written(),
+                0
+            );
+            let oldest = f
+                .refresh_usage()
+                .map(|_| f.archives().last().cloned())
+                .unwrap();
+            let oldest = oldest.expect("full with no archive to move");
+            moved_away.extend(
+                String::from_utf8(content(&oldest.path))
+                    .unwrap()
+                    .lines()
+                    .map(str::to_string),
+            );
+            fs::remove_file(&oldest.path).unwrap();
+        }
+    }
+    assert_eq!(next, lines.len(), "did not get through all lines");
+    assert!(fulls > 5, "the bound was reached only {fulls} times");
+    // Moved-away archives, then what is left, are exactly the lines in order.
+    moved_away.extend(all_lines(dir.path(), "messages"));
+    assert_eq!(moved_away, lines);
+}
