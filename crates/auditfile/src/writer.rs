@@ -445,7 +445,10 @@ impl AuditFile {
         reason: RemovalReason,
         removed: &mut Vec<RemovedArchive>,
     ) -> Result<(), AuditFileError> {
-        remove_if_exists(&archive.path)?;
+        // One an operator already moved away was not deleted by us: nothing to report.
+        if !remove_if_exists(&archive.path)? {
+            return Ok(());
+        }
         removed.push(RemovedArchive {
             path: archive.path,
             bytes: archive.bytes,
