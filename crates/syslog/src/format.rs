@@ -139,19 +139,25 @@ fn write_structured_data(event: &Event, out: &mut Vec<u8>) {
         out.push(b'-');
         return;
     }
+    // One element per SD-ID as written: ids that differ only in characters
+    // the writer replaces must not produce two elements with the same id.
     for (i, first) in params.iter().enumerate() {
         let seen_before = params
             .iter()
             .take(i)
-            .any(|earlier| earlier.sd_id == first.sd_id);
+            .any(|earlier| same_sd_name(&earlier.sd_id, &first.sd_id));
         if seen_before {
             continue;
         }
         out.push(b'[');
-        write_sd_name(out, &first.sd_id);
-        for param in params.iter().skip(i).filter(|p| p.sd_id == first.sd_id) {
+        out.extend(sd_name_bytes(&first.sd_id));
+        for param in params
+            .iter()
+            .skip(i)
+            .filter(|p| same_sd_name(&p.sd_id, &first.sd_id))
+        {
             out.push(b' ');
-            write_sd_name(out, &param.name);
+            out.extend(sd_name_bytes(&param.name));
             out.extend_from_slice(b"=\"");
             write_text(out, &param.value, true);
             out.push(b'"');
@@ -160,17 +166,25 @@ fn write_structured_data(event: &Event, out: &mut Vec<u8>) {
     }
 }
 
-/// An SD-ID or PARAM-NAME: printable US-ASCII except `=`, SP, `]`, `"`, at
-/// most 32 characters; other characters become `_`, an empty name `_`.
-fn write_sd_name(out: &mut Vec<u8>, name: &str) {
-    if name.is_empty() {
-        out.push(b'_');
-        return;
-    }
-    for c in name.chars().take(SD_NAME_MAX) {
-        let valid = c.is_ascii_graphic() && !matches!(c, '=' | ']' | '"');
-        out.push(if valid { c as u8 } else { b'_' });
-    }
+/// An SD-ID or PARAM-NAME as written: printable US-ASCII except `=`, SP,
+/// `]`, `"`, at most 32 characters; other characters become `_`, an empty
+/// name `_`.
+fn sd_name_bytes(name: &str) -> impl Iterator<Item = u8> + '_ {
+    name.chars()
+        .take(SD_NAME_MAX)
+        .map(|c| {
+            let valid = c.is_ascii_graphic() && !matches!(c, '=' | ']' | '"');
+            if valid {
+                c as u8
+            } else {
+                b'_'
+            }
+        })
+        .chain(name.is_empty().then_some(b'_'))
+}
+
+fn same_sd_name(a: &str, b: &str) -> bool {
+    a == b || sd_name_bytes(a).eq(sd_name_bytes(b))
 }
 
 /// A header field: printable US-ASCII without the `forbidden` bytes, at most
@@ -455,6 +469,23 @@ mod tests {
         assert_eq!(
             structured(&event, true),
             "<13>1 - - - - - [a@1 x=\"1\" z=\"3\"][b@2 y=\"2\"]"
+        );
+    }
+
+    #[test]
+    fn ids_equal_once_written_share_one_element() {
+        let p = |id: &str, name: &str| Param {
+            sd_id: id.into(),
+            name: name.into(),
+            value: "v".into(),
+        };
+        let event = Event {
+            params: vec![p("a b", "x"), p("a_b", "y"), p("", "z"), p("_", "w")],
+            ..Event::default()
+        };
+        assert_eq!(
+            structured(&event, true),
+            "<13>1 - - - - - [a_b x=\"v\" y=\"v\"][_ z=\"v\" w=\"v\"]"
         );
     }
 
