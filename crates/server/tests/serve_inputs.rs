@@ -363,3 +363,77 @@ fn serve_without_a_file_runs_on_the_embedded_defaults() {
     assert!(log().contains("embedded defaults"), "{}", log());
     assert_eq!(stored_events(&dir.path().join("data/netaudit.db")).len(), 2);
 }
+
+#[test]
+fn udp_datagrams_that_find_the_pipeline_full_are_counted_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let udp = free_port();
+    // A pipeline that holds almost nothing, and an fsync per tiny batch.
+    let rest = format!(
+        "[[listener]]\nname = \"udp\"\nprotocol = \"udp\"\naddress = \"127.0.0.1:{udp}\"\n"
+    );
+    let config = config_text(dir.path(), free_tcp_port(), &rest)
+        .replace("synchronous = \"normal\"", "synchronous = \"full\"")
+        .replace(
+            "batch_max_delay_ms = 20",
+            "batch_max_delay_ms = 20\nbatch_max_events = 1\nchannel_capacity = 1\nchunk_max_events = 1",
+        );
+    let mut server = Netaudit::start(dir.path(), &config);
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for i in 0..20_000 {
+        let datagram = format!("<13>1 2026-11-20T10:00:00Z host app - FLOOD - datagram {i}");
+        socket
+            .send_to(datagram.as_bytes(), ("127.0.0.1", udp))
+            .unwrap();
+    }
+    // Everything the listener took is either stored or counted as dropped,
+    // and the drops are stored as an internal event (reported every 5 s).
+    server.wait_metric("netaudit_internal_events_total", 1, Duration::from_secs(15));
+    assert!(server.stop().success(), "{}", server.log());
+    let received = server_metric_after_stop(&server, "received");
+    let dropped = server_metric_after_stop(&server, "dropped");
+    assert!(
+        dropped > 0,
+        "nothing was dropped; the test did not overload the pipeline"
+    );
+    let events = stored_events(&server.db);
+    let flood = events
+        .iter()
+        .filter(|e| e.code.as_deref() == Some("FLOOD"))
+        .count() as u64;
+    assert_eq!(
+        flood + dropped,
+        received,
+        "stored {flood} + dropped {dropped} != received {received}"
+    );
+    let reports: Vec<_> = events
+        .iter()
+        .filter(|e| e.code.as_deref() == Some("NETAUDIT_UDP_DROPPED"))
+        .collect();
+    assert!(!reports.is_empty());
+    let reported: u64 = reports
+        .iter()
+        .filter_map(|e| e.message.as_deref())
+        .filter_map(|m| m.split(": ").nth(1)?.split(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(reported, dropped, "{reports:#?}");
+    assert!(
+        server.log().contains("UDP datagrams dropped"),
+        "{}",
+        server.log()
+    );
+}
+
+/// The counters are gone with the process; its log's last report has them.
+fn server_metric_after_stop(server: &Netaudit, which: &str) -> u64 {
+    let log = server.log();
+    let line = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("stopped: the open batch is committed"))
+        .unwrap_or_else(|| panic!("no final summary in the log:\n{log}"));
+    line.split_whitespace()
+        .find_map(|field| field.strip_prefix(&format!("{which}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {which}= in {line}"))
+}

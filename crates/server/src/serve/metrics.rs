@@ -166,6 +166,15 @@ impl Metrics {
         self.batch_latency.observe(since_first_event);
     }
 
+    /// Sum of one listener counter over all listeners.
+    pub fn total(&self, counter: fn(&ListenerMetrics) -> &AtomicU64) -> u64 {
+        let map = self
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.values().map(|l| counter(l).load(Relaxed)).sum()
+    }
+
     /// Prometheus text exposition format, version 0.0.4.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
@@ -410,6 +419,7 @@ mod tests {
         );
         assert!(text.contains("netaudit_stored_events_total 3\n"));
         assert!(text.contains("netaudit_output_lag_events{output=\"siem\"} 6\n"));
+        assert_eq!(metrics.total(|l| &l.received), 3);
         // The same name gives the same counters (kept across reloads).
         assert_eq!(
             metrics

@@ -249,9 +249,12 @@ impl Server {
         }
         use std::sync::atomic::Ordering::Relaxed;
         tracing::info!(
+            received = metrics.total(|l| &l.received),
+            parse_errors = metrics.total(|l| &l.parse_errors),
+            dropped = metrics.total(|l| &l.dropped),
             stored = metrics.stored.load(Relaxed),
             last_seq = metrics.last_seq.load(Relaxed),
-            "stopped: every received event is committed"
+            "stopped: the open batch is committed"
         );
         Ok(sink)
     }
