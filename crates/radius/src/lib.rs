@@ -10,6 +10,7 @@
 
 mod dictionary;
 mod error;
+pub mod mapping;
 mod packet;
 mod secret;
 mod types;
