@@ -23,6 +23,11 @@
 //!   and LF bytes *between* frames are skipped, because some senders put a
 //!   newline after each counted frame. A frame left empty is skipped.
 //!
+//! The maximum frame size bounds what is delivered: an LF-delimited line
+//! without its terminator and CR, an octet-counted frame by its count (the
+//! stripped LF included, since the count is all that is known up front).
+//! At most one partial frame is ever buffered.
+//!
 //! # Errors and recovery
 //!
 //! Every error names the stream byte offset where the problem is.
