@@ -53,6 +53,7 @@ const SECONDS_PER_DAY: i64 = 86_400;
 /// time); an unknown host or app is `-`; `[pid]` is left out when unknown;
 /// ` CODE:` and ` text` are left out when unknown.
 pub fn write_standard(event: &Event, opts: &StandardOptions, out: &mut Vec<u8>) {
+    out.reserve(estimated_len(event));
     if opts.with_pri {
         write_pri(event, out);
     }
@@ -98,6 +99,7 @@ pub fn write_standard(event: &Event, opts: &StandardOptions, out: &mut Vec<u8>) 
 /// `Z`. Unknown fields are `-`. The MSGID is the code, shortened by
 /// [`msgid_for`] when it is longer than 32 characters.
 pub fn write_structured(event: &Event, opts: &StructuredOptions, out: &mut Vec<u8>) {
+    out.reserve(estimated_len(event));
     write_pri(event, out);
     out.extend_from_slice(b"1 ");
     match event.time_ns {
@@ -120,6 +122,22 @@ pub fn write_structured(event: &Event, opts: &StructuredOptions, out: &mut Vec<u
             write_text(out, text, false);
         }
     }
+}
+
+/// Room for a line without escapes, so that the writers grow `out` once.
+fn estimated_len(event: &Event) -> usize {
+    let field = |f: &Option<String>| f.as_ref().map_or(1, String::len);
+    let params: usize = event
+        .params
+        .iter()
+        .map(|p| p.sd_id.len() + p.name.len() + p.value.len() + 6)
+        .sum();
+    48 + field(&event.host)
+        + field(&event.app)
+        + field(&event.pid)
+        + field(&event.code)
+        + field(&event.message)
+        + params
 }
 
 /// `<PRI>`, defaulting a missing facility or severity to user.notice.
@@ -214,35 +232,75 @@ fn write_token(out: &mut Vec<u8>, value: Option<&str>, max: usize, forbidden: &[
 /// section 6.3.3).
 fn write_text(out: &mut Vec<u8>, text: &str, sd_value: bool) {
     let bytes = text.as_bytes();
+    let mask = if sd_value {
+        ATTENTION_TEXT | ATTENTION_SD
+    } else {
+        ATTENTION_TEXT
+    };
     let mut clean_from = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        // C1 controls are U+0080..U+009F, encoded as C2 80..C2 9F.
-        let c1 = b == 0xC2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n));
-        let control = b < 0x20 || b == 0x7F || c1;
-        let escaped = sd_value && matches!(b, b'"' | b'\\' | b']');
-        if !control && !escaped {
-            i += 1;
-            continue;
+    loop {
+        // Skip the (usual) run of bytes that need nothing.
+        match bytes[i..]
+            .iter()
+            .position(|&b| ATTENTION[usize::from(b)] & mask != 0)
+        {
+            None => break,
+            Some(offset) => i += offset,
         }
-        out.extend_from_slice(&bytes[clean_from..i]);
-        if escaped {
+        let b = bytes[i];
+        if ATTENTION[usize::from(b)] & ATTENTION_SD != 0 {
+            out.extend_from_slice(&bytes[clean_from..i]);
             out.push(b'\\');
             out.push(b);
             i += 1;
-        } else {
-            let code = if c1 { bytes[i + 1] } else { b };
-            out.push(b'#');
-            out.push(b'0' + (code >> 6));
-            out.push(b'0' + ((code >> 3) & 7));
-            out.push(b'0' + (code & 7));
-            i += if c1 { 2 } else { 1 };
+            clean_from = i;
+            continue;
         }
+        // C1 controls are U+0080..U+009F, encoded as C2 80..C2 9F; any
+        // other C2 sequence is an ordinary character.
+        let code = if b == 0xC2 {
+            match bytes.get(i + 1) {
+                Some(&next @ 0x80..=0x9F) => next,
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            }
+        } else {
+            b
+        };
+        out.extend_from_slice(&bytes[clean_from..i]);
+        out.push(b'#');
+        out.push(b'0' + (code >> 6));
+        out.push(b'0' + ((code >> 3) & 7));
+        out.push(b'0' + (code & 7));
+        i += if b == 0xC2 { 2 } else { 1 };
         clean_from = i;
     }
     out.extend_from_slice(&bytes[clean_from..]);
 }
+
+/// Bits of [`ATTENTION`]: a control character (or the C1 lead byte) in any
+/// text, and a character RFC 5424 escapes in SD values.
+const ATTENTION_TEXT: u8 = 1;
+const ATTENTION_SD: u8 = 2;
+
+/// Per byte: what [`write_text`] must look at (one table lookup per byte).
+const ATTENTION: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = ATTENTION_TEXT;
+        b += 1;
+    }
+    table[0x7F] = ATTENTION_TEXT;
+    table[0xC2] = ATTENTION_TEXT;
+    table[b'"' as usize] = ATTENTION_SD;
+    table[b'\\' as usize] = ATTENTION_SD;
+    table[b']' as usize] = ATTENTION_SD;
+    table
+};
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ`. i64 nanoseconds only reach 1677..2262; the
 /// year check keeps the writer correct should the range ever widen.
