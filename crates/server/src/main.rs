@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod config;
+mod radius;
 mod serve;
 
 /// netaudit: security audit logging for Junos networks and JUNOScope.
@@ -32,6 +33,8 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Validate a configuration file without starting.
     CheckConfig(cmd::check_config::Args),
+    /// RADIUS accounting tools (`radius test`: check a server and secret).
+    Radius(cmd::radius::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         Command::Catalog(args) => cmd::catalog::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::CheckConfig(args) => cmd::check_config::run(args),
+        Command::Radius(args) => cmd::radius::run(args),
     };
     match result {
         Ok(code) => code,

@@ -5,3 +5,4 @@ pub mod check_config;
 pub mod format;
 pub mod parse;
 pub mod serve;
+pub mod radius;

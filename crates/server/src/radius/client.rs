@@ -1,0 +1,898 @@
+//! The RADIUS accounting client (RFC 2866 over UDP).
+//!
+//! One UDP socket per server, in failover order. Each request holds one of
+//! the socket's 256 identifiers until it is answered or given up, so at most
+//! 256 are outstanding per socket (RFC 2865 section 3). A request is sent,
+//! then sent again with the very same octets (same identifier and
+//! authenticator) when no valid reply came within the timeout, which doubles
+//! at each retransmission up to a ceiling. When a server has had all its
+//! tries, the request is built again for the next server: its
+//! Acct-Delay-Time has changed, so it is a new request with a new identifier
+//! and authenticator (RFC 2866 section 5.2).
+//!
+//! Every datagram that arrives is checked: it must come from the server's
+//! address, be at most 4096 octets, and verify as the Accounting-Response to
+//! a request still waiting (code 5, that identifier, the length field, the
+//! Response Authenticator under the shared secret). Anything else is counted
+//! and discarded silently; the reason is kept to explain a failure.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use netaudit_radius::{
+    encode_accounting_request, verify_accounting_response, Attribute, RadiusError, SharedSecret,
+    MAX_PACKET_LEN,
+};
+use tokio::net::UdpSocket;
+use tokio::sync::{oneshot, Semaphore};
+use tokio::task::JoinHandle;
+
+/// Identifiers per socket: the one-octet Identifier field.
+pub const MAX_OUTSTANDING: usize = 256;
+
+/// One accounting server.
+#[derive(Debug, Clone)]
+pub struct ServerSpec {
+    pub address: SocketAddr,
+    pub secret: SharedSecret,
+}
+
+/// Timers of the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// How long to wait for the first reply.
+    pub timeout: Duration,
+    /// The ceiling of the doubling timeout.
+    pub max_timeout: Duration,
+    /// Identical retransmissions to one server before failing over.
+    pub retransmissions: u32,
+    /// How long a server that did not answer is tried only after the others.
+    pub dead_time: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            timeout: Duration::from_secs(2),
+            max_timeout: Duration::from_secs(16),
+            retransmissions: 2,
+            dead_time: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Counters of one accounting client, plain atomics for `/metrics`.
+#[derive(Debug, Default)]
+pub struct RadiusMetrics {
+    /// Accounting-Requests built and sent (new identifier and authenticator).
+    pub requests: AtomicU64,
+    /// Identical retransmissions.
+    pub retransmissions: AtomicU64,
+    /// Requests answered by a valid Accounting-Response.
+    pub acknowledged: AtomicU64,
+    /// Waits for a reply that ran out.
+    pub timeouts: AtomicU64,
+    /// Datagrams discarded: strangers, malformed, oversized, wrong code,
+    /// identifier or authenticator, or answering no waiting request.
+    pub invalid_replies: AtomicU64,
+    /// Times a request moved on to the next server.
+    pub failovers: AtomicU64,
+    /// Requests no server acknowledged.
+    pub failures: AtomicU64,
+    /// Socket errors while sending.
+    pub send_errors: AtomicU64,
+    /// The round trip of the last acknowledged request, microseconds.
+    pub last_round_trip_micros: AtomicU64,
+}
+
+impl RadiusMetrics {
+    /// Prometheus text for these counters, labelled `output="name"`.
+    pub fn render(&self, output: &str, out: &mut String) {
+        use std::fmt::Write as _;
+        let label = output.replace('\\', "\\\\").replace('"', "\\\"");
+        let series: [(&str, &str, &str, &AtomicU64); 9] = [
+            (
+                "netaudit_radius_requests_total",
+                "counter",
+                "Accounting-Requests sent with a new identifier.",
+                &self.requests,
+            ),
+            (
+                "netaudit_radius_retransmissions_total",
+                "counter",
+                "Identical retransmissions of Accounting-Requests.",
+                &self.retransmissions,
+            ),
+            (
+                "netaudit_radius_acknowledged_total",
+                "counter",
+                "Accounting-Requests acknowledged by a server.",
+                &self.acknowledged,
+            ),
+            (
+                "netaudit_radius_timeouts_total",
+                "counter",
+                "Waits for an Accounting-Response that timed out.",
+                &self.timeouts,
+            ),
+            (
+                "netaudit_radius_invalid_replies_total",
+                "counter",
+                "Datagrams discarded as invalid replies.",
+                &self.invalid_replies,
+            ),
+            (
+                "netaudit_radius_failovers_total",
+                "counter",
+                "Requests moved on to the next server.",
+                &self.failovers,
+            ),
+            (
+                "netaudit_radius_failures_total",
+                "counter",
+                "Requests that no server acknowledged.",
+                &self.failures,
+            ),
+            (
+                "netaudit_radius_send_errors_total",
+                "counter",
+                "Socket errors while sending.",
+                &self.send_errors,
+            ),
+            (
+                "netaudit_radius_last_round_trip_microseconds",
+                "gauge",
+                "Round trip of the last acknowledged request.",
+                &self.last_round_trip_micros,
+            ),
+        ];
+        for (name, kind, help, value) in series {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name}{{output=\"{label}\"}} {}", value.load(Relaxed));
+        }
+    }
+}
+
+/// Why one server did not acknowledge a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerFailure {
+    /// No valid reply to any try.
+    NoReply {
+        address: SocketAddr,
+        tries: u32,
+        waited: Duration,
+        /// How many datagrams were discarded while waiting, and the last reason.
+        discarded: u32,
+        last_discard: Option<String>,
+    },
+    /// The socket refused to send.
+    Send { address: SocketAddr, error: String },
+}
+
+impl fmt::Display for ServerFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerFailure::NoReply {
+                address,
+                tries,
+                waited,
+                discarded: 0,
+                ..
+            } => write!(
+                f,
+                "{address}: no reply to {tries} tries in {:.1}s (server down or unreachable, \
+                 or the shared secret differs: FreeRADIUS drops such requests without answering)",
+                waited.as_secs_f64()
+            ),
+            ServerFailure::NoReply {
+                address,
+                tries,
+                waited,
+                discarded,
+                last_discard,
+            } => write!(
+                f,
+                "{address}: no valid reply to {tries} tries in {:.1}s; {discarded} reply(ies) \
+                 discarded, last because {}",
+                waited.as_secs_f64(),
+                last_discard.as_deref().unwrap_or("unknown")
+            ),
+            ServerFailure::Send { address, error } => write!(f, "{address}: cannot send: {error}"),
+        }
+    }
+}
+
+/// Errors of the accounting client.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("no RADIUS accounting server configured")]
+    NoServers,
+    #[error("cannot open a UDP socket for RADIUS server {address}: {source}")]
+    Socket {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot encode the Accounting-Request: {0}")]
+    Encode(#[from] RadiusError),
+    #[error("no RADIUS accounting server acknowledged the request: {}", list(.0))]
+    NotAcknowledged(Vec<ServerFailure>),
+}
+
+fn list(failures: &[ServerFailure]) -> String {
+    failures
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A request a server acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acknowledged {
+    pub server: SocketAddr,
+    /// From the last (re)transmission to the reply.
+    pub round_trip: Duration,
+    /// Transmissions to that server (1 = no retransmission).
+    pub tries: u32,
+}
+
+/// A request waiting for its reply.
+struct Waiter {
+    authenticator: [u8; 16],
+    reply: Option<oneshot::Sender<()>>,
+    discarded: u32,
+    last_discard: Option<String>,
+}
+
+/// Identifier slots of one socket.
+struct Slots {
+    waiters: Vec<Option<Waiter>>,
+    /// Where the search for a free identifier starts: identifiers are used
+    /// in turn, so a late reply does not meet a new request with its id.
+    next: usize,
+}
+
+struct Server {
+    address: SocketAddr,
+    secret: SharedSecret,
+    socket: UdpSocket,
+    slots: Mutex<Slots>,
+    permits: Semaphore,
+    dead_until: Mutex<Option<Instant>>,
+    metrics: Arc<RadiusMetrics>,
+}
+
+/// Frees the identifier when the request ends, however it ends (a cancelled
+/// future included).
+struct SlotGuard<'a> {
+    server: &'a Server,
+    identifier: u8,
+}
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        let mut slots = self.server.lock_slots();
+        if let Some(slot) = slots.waiters.get_mut(usize::from(self.identifier)) {
+            *slot = None;
+        }
+    }
+}
+
+impl Server {
+    fn lock_slots(&self) -> std::sync::MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn is_dead(&self, now: Instant) -> bool {
+        self.dead_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|until| now < until)
+    }
+
+    fn set_dead_until(&self, until: Option<Instant>) {
+        *self
+            .dead_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = until;
+    }
+
+    /// Takes a free identifier, encodes the request with it and registers
+    /// the waiter. The caller holds one of the 256 permits, so an identifier
+    /// is free.
+    fn register(
+        &self,
+        attributes: &[Attribute],
+    ) -> Result<(SlotGuard<'_>, Vec<u8>, oneshot::Receiver<()>), ClientError> {
+        let mut slots = self.lock_slots();
+        let start = slots.next;
+        let free = (0..MAX_OUTSTANDING)
+            .map(|offset| (start + offset) % MAX_OUTSTANDING)
+            .find(|&index| slots.waiters.get(index).is_some_and(Option::is_none));
+        let Some(index) = free else {
+            // Unreachable with the permits; reported rather than assumed.
+            return Err(ClientError::NotAcknowledged(vec![ServerFailure::Send {
+                address: self.address,
+                error: "all 256 identifiers are in use".to_string(),
+            }]));
+        };
+        let identifier = u8::try_from(index).unwrap_or(0);
+        let packet = encode_accounting_request(identifier, attributes, &self.secret)?;
+        let mut authenticator = [0u8; 16];
+        if let Some(octets) = packet.get(4..20) {
+            authenticator.copy_from_slice(octets);
+        }
+        let (sender, receiver) = oneshot::channel();
+        if let Some(slot) = slots.waiters.get_mut(index) {
+            *slot = Some(Waiter {
+                authenticator,
+                reply: Some(sender),
+                discarded: 0,
+                last_discard: None,
+            });
+        }
+        slots.next = (index + 1) % MAX_OUTSTANDING;
+        Ok((
+            SlotGuard {
+                server: self,
+                identifier,
+            },
+            packet,
+            receiver,
+        ))
+    }
+
+    /// Checks one datagram and wakes the request it answers.
+    fn receive(&self, datagram: &[u8], source: SocketAddr) {
+        let discard = |reason: String| {
+            self.metrics.invalid_replies.fetch_add(1, Relaxed);
+            tracing::debug!(server = %self.address, %source, %reason, "RADIUS reply discarded");
+        };
+        if source != self.address {
+            return discard("it came from an unknown address".to_string());
+        }
+        if datagram.len() > MAX_PACKET_LEN {
+            return discard(format!("it is {} octets, more than 4096", datagram.len()));
+        }
+        let Some(&identifier) = datagram.get(1) else {
+            return discard(format!("it is {} octet(s) long", datagram.len()));
+        };
+        let mut slots = self.lock_slots();
+        let Some(waiter) = slots
+            .waiters
+            .get_mut(usize::from(identifier))
+            .and_then(Option::as_mut)
+        else {
+            drop(slots);
+            return discard(format!(
+                "no request with identifier {identifier} is waiting (late or duplicate reply)"
+            ));
+        };
+        match verify_accounting_response(datagram, &waiter.authenticator, identifier, &self.secret)
+        {
+            Ok(_) => {
+                if let Some(reply) = waiter.reply.take() {
+                    let _ = reply.send(());
+                }
+            }
+            Err(error) => {
+                waiter.discarded = waiter.discarded.saturating_add(1);
+                waiter.last_discard = Some(error.to_string());
+                drop(slots);
+                discard(error.to_string());
+            }
+        }
+    }
+
+    /// Sends one request to this server, with identical retransmissions.
+    async fn exchange(
+        &self,
+        attributes: &[Attribute],
+        options: &ClientOptions,
+    ) -> Result<Acknowledged, ServerFailureOrEncode> {
+        let _permit = self.permits.acquire().await.map_err(|_| {
+            ServerFailureOrEncode::Failure(ServerFailure::Send {
+                address: self.address,
+                error: "the client is shutting down".to_string(),
+            })
+        })?;
+        let (guard, packet, mut reply) = self.register(attributes).map_err(|e| match e {
+            ClientError::Encode(e) => ServerFailureOrEncode::Encode(e),
+            other => ServerFailureOrEncode::Failure(ServerFailure::Send {
+                address: self.address,
+                error: other.to_string(),
+            }),
+        })?;
+        self.metrics.requests.fetch_add(1, Relaxed);
+        let began = Instant::now();
+        let mut wait = options.timeout;
+        let tries = options.retransmissions.saturating_add(1);
+        for attempt in 1..=tries {
+            if attempt > 1 {
+                self.metrics.retransmissions.fetch_add(1, Relaxed);
+            }
+            let sent_at = Instant::now();
+            if let Err(error) = self.socket.send_to(&packet, self.address).await {
+                self.metrics.send_errors.fetch_add(1, Relaxed);
+                return Err(ServerFailureOrEncode::Failure(ServerFailure::Send {
+                    address: self.address,
+                    error: error.to_string(),
+                }));
+            }
+            match tokio::time::timeout(wait, &mut reply).await {
+                Ok(Ok(())) => {
+                    return Ok(Acknowledged {
+                        server: self.address,
+                        round_trip: sent_at.elapsed(),
+                        tries: attempt,
+                    })
+                }
+                Ok(Err(_)) | Err(_) => {
+                    self.metrics.timeouts.fetch_add(1, Relaxed);
+                }
+            }
+            wait = (wait * 2).min(options.max_timeout);
+        }
+        let (discarded, last_discard) = {
+            let slots = self.lock_slots();
+            match slots
+                .waiters
+                .get(usize::from(guard.identifier))
+                .and_then(Option::as_ref)
+            {
+                Some(waiter) => (waiter.discarded, waiter.last_discard.clone()),
+                None => (0, None),
+            }
+        };
+        drop(guard);
+        Err(ServerFailureOrEncode::Failure(ServerFailure::NoReply {
+            address: self.address,
+            tries,
+            waited: began.elapsed(),
+            discarded,
+            last_discard,
+        }))
+    }
+}
+
+enum ServerFailureOrEncode {
+    Failure(ServerFailure),
+    Encode(RadiusError),
+}
+
+async fn receive_loop(server: Arc<Server>) {
+    // One octet more than the largest packet, to tell oversized datagrams.
+    let mut buffer = vec![0u8; MAX_PACKET_LEN + 1];
+    loop {
+        match server.socket.recv_from(&mut buffer).await {
+            Ok((len, source)) => server.receive(buffer.get(..len).unwrap_or_default(), source),
+            Err(error) => {
+                // ICMP port unreachable surfaces here on Linux; the request
+                // still times out normally. Pause so an error loop cannot spin.
+                tracing::debug!(server = %server.address, %error, "RADIUS socket receive error");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// The accounting client: servers in failover order.
+pub struct AccountingClient {
+    servers: Vec<Arc<Server>>,
+    receivers: Vec<JoinHandle<()>>,
+    options: ClientOptions,
+    metrics: Arc<RadiusMetrics>,
+}
+
+impl fmt::Debug for AccountingClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountingClient")
+            .field(
+                "servers",
+                &self.servers.iter().map(|s| s.address).collect::<Vec<_>>(),
+            )
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for AccountingClient {
+    fn drop(&mut self) {
+        for receiver in &self.receivers {
+            receiver.abort();
+        }
+    }
+}
+
+impl AccountingClient {
+    /// Opens one socket per server (on the loopback address for a loopback
+    /// server, else the unspecified address of its family). Must run inside
+    /// a tokio runtime.
+    pub async fn new(
+        servers: Vec<ServerSpec>,
+        options: ClientOptions,
+        metrics: Arc<RadiusMetrics>,
+    ) -> Result<AccountingClient, ClientError> {
+        if servers.is_empty() {
+            return Err(ClientError::NoServers);
+        }
+        let mut opened = Vec::with_capacity(servers.len());
+        let mut receivers = Vec::with_capacity(servers.len());
+        for spec in servers {
+            let local = match spec.address.ip() {
+                IpAddr::V4(ip) if ip.is_loopback() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                IpAddr::V6(ip) if ip.is_loopback() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            };
+            let socket = UdpSocket::bind(SocketAddr::new(local, 0))
+                .await
+                .map_err(|source| ClientError::Socket {
+                    address: spec.address,
+                    source,
+                })?;
+            let server = Arc::new(Server {
+                address: spec.address,
+                secret: spec.secret,
+                socket,
+                slots: Mutex::new(Slots {
+                    waiters: (0..MAX_OUTSTANDING).map(|_| None).collect(),
+                    next: 0,
+                }),
+                permits: Semaphore::new(MAX_OUTSTANDING),
+                dead_until: Mutex::new(None),
+                metrics: metrics.clone(),
+            });
+            receivers.push(tokio::spawn(receive_loop(server.clone())));
+            opened.push(server);
+        }
+        Ok(AccountingClient {
+            servers: opened,
+            receivers,
+            options,
+            metrics,
+        })
+    }
+
+    pub fn metrics(&self) -> &Arc<RadiusMetrics> {
+        &self.metrics
+    }
+
+    /// The servers, in failover order.
+    pub fn servers(&self) -> Vec<SocketAddr> {
+        self.servers.iter().map(|s| s.address).collect()
+    }
+
+    /// Sends one Accounting-Request until a server acknowledges it.
+    ///
+    /// `build` gives the attributes; it is called again for each server
+    /// tried, because the request then changes (Acct-Delay-Time) and gets
+    /// a new identifier and authenticator. Servers that recently failed are
+    /// tried after the others. Fails with every server's reason when none
+    /// acknowledged, or at once if the attributes cannot be encoded.
+    pub async fn send(
+        &self,
+        build: impl Fn() -> Vec<Attribute>,
+    ) -> Result<Acknowledged, ClientError> {
+        let now = Instant::now();
+        let (live, dead): (Vec<&Arc<Server>>, Vec<&Arc<Server>>) =
+            self.servers.iter().partition(|server| !server.is_dead(now));
+        let mut failures = Vec::new();
+        for (position, server) in live.into_iter().chain(dead).enumerate() {
+            if position > 0 {
+                self.metrics.failovers.fetch_add(1, Relaxed);
+            }
+            match server.exchange(&build(), &self.options).await {
+                Ok(acknowledged) => {
+                    server.set_dead_until(None);
+                    self.metrics.acknowledged.fetch_add(1, Relaxed);
+                    self.metrics.last_round_trip_micros.store(
+                        u64::try_from(acknowledged.round_trip.as_micros()).unwrap_or(u64::MAX),
+                        Relaxed,
+                    );
+                    return Ok(acknowledged);
+                }
+                Err(ServerFailureOrEncode::Encode(error)) => {
+                    return Err(ClientError::Encode(error))
+                }
+                Err(ServerFailureOrEncode::Failure(failure)) => {
+                    tracing::warn!(%failure, "RADIUS accounting server did not acknowledge");
+                    server.set_dead_until(Some(Instant::now() + self.options.dead_time));
+                    failures.push(failure);
+                }
+            }
+        }
+        self.metrics.failures.fetch_add(1, Relaxed);
+        Err(ClientError::NotAcknowledged(failures))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netaudit_radius::{
+        attr, decode, encode_accounting_response, verify_accounting_request, Code,
+    };
+
+    const SECRET: &str = "a-test-secret-0123456789";
+
+    fn secret() -> SharedSecret {
+        SharedSecret::new(SECRET).unwrap()
+    }
+
+    fn fast() -> ClientOptions {
+        ClientOptions {
+            timeout: Duration::from_millis(100),
+            max_timeout: Duration::from_millis(400),
+            retransmissions: 2,
+            dead_time: Duration::from_secs(30),
+        }
+    }
+
+    fn attributes(delay: u32) -> Vec<Attribute> {
+        vec![
+            Attribute::integer(attr::ACCT_STATUS_TYPE, 1),
+            Attribute::string(attr::USER_NAME, "bob"),
+            Attribute::string(attr::ACCT_SESSION_ID, "S1"),
+            Attribute::string(attr::NAS_IDENTIFIER, "netaudit-test"),
+            Attribute::integer(attr::ACCT_DELAY_TIME, delay),
+        ]
+    }
+
+    async fn bind() -> UdpSocket {
+        UdpSocket::bind("127.0.0.1:0").await.unwrap()
+    }
+
+    async fn client(servers: &[&UdpSocket], options: ClientOptions) -> AccountingClient {
+        let specs = servers
+            .iter()
+            .map(|s| ServerSpec {
+                address: s.local_addr().unwrap(),
+                secret: secret(),
+            })
+            .collect();
+        AccountingClient::new(specs, options, Arc::new(RadiusMetrics::default()))
+            .await
+            .unwrap()
+    }
+
+    /// Receives one request within a second.
+    async fn next_request(server: &UdpSocket) -> (Vec<u8>, SocketAddr) {
+        let mut buffer = vec![0u8; 4096];
+        let (len, from) =
+            tokio::time::timeout(Duration::from_secs(1), server.recv_from(&mut buffer))
+                .await
+                .expect("a request within a second")
+                .unwrap();
+        buffer.truncate(len);
+        (buffer, from)
+    }
+
+    fn reply_to(request: &[u8], secret: &SharedSecret) -> Vec<u8> {
+        let packet = decode(request).unwrap();
+        encode_accounting_response(packet.identifier, &packet.authenticator, &[], secret).unwrap()
+    }
+
+    #[tokio::test]
+    async fn acknowledged_request() {
+        let server = bind().await;
+        let c = client(&[&server], fast()).await;
+        let (ack, ()) = tokio::join!(c.send(|| attributes(0)), async {
+            let (request, from) = next_request(&server).await;
+            let packet = verify_accounting_request(&request, &secret()).unwrap();
+            assert_eq!(packet.code, Code::AccountingRequest);
+            server
+                .send_to(&reply_to(&request, &secret()), from)
+                .await
+                .unwrap();
+        });
+        let ack = ack.unwrap();
+        assert_eq!(ack.tries, 1);
+        assert_eq!(ack.server, server.local_addr().unwrap());
+        assert_eq!(c.metrics().acknowledged.load(Relaxed), 1);
+        assert_eq!(c.metrics().requests.load(Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn retransmissions_are_identical_and_bad_replies_are_discarded() {
+        let server = bind().await;
+        let stranger = bind().await;
+        let c = client(&[&server], fast()).await;
+        let (ack, ()) = tokio::join!(c.send(|| attributes(0)), async {
+            let (first, from) = next_request(&server).await;
+            let id = first[1];
+            let auth: [u8; 16] = first[4..20].try_into().unwrap();
+            let good = reply_to(&first, &secret());
+            // Every kind of bad reply: stranger, wrong secret, wrong id,
+            // wrong code, truncated, oversized, lying length.
+            stranger.send_to(&good, from).await.unwrap();
+            let other = SharedSecret::new("another-secret-0123456789").unwrap();
+            server
+                .send_to(
+                    &encode_accounting_response(id, &auth, &[], &other).unwrap(),
+                    from,
+                )
+                .await
+                .unwrap();
+            let mut wrong_id = good.clone();
+            wrong_id[1] = id.wrapping_add(1);
+            server.send_to(&wrong_id, from).await.unwrap();
+            let mut wrong_code = good.clone();
+            wrong_code[0] = 2;
+            server.send_to(&wrong_code, from).await.unwrap();
+            server.send_to(&good[..10], from).await.unwrap();
+            let mut oversized = good.clone();
+            oversized.resize(5000, 0);
+            server.send_to(&oversized, from).await.unwrap();
+            let mut lying = good.clone();
+            lying[3] = 200;
+            server.send_to(&lying, from).await.unwrap();
+            // No valid reply: the client sends the same octets again.
+            let (second, _) = next_request(&server).await;
+            assert_eq!(
+                second, first,
+                "a retransmission keeps identifier and authenticator"
+            );
+            server.send_to(&good, from).await.unwrap();
+        });
+        let ack = ack.unwrap();
+        assert_eq!(ack.tries, 2);
+        let m = c.metrics();
+        assert_eq!(m.invalid_replies.load(Relaxed), 7);
+        assert_eq!(m.retransmissions.load(Relaxed), 1);
+        assert_eq!(m.requests.load(Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn fails_over_with_a_new_identifier_and_reports_every_server() {
+        let silent = bind().await;
+        let second = bind().await;
+        let c = client(&[&silent, &second], fast()).await;
+        let delay = std::sync::atomic::AtomicU32::new(0);
+        let build = || attributes(delay.fetch_add(5, Relaxed));
+        let (ack, ()) = tokio::join!(c.send(build), async {
+            let (a, _) = next_request(&silent).await;
+            let (b, _) = next_request(&silent).await;
+            let (c3, _) = next_request(&silent).await;
+            assert!(a == b && b == c3);
+            let (moved, from) = next_request(&second).await;
+            assert_ne!(
+                moved[4..20],
+                a[4..20],
+                "a changed request has a new authenticator"
+            );
+            let delay = decode(&moved)
+                .unwrap()
+                .get(attr::ACCT_DELAY_TIME)
+                .and_then(Attribute::as_u32);
+            assert_eq!(delay, Some(5));
+            second
+                .send_to(&reply_to(&moved, &secret()), from)
+                .await
+                .unwrap();
+        });
+        assert_eq!(ack.unwrap().server, second.local_addr().unwrap());
+        assert_eq!(c.metrics().failovers.load(Relaxed), 1);
+        assert_eq!(c.metrics().timeouts.load(Relaxed), 3);
+
+        // The silent server is now skipped first; with nobody answering,
+        // the error names both servers.
+        drop(second);
+        let error = c.send(|| attributes(0)).await.unwrap_err().to_string();
+        assert!(error.contains("no reply to 3 tries"), "{error}");
+        assert!(
+            error.contains(&silent.local_addr().unwrap().to_string()),
+            "{error}"
+        );
+        assert!(error.contains("shared secret"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_wrong_secret_is_named_in_the_error() {
+        let server = bind().await;
+        let c = client(
+            &[&server],
+            ClientOptions {
+                retransmissions: 0,
+                ..fast()
+            },
+        )
+        .await;
+        let (result, ()) = tokio::join!(c.send(|| attributes(0)), async {
+            let (request, from) = next_request(&server).await;
+            let other = SharedSecret::new("another-secret-0123456789").unwrap();
+            server
+                .send_to(&reply_to(&request, &other), from)
+                .await
+                .unwrap();
+        });
+        let error = result.unwrap_err().to_string();
+        assert!(error.contains("1 reply(ies) discarded"), "{error}");
+        assert!(error.contains("wrong shared secret"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn at_most_256_outstanding_and_identifiers_are_freed() {
+        let server = bind().await;
+        let c = Arc::new(
+            client(
+                &[&server],
+                ClientOptions {
+                    timeout: Duration::from_secs(5),
+                    max_timeout: Duration::from_secs(5),
+                    retransmissions: 0,
+                    ..fast()
+                },
+            )
+            .await,
+        );
+        let mut tasks = Vec::new();
+        for _ in 0..300 {
+            let c = c.clone();
+            tasks.push(tokio::spawn(async move { c.send(|| attributes(0)).await }));
+        }
+        // Collect what arrives: exactly 256 before any is answered.
+        let mut first = Vec::new();
+        for _ in 0..256 {
+            first.push(next_request(&server).await);
+        }
+        let mut buffer = [0u8; 4096];
+        let more =
+            tokio::time::timeout(Duration::from_millis(200), server.recv_from(&mut buffer)).await;
+        assert!(
+            more.is_err(),
+            "a 257th request went out while 256 were outstanding"
+        );
+        let mut ids: Vec<u8> = first.iter().map(|(r, _)| r[1]).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 256);
+        for (request, from) in &first {
+            server
+                .send_to(&reply_to(request, &secret()), from)
+                .await
+                .unwrap();
+        }
+        for _ in 0..44 {
+            let (request, from) = next_request(&server).await;
+            server
+                .send_to(&reply_to(&request, &secret()), from)
+                .await
+                .unwrap();
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(c.metrics().acknowledged.load(Relaxed), 300);
+    }
+
+    #[tokio::test]
+    async fn unencodable_attributes_fail_at_once() {
+        let server = bind().await;
+        let c = client(&[&server], fast()).await;
+        let error = c
+            .send(|| vec![Attribute::string(attr::USER_NAME, "")])
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ClientError::Encode(_)), "{error}");
+        assert!(AccountingClient::new(Vec::new(), fast(), Arc::default())
+            .await
+            .is_err());
+    }
+
+    #[test]
+    fn metrics_render_with_the_output_label() {
+        let m = RadiusMetrics::default();
+        m.acknowledged.store(3, Relaxed);
+        let mut out = String::new();
+        m.render("aaa", &mut out);
+        assert!(
+            out.contains("netaudit_radius_acknowledged_total{output=\"aaa\"} 3\n"),
+            "{out}"
+        );
+    }
+}

@@ -1,0 +1,351 @@
+//! `[[output.radius]]`: one RADIUS accounting output (see docs/radius.md).
+//!
+//! ```toml
+//! [[output.radius]]
+//! name = "aaa"                          # cursor `radius:aaa`, logs, metrics
+//! servers = ["192.0.2.10:1813", "192.0.2.11:1813"]   # failover order
+//! secret_file = "/etc/netaudit/radius.secret"        # or secret_env = "VAR"
+//! nas_identifier = "netaudit-1"
+//! nas_ip_address = "192.0.2.5"          # optional
+//! timeout_ms = 2000                     # first wait; doubles per retransmission
+//! max_timeout_ms = 16000
+//! retransmissions = 2                   # identical re-sends per server
+//! dead_time_secs = 30                   # a failed server is tried last this long
+//! retry_initial_ms = 1000               # when no server answered: first pause,
+//! retry_max_ms = 60000                  #   doubling up to this
+//! alert_after_secs = 300                # then a stored alert event
+//! ```
+
+use std::net::{Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use netaudit_radius::mapping::NasIdentity;
+use netaudit_radius::{Dictionary, SharedSecret};
+use serde::Deserialize;
+
+use super::client::{ClientOptions, ServerSpec};
+
+/// One `[[output.radius]]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RadiusOutputConfig {
+    /// Unique; names the durable cursor (`radius:<name>`), logs and metrics.
+    pub name: String,
+    /// `HOST:PORT` of each accounting server, in failover order.
+    pub servers: Vec<String>,
+    /// File holding the shared secret (one trailing newline is ignored).
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+    /// Environment variable holding the shared secret.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// Accept a secret shorter than 16 octets (RFC 2865's "SHOULD").
+    #[serde(default)]
+    pub allow_short_secret: bool,
+    #[serde(default = "default_nas_identifier")]
+    pub nas_identifier: String,
+    #[serde(default)]
+    pub nas_ip_address: Option<Ipv4Addr>,
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    #[serde(default = "default_max_timeout_ms")]
+    pub max_timeout_ms: u64,
+    #[serde(default = "default_retransmissions")]
+    pub retransmissions: u32,
+    #[serde(default = "default_dead_time_secs")]
+    pub dead_time_secs: u64,
+    #[serde(default = "default_retry_initial_ms")]
+    pub retry_initial_ms: u64,
+    #[serde(default = "default_retry_max_ms")]
+    pub retry_max_ms: u64,
+    /// After this long without delivering a pending record, store an alert
+    /// event (and again each time as long as it lasts).
+    #[serde(default = "default_alert_after_secs")]
+    pub alert_after_secs: u64,
+    /// A FreeRADIUS-format dictionary read on top of the built-in one.
+    #[serde(default)]
+    pub dictionary: Option<PathBuf>,
+    /// Other numbers for the JUNOScope vendor attributes, by name.
+    #[serde(default)]
+    pub attribute_numbers: std::collections::BTreeMap<String, u8>,
+}
+
+fn default_nas_identifier() -> String {
+    "netaudit".to_string()
+}
+fn default_timeout_ms() -> u64 {
+    2_000
+}
+fn default_max_timeout_ms() -> u64 {
+    16_000
+}
+fn default_retransmissions() -> u32 {
+    2
+}
+fn default_dead_time_secs() -> u64 {
+    30
+}
+fn default_retry_initial_ms() -> u64 {
+    1_000
+}
+fn default_retry_max_ms() -> u64 {
+    60_000
+}
+fn default_alert_after_secs() -> u64 {
+    300
+}
+
+/// Errors of a `[[output.radius]]` table; each names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum RadiusConfigError {
+    #[error("output.radius {name:?}: {key}: {message}")]
+    Invalid {
+        name: String,
+        key: &'static str,
+        message: String,
+    },
+}
+
+/// Everything a RADIUS output needs, checked.
+#[derive(Debug, Clone)]
+pub struct RadiusOutput {
+    pub name: String,
+    pub servers: Vec<ServerSpec>,
+    pub options: ClientOptions,
+    pub nas: NasIdentity,
+    pub dictionary: Dictionary,
+    pub retry_initial: Duration,
+    pub retry_max: Duration,
+    pub alert_after: Duration,
+}
+
+/// Reads a secret from a file's contents or an environment variable's value.
+pub fn load_secret(
+    file: Option<&std::path::Path>,
+    env: Option<&str>,
+    allow_short: bool,
+) -> Result<SharedSecret, String> {
+    let bytes = match (file, env) {
+        (Some(_), Some(_)) => return Err("give secret_file or secret_env, not both".to_string()),
+        (None, None) => {
+            return Err("a shared secret is required: set secret_file or secret_env".to_string())
+        }
+        (Some(path), None) => {
+            let contents =
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let trimmed = contents
+                .strip_suffix(b"\r\n")
+                .or_else(|| contents.strip_suffix(b"\n"))
+                .unwrap_or(&contents)
+                .to_vec();
+            trimmed
+        }
+        (None, Some(var)) => std::env::var_os(var)
+            .ok_or_else(|| format!("environment variable {var} is not set"))?
+            .into_encoded_bytes(),
+    };
+    let secret = if allow_short {
+        SharedSecret::new_allow_short(bytes)
+    } else {
+        SharedSecret::new(bytes)
+    };
+    secret.map_err(|e| e.to_string())
+}
+
+impl RadiusOutputConfig {
+    /// Checks the table and loads the secret and dictionary.
+    pub fn resolve(&self) -> Result<RadiusOutput, RadiusConfigError> {
+        let invalid = |key: &'static str, message: String| RadiusConfigError::Invalid {
+            name: self.name.clone(),
+            key,
+            message,
+        };
+        if self.name.trim().is_empty() {
+            return Err(invalid("name", "must not be empty".to_string()));
+        }
+        if self.servers.is_empty() {
+            return Err(invalid(
+                "servers",
+                "list at least one HOST:PORT".to_string(),
+            ));
+        }
+        let mut addresses = Vec::with_capacity(self.servers.len());
+        for server in &self.servers {
+            addresses.push(resolve_address(server).map_err(|m| invalid("servers", m))?);
+        }
+        let secret = load_secret(
+            self.secret_file.as_deref(),
+            self.secret_env.as_deref(),
+            self.allow_short_secret,
+        )
+        .map_err(|m| {
+            invalid(
+                if self.secret_env.is_some() && self.secret_file.is_none() {
+                    "secret_env"
+                } else {
+                    "secret_file"
+                },
+                m,
+            )
+        })?;
+        let servers = addresses
+            .into_iter()
+            .map(|address| ServerSpec {
+                address,
+                secret: secret.clone(),
+            })
+            .collect();
+        if self.timeout_ms == 0 || self.max_timeout_ms < self.timeout_ms {
+            return Err(invalid(
+                "timeout_ms",
+                "must be above 0 and at most max_timeout_ms".to_string(),
+            ));
+        }
+        if self.retry_initial_ms == 0 || self.retry_max_ms < self.retry_initial_ms {
+            return Err(invalid(
+                "retry_initial_ms",
+                "must be above 0 and at most retry_max_ms".to_string(),
+            ));
+        }
+        let nas = NasIdentity::new(self.nas_identifier.clone(), self.nas_ip_address)
+            .map_err(|e| invalid("nas_identifier", e.to_string()))?;
+        let mut dictionary = Dictionary::builtin();
+        if let Some(path) = &self.dictionary {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                invalid("dictionary", format!("cannot read {}: {e}", path.display()))
+            })?;
+            dictionary
+                .load_freeradius(&text, &path.display().to_string())
+                .map_err(|e| invalid("dictionary", e.to_string()))?;
+        }
+        let dictionary = dictionary
+            .with_overrides(
+                self.attribute_numbers
+                    .iter()
+                    .map(|(name, number)| (name.as_str(), *number)),
+            )
+            .map_err(|e| invalid("attribute_numbers", e.to_string()))?;
+        // The mapper needs the three JUNOScope attributes.
+        netaudit_radius::mapping::AccountingMapper::new(&dictionary, nas.clone())
+            .map_err(|e| invalid("dictionary", e.to_string()))?;
+        Ok(RadiusOutput {
+            name: self.name.clone(),
+            servers,
+            options: ClientOptions {
+                timeout: Duration::from_millis(self.timeout_ms),
+                max_timeout: Duration::from_millis(self.max_timeout_ms),
+                retransmissions: self.retransmissions,
+                dead_time: Duration::from_secs(self.dead_time_secs),
+            },
+            nas,
+            dictionary,
+            retry_initial: Duration::from_millis(self.retry_initial_ms),
+            retry_max: Duration::from_millis(self.retry_max_ms),
+            alert_after: Duration::from_secs(self.alert_after_secs),
+        })
+    }
+}
+
+/// `HOST:PORT` to one socket address (the first the resolver gives).
+pub fn resolve_address(text: &str) -> Result<SocketAddr, String> {
+    text.to_socket_addrs()
+        .map_err(|e| format!("{text:?} is not a usable HOST:PORT: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{text:?} resolves to no address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<RadiusOutputConfig, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    #[test]
+    fn resolves_a_full_table_and_never_shows_the_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, "a-long-enough-secret-42\n").unwrap();
+        let config = parse(&format!(
+            "name = \"aaa\"\nservers = [\"127.0.0.1:1813\", \"127.0.0.1:1814\"]\nsecret_file = {:?}\nnas_ip_address = \"192.0.2.5\"\nattribute_numbers = {{ \"Juniper-JUNOScope-Target\" = 205 }}\n",
+            path.display().to_string()
+        ))
+        .unwrap();
+        let output = config.resolve().unwrap();
+        assert_eq!(output.servers.len(), 2);
+        assert_eq!(output.options.timeout, Duration::from_secs(2));
+        assert_eq!(
+            output
+                .dictionary
+                .attribute("Juniper-JUNOScope-Target")
+                .unwrap()
+                .number,
+            205
+        );
+        let shown = format!("{output:?}");
+        assert!(!shown.contains("a-long-enough"), "{shown}");
+    }
+
+    #[test]
+    fn bad_tables_name_the_key() {
+        assert!(parse("name = \"a\"\nservers = []\nsecrets = 1\n")
+            .unwrap_err()
+            .to_string()
+            .contains("secrets"));
+        let error = parse("name = \"a\"\nservers = [\"127.0.0.1:1813\"]\n")
+            .unwrap()
+            .resolve()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("secret_file") && error.contains("required"),
+            "{error}"
+        );
+        let error = parse("name = \"a\"\nservers = [\"127.0.0.1:1813\"]\nsecret_env = \"NETAUDIT_TEST_UNSET_VARIABLE\"\n")
+            .unwrap()
+            .resolve()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("secret_env") && error.contains("not set"),
+            "{error}"
+        );
+        let error = parse("name = \"a\"\nservers = [\"no-port\"]\nsecret_env = \"PATH\"\n")
+            .unwrap()
+            .resolve()
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("servers"), "{error}");
+    }
+
+    #[test]
+    fn secret_length_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let short = dir.path().join("short");
+        std::fs::write(&short, "short\n").unwrap();
+        let error = load_secret(Some(&short), None, false).unwrap_err();
+        assert!(
+            error.contains("5 octets") && error.contains("16"),
+            "{error}"
+        );
+        assert!(load_secret(Some(&short), None, true).is_ok());
+        let long = dir.path().join("long");
+        std::fs::write(&long, "x".repeat(129)).unwrap();
+        assert!(load_secret(Some(&long), None, true)
+            .unwrap_err()
+            .contains("129 octets"));
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        assert!(load_secret(Some(&empty), None, true)
+            .unwrap_err()
+            .contains("empty"));
+        assert!(load_secret(Some(&dir.path().join("missing")), None, false)
+            .unwrap_err()
+            .contains("cannot read"));
+        assert!(load_secret(Some(&short), Some("X"), false)
+            .unwrap_err()
+            .contains("not both"));
+    }
+}
