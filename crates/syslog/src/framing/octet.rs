@@ -453,6 +453,39 @@ mod tests {
     }
 
     #[test]
+    fn recoverable_then_fatal_error_in_one_read_are_both_reported_in_order() {
+        let mut codec = OctetCountingCodec::new(5);
+        let mut buf = BytesMut::from(&b"10 abcdefghij3 abcx"[..]);
+        assert_eq!(
+            codec.decode(&mut buf).unwrap().as_deref(),
+            Some(&b"abc"[..])
+        );
+        assert!(matches!(
+            codec.decode(&mut buf),
+            Err(FramingError::FrameTooLarge { offset: 0, .. })
+        ));
+        assert!(matches!(
+            codec.decode(&mut buf),
+            Err(FramingError::BadOctetCount { offset: 18, .. })
+        ));
+        assert!(matches!(
+            codec.decode(&mut buf),
+            Err(FramingError::Stopped { offset: 18 })
+        ));
+        assert!(codec.decode_eof(&mut buf).unwrap().is_none());
+        let whole = decode(5, b"10 abcdefghij3 abcx");
+        assert_eq!(whole.errors.len(), 2);
+        assert!(whole.stopped);
+        assert_eq!(
+            decode_chunks(
+                OctetCountingCodec::new(5),
+                split_by(b"10 abcdefghij3 abcx", &[1])
+            ),
+            whole
+        );
+    }
+
+    #[test]
     fn count_beyond_the_skip_limit_is_not_recoverable() {
         let codec = OctetCountingCodec::new(10).with_max_skip(1000);
         let out = decode_chunks(codec, [&b"1001 abc"[..]]);
