@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod config;
+mod output;
 mod radius;
 mod serve;
 

@@ -22,12 +22,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => Config::default(),
     };
     init_tracing(&config.log);
-    if !config.output.is_empty() {
-        anyhow::bail!(
-            "[output.syslog] and [output.file] are not yet supported by `netaudit serve`; \
-             remove them from the configuration"
-        );
-    }
     match &args.config {
         Some(path) => eprintln!("netaudit serve: configuration {}", path.display()),
         None => eprintln!("netaudit serve: no --config given, running on the embedded defaults"),
@@ -44,11 +38,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .thread_name("netaudit-serve")
         .build()
         .context("cannot start the async runtime")?;
-    let sink = runtime.block_on(crate::serve::serve(
-        config,
-        args.config,
-        StoreSink::new(store),
-    ))?;
+    let sink = StoreSink::new(store);
+    let shared = sink.store();
+    let sink = runtime.block_on(crate::serve::serve(config, args.config, sink, Some(shared)))?;
     drop(sink);
     Ok(ExitCode::SUCCESS)
 }

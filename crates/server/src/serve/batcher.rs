@@ -117,6 +117,7 @@ pub fn spawn_writer<S: EventSink>(
                             metrics.stored.fetch_add(count, Relaxed);
                             metrics.batches.fetch_add(1, Relaxed);
                             metrics.last_seq.store(last_seq, Relaxed);
+                            metrics.committed.notify_waiters();
                             metrics.store_healthy.store(true, Relaxed);
                             metrics
                                 .pending

@@ -46,6 +46,17 @@ pub struct OutputMetrics {
     pub errors: AtomicU64,
     /// The last store sequence number the output has delivered.
     pub delivered_seq: AtomicU64,
+    /// Events sent again after a connection broke before they were
+    /// confirmed (the receiver may see them twice).
+    pub resent: AtomicU64,
+    /// Connections established (the first one and every reconnection).
+    pub connects: AtomicU64,
+    /// 1 while a syslog output holds a connection.
+    pub connected: AtomicU64,
+    /// Audit file writes refused because the audit storage was full.
+    pub full: AtomicU64,
+    /// Audit file archives deleted by `on_full = "overwrite-oldest"`.
+    pub archives_removed: AtomicU64,
 }
 
 /// One labelled series family: name, type, help, and which counter it shows.
@@ -126,6 +137,8 @@ pub struct Metrics {
     batch_latency: Histogram,
     listeners: Mutex<BTreeMap<String, Arc<ListenerMetrics>>>,
     outputs: Mutex<BTreeMap<String, Arc<OutputMetrics>>>,
+    /// Woken after every commit (outputs wait on it for new events).
+    pub committed: tokio::sync::Notify,
     pub started: Option<std::time::Instant>,
 }
 
@@ -155,7 +168,6 @@ impl Metrics {
     }
 
     /// The counters of output `name`, created on first use.
-    #[allow(dead_code)] // for the store consumers (output.syslog, output.file)
     pub fn output(&self, name: &str) -> Arc<OutputMetrics> {
         let mut map = self.outputs.lock().unwrap_or_else(PoisonError::into_inner);
         map.entry(name.to_owned()).or_default().clone()
@@ -332,7 +344,7 @@ impl Metrics {
 
         let outputs = self.outputs.lock().unwrap_or_else(PoisonError::into_inner);
         let last_seq = self.last_seq.load(Relaxed);
-        let output_counters: [Series<OutputMetrics>; 3] = [
+        let output_counters: [Series<OutputMetrics>; 8] = [
             (
                 "netaudit_forwarded_total",
                 "counter",
@@ -350,6 +362,36 @@ impl Metrics {
                 "counter",
                 "Delivery failures of an output (each is retried).",
                 |o| &o.errors,
+            ),
+            (
+                "netaudit_output_resent_total",
+                "counter",
+                "Events sent again after a connection broke before they were confirmed.",
+                |o| &o.resent,
+            ),
+            (
+                "netaudit_output_connects_total",
+                "counter",
+                "Connections an output established (reconnections = this - 1).",
+                |o| &o.connects,
+            ),
+            (
+                "netaudit_output_connected",
+                "gauge",
+                "1 while a syslog output is connected.",
+                |o| &o.connected,
+            ),
+            (
+                "netaudit_output_storage_full_total",
+                "counter",
+                "Audit file writes refused because the audit storage was full.",
+                |o| &o.full,
+            ),
+            (
+                "netaudit_output_archives_removed_total",
+                "counter",
+                "Audit file archives deleted by on_full = overwrite-oldest.",
+                |o| &o.archives_removed,
             ),
         ];
         for (name, kind, help, counter) in output_counters {
@@ -375,6 +417,19 @@ impl Metrics {
                 out,
                 "netaudit_output_lag_events{{output=\"{}\"}} {lag}",
                 escape_label(output)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP netaudit_output_cursor_seq Last store sequence number an output has delivered (its durable cursor)."
+        );
+        let _ = writeln!(out, "# TYPE netaudit_output_cursor_seq gauge");
+        for (output, m) in outputs.iter() {
+            let _ = writeln!(
+                out,
+                "netaudit_output_cursor_seq{{output=\"{}\"}} {}",
+                escape_label(output),
+                m.delivered_seq.load(Relaxed)
             );
         }
         if let Some(started) = self.started {

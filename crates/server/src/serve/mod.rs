@@ -28,18 +28,24 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ListenerConfig};
+use crate::output::{OutputContext, Outputs};
 use batcher::{BatchLimits, EventSink};
 use ingest::Ingest;
 use listener::RunningListener;
 use metrics::Metrics;
 
 /// Runs the server until SIGTERM or SIGINT; returns the sink after the last
-/// batch has been committed.
+/// batch has been committed. `store` (the sink's store) feeds the outputs;
+/// without it, configured outputs are refused.
 pub async fn serve<S: EventSink>(
     config: Config,
     config_path: Option<PathBuf>,
     sink: S,
+    store: Option<Arc<netaudit_store::Store>>,
 ) -> anyhow::Result<S> {
+    if store.is_none() && !config.output.is_empty() {
+        anyhow::bail!("outputs are configured but no store was given to read them from");
+    }
     let metrics = Arc::new(Metrics::new());
     metrics
         .last_seq
@@ -58,8 +64,14 @@ pub async fn serve<S: EventSink>(
         config,
         config_path,
         metrics: metrics.clone(),
-        chunk_tx,
+        chunk_tx: chunk_tx.clone(),
         listeners: Vec::new(),
+        outputs_context: store.map(|store| OutputContext {
+            store,
+            metrics: metrics.clone(),
+            alerts: chunk_tx,
+        }),
+        outputs: Outputs::default(),
     };
     let started = async {
         let http = http::start(
@@ -73,6 +85,9 @@ pub async fn serve<S: EventSink>(
                 RunningListener::start(listener_config.clone(), server.ingest(&listener_config))
                     .await?;
             server.listeners.push(running);
+        }
+        if let Some(ctx) = &server.outputs_context {
+            server.outputs = Outputs::start(&server.config.output, ctx);
         }
         anyhow::Ok(http)
     }
@@ -106,12 +121,19 @@ pub async fn serve<S: EventSink>(
 
 /// The durable store as the batcher's sink.
 pub struct StoreSink {
-    store: netaudit_store::Store,
+    store: Arc<netaudit_store::Store>,
 }
 
 impl StoreSink {
     pub fn new(store: netaudit_store::Store) -> Self {
-        StoreSink { store }
+        StoreSink {
+            store: Arc::new(store),
+        }
+    }
+
+    /// The store, shared with the outputs that read it.
+    pub fn store(&self) -> Arc<netaudit_store::Store> {
+        self.store.clone()
     }
 }
 
@@ -137,6 +159,9 @@ struct Server {
     metrics: Arc<Metrics>,
     chunk_tx: mpsc::Sender<Vec<Event>>,
     listeners: Vec<RunningListener>,
+    /// Present when the server runs on a store (outputs read from it).
+    outputs_context: Option<OutputContext>,
+    outputs: Outputs,
 }
 
 impl Server {
@@ -209,6 +234,10 @@ impl Server {
             }
         }
         self.config.listeners = new.listeners.clone();
+        if let Some(ctx) = &self.outputs_context {
+            let (kept, stopped, started) = self.outputs.reload(&new.output, ctx).await;
+            tracing::info!(kept, stopped, started, "SIGHUP: outputs reloaded");
+        }
         self.config.output = new.output.clone();
         tracing::info!(
             kept,
@@ -231,11 +260,17 @@ impl Server {
             listeners,
             chunk_tx,
             metrics,
+            outputs,
+            outputs_context,
             ..
         } = self;
         for running in listeners {
             running.stop().await;
         }
+        // Outputs stop before the pipeline closes (they may hold a sender
+        // for alert events); what they delivered is behind their cursors.
+        outputs.stop().await;
+        drop(outputs_context);
         drop(chunk_tx);
         if let Err(err) = batcher.await {
             tracing::error!(error = %err, "batcher task failed");
