@@ -179,6 +179,32 @@ fn open_rw(path: &Path, sync: Synchronous, app_id: i64, migrations: &[&str]) -> 
     Ok(conn)
 }
 
+/// The appending connection of a partition. With the background thread,
+/// WAL checkpoints (copying the log into the database file) happen there,
+/// off the append path.
+fn open_partition_writer(path: &Path, config: &StoreConfig) -> Result<Connection> {
+    let conn = open_rw(
+        path,
+        config.synchronous,
+        PARTITION_APP_ID,
+        PARTITION_MIGRATIONS,
+    )?;
+    if config.background {
+        conn.execute_batch("PRAGMA wal_autocheckpoint=0;")
+            .at(path, "set checkpointing")?;
+    }
+    Ok(conn)
+}
+
+/// Copies the open partition's WAL into its database file (background).
+fn checkpoint_wal(path: &Path) -> Result<()> {
+    let conn = Connection::open(path).at(path, "open for WAL checkpoint")?;
+    conn.busy_timeout(Duration::from_secs(1))
+        .at(path, "set busy timeout")?;
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        .at(path, "WAL checkpoint")
+}
+
 fn meta_get(conn: &Connection, path: &Path, name: &str) -> Result<Option<Vec<u8>>> {
     conn.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
         r.get(0)
@@ -290,6 +316,9 @@ struct OpenPartition {
 }
 
 struct Writer {
+    /// Connections of partitions just sealed: closing one checkpoints its
+    /// whole WAL, so the background thread closes them, not the appender.
+    retired: Vec<Connection>,
     catalog: Connection,
     part: OpenPartition,
     chain: ChainState,
@@ -388,6 +417,7 @@ impl Store {
         let (part, chain, unsynced) =
             Self::recover(&mut catalog, &config, &store_id, key_state, &key_file)?;
         let writer = Writer {
+            retired: Vec::new(),
             catalog,
             part,
             chain,
@@ -890,7 +920,7 @@ impl Writer {
     }
 
     /// Closes the epoch and starts a new partition file.
-    fn roll(&mut self, store_id: &[u8; 16], sync: Synchronous) -> Result<()> {
+    fn roll(&mut self, store_id: &[u8; 16], config: &StoreConfig) -> Result<()> {
         self.close_epoch_now(store_id)?;
         let catalog_path = self.catalog.path().map(PathBuf::from).unwrap_or_default();
         let first_seq = self.chain.next_seq;
@@ -912,7 +942,7 @@ impl Writer {
         .at(&catalog_path, "create partition")?;
         tx.commit().at(&catalog_path, "commit partition roll")?;
         let path = partition_file(&catalog_path, first_seq);
-        let conn = open_rw(&path, sync, PARTITION_APP_ID, PARTITION_MIGRATIONS)?;
+        let conn = open_partition_writer(&path, config)?;
         let tx = conn.unchecked_transaction().at(&path, "begin")?;
         meta_set(&tx, &path, "store_id", store_id)?;
         meta_set(&tx, &path, "first_seq", &first_seq.to_be_bytes())?;
@@ -921,12 +951,18 @@ impl Writer {
         if let Some(dir) = path.parent() {
             keys::sync_dir(dir)?;
         }
-        self.part = OpenPartition {
-            first_seq,
-            path,
-            conn,
-            rows: 0,
-        };
+        let old = std::mem::replace(
+            &mut self.part,
+            OpenPartition {
+                first_seq,
+                path,
+                conn,
+                rows: 0,
+            },
+        );
+        if config.background {
+            self.retired.push(old.conn);
+        }
         Ok(())
     }
 
@@ -944,7 +980,7 @@ impl Writer {
         let interval = i64::try_from(config.epoch_interval.as_nanos()).unwrap_or(i64::MAX);
         let len = u64::try_from(events.len()).unwrap_or(u64::MAX);
         if self.part.rows > 0 && self.part.rows.saturating_add(len) > config.partition_events {
-            self.roll(store_id, config.synchronous)?;
+            self.roll(store_id, config)?;
         } else if now.saturating_sub(self.chain.epoch_started_ns) >= interval {
             self.close_epoch_now(store_id)?;
         }
@@ -1195,9 +1231,15 @@ fn background_loop(shared: &Shared) {
                 let _ = w.close_epoch_now(&shared.store_id);
             }
             if w.part.rows >= shared.config.partition_events {
-                let _ = w.roll(&shared.store_id, shared.config.synchronous);
+                let _ = w.roll(&shared.store_id, &shared.config);
             }
         }
+        let (open_path, retired) = {
+            let mut w = lock(&shared.writer);
+            (w.part.path.clone(), std::mem::take(&mut w.retired))
+        };
+        drop(retired);
+        let _ = checkpoint_wal(&open_path);
         let _ = index_sealed(shared);
         let _ = apply_retention(shared, &shared.config.retention, 1);
     }
