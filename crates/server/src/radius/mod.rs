@@ -9,3 +9,8 @@
 pub mod client;
 #[allow(dead_code)]
 pub mod config;
+#[allow(dead_code)]
+pub mod consumer;
+
+#[cfg(test)]
+mod freeradius_tests;

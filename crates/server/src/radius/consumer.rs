@@ -1,0 +1,491 @@
+//! The RADIUS accounting output: a store consumer with a durable cursor.
+//!
+//! ```text
+//! store --events after `mapped`--> mapper --records--> queue --client--> server
+//!   ^                                                                      |
+//!   +------------- cursor `radius:<name>` advanced after the ack <---------+
+//! ```
+//!
+//! Events are read in sequence order after the last one mapped, mapped once
+//! (the mapper keeps the open sessions, so an event must not be mapped
+//! twice) and queued. The queue is sent front first, up to
+//! [`MAX_IN_FLIGHT`] events of different sessions at a time; the records of
+//! one session go one after the other (a Stop never overtakes its Start). The durable cursor moves over an
+//! event only once every record of it and of all events before it has been
+//! acknowledged, so a record no server acknowledged is sent again later,
+//! after a restart too: delivery is at-least-once.
+//!
+//! When no server acknowledges, the output pauses with a doubling delay and
+//! tries the queue again (each try is a new request: Acct-Delay-Time has
+//! grown). A record still undelivered after `alert_after` stores one alert
+//! event, `NETAUDIT_RADIUS_UNDELIVERED`, per outage.
+//!
+//! After a restart the mapper's open sessions are rebuilt by mapping (and
+//! discarding) the JUNOScope events of up to [`REPLAY_EVENTS`] sequence
+//! numbers before the cursor, so a logout after the restart carries the
+//! Acct-Session-Id of its login before it.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::stream::{FuturesOrdered, StreamExt};
+use netaudit_event::{Event, Severity};
+use netaudit_radius::mapping::{AccountingMapper, AccountingRecord};
+use netaudit_store::{Query, Store, StoreError};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::client::{AccountingClient, ClientError, RadiusMetrics};
+use super::config::RadiusOutput;
+
+/// Events read from the store per step.
+pub const CHUNK_EVENTS: usize = 500;
+/// Events whose records are sent at the same time.
+pub const MAX_IN_FLIGHT: usize = 64;
+/// How far before the cursor the session replay looks, in sequence numbers.
+pub const REPLAY_EVENTS: u64 = 1_000_000;
+/// How often an idle output looks for new events.
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// The code of the alert event stored when records stay undelivered.
+pub const CODE_UNDELIVERED: &str = "NETAUDIT_RADIUS_UNDELIVERED";
+
+/// Progress counters of the consumer, next to the client's.
+#[derive(Debug, Default)]
+pub struct ConsumerMetrics {
+    /// The durable cursor: every record up to this event was acknowledged.
+    pub delivered_seq: AtomicU64,
+    /// Committed events after the cursor.
+    pub lag_events: AtomicU64,
+    /// Records mapped and not yet acknowledged.
+    pub queued_records: AtomicU64,
+    /// Seconds since 1970 of the first failure of the current outage, 0 when none.
+    pub failing_since: AtomicU64,
+    /// Alert events stored.
+    pub alerts: AtomicU64,
+    /// Store reads or cursor writes that failed (retried).
+    pub store_errors: AtomicU64,
+}
+
+impl ConsumerMetrics {
+    /// Prometheus text, labelled `output="name"`.
+    pub fn render(&self, output: &str, out: &mut String) {
+        use std::fmt::Write as _;
+        let label = output.replace('\\', "\\\\").replace('"', "\\\"");
+        let series: [(&str, &str, &str, &AtomicU64); 6] = [
+            (
+                "netaudit_radius_delivered_seq",
+                "gauge",
+                "Store sequence number up to which every record was acknowledged.",
+                &self.delivered_seq,
+            ),
+            (
+                "netaudit_radius_lag_events",
+                "gauge",
+                "Committed events the RADIUS output has not delivered yet.",
+                &self.lag_events,
+            ),
+            (
+                "netaudit_radius_queued_records",
+                "gauge",
+                "Accounting records mapped and not yet acknowledged.",
+                &self.queued_records,
+            ),
+            (
+                "netaudit_radius_failing_since_seconds",
+                "gauge",
+                "Unix time of the first failure of the current outage (0: none).",
+                &self.failing_since,
+            ),
+            (
+                "netaudit_radius_alerts_total",
+                "counter",
+                "Alert events stored for undelivered records.",
+                &self.alerts,
+            ),
+            (
+                "netaudit_radius_store_errors_total",
+                "counter",
+                "Store reads or cursor writes that failed.",
+                &self.store_errors,
+            ),
+        ];
+        for (name, kind, help, value) in series {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name}{{output=\"{label}\"}} {}", value.load(Relaxed));
+        }
+    }
+}
+
+/// The durable cursor's name for an output.
+pub fn cursor_name(output: &str) -> String {
+    format!("radius:{output}")
+}
+
+fn now_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// One event's records, waiting for acknowledgement.
+struct Pending {
+    sequence: u64,
+    records: Vec<AccountingRecord>,
+    /// How many of `records` are already acknowledged.
+    acknowledged: usize,
+}
+
+/// The running output.
+pub struct RadiusConsumer {
+    name: String,
+    cursor_name: String,
+    store: Arc<Store>,
+    client: AccountingClient,
+    mapper: AccountingMapper,
+    alerts: mpsc::Sender<Vec<Event>>,
+    metrics: Arc<ConsumerMetrics>,
+    retry_initial: Duration,
+    retry_max: Duration,
+    alert_after: Duration,
+    /// The durable cursor, as last written.
+    cursor: u64,
+    /// The last event mapped into `queue`.
+    mapped: u64,
+    queue: VecDeque<Pending>,
+}
+
+impl RadiusConsumer {
+    /// Opens the client and reads the cursor; replays the events before it
+    /// to learn the open sessions.
+    pub async fn open(
+        output: RadiusOutput,
+        store: Arc<Store>,
+        alerts: mpsc::Sender<Vec<Event>>,
+        client_metrics: Arc<RadiusMetrics>,
+        metrics: Arc<ConsumerMetrics>,
+    ) -> anyhow::Result<RadiusConsumer> {
+        let mapper = AccountingMapper::new(&output.dictionary, output.nas.clone())?;
+        let client = AccountingClient::new(output.servers, output.options, client_metrics).await?;
+        let cursor_name = cursor_name(&output.name);
+        let cursor = blocking(&store, {
+            let name = cursor_name.clone();
+            move |store| store.cursor(&name)
+        })
+        .await?;
+        metrics.delivered_seq.store(cursor, Relaxed);
+        let mut consumer = RadiusConsumer {
+            name: output.name,
+            cursor_name,
+            store,
+            client,
+            mapper,
+            alerts,
+            metrics,
+            retry_initial: output.retry_initial,
+            retry_max: output.retry_max,
+            alert_after: output.alert_after,
+            cursor,
+            mapped: cursor,
+            queue: VecDeque::new(),
+        };
+        consumer.replay_sessions().await?;
+        Ok(consumer)
+    }
+
+    /// Maps (and discards) the JUNOScope events before the cursor.
+    async fn replay_sessions(&mut self) -> anyhow::Result<()> {
+        let mut after = self.cursor.saturating_sub(REPLAY_EVENTS);
+        // Bounded: each page moves `after` forward, and it stops at the cursor.
+        while after < self.cursor {
+            let query = Query {
+                code: Some("JUNOSCOPE_*".to_string()),
+                after_seq: Some(after),
+                before_seq: Some(self.cursor.saturating_add(1)),
+                limit: CHUNK_EVENTS,
+                ..Query::default()
+            };
+            let page = blocking(&self.store, move |store| store.query(&query)).await?;
+            for stored in &page.events {
+                self.mapper.map(stored.seq, &stored.event);
+            }
+            match page.next {
+                Some(next) if next > after => after = next,
+                _ => break,
+            }
+        }
+        if self.mapper.open_sessions() > 0 {
+            tracing::info!(output = %self.name, sessions = self.mapper.open_sessions(), "RADIUS sessions still open before the cursor");
+        }
+        Ok(())
+    }
+
+    /// Runs until `cancel` fires. Every error is logged, counted and retried.
+    pub async fn run(mut self, cancel: CancellationToken) {
+        let mut delay = self.retry_initial;
+        let mut failing_since: Option<Instant> = None;
+        let mut alerted = false;
+        while !cancel.is_cancelled() {
+            if let Err(error) = self.fill_queue().await {
+                self.metrics.store_errors.fetch_add(1, Relaxed);
+                tracing::error!(output = %self.name, %error, "cannot read events for RADIUS accounting; retrying");
+                if !sleep_or_cancel(Duration::from_secs(1), &cancel).await {
+                    break;
+                }
+                continue;
+            }
+            if self.queue.is_empty() {
+                self.advance_cursor_to(self.mapped).await;
+                if !sleep_or_cancel(POLL_INTERVAL, &cancel).await {
+                    break;
+                }
+                continue;
+            }
+            let result = tokio::select! {
+                result = self.send_queue() => result,
+                _ = cancel.cancelled() => break,
+            };
+            // Save progress before pausing or going on.
+            let delivered = self
+                .queue
+                .front()
+                .map_or(self.mapped, |p| p.sequence.saturating_sub(1));
+            self.advance_cursor_to(delivered).await;
+            match result {
+                Ok(()) => {
+                    if failing_since.take().is_some() {
+                        tracing::info!(output = %self.name, "RADIUS accounting delivers again");
+                    }
+                    self.metrics.failing_since.store(0, Relaxed);
+                    alerted = false;
+                    delay = self.retry_initial;
+                }
+                Err(error) => {
+                    let since = *failing_since.get_or_insert_with(Instant::now);
+                    if self.metrics.failing_since.load(Relaxed) == 0 {
+                        self.metrics.failing_since.store(now_seconds(), Relaxed);
+                    }
+                    tracing::warn!(output = %self.name, %error, retry_in_ms = delay.as_millis() as u64, "RADIUS accounting records not acknowledged");
+                    if !alerted && since.elapsed() >= self.alert_after {
+                        alerted = self.store_alert(&error, since.elapsed(), &cancel).await;
+                    }
+                    if !sleep_or_cancel(delay, &cancel).await {
+                        break;
+                    }
+                    delay = (delay * 2).min(self.retry_max);
+                }
+            }
+        }
+        // What was acknowledged is behind the cursor already.
+        let delivered = self
+            .queue
+            .front()
+            .map_or(self.mapped, |p| p.sequence.saturating_sub(1));
+        self.advance_cursor_to(delivered).await;
+    }
+
+    /// Reads and maps events after `mapped` while the queue is short.
+    async fn fill_queue(&mut self) -> Result<(), StoreError> {
+        let last = self.store.last_seq();
+        self.metrics
+            .lag_events
+            .store(last.saturating_sub(self.cursor), Relaxed);
+        if self.queue.len() >= CHUNK_EVENTS || self.mapped >= last {
+            return Ok(());
+        }
+        let query = Query {
+            after_seq: Some(self.mapped),
+            limit: CHUNK_EVENTS,
+            ..Query::default()
+        };
+        let page = blocking(&self.store, move |store| store.query(&query)).await?;
+        for stored in page.events {
+            let records = self.mapper.map(stored.seq, &stored.event);
+            self.mapped = stored.seq;
+            if !records.is_empty() {
+                self.queue.push_back(Pending {
+                    sequence: stored.seq,
+                    records,
+                    acknowledged: 0,
+                });
+            }
+        }
+        self.update_queued();
+        Ok(())
+    }
+
+    fn update_queued(&self) {
+        let queued: usize = self
+            .queue
+            .iter()
+            .map(|p| p.records.len() - p.acknowledged)
+            .sum();
+        self.metrics.queued_records.store(queued as u64, Relaxed);
+    }
+
+    /// Sends the queue front first, up to [`MAX_IN_FLIGHT`] events at once;
+    /// removes what was acknowledged, in order, and stops at the first
+    /// event that was not.
+    async fn send_queue(&mut self) -> Result<(), ClientError> {
+        // Events of one session go one after the other (a Stop must not
+        // overtake its Start); different sessions go in parallel.
+        let mut sessions: Vec<&str> = Vec::new();
+        let mut take = 0;
+        for pending in self.queue.iter().take(MAX_IN_FLIGHT) {
+            let ids: Vec<&str> = pending
+                .records
+                .iter()
+                .map(|r| r.session_id.as_str())
+                .collect();
+            if take > 0 && ids.iter().any(|id| sessions.contains(id)) {
+                break;
+            }
+            sessions.extend(ids);
+            take += 1;
+        }
+        let client = &self.client;
+        let mut sends: FuturesOrdered<_> = self
+            .queue
+            .iter()
+            .take(take)
+            .map(|pending| async move {
+                let mut acknowledged = pending.acknowledged;
+                for record in pending.records.iter().skip(pending.acknowledged) {
+                    let sent = client
+                        .send(|| record.attributes_with_delay(record.delay_at(now_seconds())))
+                        .await;
+                    match sent {
+                        Ok(_) => acknowledged += 1,
+                        Err(error) => return (acknowledged, Err(error)),
+                    }
+                }
+                (acknowledged, Ok(()))
+            })
+            .collect();
+        let mut outcome = Ok(());
+        let mut done = Vec::with_capacity(take);
+        while let Some((acknowledged, result)) = sends.next().await {
+            let failed = result.is_err();
+            done.push(acknowledged);
+            if let Err(error) = result {
+                outcome = Err(error);
+            }
+            if failed {
+                break;
+            }
+        }
+        drop(sends);
+        for acknowledged in done {
+            let complete = match self.queue.front_mut() {
+                Some(front) => {
+                    front.acknowledged = acknowledged;
+                    acknowledged >= front.records.len()
+                }
+                None => false,
+            };
+            if !complete {
+                break;
+            }
+            self.queue.pop_front();
+        }
+        self.update_queued();
+        outcome
+    }
+
+    /// Writes the durable cursor (no-op when already there).
+    async fn advance_cursor_to(&mut self, to: u64) {
+        if to <= self.cursor {
+            return;
+        }
+        let (name, from) = (self.cursor_name.clone(), self.cursor);
+        match blocking(&self.store, move |store| {
+            store.advance_cursor(&name, from, to)
+        })
+        .await
+        {
+            Ok(()) => {
+                self.cursor = to;
+                self.metrics.delivered_seq.store(to, Relaxed);
+            }
+            Err(StoreError::CursorConflict { found, .. }) => {
+                // An operator tool moved it: follow the store.
+                self.metrics.store_errors.fetch_add(1, Relaxed);
+                tracing::warn!(output = %self.name, expected = from, found, "RADIUS output cursor moved by someone else; following it");
+                self.cursor = found;
+                self.metrics.delivered_seq.store(found, Relaxed);
+            }
+            Err(error) => {
+                self.metrics.store_errors.fetch_add(1, Relaxed);
+                tracing::error!(output = %self.name, %error, "cannot advance the RADIUS output cursor; will retry");
+            }
+        }
+    }
+
+    /// Stores one alert event; `false` if the pipeline is closed.
+    async fn store_alert(
+        &self,
+        error: &ClientError,
+        for_how_long: Duration,
+        cancel: &CancellationToken,
+    ) -> bool {
+        let first = self.queue.front().map_or(0, |p| p.sequence);
+        let message = format!(
+            "RADIUS accounting output {} has not delivered event {first} for {}s ({} record(s) waiting): {error}",
+            self.name,
+            for_how_long.as_secs(),
+            self.metrics.queued_records.load(Relaxed)
+        );
+        tracing::error!(output = %self.name, "{message}");
+        let now = i64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        )
+        .unwrap_or(i64::MAX);
+        let event = Event {
+            received_ns: now,
+            time_ns: Some(now),
+            app: Some("netaudit".to_string()),
+            facility: Some(netaudit_event::Facility::Syslog),
+            severity: Some(Severity::Alert),
+            code: Some(CODE_UNDELIVERED.to_string()),
+            message: Some(message),
+            ..Event::default()
+        };
+        let sent = tokio::select! {
+            _ = cancel.cancelled() => false,
+            result = self.alerts.send(vec![event]) => result.is_ok(),
+        };
+        if sent {
+            self.metrics.alerts.fetch_add(1, Relaxed);
+        }
+        sent
+    }
+}
+
+/// Runs a store call off the async threads.
+async fn blocking<T: Send + 'static>(
+    store: &Arc<Store>,
+    call: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || call(&store)).await {
+        Ok(result) => result,
+        Err(join) => Err(StoreError::Io {
+            path: std::path::PathBuf::new(),
+            op: "RADIUS store task",
+            source: std::io::Error::other(join.to_string()),
+        }),
+    }
+}
+
+async fn sleep_or_cancel(delay: Duration, cancel: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = cancel.cancelled() => false,
+        _ = tokio::time::sleep(delay) => true,
+    }
+}
