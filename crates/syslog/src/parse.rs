@@ -303,21 +303,34 @@ impl<'a> Cursor<'a> {
     /// An RFC 5424 header field (PRINTUSASCII, RFC 5424 section 6) that
     /// may be NILVALUE.
     fn nil_or_token(&mut self, field: &'static str) -> Result<Option<&'a str>> {
-        if self.at_end() {
-            return Err(self.err(ParseErrorKind::Truncated(field)));
-        }
         let start = self.pos;
-        let tok = self.token();
-        if tok.is_empty() {
-            return Err(self.err(ParseErrorKind::EmptyField(field)));
+        // One pass: find the SP and check every byte (header fields are
+        // short, a byte loop beats memchr plus a second check).
+        let rest = self.rest_bytes();
+        let len = printable_run(rest);
+        match rest.get(len) {
+            None | Some(b' ') => {}
+            Some(_) => {
+                let ch = self
+                    .text
+                    .get(start + len..)
+                    .and_then(|t| t.chars().next())
+                    .unwrap_or('?');
+                return Err(ParseError::new(
+                    ParseErrorKind::InvalidChar { field, ch },
+                    start + len,
+                ));
+            }
         }
-        if let Some(bad) = tok.bytes().position(|c| !(33..=126).contains(&c)) {
-            let ch = tok.get(bad..).and_then(|t| t.chars().next()).unwrap_or('?');
-            return Err(ParseError::new(
-                ParseErrorKind::InvalidChar { field, ch },
-                start + bad,
-            ));
+        if len == 0 {
+            return Err(self.err(if rest.is_empty() {
+                ParseErrorKind::Truncated(field)
+            } else {
+                ParseErrorKind::EmptyField(field)
+            }));
         }
+        self.pos = start + len;
+        let tok = self.slice(start, self.pos);
         Ok((tok != "-").then_some(tok))
     }
 }
@@ -377,6 +390,7 @@ fn parse_version(cur: &mut Cursor<'_>) -> Result<u16> {
     Ok(value)
 }
 
+#[inline]
 fn parse_rfc5424<'a>(
     mut cur: Cursor<'a>,
     priority: Option<Priority>,
@@ -394,38 +408,32 @@ fn parse_rfc5424<'a>(
     };
     cur.expect_space("TIMESTAMP")?;
     let after_timestamp = cur.clone();
-    let strict = (|| {
-        let hostname = cur.nil_or_token("HOSTNAME")?;
-        cur.expect_space("HOSTNAME")?;
-        parse_5424_tail(&mut cur, timestamp, hostname)
-    })();
-    let mut msg = match strict {
-        Ok(msg) => msg,
-        Err(e) => {
-            // `<165>1 TIMESTAMP mib2d[1484]: TEXT` (SC4S hybrids): a BSD
-            // `TAG:` where HOSTNAME or APP-NAME should be. Parsed as a BSD
-            // body; any other failure is reported as it is.
-            let mut probe = after_timestamp.clone();
-            let first = probe.token();
-            probe.skip_spaces();
-            let second = probe.token();
-            if !(is_tag_token(first) || is_tag_token(second)) {
-                return Err(e);
-            }
-            let mut body = after_timestamp;
-            let mut msg = parse_bsd_body(
-                &mut body,
-                empty_message(Format::Rfc5424, priority),
-                opts,
-                false,
-            );
-            msg.timestamp = timestamp;
-            msg.format = Format::Rfc5424;
-            msg
-        }
-    };
-    msg.priority = priority;
+    let mut msg = empty_message(Format::Rfc5424, priority);
     msg.version = Some(version);
+    msg.timestamp = timestamp;
+    let strict = (|| {
+        msg.hostname = cur.nil_or_token("HOSTNAME")?;
+        cur.expect_space("HOSTNAME")?;
+        parse_5424_tail_into(&mut cur, &mut msg)
+    })();
+    if let Err(e) = strict {
+        // `<165>1 TIMESTAMP mib2d[1484]: TEXT` (SC4S hybrids): a BSD `TAG:`
+        // where HOSTNAME or APP-NAME should be. Parsed as a BSD body; any
+        // other failure is reported as it is.
+        let mut probe = after_timestamp.clone();
+        let first = probe.token();
+        probe.skip_spaces();
+        let second = probe.token();
+        if !(is_tag_token(first) || is_tag_token(second)) {
+            return Err(e);
+        }
+        let mut body = after_timestamp;
+        let mut fallback = empty_message(Format::Rfc5424, priority);
+        fallback.version = Some(version);
+        fallback.timestamp = timestamp;
+        msg = parse_bsd_body(&mut body, fallback, opts, false);
+        msg.format = Format::Rfc5424;
+    }
     Ok(msg)
 }
 
@@ -451,30 +459,31 @@ fn parse_5424_tail<'a>(
     timestamp: Option<Timestamp>,
     hostname: Option<&'a str>,
 ) -> Result<SyslogMessage<'a>> {
-    let app_name = cur.nil_or_token("APP-NAME")?;
+    let mut msg = empty_message(Format::Rfc5424, None);
+    msg.timestamp = timestamp;
+    msg.hostname = hostname;
+    parse_5424_tail_into(cur, &mut msg)?;
+    Ok(msg)
+}
+
+/// [`parse_5424_tail`] filling in `msg` (no copy of the message on the
+/// hot path).
+#[inline]
+fn parse_5424_tail_into<'a>(cur: &mut Cursor<'a>, msg: &mut SyslogMessage<'a>) -> Result<()> {
+    msg.app_name = cur.nil_or_token("APP-NAME")?;
     cur.expect_space("APP-NAME")?;
-    let proc_id = cur.nil_or_token("PROCID")?;
+    msg.proc_id = cur.nil_or_token("PROCID")?;
     cur.expect_space("PROCID")?;
-    let msg_id = cur.nil_or_token("MSGID")?;
+    msg.msg_id = cur.nil_or_token("MSGID")?;
     cur.expect_space("MSGID")?;
-    let structured_data = parse_structured_data(cur)?;
-    let message = parse_5424_msg(cur)?;
-    Ok(SyslogMessage {
-        format: Format::Rfc5424,
-        priority: None,
-        version: None,
-        timestamp,
-        hostname,
-        app_name,
-        proc_id,
-        msg_id,
-        structured_data,
-        message,
-    })
+    msg.structured_data = parse_structured_data(cur)?;
+    msg.message = parse_5424_msg(cur)?;
+    Ok(())
 }
 
 /// After SD: nothing, or SP then MSG (a UTF-8 BOM before MSG is dropped).
 /// MSG straight after `]` (no SP, seen on SRX) is accepted as MSG.
+#[inline]
 fn parse_5424_msg<'a>(cur: &mut Cursor<'a>) -> Result<Option<&'a str>> {
     if cur.peek() == Some(b' ') {
         cur.pos += 1;
@@ -487,6 +496,7 @@ fn parse_5424_msg<'a>(cur: &mut Cursor<'a>) -> Result<Option<&'a str>> {
     Ok((!rest.is_empty()).then_some(rest))
 }
 
+#[inline]
 fn parse_structured_data<'a>(cur: &mut Cursor<'a>) -> Result<Vec<SdElement<'a>>> {
     match cur.peek() {
         Some(b'-') => {
@@ -508,18 +518,98 @@ fn parse_structured_data<'a>(cur: &mut Cursor<'a>) -> Result<Vec<SdElement<'a>>>
     }
 }
 
-fn is_sd_name_byte(c: u8) -> bool {
-    // RFC 5424 SD-NAME: PRINTUSASCII except '=', SP, ']', '"'.
-    (33..=126).contains(&c) && c != b'=' && c != b']' && c != b'"'
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in each byte of `x` that is zero. Bytes above the first
+/// zero may be flagged falsely (borrows), so only the lowest flag counts.
+#[inline]
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
 }
 
+#[inline]
+fn eight(b: &[u8], i: usize) -> Option<u64> {
+    let chunk: [u8; 8] = b.get(i..i + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(chunk))
+}
+
+/// Length of the run of PRINTUSASCII bytes (0x21..=0x7e) at the start of
+/// `b`, 8 bytes per step.
+#[inline]
+fn printable_run(b: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(x) = eight(b, i) {
+        let below = x.wrapping_sub(ONES * 0x21) & !x & HIGHS;
+        let above = (x.wrapping_add(ONES) | x) & HIGHS;
+        let stops = below | above;
+        if stops != 0 {
+            return i + (stops.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    let tail = b.get(i..).unwrap_or_default();
+    i + tail
+        .iter()
+        .position(|c| !(33..=126).contains(c))
+        .unwrap_or(tail.len())
+}
+
+/// Length of the SD-NAME at the start of `b`. SD names and values are the
+/// hot loops of structured data: both scan 8 bytes per step (SWAR).
+#[inline]
+fn sd_name_len(b: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(x) = eight(b, i) {
+        // Stop at bytes < 0x21, > 0x7e, '=', ']' or '"'.
+        let below = x.wrapping_sub(ONES * 0x21) & !x & HIGHS;
+        let above = (x.wrapping_add(ONES) | x) & HIGHS;
+        let special = zero_bytes(x ^ (ONES * u64::from(b'=')))
+            | zero_bytes(x ^ (ONES * u64::from(b']')))
+            | zero_bytes(x ^ (ONES * u64::from(b'"')));
+        let stops = below | above | special;
+        if stops != 0 {
+            return i + (stops.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    let tail = b.get(i..).unwrap_or_default();
+    i + tail
+        .iter()
+        .position(|&c| !is_sd_name_byte(c))
+        .unwrap_or(tail.len())
+}
+
+/// The first `"` or `\\` in `b`.
+#[inline]
+fn find_quote_or_backslash(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(x) = eight(b, i) {
+        let stops =
+            zero_bytes(x ^ (ONES * u64::from(b'"'))) | zero_bytes(x ^ (ONES * u64::from(b'\\')));
+        if stops != 0 {
+            return Some(i + (stops.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let tail = b.get(i..).unwrap_or_default();
+    tail.iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|k| i + k)
+}
+
+#[inline]
+const fn is_sd_name_byte(c: u8) -> bool {
+    // RFC 5424 SD-NAME: PRINTUSASCII except '=', SP, ']', '"'.
+    c >= 33 && c <= 126 && c != b'=' && c != b']' && c != b'"'
+}
+
+#[inline]
 fn parse_sd_element<'a>(cur: &mut Cursor<'a>) -> Result<SdElement<'a>> {
     let open = cur.pos;
     cur.pos += 1; // '['
     let id_start = cur.pos;
-    while cur.peek().is_some_and(is_sd_name_byte) {
-        cur.pos += 1;
-    }
+    cur.pos += sd_name_len(cur.rest_bytes());
     if cur.pos == id_start {
         return Err(match cur.peek() {
             None => ParseError::new(ParseErrorKind::SdUnterminatedElement, open),
@@ -527,7 +617,8 @@ fn parse_sd_element<'a>(cur: &mut Cursor<'a>) -> Result<SdElement<'a>> {
         });
     }
     let id = cur.slice(id_start, cur.pos);
-    let mut params = Vec::with_capacity(8);
+    // Junos flow logs carry 10-40 params: start big enough to rarely grow.
+    let mut params = Vec::with_capacity(16);
     loop {
         match cur.peek() {
             Some(b']') => {
@@ -554,11 +645,10 @@ fn parse_sd_element<'a>(cur: &mut Cursor<'a>) -> Result<SdElement<'a>> {
 const LEFT_CURLY_QUOTE: &str = "\u{201c}";
 const RIGHT_CURLY_QUOTE: &str = "\u{201d}";
 
+#[inline]
 fn parse_sd_param<'a>(cur: &mut Cursor<'a>, element_open: usize) -> Result<SdParam<'a>> {
     let name_start = cur.pos;
-    while cur.peek().is_some_and(is_sd_name_byte) {
-        cur.pos += 1;
-    }
+    cur.pos += sd_name_len(cur.rest_bytes());
     if cur.pos == name_start {
         return Err(match cur.peek() {
             None => ParseError::new(ParseErrorKind::SdUnterminatedElement, element_open),
@@ -616,11 +706,13 @@ fn parse_sd_param<'a>(cur: &mut Cursor<'a>, element_open: usize) -> Result<SdPar
 /// The value after its opening `"`, up to the closing unescaped `"`.
 /// `\"`, `\\` and `\]` are unescaped; any other backslash stays (RFC 5424
 /// section 6.3.3). An unescaped `]` inside the quotes is taken literally.
+#[inline]
 fn parse_quoted_value<'a>(cur: &mut Cursor<'a>) -> Result<Cow<'a, str>> {
     let open = cur.pos - 1;
     let start = cur.pos;
     let rest = cur.rest_bytes();
-    let Some(first) = memchr::memchr2(b'"', b'\\', rest) else {
+    // Values are short (a port, an address): see find_quote_or_backslash.
+    let Some(first) = find_quote_or_backslash(rest) else {
         return Err(ParseError::new(ParseErrorKind::SdUnterminatedValue, open));
     };
     if rest.get(first) == Some(&b'"') {
@@ -660,6 +752,7 @@ fn parse_quoted_value<'a>(cur: &mut Cursor<'a>) -> Result<Cow<'a, str>> {
     }
 }
 
+#[inline]
 fn two_digits(b: &[u8], at: usize) -> Option<u8> {
     let hi = *b.get(at)?;
     let lo = *b.get(at + 1)?;
@@ -670,6 +763,7 @@ fn two_digits(b: &[u8], at: usize) -> Option<u8> {
     }
 }
 
+#[inline]
 fn starts_with_rfc3339(b: &[u8]) -> bool {
     b.len() >= 11
         && b.iter().take(4).all(u8::is_ascii_digit)
@@ -680,7 +774,78 @@ fn starts_with_rfc3339(b: &[u8]) -> bool {
 
 /// RFC 3339 full-date "T" full-time. A missing offset is repaired with
 /// `opts.default_offset_minutes`; `t`/`z` in lower case are accepted.
+#[inline]
 fn parse_rfc3339(cur: &mut Cursor<'_>, opts: &ParseOptions) -> Result<Timestamp> {
+    if let Some((ts, len)) = rfc3339_fast(cur.rest_bytes()) {
+        cur.pos += len;
+        return Ok(ts);
+    }
+    parse_rfc3339_checked(cur, opts)
+}
+
+/// The common shape `YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+hh:mm|-hh:mm)` in one
+/// pass; `None` sends anything else (and every error) to the checked path,
+/// which names what is wrong.
+#[inline]
+fn rfc3339_fast(b: &[u8]) -> Option<(Timestamp, usize)> {
+    let head: &[u8; 19] = b.get(..19)?.try_into().ok()?;
+    if head[4] != b'-'
+        || head[7] != b'-'
+        || head[10] != b'T'
+        || head[13] != b':'
+        || head[16] != b':'
+    {
+        return None;
+    }
+    let d = |i: usize| -> Option<u32> {
+        let v = head[i].wrapping_sub(b'0');
+        (v < 10).then_some(u32::from(v))
+    };
+    let year = d(0)? * 1000 + d(1)? * 100 + d(2)? * 10 + d(3)?;
+    let month = d(5)? * 10 + d(6)?;
+    let day = d(8)? * 10 + d(9)?;
+    let hour = d(11)? * 10 + d(12)?;
+    let minute = d(14)? * 10 + d(15)?;
+    let second = d(17)? * 10 + d(18)?;
+    let mut i = 19;
+    let (nanos, fraction_digits) = parse_fraction(b, &mut i).ok()?;
+    let offset_minutes = match b.get(i)? {
+        b'Z' => {
+            i += 1;
+            0
+        }
+        &sign @ (b'+' | b'-') => {
+            let oh = two_digits(b, i + 1)?;
+            let om = two_digits(b, i + 4)?;
+            if b.get(i + 3) != Some(&b':') || oh > 23 || om > 59 {
+                return None;
+            }
+            i += 6;
+            let minutes = i16::from(oh) * 60 + i16::from(om);
+            if sign == b'-' {
+                -minutes
+            } else {
+                minutes
+            }
+        }
+        _ => return None,
+    };
+    let date = CivilDate {
+        year: i32::try_from(year).ok()?,
+        month: u8::try_from(month).ok()?,
+        day: u8::try_from(day).ok()?,
+    };
+    let time = CivilTime {
+        hour: u8::try_from(hour).ok()?,
+        minute: u8::try_from(minute).ok()?,
+        second: u8::try_from(second).ok()?,
+        nanos,
+    };
+    let ts = Timestamp::from_civil(date, time, offset_minutes, fraction_digits)?;
+    Some((ts, i))
+}
+
+fn parse_rfc3339_checked(cur: &mut Cursor<'_>, opts: &ParseOptions) -> Result<Timestamp> {
     use ParseErrorKind::{InvalidTimestamp, Truncated};
     let b = cur.rest_bytes();
     let base = cur.pos;
@@ -784,6 +949,7 @@ fn parse_rfc3339(cur: &mut Cursor<'_>, opts: &ParseOptions) -> Result<Timestamp>
 
 /// `.d{1,9}` at `*i`, if present; returns (nanos, digits) or the offset of
 /// the offending byte.
+#[inline]
 fn parse_fraction(b: &[u8], i: &mut usize) -> std::result::Result<(u32, u8), usize> {
     if b.get(*i) != Some(&b'.') {
         return Ok((0, 0));
@@ -818,8 +984,9 @@ fn month_number(b: &[u8]) -> Option<u8> {
         .and_then(|p| u8::try_from(p + 1).ok())
 }
 
+#[inline]
 fn starts_with_bsd_timestamp(b: &[u8]) -> bool {
-    month_number(b).is_some() && b.get(3) == Some(&b' ')
+    b.get(3) == Some(&b' ') && month_number(b).is_some()
 }
 
 /// `Mmm dd hh:mm:ss` (day space-padded or not), optionally with a fraction

@@ -76,6 +76,7 @@ impl Timestamp {
     /// Builds a timestamp from civil fields; `None` when a field is out of
     /// range (month 1..=12, day within the month, 23:59:59 at most) or the
     /// result overflows i64 nanoseconds.
+    #[inline]
     pub fn from_civil(
         date: CivilDate,
         time: CivilTime,
@@ -142,6 +143,7 @@ pub struct CivilDate {
 }
 
 impl CivilDate {
+    #[inline]
     pub fn is_valid(&self) -> bool {
         (1..=12).contains(&self.month)
             && self.day >= 1
@@ -158,11 +160,13 @@ pub struct CivilTime {
     pub nanos: u32,
 }
 
+#[inline]
 pub fn is_leap_year(year: i32) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }
 
 /// Days in `month` (1..=12) of `year`; 0 for an invalid month.
+#[inline]
 pub fn days_in_month(year: i32, month: u8) -> u8 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -174,6 +178,7 @@ pub fn days_in_month(year: i32, month: u8) -> u8 {
 }
 
 /// Days since 1970-01-01 of a valid civil date.
+#[inline]
 pub fn days_from_civil(year: i32, month: u8, day: u8) -> i64 {
     let y = i64::from(year) - i64::from(month <= 2);
     let era = y.div_euclid(400);
@@ -245,6 +250,7 @@ impl YearRule {
                         continue;
                     };
                     let distance = (i128::from(ts.unix_nanos) - ref_nanos).abs();
+                    #[allow(clippy::unnecessary_map_or)] // is_none_or needs Rust 1.82
                     if best.map_or(true, |(d, _)| distance < d) {
                         best = Some((distance, ts));
                     }
@@ -259,7 +265,7 @@ impl YearRule {
 mod tests {
     use super::*;
 
-    fn ts(y: i32, mo: u8, d: u8, h: u8, mi: u8, s: u8, nanos: u32, off: i16) -> Timestamp {
+    fn ts((y, mo, d): (i32, u8, u8), (h, mi, s): (u8, u8, u8), nanos: u32, off: i16) -> Timestamp {
         Timestamp::from_civil(
             CivilDate {
                 year: y,
@@ -292,21 +298,21 @@ mod tests {
 
     #[test]
     fn seed_002_sample_prints_back() {
-        let t = ts(2007, 2, 15, 9, 17, 15, 719_000_000, 0);
+        let t = ts((2007, 2, 15), (9, 17, 15), 719_000_000, 0);
         assert_eq!(t.unix_nanos(), 1_171_531_035_719_000_000);
         assert_eq!(t.to_rfc3339_utc(), "2007-02-15T09:17:15.719Z");
     }
 
     #[test]
     fn offsets_normalise_to_utc_and_are_kept() {
-        let t = ts(2020, 8, 11, 11, 15, 0, 25_000_000, -7 * 60);
+        let t = ts((2020, 8, 11), (11, 15, 0), 25_000_000, -7 * 60);
         assert_eq!(t.to_rfc3339_utc(), "2020-08-11T18:15:00.025Z");
         assert_eq!(t.offset_minutes(), -420);
     }
 
     #[test]
     fn fraction_digits_are_kept_as_given() {
-        let base = ts(2020, 1, 1, 0, 0, 0, 500_000_000, 0);
+        let base = ts((2020, 1, 1), (0, 0, 0), 500_000_000, 0);
         assert_eq!(
             base.with_fraction_digits(1).to_string(),
             "2020-01-01T00:00:00.5Z"
