@@ -34,6 +34,16 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Validate a configuration file without starting.
     CheckConfig(cmd::check_config::Args),
+    /// Query the store: filters by time, code, severity, user, host, device, text.
+    Query(cmd::query::Args),
+    /// Print the newest stored events; with -f, follow new ones.
+    Tail(cmd::tail::Args),
+    /// Walk the tamper-evident chain and report where it breaks.
+    Verify(cmd::verify::Args),
+    /// Key management: export the verify key.
+    Keys(cmd::keys::Args),
+    /// Parse syslog files and store their events.
+    Import(cmd::import::Args),
     /// RADIUS accounting tools (`radius test`: check a server and secret).
     Radius(cmd::radius::Args),
 }
@@ -46,6 +56,11 @@ fn main() -> ExitCode {
         Command::Catalog(args) => cmd::catalog::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::CheckConfig(args) => cmd::check_config::run(args),
+        Command::Query(args) => cmd::query::run(args),
+        Command::Tail(args) => cmd::tail::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
+        Command::Keys(args) => cmd::keys::run(args),
+        Command::Import(args) => cmd::import::run(args),
         Command::Radius(args) => cmd::radius::run(args),
     };
     match result {

@@ -1,0 +1,105 @@
+//! `netaudit query`: filtered, paged reads of the store.
+
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use netaudit_event::Severity;
+use netaudit_store::{Order, Query, Reader};
+
+use super::common::{now_ns, parse_time, write_events, DbArgs, EventFormat};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Events at or after this time (RFC 3339, or relative: 30s, 15m, 1h, 7d, 2w).
+    /// The time is the event's own time, or its received time when unknown.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Events before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Code or Junos tag; a glob: `*`, `?`, `[...]` (case-sensitive), e.g. 'JUNOSCOPE_LOGIN_*'.
+    #[arg(long, value_name = "GLOB")]
+    pub code: Option<String>,
+    /// At least this severe: emergency, alert, critical, error, warning, notice, info, debug.
+    #[arg(long, value_name = "SEVERITY")]
+    pub severity: Option<Severity>,
+    /// Acting user, exactly.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Sending host, exactly.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Device the event concerns, exactly.
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Substring of the message text (ASCII case-insensitive).
+    #[arg(long, value_name = "TEXT")]
+    pub text: Option<String>,
+    /// Most events to print.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// Only events after this sequence number (the next page of an ascending query).
+    #[arg(long, value_name = "SEQ")]
+    pub after_seq: Option<u64>,
+    /// Only events before this sequence number (the next page of a --reverse query).
+    #[arg(long, value_name = "SEQ")]
+    pub before_seq: Option<u64>,
+    /// Newest first.
+    #[arg(long)]
+    pub reverse: bool,
+    #[arg(long, value_enum, default_value_t = EventFormat::Table)]
+    pub format: EventFormat,
+}
+
+pub fn to_query(args: &Args) -> anyhow::Result<Query> {
+    let now = now_ns();
+    Ok(Query {
+        since_ns: args
+            .since
+            .as_deref()
+            .map(|s| parse_time(s, now))
+            .transpose()?,
+        until_ns: args
+            .until
+            .as_deref()
+            .map(|s| parse_time(s, now))
+            .transpose()?,
+        code: args.code.clone(),
+        min_severity: args.severity,
+        user: args.user.clone(),
+        host: args.host.clone(),
+        device: args.device.clone(),
+        text: args.text.clone(),
+        after_seq: args.after_seq,
+        before_seq: args.before_seq,
+        order: if args.reverse {
+            Order::Descending
+        } else {
+            Order::Ascending
+        },
+        limit: args.limit,
+    })
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let query = to_query(&args)?;
+    let mut reader = Reader::open(&args.db.db)?;
+    let page = reader.query(&query)?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    write_events(&mut out, &page.events, args.format, true)
+        .context("writing to standard output")?;
+    out.flush().context("writing to standard output")?;
+    if let Some(next) = page.next {
+        let flag = if args.reverse {
+            "--before-seq"
+        } else {
+            "--after-seq"
+        };
+        eprintln!("more events: continue with {flag} {next}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

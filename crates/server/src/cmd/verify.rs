@@ -1,0 +1,97 @@
+//! `netaudit verify`: walk the chain and report where it breaks.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use netaudit_store::{read_local_verify_key, verify, VerifyKey};
+
+use super::common::DbArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The verify key written by `netaudit keys export-verify`. Default: the
+    /// local copy beside the database, while it has not been exported.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// The store's live key file, whose epoch must follow from the verify key
+    /// and not be ahead of the chain (detects truncation). Default: the one
+    /// beside the database, if readable.
+    #[arg(long, value_name = "FILE")]
+    pub live_key: Option<PathBuf>,
+    /// Fail (exit 1) when events after the last checkpoint are not sealed yet.
+    #[arg(long)]
+    pub require_sealed: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = args.db.config();
+    let key = match &args.key {
+        Some(path) => VerifyKey::read(path)?,
+        None => read_local_verify_key(&config).map_err(|e| {
+            anyhow::anyhow!("{e}\nhint: pass --key FILE, the verify key that `netaudit keys export-verify` wrote")
+        })?,
+    };
+    let live = args
+        .live_key
+        .clone()
+        .or_else(|| Some(config.key_path()).filter(|p| std::fs::File::open(p).is_ok()));
+    let report = verify(&config.path, &key, live.as_deref())?;
+    let unsealed_fails = args.require_sealed && report.unsealed.is_some();
+    if args.json {
+        let value = serde_json::json!({
+            "ok": report.ok() && !unsealed_fails,
+            "events_verified": report.events_verified,
+            "checkpoints_verified": report.checkpoints_verified,
+            "first_seq": report.first_seq,
+            "last_seq": report.last_seq,
+            "sealed_through": report.sealed_through,
+            "epoch": report.epoch,
+            "removed_by_retention": report.removed_by_retention,
+            "unsealed": report.unsealed,
+            "live_key_epoch": report.live_key_epoch,
+            "break": report.failure.as_ref().map(|b| serde_json::json!({
+                "seq": b.seq, "kind": b.kind.to_string(), "detail": b.detail
+            })),
+        });
+        println!("{value}");
+    } else {
+        match &report.failure {
+            None => println!(
+                "OK: {} events verified ({}..{}), {} checkpoints, sealed through {}, epoch {}",
+                report.events_verified,
+                report.first_seq.unwrap_or(0),
+                report.last_seq.unwrap_or(0),
+                report.checkpoints_verified,
+                report.sealed_through,
+                report.epoch
+            ),
+            Some(b) => println!(
+                "BROKEN at sequence {} ({}): {}\n  verified before the break: {} events, {} checkpoints",
+                b.seq, b.kind, b.detail, report.events_verified, report.checkpoints_verified
+            ),
+        }
+        if let Some((a, b)) = report.removed_by_retention {
+            println!("  events {a}..{b} were removed by retention (anchored by a checkpoint)");
+        }
+        if let Some((a, b)) = report.unsealed {
+            println!(
+                "  UNSEALED: events {a}..{b} come after the last checkpoint; they are chained under the \
+                 current key, which this machine still holds, so they are not yet tamper-proof"
+            );
+        }
+        match report.live_key_epoch {
+            Some(e) => println!("  live key at epoch {e} follows from the verify key"),
+            None => println!("  live key not checked (no readable key file)"),
+        }
+    }
+    Ok(if report.ok() && !unsealed_fails {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
