@@ -229,13 +229,33 @@ impl Reader {
         list_cursors(&self.catalog, &self.path)
     }
 
-    pub(crate) fn connection(&mut self, part: &PartitionInfo) -> Result<&Connection> {
-        match self.partitions.entry(part.id) {
-            std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                Ok(v.insert(open_read_only(&part.path)?))
+    /// The connection to a partition, or `None` for an open partition whose
+    /// file a crash kept from being created (it holds no event yet).
+    pub(crate) fn connection(&mut self, part: &PartitionInfo) -> Result<Option<&Connection>> {
+        if !self.partitions.contains_key(&part.id) {
+            if part.state == PartitionState::Open && !part.path.exists() {
+                return Ok(None);
             }
+            let conn = open_read_only(&part.path)?;
+            let has_events: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'",
+                    [],
+                    |r| r.get(0),
+                )
+                .at(&part.path, "read schema")?;
+            if has_events == 0 {
+                if part.state == PartitionState::Open {
+                    return Ok(None);
+                }
+                return Err(StoreError::Inconsistent {
+                    path: part.path.clone(),
+                    reason: "sealed partition has no events table".into(),
+                });
+            }
+            self.partitions.insert(part.id, conn);
         }
+        Ok(self.partitions.get(&part.id))
     }
 
     /// The last stored sequence number (0 when empty).
@@ -245,7 +265,9 @@ impl Reader {
             if let Some(last) = part.last_seq {
                 return Ok(last);
             }
-            let conn = self.connection(part)?;
+            let Some(conn) = self.connection(part)? else {
+                continue;
+            };
             let max: Option<i64> = conn
                 .query_row("SELECT max(seq) FROM events", [], |r| r.get(0))
                 .at(&part.path, "read last sequence")?;
@@ -338,7 +360,8 @@ impl Reader {
             args.push(Value::Integer(i64::try_from(want).unwrap_or(i64::MAX)));
             let path = part.path.clone();
             let conn = match self.connection(part) {
-                Ok(c) => c,
+                Ok(Some(c)) => c,
+                Ok(None) => continue,
                 // Dropped by retention between listing and opening.
                 Err(StoreError::Io { source, .. })
                     if source.kind() == std::io::ErrorKind::NotFound =>
@@ -381,7 +404,9 @@ impl Reader {
                 continue;
             }
             let path = part.path.clone();
-            let conn = self.connection(part)?;
+            let Some(conn) = self.connection(part)? else {
+                continue;
+            };
             let mut st = conn
                 .prepare_cached(&format!(
                     "SELECT {COLUMNS} FROM events WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq"
@@ -403,7 +428,9 @@ impl Reader {
         let mut out = Vec::new();
         for part in &parts {
             let path = part.path.clone();
-            let conn = self.connection(part)?;
+            let Some(conn) = self.connection(part)? else {
+                continue;
+            };
             for c in Checkpoint::load_all(conn, &path)? {
                 out.push((path.clone(), c));
             }
