@@ -275,7 +275,7 @@ impl<'a> Cursor<'a> {
     /// The run of non-space bytes at the cursor (advances past it).
     fn token(&mut self) -> &'a str {
         let start = self.pos;
-        let len = memchr::memchr(b' ', self.rest_bytes()).unwrap_or(self.bytes.len() - start);
+        let len = find_space(self.rest_bytes());
         self.pos = start + len;
         self.slice(start, self.pos)
     }
@@ -529,17 +529,20 @@ fn zero_bytes(x: u64) -> u64 {
 }
 
 #[inline]
-fn eight(b: &[u8], i: usize) -> Option<u64> {
-    let chunk: [u8; 8] = b.get(i..i + 8)?.try_into().ok()?;
-    Some(u64::from_le_bytes(chunk))
+fn word(chunk: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(chunk.get(..8).unwrap_or(&[0; 8]));
+    u64::from_le_bytes(bytes)
 }
 
 /// Length of the run of PRINTUSASCII bytes (0x21..=0x7e) at the start of
 /// `b`, 8 bytes per step.
 #[inline]
 fn printable_run(b: &[u8]) -> usize {
+    let mut chunks = b.chunks_exact(8);
     let mut i = 0;
-    while let Some(x) = eight(b, i) {
+    for chunk in &mut chunks {
+        let x = word(chunk);
         let below = x.wrapping_sub(ONES * 0x21) & !x & HIGHS;
         let above = (x.wrapping_add(ONES) | x) & HIGHS;
         let stops = below | above;
@@ -548,19 +551,38 @@ fn printable_run(b: &[u8]) -> usize {
         }
         i += 8;
     }
-    let tail = b.get(i..).unwrap_or_default();
+    let tail = chunks.remainder();
     i + tail
         .iter()
         .position(|c| !(33..=126).contains(c))
         .unwrap_or(tail.len())
 }
 
+/// Index of the first SP in `b`, or its length (tokens are short: a word
+/// at a time beats a memchr call).
+#[inline]
+fn find_space(b: &[u8]) -> usize {
+    let mut chunks = b.chunks_exact(8);
+    let mut i = 0;
+    for chunk in &mut chunks {
+        let stops = zero_bytes(word(chunk) ^ (ONES * u64::from(b' ')));
+        if stops != 0 {
+            return i + (stops.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    let tail = chunks.remainder();
+    i + tail.iter().position(|&c| c == b' ').unwrap_or(tail.len())
+}
+
 /// Length of the SD-NAME at the start of `b`. SD names and values are the
 /// hot loops of structured data: both scan 8 bytes per step (SWAR).
 #[inline]
 fn sd_name_len(b: &[u8]) -> usize {
+    let mut chunks = b.chunks_exact(8);
     let mut i = 0;
-    while let Some(x) = eight(b, i) {
+    for chunk in &mut chunks {
+        let x = word(chunk);
         // Stop at bytes < 0x21, > 0x7e, '=', ']' or '"'.
         let below = x.wrapping_sub(ONES * 0x21) & !x & HIGHS;
         let above = (x.wrapping_add(ONES) | x) & HIGHS;
@@ -573,7 +595,7 @@ fn sd_name_len(b: &[u8]) -> usize {
         }
         i += 8;
     }
-    let tail = b.get(i..).unwrap_or_default();
+    let tail = chunks.remainder();
     i + tail
         .iter()
         .position(|&c| !is_sd_name_byte(c))
@@ -583,8 +605,10 @@ fn sd_name_len(b: &[u8]) -> usize {
 /// The first `"` or `\\` in `b`.
 #[inline]
 fn find_quote_or_backslash(b: &[u8]) -> Option<usize> {
+    let mut chunks = b.chunks_exact(8);
     let mut i = 0;
-    while let Some(x) = eight(b, i) {
+    for chunk in &mut chunks {
+        let x = word(chunk);
         let stops =
             zero_bytes(x ^ (ONES * u64::from(b'"'))) | zero_bytes(x ^ (ONES * u64::from(b'\\')));
         if stops != 0 {
@@ -592,8 +616,9 @@ fn find_quote_or_backslash(b: &[u8]) -> Option<usize> {
         }
         i += 8;
     }
-    let tail = b.get(i..).unwrap_or_default();
-    tail.iter()
+    chunks
+        .remainder()
+        .iter()
         .position(|&c| c == b'"' || c == b'\\')
         .map(|k| i + k)
 }
@@ -1768,6 +1793,39 @@ mod tests {
             err(b"<192>1 - - - - - -").to_string(),
             "byte 1: PRI value 192 is over 191"
         );
+    }
+
+    #[test]
+    fn word_at_a_time_scans_match_byte_scans() {
+        // Every byte value at every position (and a second stop byte after
+        // it), against the obvious byte loop.
+        for len in 0..20 {
+            for pos in 0..len {
+                for v in 0..=255u8 {
+                    for second in [b'a', b' ', b'=', 0xff, b'"'] {
+                        let mut b = vec![b'k'; len];
+                        b[pos] = v;
+                        if pos + 1 < len {
+                            b[len - 1] = second;
+                        }
+                        let first = |f: &dyn Fn(u8) -> bool| b.iter().position(|&c| f(c));
+                        assert_eq!(find_space(&b), first(&|c| c == b' ').unwrap_or(len));
+                        assert_eq!(
+                            sd_name_len(&b),
+                            first(&|c| !is_sd_name_byte(c)).unwrap_or(len)
+                        );
+                        assert_eq!(
+                            printable_run(&b),
+                            first(&|c| !(33..=126).contains(&c)).unwrap_or(len)
+                        );
+                        assert_eq!(
+                            find_quote_or_backslash(&b),
+                            first(&|c| c == b'"' || c == b'\\')
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
