@@ -1,9 +1,10 @@
 //! Parse throughput: netaudit's parser against `syslog_loose` 0.23 (the
 //! parser inside Vector), same lines, same run.
 //!
-//! Workloads: (a) every line of ../shared/corpus/junos_lines.txt, (b) 100,000
-//! Junos structured-data lines (~260 bytes on average) generated here from a
-//! fixed seed. Both parsers fully decode structured data: every param's
+//! Workloads: (a) `corpus`: every line of ../shared/corpus/junos_lines.txt;
+//! `corpus-ok`: the 186 of them that syslog_loose parses exactly; (b)
+//! `generated`: 100,000 Junos structured-data lines (~280 bytes on average)
+//! generated here from a fixed seed. Both parsers fully decode structured data: every param's
 //! name and value is visited (netaudit unescapes into `Cow`, syslog_loose
 //! through `params()`).
 //!
@@ -123,8 +124,20 @@ fn generated_lines(count: usize) -> Vec<String> {
 }
 
 fn workloads() -> Vec<Workload> {
+    let corpus = corpus_lines();
+    // The 186 corpus lines syslog_loose parses exactly: on the other 10
+    // (timestamps without offset) it gives up early while netaudit repairs
+    // and fully decodes them, which would flatter neither side.
+    let both_accept: Vec<String> = corpus
+        .iter()
+        .filter(|l| {
+            syslog_loose::parse_message_with_year_exact(l, |_| 2024, Variant::Either).is_ok()
+        })
+        .cloned()
+        .collect();
     vec![
-        Workload::new("corpus", corpus_lines()),
+        Workload::new("corpus", corpus),
+        Workload::new("corpus-ok", both_accept),
         Workload::new("generated", generated_lines(100_000)),
     ]
 }
@@ -217,7 +230,7 @@ fn summary() {
     let opts = ParseOptions::with_fixed_year(2024);
     println!("\nparse throughput summary (per-block medians of 21 interleaved rounds, same lines, one core):");
     println!(
-        "{:<10} {:>8} {:>6} {:>13} {:>8} {:>13} {:>8} {:>7}",
+        "{:<10} {:>7} {:>6} {:>13} {:>8} {:>13} {:>8} {:>7}",
         "workload", "lines", "avg B", "netaudit l/s", "MB/s", "loose l/s", "MB/s", "ratio"
     );
     for w in workloads() {
@@ -225,7 +238,7 @@ fn summary() {
         let n = w.lines.len() as f64;
         let mb = w.bytes as f64 / 1e6;
         println!(
-            "{:<10} {:>8} {:>6.0} {:>13.0} {:>8.1} {:>13.0} {:>8.1} {:>6.2}x",
+            "{:<10} {:>7} {:>6.0} {:>13.0} {:>8.1} {:>13.0} {:>8.1} {:>6.2}x",
             w.name,
             w.lines.len(),
             w.bytes as f64 / n,
