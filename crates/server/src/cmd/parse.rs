@@ -19,6 +19,13 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Output: one JSON object per parsed line with the keys format, priority, \
+facility, severity, timestamp (RFC 3339, UTC), hostname, app_name, proc_id, msg_id, \
+structured_data and message. Lines that fail go to stderr as LINE:OFFSET: reason \
+(FILE:LINE:OFFSET when several files are given), then a count summary.\n\
+Exit status: 0 all lines parsed, 1 some line failed, 2 I/O error. See docs/parsing.md."
+)]
 pub struct Args {
     /// Files to read, one syslog line per line; standard input when none.
     pub files: Vec<PathBuf>,
