@@ -288,3 +288,60 @@ fn plain_tcp_on_the_tls_port_and_tls_on_the_tcp_port_are_closed() {
     texts.sort();
     assert_eq!(texts, ["plain tcp still works", "tls still works"]);
 }
+
+#[test]
+fn loggen_over_tls_is_stored_completely() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = make_pki(dir.path());
+    let port = free_tcp_port();
+    // Server authentication only: loggen has no client certificate option.
+    let rest = format!(
+        "[[listener]]\nname = \"tls\"\nprotocol = \"tls\"\naddress = \"127.0.0.1:{port}\"\n\
+         [listener.tls]\ncert = \"{d}/server.pem\"\nkey = \"{d}/server.key\"\n",
+        d = pki.dir.display()
+    );
+    let mut server = Netaudit::start(dir.path(), &config_text(dir.path(), free_tcp_port(), &rest));
+    // RFC 5424 (-P) on one run, BSD on the other, 2 connections each.
+    for format in [&["-P"][..], &[][..]] {
+        run_ok(
+            loggen()
+                .args([
+                    "-U",
+                    "-s",
+                    "250",
+                    "-n",
+                    "2000",
+                    "-r",
+                    "100000000",
+                    "-I",
+                    "60",
+                ])
+                .arg("--active-connections=2")
+                .args(format)
+                .args(["127.0.0.1", &port.to_string()]),
+        );
+    }
+    server.wait_metric(
+        "netaudit_stored_events_total",
+        8_000,
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        server.metric("netaudit_parse_errors_total"),
+        0,
+        "{}",
+        server.log()
+    );
+    assert_eq!(
+        server.metric("netaudit_tls_handshake_failures_total"),
+        0,
+        "{}",
+        server.log()
+    );
+    assert!(server.stop().success());
+    let events = stored_events(&server.db);
+    assert_eq!(events.len(), 8_000);
+    assert!(events
+        .iter()
+        .all(|e| e.host.is_some() && e.message.is_some() && e.severity.is_some()));
+}

@@ -59,8 +59,12 @@ pub fn acceptor(config: &ListenerTlsConfig) -> anyhow::Result<TlsAcceptor> {
         }
         None => builder.with_no_client_auth(),
     };
-    let server = builder
+    let mut server = builder
         .with_single_cert(certs, key)
         .map_err(|e| anyhow::anyhow!("tls.cert/tls.key: {e}"))?;
+    // Syslog senders never read: TLS 1.3 session tickets sent after the
+    // handshake would sit unread in the sender's socket, and its close()
+    // would then reset the connection, discarding messages still in flight.
+    server.send_tls13_tickets = 0;
     Ok(TlsAcceptor::from(Arc::new(server)))
 }

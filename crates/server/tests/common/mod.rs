@@ -302,9 +302,15 @@ pub fn run_ok(command: &mut Command) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    format!(
+    let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
-    )
+    );
+    // loggen exits 0 after refusing its options; its errors start so.
+    assert!(
+        !text.contains("error ["),
+        "{command:?} reported an error:\n{text}"
+    );
+    text
 }
