@@ -232,30 +232,11 @@ impl Reader {
     /// The connection to a partition, or `None` for an open partition whose
     /// file a crash kept from being created (it holds no event yet).
     pub(crate) fn connection(&mut self, part: &PartitionInfo) -> Result<Option<&Connection>> {
-        if !self.partitions.contains_key(&part.id) {
-            if part.state == PartitionState::Open && !part.path.exists() {
-                return Ok(None);
-            }
-            let conn = open_read_only(&part.path)?;
-            let has_events: i64 = conn
-                .query_row(
-                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'",
-                    [],
-                    |r| r.get(0),
-                )
-                .at(&part.path, "read schema")?;
-            if has_events == 0 {
-                if part.state == PartitionState::Open {
-                    return Ok(None);
-                }
-                return Err(StoreError::Inconsistent {
-                    path: part.path.clone(),
-                    reason: "sealed partition has no events table".into(),
-                });
-            }
-            self.partitions.insert(part.id, conn);
+        use std::collections::hash_map::Entry;
+        match self.partitions.entry(part.id) {
+            Entry::Occupied(e) => Ok(Some(e.into_mut())),
+            Entry::Vacant(v) => Ok(open_partition(part)?.map(|conn| &*v.insert(conn))),
         }
-        Ok(self.partitions.get(&part.id))
     }
 
     /// The last stored sequence number (0 when empty).
@@ -437,6 +418,27 @@ impl Reader {
         }
         Ok(out)
     }
+}
+
+fn open_partition(part: &PartitionInfo) -> Result<Option<Connection>> {
+    if part.state == PartitionState::Open && !part.path.exists() {
+        return Ok(None);
+    }
+    let conn = open_read_only(&part.path)?;
+    let has_events: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'",
+            [],
+            |r| r.get(0),
+        )
+        .at(&part.path, "read schema")?;
+    if has_events == 0 {
+        return Err(StoreError::Inconsistent {
+            path: part.path.clone(),
+            reason: "partition file has no events table".into(),
+        });
+    }
+    Ok(Some(conn))
 }
 
 #[cfg(test)]

@@ -196,6 +196,57 @@ fn open_partition_writer(path: &Path, config: &StoreConfig) -> Result<Connection
     Ok(conn)
 }
 
+/// Creates a partition file completely under a temporary name and renames
+/// it into place, so that a partition file either does not exist or has its
+/// schema and chain position (a crash cannot leave a half-made one).
+fn create_partition_file(
+    path: &Path,
+    config: &StoreConfig,
+    store_id: &[u8; 16],
+    first_seq: u64,
+    prev_chain: &[u8; 32],
+) -> Result<Connection> {
+    let tmp = with_suffix(path, ".tmp");
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let file = with_suffix(&tmp, suffix);
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(StoreError::Io {
+                    path: file,
+                    op: "remove leftover temporary partition",
+                    source: e,
+                })
+            }
+        }
+    }
+    {
+        let conn = open_rw(
+            &tmp,
+            config.synchronous,
+            PARTITION_APP_ID,
+            PARTITION_MIGRATIONS,
+        )?;
+        let tx = conn.unchecked_transaction().at(&tmp, "begin")?;
+        meta_set(&tx, &tmp, "store_id", store_id)?;
+        meta_set(&tx, &tmp, "first_seq", &first_seq.to_be_bytes())?;
+        meta_set(&tx, &tmp, "prev_chain", prev_chain)?;
+        tx.commit().at(&tmp, "commit partition meta")?;
+        // Fold the WAL into the file before the rename.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .at(&tmp, "checkpoint new partition")?;
+    }
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .at(&tmp, "sync new partition")?;
+    std::fs::rename(&tmp, path).at(path, "rename new partition into place")?;
+    if let Some(dir) = path.parent() {
+        keys::sync_dir(dir)?;
+    }
+    open_partition_writer(path, config)
+}
+
 /// Copies the open partition's WAL into its database file (background).
 fn checkpoint_wal(path: &Path) -> Result<()> {
     let conn = Connection::open(path).at(path, "open for WAL checkpoint")?;
@@ -600,12 +651,11 @@ impl Store {
                 }
             }
         };
-        let part_conn = open_rw(
-            &open.path,
-            config.synchronous,
-            PARTITION_APP_ID,
-            PARTITION_MIGRATIONS,
-        )?;
+        let part_conn = if open.path.exists() {
+            open_partition_writer(&open.path, config)?
+        } else {
+            create_partition_file(&open.path, config, store_id, open.first_seq, &prev_chain)?
+        };
         if meta_get(&part_conn, &open.path, "first_seq")?.is_none() {
             let tx = part_conn.unchecked_transaction().at(&open.path, "begin")?;
             meta_set(&tx, &open.path, "store_id", store_id)?;
@@ -942,15 +992,7 @@ impl Writer {
         .at(&catalog_path, "create partition")?;
         tx.commit().at(&catalog_path, "commit partition roll")?;
         let path = partition_file(&catalog_path, first_seq);
-        let conn = open_partition_writer(&path, config)?;
-        let tx = conn.unchecked_transaction().at(&path, "begin")?;
-        meta_set(&tx, &path, "store_id", store_id)?;
-        meta_set(&tx, &path, "first_seq", &first_seq.to_be_bytes())?;
-        meta_set(&tx, &path, "prev_chain", &self.chain.head)?;
-        tx.commit().at(&path, "commit partition meta")?;
-        if let Some(dir) = path.parent() {
-            keys::sync_dir(dir)?;
-        }
+        let conn = create_partition_file(&path, config, store_id, first_seq, &self.chain.head)?;
         let old = std::mem::replace(
             &mut self.part,
             OpenPartition {
