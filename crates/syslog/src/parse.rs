@@ -528,6 +528,22 @@ fn zero_bytes(x: u64) -> u64 {
     x.wrapping_sub(ONES) & !x & HIGHS
 }
 
+const ONES16: u128 = 0x0101_0101_0101_0101_0101_0101_0101_0101;
+const HIGHS16: u128 = 0x8080_8080_8080_8080_8080_8080_8080_8080;
+
+/// [`zero_bytes`] on 16 bytes.
+#[inline]
+fn zero_bytes16(x: u128) -> u128 {
+    x.wrapping_sub(ONES16) & !x & HIGHS16
+}
+
+#[inline]
+fn word16(chunk: &[u8]) -> u128 {
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(chunk.get(..16).unwrap_or(&[0; 16]));
+    u128::from_le_bytes(bytes)
+}
+
 #[inline]
 fn word(chunk: &[u8]) -> u64 {
     let mut bytes = [0u8; 8];
@@ -536,9 +552,10 @@ fn word(chunk: &[u8]) -> u64 {
 }
 
 /// Length of the run of PRINTUSASCII bytes (0x21..=0x7e) at the start of
-/// `b`, 8 bytes per step.
+/// `b`.
 #[inline]
 fn printable_run(b: &[u8]) -> usize {
+    // 8 bytes per step: header fields are short (`-`, a PID, a tag).
     let mut chunks = b.chunks_exact(8);
     let mut i = 0;
     for chunk in &mut chunks {
@@ -579,21 +596,23 @@ fn find_space(b: &[u8]) -> usize {
 /// hot loops of structured data: both scan 8 bytes per step (SWAR).
 #[inline]
 fn sd_name_len(b: &[u8]) -> usize {
-    let mut chunks = b.chunks_exact(8);
+    // 16 bytes per step: most Junos names fit in one, so the loop exit
+    // is predictable.
+    let mut chunks = b.chunks_exact(16);
     let mut i = 0;
     for chunk in &mut chunks {
-        let x = word(chunk);
+        let x = word16(chunk);
         // Stop at bytes < 0x21, > 0x7e, '=', ']' or '"'.
-        let below = x.wrapping_sub(ONES * 0x21) & !x & HIGHS;
-        let above = (x.wrapping_add(ONES) | x) & HIGHS;
-        let special = zero_bytes(x ^ (ONES * u64::from(b'=')))
-            | zero_bytes(x ^ (ONES * u64::from(b']')))
-            | zero_bytes(x ^ (ONES * u64::from(b'"')));
+        let below = x.wrapping_sub(ONES16 * 0x21) & !x & HIGHS16;
+        let above = (x.wrapping_add(ONES16) | x) & HIGHS16;
+        let special = zero_bytes16(x ^ (ONES16 * u128::from(b'=')))
+            | zero_bytes16(x ^ (ONES16 * u128::from(b']')))
+            | zero_bytes16(x ^ (ONES16 * u128::from(b'"')));
         let stops = below | above | special;
         if stops != 0 {
             return i + (stops.trailing_zeros() / 8) as usize;
         }
-        i += 8;
+        i += 16;
     }
     let tail = chunks.remainder();
     i + tail
@@ -605,16 +624,16 @@ fn sd_name_len(b: &[u8]) -> usize {
 /// The first `"` or `\\` in `b`.
 #[inline]
 fn find_quote_or_backslash(b: &[u8]) -> Option<usize> {
-    let mut chunks = b.chunks_exact(8);
+    let mut chunks = b.chunks_exact(16);
     let mut i = 0;
     for chunk in &mut chunks {
-        let x = word(chunk);
-        let stops =
-            zero_bytes(x ^ (ONES * u64::from(b'"'))) | zero_bytes(x ^ (ONES * u64::from(b'\\')));
+        let x = word16(chunk);
+        let stops = zero_bytes16(x ^ (ONES16 * u128::from(b'"')))
+            | zero_bytes16(x ^ (ONES16 * u128::from(b'\\')));
         if stops != 0 {
             return Some(i + (stops.trailing_zeros() / 8) as usize);
         }
-        i += 8;
+        i += 16;
     }
     chunks
         .remainder()
@@ -1799,7 +1818,7 @@ mod tests {
     fn word_at_a_time_scans_match_byte_scans() {
         // Every byte value at every position (and a second stop byte after
         // it), against the obvious byte loop.
-        for len in 0..20 {
+        for len in 0..40 {
             for pos in 0..len {
                 for v in 0..=255u8 {
                     for second in [b'a', b' ', b'=', 0xff, b'"'] {
