@@ -162,7 +162,8 @@ pub struct CivilTime {
 
 #[inline]
 pub fn is_leap_year(year: i32) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    // `& 3` first: the common case needs no division.
+    year & 3 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
 
 /// Days in `month` (1..=12) of `year`; 0 for an invalid month.
@@ -180,13 +181,18 @@ pub fn days_in_month(year: i32, month: u8) -> u8 {
 /// Days since 1970-01-01 of a valid civil date.
 #[inline]
 pub fn days_from_civil(year: i32, month: u8, day: u8) -> i64 {
-    let y = i64::from(year) - i64::from(month <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400; // 0..=399
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    // Shifted by whole 400-year eras so that every i32 year is positive and
+    // the divisions are unsigned (cheaper than div_euclid on the hot path).
+    const SHIFT_ERAS: u64 = 6_000_000; // 2.4e9 years > |i32::MIN|
+    let shifted = i64::from(year) - i64::from(month <= 2) + (SHIFT_ERAS * 400) as i64;
+    let y = shifted.unsigned_abs(); // positive by construction
+    let era = y / 400;
+    let yoe = y % 400; // 0..=399
+    let m = u64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + u64::from(day) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // 0..=146096
-    era * 146_097 + doe - 719_468
+                                                     // era * 146_097 < 2^63 for every shifted i32 year.
+    (era * 146_097 + doe) as i64 - 719_468 - (SHIFT_ERAS * 146_097) as i64
 }
 
 /// The civil date of a day count since 1970-01-01 (inverse of
@@ -287,6 +293,27 @@ mod tests {
     #[test]
     fn days_from_civil_matches_known_dates() {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(0, 3, 1), -719_468);
+        assert_eq!(days_from_civil(-1, 12, 31), -719_529);
+        for year in [
+            i32::MIN + 1,
+            -4713,
+            -1,
+            0,
+            1,
+            1600,
+            1900,
+            2000,
+            2100,
+            9999,
+            i32::MAX - 1,
+        ] {
+            for (month, day) in [(1, 1), (2, 28), (3, 1), (12, 31)] {
+                let days = days_from_civil(year, month, day);
+                let (y, m, d) = civil_from_days(days);
+                assert_eq!((y, m, d), (i64::from(year), month, day));
+            }
+        }
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert_eq!(days_from_civil(1969, 12, 31), -1);
         assert_eq!(days_from_civil(2007, 2, 15), 13_559);
