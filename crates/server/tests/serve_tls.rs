@@ -91,8 +91,15 @@ fn key(pem: &str) -> PrivateKeyDer<'static> {
 }
 
 fn client_config(pki: &Pki, identity: Option<&(String, String)>) -> Arc<rustls::ClientConfig> {
+    client_config_trusting(&pki.ca_pem, identity)
+}
+
+fn client_config_trusting(
+    ca_pem: &str,
+    identity: Option<&(String, String)>,
+) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
-    for cert in certs(&pki.ca_pem) {
+    for cert in certs(ca_pem) {
         roots.add(cert).unwrap();
     }
     let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -344,4 +351,80 @@ fn loggen_over_tls_is_stored_completely() {
     assert!(events
         .iter()
         .all(|e| e.host.is_some() && e.message.is_some() && e.severity.is_some()));
+}
+
+#[test]
+fn sighup_rereads_renewed_certificate_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = make_pki(dir.path());
+    let port = free_tcp_port();
+    let rest = format!(
+        "[[listener]]\nname = \"tls\"\nprotocol = \"tls\"\naddress = \"127.0.0.1:{port}\"\n\
+         [listener.tls]\ncert = \"{d}/server.pem\"\nkey = \"{d}/server.key\"\n",
+        d = pki.dir.display()
+    );
+    let mut server = Netaudit::start(dir.path(), &config_text(dir.path(), free_tcp_port(), &rest));
+    let old_roots = pki.ca_pem.clone();
+    send_tls(
+        port,
+        client_config_trusting(&old_roots, None),
+        &[&message("old certificate")],
+    )
+    .unwrap();
+
+    // A renewed server certificate from a new CA, same file names.
+    let renewed_ca = ca("renewed CA");
+    let (cert, key) = leaf(
+        &renewed_ca,
+        &["localhost", "127.0.0.1"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    std::fs::write(dir.path().join("server.pem"), cert).unwrap();
+    std::fs::write(dir.path().join("server.key"), key).unwrap();
+    server.signal(libc::SIGHUP);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !server
+        .log()
+        .contains("TLS certificate, key and CA files re-read")
+    {
+        assert!(std::time::Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    send_tls(
+        port,
+        client_config_trusting(&renewed_ca.cert.pem(), None),
+        &[&message("renewed certificate")],
+    )
+    .unwrap();
+    assert!(send_tls(
+        port,
+        client_config_trusting(&old_roots, None),
+        &[&message("old roots")]
+    )
+    .is_err());
+
+    // A broken key file: logged, the renewed certificate stays in use.
+    std::fs::write(dir.path().join("server.key"), "not a key").unwrap();
+    server.signal(libc::SIGHUP);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !server.log().contains("TLS files rejected") {
+        assert!(std::time::Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    send_tls(
+        port,
+        client_config_trusting(&renewed_ca.cert.pem(), None),
+        &[&message("still renewed")],
+    )
+    .unwrap();
+    server.wait_metric("netaudit_stored_events_total", 3, Duration::from_secs(10));
+    assert!(server.stop().success());
+    let texts: Vec<_> = stored_events(&server.db)
+        .into_iter()
+        .filter_map(|e| e.message)
+        .collect();
+    assert_eq!(
+        texts,
+        ["old certificate", "renewed certificate", "still renewed"]
+    );
 }

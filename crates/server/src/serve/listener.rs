@@ -40,7 +40,13 @@ pub struct RunningListener {
     pub config: ListenerConfig,
     cancel: CancellationToken,
     tasks: TaskTracker,
+    /// TLS listeners: the acceptor new connections use, replaceable so that
+    /// SIGHUP picks up renewed certificate files without a restart.
+    acceptor: Option<SharedAcceptor>,
 }
+
+/// The TLS acceptor of a listener, swapped in place on reload.
+type SharedAcceptor = Arc<std::sync::RwLock<TlsAcceptor>>;
 
 impl RunningListener {
     /// Binds the socket (errors here are reported to the caller) and starts
@@ -49,6 +55,7 @@ impl RunningListener {
         let cancel = CancellationToken::new();
         let tasks = TaskTracker::new();
         let name = config.display_name();
+        let mut shared_acceptor = None;
         match config.protocol {
             Protocol::Udp => {
                 let socket = bind_udp(config.address, config.recv_buffer_bytes()).map_err(|e| {
@@ -66,12 +73,13 @@ impl RunningListener {
             }
             Protocol::Tcp | Protocol::Tls => {
                 let acceptor = match (&config.protocol, &config.tls) {
-                    (Protocol::Tls, Some(tls_config)) => Some(
+                    (Protocol::Tls, Some(tls_config)) => Some(Arc::new(std::sync::RwLock::new(
                         tls::acceptor(tls_config)
                             .map_err(|e| anyhow::anyhow!("listener {name}: {e}"))?,
-                    ),
+                    ))),
                     _ => None,
                 };
+                shared_acceptor = acceptor.clone();
                 let listener = TcpListener::bind(config.address).await.map_err(|e| {
                     anyhow::anyhow!("listener {name}: cannot bind TCP {}: {e}", config.address)
                 })?;
@@ -90,7 +98,23 @@ impl RunningListener {
             config,
             cancel,
             tasks,
+            acceptor: shared_acceptor,
         })
+    }
+
+    /// TLS listeners: re-reads the certificate, key and CA files for new
+    /// connections (open ones keep their session). `Ok(false)` for other
+    /// listeners; on error the running acceptor is kept.
+    pub fn reload_tls(&self) -> anyhow::Result<bool> {
+        let (Some(shared), Some(tls_config)) = (&self.acceptor, &self.config.tls) else {
+            return Ok(false);
+        };
+        let fresh = tls::acceptor(tls_config)
+            .map_err(|e| anyhow::anyhow!("listener {}: {e}", self.config.display_name()))?;
+        *shared
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+        Ok(true)
     }
 
     /// Stops accepting and reading; returns once every connection task has
@@ -263,7 +287,7 @@ async fn report_udp_drops(
 async fn run_stream_listener(
     listener: TcpListener,
     config: ListenerConfig,
-    acceptor: Option<TlsAcceptor>,
+    acceptor: Option<SharedAcceptor>,
     ingest: Ingest,
     cancel: CancellationToken,
     tasks: TaskTracker,
@@ -301,7 +325,12 @@ async fn run_stream_listener(
         ingest.metrics.connections_active.fetch_add(1, Relaxed);
         let ingest = ingest.clone();
         let cancel = cancel.clone();
-        let acceptor = acceptor.clone();
+        let acceptor = acceptor.as_ref().map(|shared| {
+            shared
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+        });
         let name = name.clone();
         let config = config.clone();
         tasks.spawn(async move {

@@ -214,6 +214,19 @@ impl Server {
         }
         self.listeners = keep;
         let kept = self.listeners.len();
+        for running in &self.listeners {
+            match running.reload_tls() {
+                Ok(true) => tracing::info!(
+                    listener = %running.config.display_name(),
+                    "SIGHUP: TLS certificate, key and CA files re-read"
+                ),
+                Ok(false) => {}
+                Err(err) => tracing::error!(
+                    error = %err,
+                    "SIGHUP: TLS files rejected; the listener keeps its current ones"
+                ),
+            }
+        }
         let mut started = 0;
         let mut failed = 0;
         for listener_config in &new.listeners {
