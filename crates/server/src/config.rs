@@ -32,9 +32,12 @@ pub enum ConfigError {
         /// The parser's message, which names the key path.
         message: String,
     },
-    #[error("{origin}: {key}: {message}")]
+    #[error("{origin}{location}: {key}: {message}")]
     Invalid {
         origin: String,
+        /// `:LINE:COLUMN` of the key (or of the nearest table that holds
+        /// it), or empty when the text is not at hand.
+        location: String,
         /// The key path, e.g. `listener[1].tls.cert`.
         key: String,
         message: String,
@@ -611,7 +614,22 @@ impl Config {
                 },
             }
         })?;
-        config.validate(origin)?;
+        config.validate(origin).map_err(|err| match err {
+            ConfigError::Invalid {
+                origin,
+                key,
+                message,
+                ..
+            } => ConfigError::Invalid {
+                location: locate(text, &key)
+                    .map(|(line, column)| format!(":{line}:{column}"))
+                    .unwrap_or_default(),
+                origin,
+                key,
+                message,
+            },
+            other => other,
+        })?;
         Ok(config)
     }
 
@@ -619,6 +637,7 @@ impl Config {
     fn validate(&self, origin: &str) -> Result<(), ConfigError> {
         let invalid = |key: String, message: &str| ConfigError::Invalid {
             origin: origin.to_owned(),
+            location: String::new(),
             key,
             message: message.to_owned(),
         };
@@ -825,6 +844,28 @@ fn has_port(address: &str) -> bool {
     }
 }
 
+/// Line and column of the key at `path` (`listener[1].tls.cert`), or of the
+/// deepest table on the way when the key itself is absent.
+fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
+    let document = toml_edit::ImDocument::parse(text).ok()?;
+    let mut item = document.as_item();
+    let mut span = None;
+    for segment in path.split('.') {
+        let (name, index) = match segment.split_once('[') {
+            Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (segment, None),
+        };
+        let Some(next) = item.get(name) else { break };
+        item = next;
+        if let Some(index) = index {
+            let Some(next) = item.get(index) else { break };
+            item = next;
+        }
+        span = item.span().or(span);
+    }
+    span.map(|range| line_column(text, range.start))
+}
+
 /// 1-based line and column of a byte offset.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset).unwrap_or(text);
@@ -959,6 +1000,22 @@ mod tests {
             || line.split_once(" = ").is_some_and(|(key, _)| {
                 !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
             })
+    }
+
+    #[test]
+    fn semantic_errors_give_the_line_of_the_key() {
+        let text = "[pipeline]\nbatch_max_events = 10\n\n[[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:1\"\n\n[[listener]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:2\"\nmax_connections = 5\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.starts_with("test.toml:11:"), "{err}");
+        assert!(err.contains("listener[1].max_connections"), "{err}");
+        // An absent key: the line of the table that should hold it.
+        let text = "[store]\npath = \"x.db\"\n\n[[listener]]\nprotocol = \"tls\"\naddress = \"127.0.0.1:1\"\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.contains("listener[0].tls"), "{err}");
+        assert!(
+            err.starts_with("test.toml:4:") || err.starts_with("test.toml:5:"),
+            "{err}"
+        );
     }
 
     #[test]
