@@ -135,6 +135,16 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
     // instead of copying each page through read(2), and keep a partition's
     // pages cached between queries.
     conn.execute_batch("PRAGMA mmap_size=1073741824; PRAGMA cache_size=-32768;")
-        .at(path, "set read pragmas")?;
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => StoreError::Foreign {
+                path: path.to_path_buf(),
+                reason: "the file is not an SQLite database (or it is corrupt)".into(),
+            },
+            _ => StoreError::Sqlite {
+                path: path.to_path_buf(),
+                op: "set read pragmas",
+                source: e,
+            },
+        })?;
     Ok(conn)
 }

@@ -390,6 +390,9 @@ struct Shared {
     reader: Mutex<Reader>,
     stop: Mutex<bool>,
     wake: Condvar,
+    /// The last error of the background thread (indexing, time-based epoch,
+    /// WAL checkpoint, retention), cleared when a round succeeds.
+    background_error: Mutex<Option<String>>,
 }
 
 /// The store. `append_batch` is serialized internally; queries and cursor
@@ -496,6 +499,7 @@ impl Store {
             reader: Mutex::new(reader),
             stop: Mutex::new(false),
             wake: Condvar::new(),
+            background_error: Mutex::new(None),
         });
         let background = if shared.config.background {
             let bg = Arc::clone(&shared);
@@ -846,6 +850,12 @@ impl Store {
         max_partitions: u64,
     ) -> Result<RetentionReport> {
         apply_retention(&self.shared, policy, max_partitions)
+    }
+
+    /// The last error of the background work, if its latest round failed
+    /// (it retries every half second); for health checks.
+    pub fn background_error(&self) -> Option<String> {
+        lock(&self.shared.background_error).clone()
     }
 
     /// The partitions, oldest first.
@@ -1262,27 +1272,29 @@ fn background_loop(shared: &Shared) {
                 return;
             }
         }
-        // Errors here are retried on the next round; the writer reports
-        // its own errors to its callers.
-        let _ = index_sealed(shared);
-        {
-            let mut w = lock(&shared.writer);
-            let interval =
-                i64::try_from(shared.config.epoch_interval.as_nanos()).unwrap_or(i64::MAX);
-            if now_ns().saturating_sub(w.chain.epoch_started_ns) >= interval {
-                let _ = w.close_epoch_now(&shared.store_id);
-            }
-            if w.part.rows >= shared.config.partition_events {
-                let _ = w.roll(&shared.store_id, &shared.config);
-            }
-        }
-        let (open_path, retired) = {
-            let mut w = lock(&shared.writer);
-            (w.part.path.clone(), std::mem::take(&mut w.retired))
-        };
-        drop(retired);
-        let _ = checkpoint_wal(&open_path);
-        let _ = index_sealed(shared);
-        let _ = apply_retention(shared, &shared.config.retention, 1);
+        // Errors here are retried on the next round and kept for
+        // `background_error`; the writer reports its own errors to callers.
+        let result = background_round(shared);
+        *lock(&shared.background_error) = result.err().map(|e| e.to_string());
     }
+}
+
+fn background_round(shared: &Shared) -> Result<()> {
+    index_sealed(shared)?;
+    let (open_path, retired) = {
+        let mut w = lock(&shared.writer);
+        let interval = i64::try_from(shared.config.epoch_interval.as_nanos()).unwrap_or(i64::MAX);
+        if now_ns().saturating_sub(w.chain.epoch_started_ns) >= interval {
+            w.close_epoch_now(&shared.store_id)?;
+        }
+        if w.part.rows >= shared.config.partition_events {
+            w.roll(&shared.store_id, &shared.config)?;
+        }
+        (w.part.path.clone(), std::mem::take(&mut w.retired))
+    };
+    drop(retired);
+    checkpoint_wal(&open_path)?;
+    index_sealed(shared)?;
+    apply_retention(shared, &shared.config.retention, 1)?;
+    Ok(())
 }
