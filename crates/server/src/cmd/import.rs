@@ -122,12 +122,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     flush(&mut batch, &mut stored, lines)?;
+    // Seal what was imported now rather than when the epoch times out.
+    let sealed = if stored > 0 {
+        Some(store.seal_epoch()?)
+    } else {
+        None
+    };
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     match first_seq {
         Some(first) => eprintln!(
-            "imported {lines} lines in {secs:.1} s ({:.0} lines/s): stored {stored} (sequence {first}..{last_seq}), rejected {}",
+            "imported {lines} lines in {secs:.1} s ({:.0} lines/s): stored {stored} (sequence {first}..{last_seq}, sealed by the checkpoint of epoch {}), rejected {}",
             lines as f64 / secs,
+            sealed.map_or(0, |c| c.epoch),
             rejected.total
         ),
         None => eprintln!(
