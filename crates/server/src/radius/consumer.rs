@@ -39,6 +39,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::client::{AccountingClient, ClientError, RadiusMetrics};
 use super::config::RadiusOutput;
+use crate::serve::metrics::OutputMetrics;
 
 /// Events read from the store per step.
 pub const CHUNK_EVENTS: usize = 500;
@@ -148,6 +149,9 @@ pub struct RadiusConsumer {
     mapper: AccountingMapper,
     alerts: mpsc::Sender<Vec<Event>>,
     metrics: Arc<ConsumerMetrics>,
+    /// The server's generic output counters (`netaudit_output_*`), kept in
+    /// step when the output runs inside `serve`.
+    output_metrics: Option<Arc<OutputMetrics>>,
     retry_initial: Duration,
     retry_max: Duration,
     alert_after: Duration,
@@ -185,6 +189,7 @@ impl RadiusConsumer {
             mapper,
             alerts,
             metrics,
+            output_metrics: None,
             retry_initial: output.retry_initial,
             retry_max: output.retry_max,
             alert_after: output.alert_after,
@@ -194,6 +199,14 @@ impl RadiusConsumer {
         };
         consumer.replay_sessions().await?;
         Ok(consumer)
+    }
+
+    /// Also keeps `metrics` (delivered sequence, forwarded records, errors)
+    /// up to date.
+    pub fn with_output_metrics(mut self, metrics: Arc<OutputMetrics>) -> RadiusConsumer {
+        metrics.delivered_seq.store(self.cursor, Relaxed);
+        self.output_metrics = Some(metrics);
+        self
     }
 
     /// Maps (and discards) the JUNOScope events before the cursor.
@@ -264,6 +277,9 @@ impl RadiusConsumer {
                     delay = self.retry_initial;
                 }
                 Err(error) => {
+                    if let Some(output) = &self.output_metrics {
+                        output.errors.fetch_add(1, Relaxed);
+                    }
                     let since = *failing_since.get_or_insert_with(Instant::now);
                     if self.metrics.failing_since.load(Relaxed) == 0 {
                         self.metrics.failing_since.store(now_seconds(), Relaxed);
@@ -378,6 +394,15 @@ impl RadiusConsumer {
             }
         }
         drop(sends);
+        if let Some(output) = &self.output_metrics {
+            let newly: usize = self
+                .queue
+                .iter()
+                .zip(&done)
+                .map(|(pending, acknowledged)| acknowledged.saturating_sub(pending.acknowledged))
+                .sum();
+            output.forwarded.fetch_add(newly as u64, Relaxed);
+        }
         for acknowledged in done {
             let complete = match self.queue.front_mut() {
                 Some(front) => {
@@ -409,6 +434,9 @@ impl RadiusConsumer {
             Ok(()) => {
                 self.cursor = to;
                 self.metrics.delivered_seq.store(to, Relaxed);
+                if let Some(output) = &self.output_metrics {
+                    output.delivered_seq.store(to, Relaxed);
+                }
             }
             Err(StoreError::CursorConflict { found, .. }) => {
                 // An operator tool moved it: follow the store.

@@ -407,3 +407,55 @@ async fn a_stopped_server_gets_every_pending_record_after_restarts_of_both() {
     assert_eq!(running.metrics.failing_since.load(Relaxed), 0);
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_output_reads_its_table_and_keeps_the_server_output_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FreeRadius::start(&dir.path().join("raddb"), free_udp_port(), SECRET);
+    let store = open_store(dir.path());
+    let secret_path = dir.path().join("radius.secret");
+    std::fs::write(&secret_path, format!("{SECRET}\n")).unwrap();
+    let table: super::config::RadiusOutputConfig = toml::from_str(&format!(
+        "name = \"aaa\"\nservers = [\"{}\"]\nsecret_file = {:?}\nnas_identifier = \"serve-test\"\ntimeout_ms = 200\n",
+        server.address(),
+        secret_path.display().to_string()
+    ))
+    .unwrap();
+    let metrics = Arc::new(crate::serve::metrics::Metrics::new());
+    let (alerts, _alerts_rx) = mpsc::channel(4);
+    let ctx = crate::output::OutputContext {
+        store: store.clone(),
+        metrics: metrics.clone(),
+        alerts,
+    };
+    let seq = store
+        .append_batch(&[user_event(
+            "JUNOSCOPE_LOGIN_SUCCESSFUL",
+            "bob",
+            "10.0.0.5",
+            1000,
+        )])
+        .unwrap()[0];
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(super::run_output(
+        table,
+        ctx,
+        Arc::new(RadiusMetrics::default()),
+        Arc::new(ConsumerMetrics::default()),
+        cancel.clone(),
+    ));
+    let records = wait_records(&server, 1).await;
+    assert_eq!(value(&records[0], "NAS-Identifier"), Some("serve-test"));
+    let output = metrics.output("aaa");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while output.delivered_seq.load(Relaxed) < seq && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(output.delivered_seq.load(Relaxed), seq);
+    assert_eq!(output.forwarded.load(Relaxed), 1);
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+}
