@@ -348,4 +348,51 @@ mod tests {
             .unwrap_err()
             .contains("not both"));
     }
+
+    #[test]
+    fn bad_dictionaries_and_numbers_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "a-long-enough-secret-42").unwrap();
+        let dictionary = dir.path().join("extra.dict");
+        std::fs::write(
+            &dictionary,
+            "# site attributes\nATTRIBUTE\tSite-Thing\t240\tipv6addr\n",
+        )
+        .unwrap();
+        let table = |extra: &str| {
+            parse(&format!(
+                "name = \"a\"\nservers = [\"127.0.0.1:1813\"]\nsecret_file = {:?}\n{extra}",
+                secret.display().to_string()
+            ))
+            .unwrap()
+            .resolve()
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        };
+        let error = table(&format!(
+            "dictionary = {:?}\n",
+            dictionary.display().to_string()
+        ))
+        .unwrap_err();
+        assert!(
+            error.contains("dictionary") && error.contains("extra.dict:2"),
+            "{error}"
+        );
+        let error =
+            table("attribute_numbers = { \"Juniper-JUNOScope-Target\" = 202 }\n").unwrap_err();
+        assert!(
+            error.contains("attribute_numbers") && error.contains("already used"),
+            "{error}"
+        );
+        let error = table("attribute_numbers = { \"User-Name\" = 9 }\n").unwrap_err();
+        assert!(error.contains("only vendor attributes"), "{error}");
+        assert!(table("nas_identifier = \"\"\n")
+            .unwrap_err()
+            .contains("nas_identifier"));
+        assert!(table("timeout_ms = 0\n")
+            .unwrap_err()
+            .contains("timeout_ms"));
+        assert!(table("").is_ok());
+    }
 }
