@@ -820,7 +820,7 @@ fn starts_with_rfc3339(b: &[u8]) -> bool {
 /// `opts.default_offset_minutes`; `t`/`z` in lower case are accepted.
 #[inline]
 fn parse_rfc3339(cur: &mut Cursor<'_>, opts: &ParseOptions) -> Result<Timestamp> {
-    if let Some((ts, len)) = rfc3339_fast(cur.rest_bytes()) {
+    if let Some((ts, len)) = rfc3339_fast(cur.rest_bytes(), opts.default_offset_minutes) {
         cur.pos += len;
         return Ok(ts);
     }
@@ -831,7 +831,7 @@ fn parse_rfc3339(cur: &mut Cursor<'_>, opts: &ParseOptions) -> Result<Timestamp>
 /// pass; `None` sends anything else (and every error) to the checked path,
 /// which names what is wrong.
 #[inline]
-fn rfc3339_fast(b: &[u8]) -> Option<(Timestamp, usize)> {
+fn rfc3339_fast(b: &[u8], default_offset_minutes: i16) -> Option<(Timestamp, usize)> {
     let head: &[u8; 19] = b.get(..19)?.try_into().ok()?;
     if head[4] != b'-'
         || head[7] != b'-'
@@ -853,12 +853,13 @@ fn rfc3339_fast(b: &[u8]) -> Option<(Timestamp, usize)> {
     let second = d(17)? * 10 + d(18)?;
     let mut i = 19;
     let (nanos, fraction_digits) = parse_fraction(b, &mut i).ok()?;
-    let offset_minutes = match b.get(i)? {
-        b'Z' => {
+    let offset_minutes = match b.get(i) {
+        None | Some(b' ') => default_offset_minutes, // offset missing: repaired
+        Some(b'Z') => {
             i += 1;
             0
         }
-        &sign @ (b'+' | b'-') => {
+        Some(&sign @ (b'+' | b'-')) => {
             let oh = two_digits(b, i + 1)?;
             let om = two_digits(b, i + 4)?;
             if b.get(i + 3) != Some(&b':') || oh > 23 || om > 59 {
