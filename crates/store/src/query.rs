@@ -265,6 +265,9 @@ impl Reader {
             return Err(StoreError::Query("limit must be at least 1".into()));
         }
         let mut parts = self.partitions()?;
+        // Let go of partitions that retention dropped.
+        self.partitions
+            .retain(|id, _| parts.iter().any(|p| p.id == *id));
         if q.order == Order::Descending {
             parts.reverse();
         }
