@@ -2,6 +2,8 @@
 //! started with a private configuration, its metrics, and what it stored.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod rsyslog;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
