@@ -61,6 +61,8 @@ pub struct Config {
     pub output: OutputConfig,
     #[serde(default)]
     pub log: LogConfig,
+    #[serde(default)]
+    pub api: ApiConfig,
 }
 
 impl Default for Config {
@@ -72,8 +74,71 @@ impl Default for Config {
             http: HttpConfig::default(),
             output: OutputConfig::default(),
             log: LogConfig::default(),
+            api: ApiConfig::default(),
         }
     }
+}
+
+/// `[api]`: the HTTP API on `http.address` (users, sessions, policy).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Users, API tokens and operations; default `auth.db` beside the store.
+    #[serde(default)]
+    pub auth_db: Option<PathBuf>,
+    /// A session unused for this many seconds ends (JUNOSCOPE_SESSION_TIMEOUT).
+    #[serde(default = "default_session_idle_timeout_secs")]
+    pub session_idle_timeout_secs: u64,
+    /// Failed logins within `access_window_secs` that lock the account.
+    #[serde(default = "default_max_login_attempts")]
+    pub max_login_attempts: u32,
+    #[serde(default = "default_access_window_secs")]
+    pub access_window_secs: u64,
+    /// Largest accepted request body in bytes.
+    #[serde(default = "default_body_limit_bytes")]
+    pub body_limit_bytes: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            auth_db: None,
+            session_idle_timeout_secs: default_session_idle_timeout_secs(),
+            max_login_attempts: default_max_login_attempts(),
+            access_window_secs: default_access_window_secs(),
+            body_limit_bytes: default_body_limit_bytes(),
+        }
+    }
+}
+
+impl ApiConfig {
+    /// `api.auth_db`, or `auth.db` in the store's directory.
+    pub fn auth_db_path(&self, store: &StoreConfig) -> PathBuf {
+        match &self.auth_db {
+            Some(path) => path.clone(),
+            None => store
+                .path
+                .parent()
+                .map(|dir| dir.join("auth.db"))
+                .unwrap_or_else(|| PathBuf::from("auth.db")),
+        }
+    }
+}
+
+fn default_session_idle_timeout_secs() -> u64 {
+    900
+}
+
+fn default_max_login_attempts() -> u32 {
+    5
+}
+
+fn default_access_window_secs() -> u64 {
+    300
+}
+
+fn default_body_limit_bytes() -> usize {
+    8 * 1024 * 1024
 }
 
 /// `[store]`: where and how events are kept (netaudit-store's `StoreConfig`).
@@ -641,6 +706,20 @@ impl Config {
             key,
             message: message.to_owned(),
         };
+        let a = &self.api;
+        for (key, zero) in [
+            (
+                "api.session_idle_timeout_secs",
+                a.session_idle_timeout_secs == 0,
+            ),
+            ("api.max_login_attempts", a.max_login_attempts == 0),
+            ("api.access_window_secs", a.access_window_secs == 0),
+            ("api.body_limit_bytes", a.body_limit_bytes == 0),
+        ] {
+            if zero {
+                return Err(invalid(key.into(), "must be at least 1"));
+            }
+        }
         let p = &self.pipeline;
         if p.batch_max_events == 0 {
             return Err(invalid(

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod api;
+mod auth;
 mod cmd;
 mod config;
 mod output;
@@ -46,6 +48,8 @@ enum Command {
     Import(cmd::import::Args),
     /// RADIUS accounting tools (`radius test`: check a server and secret).
     Radius(cmd::radius::Args),
+    /// API users and tokens: add, list, lock, unlock, passwd, token.
+    User(cmd::user::Args),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         Command::Keys(args) => cmd::keys::run(args),
         Command::Import(args) => cmd::import::run(args),
         Command::Radius(args) => cmd::radius::run(args),
+        Command::User(args) => cmd::user::run(args),
     };
     match result {
         Ok(code) => code,

@@ -77,7 +77,7 @@ pub fn format_ns(ns: i64) -> String {
         .unwrap_or_else(|| ns.to_string())
 }
 
-fn json_of(e: &StoredEvent) -> serde_json::Value {
+pub fn json_of(e: &StoredEvent) -> serde_json::Value {
     let ev = &e.event;
     serde_json::json!({
         "seq": e.seq,

@@ -31,6 +31,9 @@ struct Batch {
     events: Vec<Event>,
     /// When its first event reached the batcher.
     started: Instant,
+    /// Told the last sequence number once the batch has committed (API
+    /// submissions answer only then).
+    ack: Option<tokio::sync::oneshot::Sender<u64>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +84,7 @@ pub async fn run_batcher(
         let handle = BatchHandle(Batch {
             events: batch,
             started,
+            ack: None,
         });
         if writer.send(handle).await.is_err() {
             tracing::error!("store writer has stopped; batcher exits");
@@ -91,6 +95,21 @@ pub async fn run_batcher(
 
 /// A batch, opaque outside this module.
 pub struct BatchHandle(Batch);
+
+impl BatchHandle {
+    /// A batch sent straight to the writer (API submissions): the receiver
+    /// gets the sequence number of its last event once it has committed.
+    /// Its events are numbered consecutively.
+    pub fn acknowledged(events: Vec<Event>) -> (BatchHandle, tokio::sync::oneshot::Receiver<u64>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let handle = BatchHandle(Batch {
+            events,
+            started: Instant::now(),
+            ack: Some(tx),
+        });
+        (handle, rx)
+    }
+}
 
 /// Starts the thread that owns `sink` and commits every batch it is given.
 ///
@@ -105,7 +124,7 @@ pub fn spawn_writer<S: EventSink>(
     std::thread::Builder::new()
         .name("netaudit-store".into())
         .spawn(move || {
-            while let Some(BatchHandle(batch)) = batches.blocking_recv() {
+            while let Some(BatchHandle(mut batch)) = batches.blocking_recv() {
                 let count = batch.events.len() as u64;
                 let mut attempt: u32 = 0;
                 loop {
@@ -123,6 +142,10 @@ pub fn spawn_writer<S: EventSink>(
                                 .pending
                                 .fetch_sub(count.min(metrics.pending.load(Relaxed)), Relaxed);
                             tracing::debug!(events = count, last_seq, "batch committed");
+                            if let Some(ack) = batch.ack.take() {
+                                // The submitter may have gone; the batch is stored anyway.
+                                let _ = ack.send(last_seq);
+                            }
                             break;
                         }
                         Err(err) => {

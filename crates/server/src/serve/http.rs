@@ -17,6 +17,7 @@ use crate::serve::metrics::Metrics;
 pub async fn start(
     address: SocketAddr,
     metrics: Arc<Metrics>,
+    api: Option<Arc<crate::api::ApiState>>,
     cancel: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(address)
@@ -26,11 +27,19 @@ pub async fn start(
         .route("/health", get(health))
         .route("/metrics", get(metrics_text))
         .with_state(metrics);
-    tracing::info!(%address, "serving /health and /metrics");
+    // The API (docs/api.md) needs the client address of every request.
+    let app = match api {
+        Some(api) => app.merge(crate::api::router(api)),
+        None => app,
+    };
+    tracing::info!(%address, "serving /health, /metrics and /api/v1");
     Ok(tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { cancel.cancelled().await })
-            .await;
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { cancel.cancelled().await })
+        .await;
         if let Err(err) = served {
             tracing::error!(error = %err, "HTTP server failed");
         }

@@ -52,6 +52,21 @@ pub async fn serve<S: EventSink>(
         .store(sink.last_seq(), std::sync::atomic::Ordering::Relaxed);
     let (chunk_tx, chunk_rx) = mpsc::channel::<Vec<Event>>(config.pipeline.channel_capacity);
     let (batch_tx, batch_rx) = mpsc::channel(1);
+    // The API sends its acknowledged batches straight to the writer.
+    let api = match &store {
+        Some(store) => {
+            let path = config.api.auth_db_path(&config.store);
+            let auth = crate::auth::AuthDb::open(&path)?;
+            Some(Arc::new(crate::api::ApiState::new(
+                auth,
+                batch_tx.downgrade(),
+                Some(store.clone()),
+                metrics.clone(),
+                config.api.clone(),
+            )))
+        }
+        None => None,
+    };
     let writer = batcher::spawn_writer(sink, batch_rx, metrics.clone())?;
     let limits = BatchLimits {
         max_events: config.pipeline.batch_max_events,
@@ -77,6 +92,7 @@ pub async fn serve<S: EventSink>(
         let http = http::start(
             server.config.http.address,
             metrics.clone(),
+            api.clone(),
             http_cancel.clone(),
         )
         .await?;
@@ -197,6 +213,7 @@ impl Server {
             ("pipeline", new.pipeline != self.config.pipeline),
             ("http", new.http != self.config.http),
             ("log", new.log != self.config.log),
+            ("api", new.api != self.config.api),
         ] {
             if changed {
                 tracing::warn!(

@@ -1,0 +1,441 @@
+//! Event submission (applications) and examination (auditors): query,
+//! live stream (server-sent events), verify, export.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use netaudit_event::{catalog, Event, EventContext, Severity};
+use netaudit_store::{Order, Query as StoreQuery};
+use serde::Deserialize;
+
+use super::auth::authenticate;
+use super::{check_text, parse_json, require, ApiError, ApiState, VALUE_MAX};
+use crate::auth::Role;
+use crate::cmd::common::{json_of, now_ns, parse_time, write_events, EventFormat};
+
+type St = State<Arc<ApiState>>;
+type Peer = ConnectInfo<SocketAddr>;
+
+/// The most events one request may submit.
+pub const SUBMIT_MAX_EVENTS: usize = 50_000;
+
+/// One event as an application submits it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Submission {
+    /// Catalog code or alias, e.g. `JUNOSCOPE_ARCHIVE_SUCCESS`.
+    pub code: String,
+    /// Every variable of the catalog entry, by name; nothing else.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    /// The acting user (default: the entry's `username` variable).
+    pub user: Option<String>,
+    /// The acting user's address (default: the `client-address` variable).
+    pub client_address: Option<String>,
+    pub device: Option<String>,
+    pub operation: Option<String>,
+    /// When it happened, RFC 3339 (default: now).
+    pub time: Option<String>,
+    /// The reporting host (HOSTNAME of the syslog line).
+    pub host: Option<String>,
+}
+
+/// Validates one submission against the catalog and builds its event.
+pub fn to_event(s: Submission, received_ns: i64) -> Result<Event, ApiError> {
+    check_text("code", &s.code, 64)?;
+    let entry = catalog()
+        .lookup(&s.code)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    for (name, value) in &s.variables {
+        check_text(&format!("variables.{name}"), value, VALUE_MAX)?;
+    }
+    for (field, value) in [
+        ("user", &s.user),
+        ("client_address", &s.client_address),
+        ("device", &s.device),
+        ("operation", &s.operation),
+        ("host", &s.host),
+    ] {
+        if let Some(value) = value {
+            check_text(field, value, 255)?;
+            if value.is_empty() {
+                return Err(ApiError::bad_request(format!("{field}: empty")));
+            }
+        }
+    }
+    if let Some(host) = &s.host {
+        if host.contains(' ') {
+            return Err(ApiError::bad_request(
+                "host: no spaces allowed (it is a syslog HOSTNAME)",
+            ));
+        }
+    }
+    let time_ns = match &s.time {
+        Some(text) => Some(
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .map_err(|e| ApiError::bad_request(format!("time: '{text}' is not RFC 3339: {e}")))
+                .and_then(|t| {
+                    i64::try_from(t.unix_timestamp_nanos())
+                        .map_err(|_| ApiError::bad_request("time: out of range"))
+                })?,
+        ),
+        None => Some(received_ns),
+    };
+    let vars: Vec<(&str, &str)> = s
+        .variables
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let rendered = entry
+        .render(&vars)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let ctx = EventContext {
+        time_ns,
+        host: s.host.clone(),
+        app: Some(super::API_APP.to_string()),
+        received_ns,
+        ..EventContext::default()
+    };
+    let mut event = rendered.into_event(&ctx);
+    if s.user.is_some() {
+        event.user = s.user;
+    }
+    if s.client_address.is_some() {
+        event.client_addr = s.client_address;
+    }
+    if s.device.is_some() {
+        event.device = s.device;
+    }
+    if s.operation.is_some() {
+        event.operation = s.operation;
+    }
+    Ok(event)
+}
+
+/// `POST /api/v1/events`: one object or an array; 201 `{"seqs": [...]}`
+/// once committed.
+pub async fn submit(
+    State(state): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers, peer).await?;
+    require(&principal, &[Role::Reporter], "submitting events")?;
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let received = now_ns();
+    let events = match first {
+        Some(b'[') => {
+            let submissions: Vec<Submission> = parse_json(&body)?;
+            if submissions.is_empty() {
+                return Err(ApiError::bad_request("empty array: nothing to submit"));
+            }
+            if submissions.len() > SUBMIT_MAX_EVENTS {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "{} events in one request; at most {SUBMIT_MAX_EVENTS}",
+                        submissions.len()
+                    ),
+                ));
+            }
+            let mut events = Vec::with_capacity(submissions.len());
+            for (i, s) in submissions.into_iter().enumerate() {
+                events.push(
+                    to_event(s, received)
+                        .map_err(|e| ApiError::new(e.status, format!("[{i}]: {}", e.message)))?,
+                );
+            }
+            events
+        }
+        Some(b'{') => vec![to_event(parse_json(&body)?, received)?],
+        _ => {
+            return Err(ApiError::bad_request(
+                "body must be a JSON object or an array of objects",
+            ))
+        }
+    };
+    let seqs = state.commit(events).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "seqs": seqs })),
+    )
+        .into_response())
+}
+
+/// The filters of `netaudit query`, as query-string parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Filters {
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub code: Option<String>,
+    pub severity: Option<String>,
+    pub user: Option<String>,
+    pub host: Option<String>,
+    pub device: Option<String>,
+    pub text: Option<String>,
+    pub after_seq: Option<u64>,
+    pub before_seq: Option<u64>,
+    #[serde(default)]
+    pub reverse: bool,
+    pub limit: Option<usize>,
+    /// Export only: `json` (default) or `standard`.
+    pub format: Option<String>,
+}
+
+/// The largest page.
+pub const PAGE_MAX: usize = 1000;
+
+fn to_store_query(f: &Filters, default_limit: usize) -> Result<StoreQuery, ApiError> {
+    let now = now_ns();
+    let time = |name: &str, v: &Option<String>| {
+        v.as_deref()
+            .map(|s| parse_time(s, now).map_err(|e| ApiError::bad_request(format!("{name}: {e}"))))
+            .transpose()
+    };
+    let min_severity = f
+        .severity
+        .as_deref()
+        .map(|s| {
+            s.parse::<Severity>()
+                .map_err(|e| ApiError::bad_request(format!("severity: {e}")))
+        })
+        .transpose()?;
+    let limit = f.limit.unwrap_or(default_limit);
+    if limit == 0 || limit > PAGE_MAX {
+        return Err(ApiError::bad_request(format!("limit: 1 to {PAGE_MAX}")));
+    }
+    for (name, value) in [
+        ("code", &f.code),
+        ("user", &f.user),
+        ("host", &f.host),
+        ("device", &f.device),
+        ("text", &f.text),
+    ] {
+        if let Some(value) = value {
+            check_text(name, value, VALUE_MAX)?;
+        }
+    }
+    Ok(StoreQuery {
+        since_ns: time("since", &f.since)?,
+        until_ns: time("until", &f.until)?,
+        code: f.code.clone(),
+        min_severity,
+        user: f.user.clone(),
+        host: f.host.clone(),
+        device: f.device.clone(),
+        text: f.text.clone(),
+        after_seq: f.after_seq,
+        before_seq: f.before_seq,
+        order: if f.reverse {
+            Order::Descending
+        } else {
+            Order::Ascending
+        },
+        limit,
+    })
+}
+
+fn filters(q: Result<Query<Filters>, QueryRejection>) -> Result<Filters, ApiError> {
+    q.map(|Query(f)| f)
+        .map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))
+}
+
+async fn run_query(state: &ApiState, query: StoreQuery) -> Result<netaudit_store::Page, ApiError> {
+    let store = state.store()?;
+    tokio::task::spawn_blocking(move || store.query(&query))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::bad_request(format!("query: {e}")))
+}
+
+/// `GET /api/v1/events` (auditor): one page, `next` continues it.
+pub async fn query(
+    State(state): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    q: Result<Query<Filters>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers, peer).await?;
+    require(&principal, &[Role::Auditor], "reading events")?;
+    let f = filters(q)?;
+    let page = run_query(&state, to_store_query(&f, 100)?).await?;
+    let events: Vec<serde_json::Value> = page.events.iter().map(json_of).collect();
+    Ok(Json(serde_json::json!({ "events": events, "next": page.next })).into_response())
+}
+
+/// `GET /api/v1/events/stream` (auditor): server-sent events, one `event`
+/// per stored event (id = sequence number), from `after_seq` or from now.
+pub async fn stream(
+    State(state): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    q: Result<Query<Filters>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers, peer).await?;
+    require(&principal, &[Role::Auditor], "reading events")?;
+    let f = filters(q)?;
+    let mut query = to_store_query(&f, PAGE_MAX)?;
+    let store = state.store()?;
+    // Last-Event-ID resumes a dropped stream.
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    query.after_seq = Some(resume.or(f.after_seq).unwrap_or_else(|| store.last_seq()));
+    query.order = Order::Ascending;
+    let metrics = state.metrics.clone();
+    let start = (query, VecDeque::<netaudit_store::StoredEvent>::new());
+    let events = futures::stream::unfold(start, move |(mut query, mut buffer)| {
+        let store = store.clone();
+        let metrics = metrics.clone();
+        async move {
+            loop {
+                if let Some(e) = buffer.pop_front() {
+                    let data = json_of(&e).to_string();
+                    let event = SseEvent::default()
+                        .id(e.seq.to_string())
+                        .event("event")
+                        .data(data);
+                    return Some((Ok::<_, Infallible>(event), (query, buffer)));
+                }
+                let q = query.clone();
+                let s = store.clone();
+                let page = tokio::task::spawn_blocking(move || s.query(&q)).await;
+                match page {
+                    Ok(Ok(page)) if !page.events.is_empty() => {
+                        if let Some(last) = page.events.last() {
+                            query.after_seq = Some(last.seq);
+                        }
+                        buffer.extend(page.events);
+                    }
+                    Ok(Ok(_)) => {
+                        // Woken by a commit, or polled once a second.
+                        let _ = tokio::time::timeout(
+                            Duration::from_secs(1),
+                            metrics.committed.notified(),
+                        )
+                        .await;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    });
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+/// `GET /api/v1/verify` (auditor): the chain walk of `netaudit verify`.
+pub async fn verify(
+    State(state): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers, peer).await?;
+    require(&principal, &[Role::Auditor], "verifying the store")?;
+    let store = state.store()?;
+    let config = store.config().clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let key = netaudit_store::read_local_verify_key(&config)?;
+        let live = Some(config.key_path()).filter(|p| std::fs::File::open(p).is_ok());
+        netaudit_store::verify(&config.path, &key, live.as_deref())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            format!("cannot verify here: {e} (the verify key may have been exported and erased; run `netaudit verify --key FILE`)"),
+        )
+    })?;
+    Ok(Json(serde_json::json!({
+        "ok": report.ok(),
+        "events_verified": report.events_verified,
+        "checkpoints_verified": report.checkpoints_verified,
+        "first_seq": report.first_seq,
+        "last_seq": report.last_seq,
+        "sealed_through": report.sealed_through,
+        "epoch": report.epoch,
+        "removed_by_retention": report.removed_by_retention,
+        "unsealed": report.unsealed,
+        "live_key_epoch": report.live_key_epoch,
+        "break": report.failure.as_ref().map(|b| serde_json::json!({
+            "seq": b.seq, "kind": b.kind.to_string(), "detail": b.detail
+        })),
+    }))
+    .into_response())
+}
+
+/// `GET /api/v1/export` (auditor): every matching event up to the last one
+/// stored when the request came, streamed as JSON lines or standard syslog.
+pub async fn export(
+    State(state): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    q: Result<Query<Filters>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers, peer).await?;
+    require(&principal, &[Role::Auditor], "exporting events")?;
+    let f = filters(q)?;
+    let (format, content_type) = match f.format.as_deref() {
+        None | Some("json") => (EventFormat::Json, "application/x-ndjson"),
+        Some("standard") => (EventFormat::Standard, "text/plain; charset=utf-8"),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "format: '{other}' (expected json or standard)"
+            )))
+        }
+    };
+    let mut query = to_store_query(&f, PAGE_MAX)?;
+    let store = state.store()?;
+    let end = store.last_seq();
+    query.order = Order::Ascending;
+    query.before_seq = Some(
+        query
+            .before_seq
+            .map_or(end.saturating_add(1), |b| b.min(end.saturating_add(1))),
+    );
+    let chunks = futures::stream::unfold(Some(query), move |query| {
+        let store = store.clone();
+        async move {
+            let query = query?;
+            let q = query.clone();
+            let page = tokio::task::spawn_blocking(move || store.query(&q)).await;
+            let page = match page {
+                Ok(Ok(page)) => page,
+                Ok(Err(e)) => return Some((Err(std::io::Error::other(e.to_string())), None)),
+                Err(e) => return Some((Err(std::io::Error::other(e.to_string())), None)),
+            };
+            if page.events.is_empty() {
+                return None;
+            }
+            let mut out = Vec::with_capacity(page.events.len() * 300);
+            if let Err(e) = write_events(&mut out, &page.events, format, false) {
+                return Some((Err(e), None));
+            }
+            let next = page.next.map(|next| StoreQuery {
+                after_seq: Some(next),
+                ..query
+            });
+            Some((Ok(Bytes::from(out)), next))
+        }
+    });
+    Ok((
+        [(header::CONTENT_TYPE, content_type)],
+        Body::from_stream(chunks),
+    )
+        .into_response())
+}

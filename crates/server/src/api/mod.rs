@@ -1,0 +1,345 @@
+//! The HTTP API under `/api/v1` (docs/api.md): event submission for
+//! applications, sessions, users and the authentication policy, examination
+//! of the store, operations and their leaves.
+//!
+//! Every event the API makes or accepts goes to the store writer as a batch
+//! of its own and is answered only after it has committed; its sequence
+//! numbers come from the writer's acknowledgement.
+
+mod auth;
+mod events;
+mod openapi;
+mod operations;
+mod users;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use netaudit_event::{catalog, Event, EventContext};
+use tokio::sync::mpsc;
+
+use crate::auth::{AuthDb, Policy, Role};
+use crate::config::ApiConfig;
+use crate::serve::batcher::BatchHandle;
+use crate::serve::metrics::Metrics;
+
+pub use auth::Principal;
+
+/// What the handlers share.
+pub struct ApiState {
+    pub auth: AuthDb,
+    /// Weak, so that the writer thread ends at shutdown once the batcher
+    /// has handed over its last batch.
+    writer: mpsc::WeakSender<BatchHandle>,
+    store: Option<Arc<netaudit_store::Store>>,
+    metrics: Arc<Metrics>,
+    sessions: Mutex<HashMap<String, auth::Session>>,
+    config: ApiConfig,
+}
+
+/// A 4xx/5xx answer with a JSON body `{"error": "..."}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+    pub fn internal(message: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %message, "API request failed");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message.to_string())
+    }
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            axum::Json(serde_json::json!({ "error": self.message })),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"netaudit\""),
+            );
+        }
+        response
+    }
+}
+
+impl From<crate::auth::AuthError> for ApiError {
+    fn from(err: crate::auth::AuthError) -> ApiError {
+        use crate::auth::AuthError as E;
+        match err {
+            E::InvalidRole(_) | E::InvalidName(_) | E::WeakPassword => {
+                ApiError::bad_request(err.to_string())
+            }
+            E::UserExists(_) => ApiError::new(StatusCode::CONFLICT, err.to_string()),
+            E::NoSuchUser(_) => ApiError::new(StatusCode::NOT_FOUND, err.to_string()),
+            _ => ApiError::internal(err),
+        }
+    }
+}
+
+/// Parses a JSON body with the path of the first bad field in the message.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if path.is_empty() || path == "." {
+            ApiError::bad_request(format!("invalid JSON body: {inner}"))
+        } else {
+            ApiError::bad_request(format!("invalid JSON body at {path}: {inner}"))
+        }
+    })?;
+    de.end()
+        .map_err(|err| ApiError::bad_request(format!("invalid JSON body: {err}")))?;
+    Ok(value)
+}
+
+/// The longest string accepted in any field that may reach an output.
+pub const VALUE_MAX: usize = 4096;
+
+/// Refuses control characters (line breaks would split syslog lines) and
+/// overlong values; `]`, `"` and `\` are escaped by the formatters.
+pub fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.len() > max {
+        return Err(ApiError::bad_request(format!(
+            "{field}: {} bytes, at most {max} allowed",
+            value.len()
+        )));
+    }
+    if let Some(pos) = value.find(|c: char| c.is_control()) {
+        return Err(ApiError::bad_request(format!(
+            "{field}: control character at byte {pos} (line breaks and other control characters are not allowed)"
+        )));
+    }
+    Ok(())
+}
+
+impl ApiState {
+    pub fn new(
+        auth: AuthDb,
+        writer: mpsc::WeakSender<BatchHandle>,
+        store: Option<Arc<netaudit_store::Store>>,
+        metrics: Arc<Metrics>,
+        config: ApiConfig,
+    ) -> ApiState {
+        ApiState {
+            auth,
+            writer,
+            store,
+            metrics,
+            sessions: Mutex::new(HashMap::new()),
+            config,
+        }
+    }
+
+    fn policy(&self) -> Policy {
+        Policy {
+            max_login_attempts: self.config.max_login_attempts,
+            access_window_ns: i64::try_from(self.config.access_window_secs)
+                .unwrap_or(i64::MAX / 1_000_000_000)
+                .saturating_mul(1_000_000_000),
+        }
+    }
+
+    fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.config.session_idle_timeout_secs)
+    }
+
+    fn store(&self) -> Result<Arc<netaudit_store::Store>, ApiError> {
+        self.store
+            .clone()
+            .ok_or_else(|| ApiError::unavailable("this server runs without a store"))
+    }
+
+    /// Hands `events` to the store writer and waits for the commit; returns
+    /// their sequence numbers (consecutive: one transaction).
+    pub async fn commit(&self, events: Vec<Event>) -> Result<Vec<u64>, ApiError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let count = events.len() as u64;
+        let writer = self
+            .writer
+            .upgrade()
+            .ok_or_else(|| ApiError::unavailable("the server is shutting down"))?;
+        let (batch, ack) = BatchHandle::acknowledged(events);
+        self.metrics.pending.fetch_add(count, Relaxed);
+        if writer.send(batch).await.is_err() {
+            return Err(ApiError::unavailable("the store writer has stopped"));
+        }
+        drop(writer);
+        let last = ack
+            .await
+            .map_err(|_| ApiError::unavailable("the store writer stopped before committing"))?;
+        let first = last.saturating_add(1).saturating_sub(count);
+        Ok((first..=last).collect())
+    }
+
+    /// Records one catalog event made by netaudit itself (logins, user
+    /// changes); waits for its commit.
+    pub async fn audit(&self, code: &str, vars: &[(&str, &str)]) -> Result<u64, ApiError> {
+        let event = audit_event(code, vars, &[])?;
+        let seqs = self.commit(vec![event]).await?;
+        seqs.last()
+            .copied()
+            .ok_or_else(|| ApiError::internal("commit returned no sequence number"))
+    }
+
+    /// Like [`ApiState::audit`] with extra parameters in netaudit's own
+    /// SD element (e.g. the login failure reason).
+    pub async fn audit_with(
+        &self,
+        code: &str,
+        vars: &[(&str, &str)],
+        extra: &[(&str, &str)],
+    ) -> Result<u64, ApiError> {
+        let event = audit_event(code, vars, extra)?;
+        let seqs = self.commit(vec![event]).await?;
+        seqs.last()
+            .copied()
+            .ok_or_else(|| ApiError::internal("commit returned no sequence number"))
+    }
+}
+
+/// SD-ID of the parameters netaudit adds to catalog events it makes itself
+/// (private enterprise number placeholder of RFC 5424's examples).
+pub const NETAUDIT_SD_ID: &str = "netaudit@32473";
+
+/// The application name of events made by the API.
+pub const API_APP: &str = "netaudit-api";
+
+fn audit_event(
+    code: &str,
+    vars: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> Result<Event, ApiError> {
+    let entry = catalog().lookup(code).map_err(ApiError::internal)?;
+    let rendered = entry.render(vars).map_err(ApiError::internal)?;
+    let now = crate::auth::now_ns();
+    let ctx = EventContext {
+        time_ns: Some(now),
+        host: hostname(),
+        app: Some(API_APP.to_string()),
+        received_ns: now,
+        ..EventContext::default()
+    };
+    let mut event = rendered.into_event(&ctx);
+    for (name, value) in extra {
+        event.params.push(netaudit_event::Param {
+            sd_id: NETAUDIT_SD_ID.to_string(),
+            name: (*name).to_string(),
+            value: (*value).to_string(),
+        });
+    }
+    Ok(event)
+}
+
+/// This machine's name, for the HOSTNAME of events netaudit makes.
+fn hostname() -> Option<String> {
+    static NAME: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let mut buf = [0u8; 256];
+        // SAFETY: buf is valid for buf.len() bytes; gethostname NUL-terminates
+        // on success when the name fits.
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        if rc != 0 {
+            return None;
+        }
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        std::str::from_utf8(buf.get(..end)?)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    })
+    .clone()
+}
+
+/// The `/api/v1` routes with their state; starts the session sweeper.
+pub fn router(state: Arc<ApiState>) -> Router {
+    let limit = state.config.body_limit_bytes;
+    auth::spawn_session_sweeper(Arc::downgrade(&state));
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/api/v1/login", post(users::login))
+        .route("/api/v1/logout", post(users::logout))
+        .route("/api/v1/users", get(users::list).post(users::create))
+        .route("/api/v1/users/:name", axum::routing::delete(users::delete))
+        .route("/api/v1/users/:name/password", put(users::set_password))
+        .route("/api/v1/users/:name/lock", post(users::lock))
+        .route("/api/v1/users/:name/unlock", post(users::unlock))
+        .route("/api/v1/users/:name/tokens", post(users::token))
+        .route("/api/v1/events", post(events::submit).get(events::query))
+        .route("/api/v1/events/stream", get(events::stream))
+        .route("/api/v1/verify", get(events::verify))
+        .route("/api/v1/export", get(events::export))
+        .route(
+            "/api/v1/operations",
+            post(operations::create).get(operations::list),
+        )
+        .route(
+            "/api/v1/operations/:name/leaves/:device",
+            put(operations::report_leaf),
+        )
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// The peer address as the API reports it (no port: JUNOScope's client
+/// address is the host).
+pub fn client_address(peer: SocketAddr) -> String {
+    peer.ip().to_string()
+}
+
+/// Role check: 403 naming what is needed.
+pub fn require(principal: &Principal, allowed: &[Role], what: &str) -> Result<(), ApiError> {
+    if principal.token && !allowed.contains(&Role::Reporter) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("{what}: API tokens may only submit events and operations"),
+        ));
+    }
+    if allowed.contains(&principal.role) {
+        Ok(())
+    } else {
+        let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{what} needs the role {}; {} has the role {}",
+                names.join(" or "),
+                principal.user,
+                principal.role
+            ),
+        ))
+    }
+}
+
+/// Seconds elapsed since `since`, for idle checks.
+fn idle_since(since: Instant) -> Duration {
+    Instant::now().saturating_duration_since(since)
+}

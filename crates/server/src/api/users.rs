@@ -1,0 +1,340 @@
+//! Login, logout, users and the authentication policy's lock/unlock. Every
+//! change is a catalog event carrying the acting user and client address.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+
+use super::auth::{authenticate, close_session, close_sessions_of, open_session, SESSION_COOKIE};
+use super::{check_text, client_address, parse_json, require, ApiError, ApiState, NETAUDIT_SD_ID};
+use crate::auth::{validate_name, LoginOutcome, Role};
+
+type St = State<Arc<ApiState>>;
+type Peer = ConnectInfo<SocketAddr>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// `POST /api/v1/login`: 200 with a session token and cookie, or 401.
+pub async fn login(
+    State(state): St,
+    ConnectInfo(peer): Peer,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: LoginRequest = parse_json(&body)?;
+    check_text("username", &request.username, crate::auth::NAME_MAX)?;
+    if request.password.len() > 1024 {
+        return Err(ApiError::bad_request("password: at most 1024 bytes"));
+    }
+    let client = client_address(peer);
+    let policy = state.policy();
+    let now = crate::auth::now_ns();
+    let check = {
+        let state = state.clone();
+        let (name, password) = (request.username.clone(), request.password);
+        // argon2 takes tens of milliseconds: off the async workers.
+        tokio::task::spawn_blocking(move || state.auth.check_login(&name, &password, policy, now))
+            .await
+            .map_err(ApiError::internal)??
+    };
+    let user = request.username.as_str();
+    match check {
+        LoginOutcome::Accepted(account) => {
+            state
+                .audit(
+                    "JUNOSCOPE_LOGIN_SUCCESSFUL",
+                    &[("username", user), ("client-address", &client)],
+                )
+                .await?;
+            let secret = open_session(&state, &account.name, account.role, &client);
+            let cookie = format!(
+                "{SESSION_COOKIE}={secret}; Path=/api; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+                state.config.session_idle_timeout_secs
+            );
+            let body = serde_json::json!({
+                "token": secret,
+                "username": account.name,
+                "role": account.role,
+                "idle_timeout_secs": state.config.session_idle_timeout_secs,
+            });
+            Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+        }
+        LoginOutcome::Refused {
+            refusal,
+            now_locked,
+        } => {
+            state
+                .audit_with(
+                    "JUNOSCOPE_LOGIN_FAILURE",
+                    &[("username", user), ("client-address", &client)],
+                    &[("failure-reason", refusal.reason())],
+                )
+                .await?;
+            if now_locked {
+                state
+                    .audit(
+                        "JUNOSCOPE_USER_AUTO_LOCKED",
+                        &[("username", user), ("client-address", &client)],
+                    )
+                    .await?;
+                close_sessions_of(&state, user);
+            }
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                format!("login refused: {}", refusal.reason()),
+            ))
+        }
+    }
+}
+
+/// `POST /api/v1/logout`: ends the calling session (204).
+pub async fn logout(
+    State(state): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers, peer).await?;
+    let Some(key) = principal.session else {
+        return Err(ApiError::bad_request(
+            "an API token has no session to log out of",
+        ));
+    };
+    if close_session(&state, &key) {
+        state
+            .audit(
+                "JUNOSCOPE_LOGOUT",
+                &[
+                    ("username", &principal.user),
+                    ("client-address", &principal.client),
+                ],
+            )
+            .await?;
+    }
+    let cookie =
+        format!("{SESSION_COOKIE}=; Path=/api; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+/// `GET /api/v1/users` (admin).
+pub async fn list(
+    State(state): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers, peer).await?;
+    require(&principal, &[Role::Admin], "listing users")?;
+    let users = state.auth.users()?;
+    Ok(Json(serde_json::json!({ "users": users })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+/// `POST /api/v1/users` (admin): JUNOSCOPE_USER_CREATED.
+pub async fn create(
+    State(state): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers, peer).await?;
+    require(&principal, &[Role::Admin], "creating users")?;
+    let request: CreateUser = parse_json(&body)?;
+    validate_name(&request.name)?;
+    let user = {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || {
+            state
+                .auth
+                .add_user(&request.name, request.role, &request.password)
+        })
+        .await
+        .map_err(ApiError::internal)??
+    };
+    state
+        .audit(
+            "JUNOSCOPE_USER_CREATED",
+            &[
+                ("new-user", &user.name),
+                ("username", &principal.user),
+                ("client-address", &principal.client),
+            ],
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(user)).into_response())
+}
+
+fn checked_name(name: &str) -> Result<(), ApiError> {
+    validate_name(name).map_err(|e| ApiError::new(StatusCode::NOT_FOUND, e.to_string()))
+}
+
+/// `DELETE /api/v1/users/{name}` (admin): JUNOSCOPE_USER_DELETED.
+pub async fn delete(
+    State(state): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers, peer).await?;
+    require(&principal, &[Role::Admin], "deleting users")?;
+    checked_name(&name)?;
+    if name == principal.user {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "an administrator cannot delete their own account",
+        ));
+    }
+    state.auth.delete_user(&name)?;
+    close_sessions_of(&state, &name);
+    state
+        .audit(
+            "JUNOSCOPE_USER_DELETED",
+            &[
+                ("deleted-user", &name),
+                ("username", &principal.user),
+                ("client-address", &principal.client),
+            ],
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    pub password: String,
+}
+
+/// `PUT /api/v1/users/{name}/password` (admin): JUNOSCOPE_USER_PASSWORD_CHANGED.
+pub async fn set_password(
+    State(state): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers, peer).await?;
+    require(&principal, &[Role::Admin], "changing passwords")?;
+    checked_name(&name)?;
+    let request: SetPassword = parse_json(&body)?;
+    {
+        let state = state.clone();
+        let name = name.clone();
+        tokio::task::spawn_blocking(move || state.auth.set_password(&name, &request.password))
+            .await
+            .map_err(ApiError::internal)??;
+    }
+    state
+        .audit(
+            "JUNOSCOPE_USER_PASSWORD_CHANGED",
+            &[
+                ("target-user", &name),
+                ("username", &principal.user),
+                ("client-address", &principal.client),
+            ],
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn set_locked(
+    state: Arc<ApiState>,
+    peer: SocketAddr,
+    headers: HeaderMap,
+    name: String,
+    locked: bool,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers, peer).await?;
+    require(
+        &principal,
+        &[Role::Admin],
+        if locked {
+            "locking users"
+        } else {
+            "unlocking users"
+        },
+    )?;
+    checked_name(&name)?;
+    if locked && name == principal.user {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "an administrator cannot lock their own account",
+        ));
+    }
+    state.auth.set_locked(&name, locked)?;
+    if locked {
+        close_sessions_of(&state, &name);
+    }
+    state
+        .audit(
+            if locked {
+                "JUNOSCOPE_USER_LOCKED_BY_ADMIN"
+            } else {
+                "JUNOSCOPE_USER_UNLOCKED_BY_ADMIN"
+            },
+            &[
+                ("username", &name),
+                ("client-address", &principal.client),
+                ("admin-username", &principal.user),
+            ],
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /api/v1/users/{name}/lock` (admin): JUNOSCOPE_USER_LOCKED_BY_ADMIN.
+pub async fn lock(
+    State(state): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    set_locked(state, peer, headers, name, true).await
+}
+
+/// `POST /api/v1/users/{name}/unlock` (admin): JUNOSCOPE_USER_UNLOCKED_BY_ADMIN.
+pub async fn unlock(
+    State(state): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    set_locked(state, peer, headers, name, false).await
+}
+
+/// `POST /api/v1/users/{name}/tokens` (admin): a new API token, shown once.
+/// The catalog has no code for token creation; the token is a credential of
+/// the user, so it is recorded as netaudit's own parameter on a password
+/// change event would be misleading — it is logged, not stored as an event.
+pub async fn token(
+    State(state): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers, peer).await?;
+    require(&principal, &[Role::Admin], "making API tokens")?;
+    checked_name(&name)?;
+    let token = state.auth.create_token(&name)?;
+    tracing::info!(user = %name, by = %principal.user, client = %principal.client, sd_id = NETAUDIT_SD_ID, "API token created");
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "token": token, "username": name })),
+    )
+        .into_response())
+}

@@ -1,0 +1,130 @@
+//! `netaudit user`: local API users and API tokens in the auth database.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::auth::{AuthDb, Role};
+use crate::config::Config;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Configuration file: the auth database is `api.auth_db`, by default
+    /// `auth.db` beside `store.path`.
+    #[arg(long, short = 'c', value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// The auth database file (overrides the configuration).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub auth_db: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: UserCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from --password-file (first
+    /// line) or asked on the terminal twice; there is no default password.
+    Add {
+        name: String,
+        #[arg(long, value_parser = ["admin", "auditor", "reporter"])]
+        role: String,
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// List users, their roles and whether they are locked.
+    List,
+    /// Lock an account (it cannot log in or use its tokens).
+    Lock { name: String },
+    /// Unlock an account and forget its counted login failures.
+    Unlock { name: String },
+    /// Set a new password (from --password-file or the terminal).
+    Passwd {
+        name: String,
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// Make an API token for an application (printed once; only a digest is
+    /// kept). A token may only submit events and operations.
+    Token { name: String },
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let path = match args.auth_db {
+        Some(path) => path,
+        None => {
+            let config = match &args.config {
+                Some(path) => Config::load(path)?,
+                None => Config::default(),
+            };
+            config.api.auth_db_path(&config.store)
+        }
+    };
+    let db = AuthDb::open(&path)?;
+    match args.command {
+        UserCommand::Add {
+            name,
+            role,
+            password_file,
+        } => {
+            let role: Role = role.parse()?;
+            let password = read_password(password_file.as_ref(), true)?;
+            db.add_user(&name, role, &password)?;
+            eprintln!("user {name} created with role {role} in {}", path.display());
+        }
+        UserCommand::List => {
+            for user in db.users()? {
+                println!(
+                    "{}\t{}\t{}",
+                    user.name,
+                    user.role,
+                    if user.locked { "locked" } else { "active" }
+                );
+            }
+        }
+        UserCommand::Lock { name } => {
+            db.set_locked(&name, true)?;
+            eprintln!("user {name} locked");
+        }
+        UserCommand::Unlock { name } => {
+            db.set_locked(&name, false)?;
+            eprintln!("user {name} unlocked");
+        }
+        UserCommand::Passwd {
+            name,
+            password_file,
+        } => {
+            if db.user(&name)?.is_none() {
+                anyhow::bail!("no user '{name}'");
+            }
+            let password = read_password(password_file.as_ref(), true)?;
+            db.set_password(&name, &password)?;
+            eprintln!("password of {name} changed");
+        }
+        UserCommand::Token { name } => {
+            let token = db.create_token(&name)?;
+            println!("{token}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The first line of `file`, or a password typed twice on the terminal.
+fn read_password(file: Option<&PathBuf>, confirm: bool) -> anyhow::Result<String> {
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("--password-file {}: cannot read", file.display()))?;
+        let line = text.lines().next().unwrap_or_default().to_string();
+        return Ok(line);
+    }
+    let first = rpassword::prompt_password("Password: ")
+        .context("cannot read a password from the terminal (use --password-file)")?;
+    if confirm {
+        let second = rpassword::prompt_password("Password again: ")
+            .context("cannot read a password from the terminal")?;
+        if first != second {
+            anyhow::bail!("the passwords differ");
+        }
+    }
+    Ok(first)
+}
