@@ -1,0 +1,768 @@
+//! The HTTP API over real HTTP: `netaudit serve` on loopback ports with a
+//! private data directory, users made with `netaudit user`.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{config_text, free_port, free_tcp_port, stored_events, Netaudit};
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A response: status, headers (lower-case names) and body.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A minimal HTTP/1.1 client (Connection: close; chunked bodies decoded).
+fn request(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    auth: Option<&str>,
+    body: Option<&[u8]>,
+) -> Reply {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(5)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    if let Some(token) = auth {
+        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    if let Some(body) = body {
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).expect("write head");
+    if let Some(body) = body {
+        // The server may answer 413 before reading everything.
+        let _ = stream.write_all(body);
+    }
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP head in {:?}", String::from_utf8_lossy(&raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut rest = raw[split + 4..].to_vec();
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    if headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"))
+    {
+        let mut body = Vec::new();
+        let mut input = &rest[..];
+        // Bounded by the input length: every chunk consumes bytes.
+        while let Some(pos) = input.windows(2).position(|w| w == b"\r\n") {
+            let size = usize::from_str_radix(String::from_utf8_lossy(&input[..pos]).trim(), 16)
+                .expect("chunk size");
+            input = &input[pos + 2..];
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&input[..size]);
+            input = &input[size + 2..];
+        }
+        rest = body;
+    }
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&rest).to_string(),
+    }
+}
+
+fn post(address: SocketAddr, path: &str, auth: Option<&str>, body: &Value) -> Reply {
+    request(
+        address,
+        "POST",
+        path,
+        auth,
+        Some(body.to_string().as_bytes()),
+    )
+}
+
+/// `netaudit user ARGS...` on the server's configuration.
+fn user_cli(server: &Netaudit, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .arg("user")
+        .arg("-c")
+        .arg(&server.config_path)
+        .args(args)
+        .output()
+        .expect("run netaudit user");
+    assert!(
+        output.status.success(),
+        "netaudit user {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn add_user(server: &Netaudit, name: &str, role: &str) {
+    let file = server.dir.join(format!("{name}.pw"));
+    std::fs::write(&file, format!("{PASSWORD}\n")).expect("write password file");
+    user_cli(
+        server,
+        &[
+            "add",
+            name,
+            "--role",
+            role,
+            "--password-file",
+            file.to_str().expect("utf-8 path"),
+        ],
+    );
+}
+
+fn login(server: &Netaudit, name: &str) -> String {
+    let reply = post(
+        server.http,
+        "/api/v1/login",
+        None,
+        &json!({"username": name, "password": PASSWORD}),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let cookie = reply.header("set-cookie").expect("session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Secure"),
+        "{cookie}"
+    );
+    reply.json()["token"].as_str().expect("token").to_string()
+}
+
+/// A server with an admin, an auditor and a reporter (with an API token).
+struct Fixture {
+    _dir: tempfile::TempDir,
+    server: Netaudit,
+    token: String,
+}
+
+fn start(extra: &str) -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let http = free_tcp_port();
+    let config = config_text(
+        dir.path(),
+        http,
+        &format!(
+            "[[listener]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:{port}\"\n\n[api]\nmax_login_attempts = 3\naccess_window_secs = 60\n{extra}"
+        ),
+    );
+    let server = Netaudit::start(dir.path(), &config);
+    add_user(&server, "root-admin", "admin");
+    add_user(&server, "alice", "auditor");
+    add_user(&server, "app1", "reporter");
+    let token = user_cli(&server, &["token", "app1"]);
+    assert!(token.starts_with("na_tok_"), "{token}");
+    Fixture {
+        _dir: dir,
+        server,
+        token,
+    }
+}
+
+fn events_with_code(db: &Path, code: &str) -> Vec<netaudit_event::Event> {
+    stored_events(db)
+        .into_iter()
+        .filter(|e| e.code.as_deref() == Some(code))
+        .collect()
+}
+
+fn archive_success(device: &str) -> Value {
+    json!({
+        "code": "JUNOSCOPE_ARCHIVE_SUCCESS",
+        "variables": {
+            "device-name": device, "revision": "42", "operation-name": "archive edge routers",
+            "operation-type": "archive", "username": "ops", "start-time": "2026-11-23 10:00:00",
+            "last-updated-time": "2026-11-23 10:01:00"
+        }
+    })
+}
+
+#[test]
+fn brute_force_locks_and_a_locked_user_cannot_log_in() {
+    let f = start("");
+    let a = f.server.http;
+    for attempt in 0..3 {
+        let reply = post(
+            a,
+            "/api/v1/login",
+            None,
+            &json!({"username": "alice", "password": "wrong password"}),
+        );
+        assert_eq!(reply.status, 401, "attempt {attempt}: {}", reply.body);
+    }
+    let reply = post(
+        a,
+        "/api/v1/login",
+        None,
+        &json!({"username": "alice", "password": PASSWORD}),
+    );
+    assert_eq!(reply.status, 401);
+    assert!(reply.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("User Account Locked"));
+    let failures = events_with_code(&f.server.db, "JUNOSCOPE_LOGIN_FAILURE");
+    assert_eq!(failures.len(), 4);
+    assert!(failures.iter().all(
+        |e| e.user.as_deref() == Some("alice") && e.client_addr.as_deref() == Some("127.0.0.1")
+    ));
+    assert_eq!(
+        failures[3].param("failure-reason"),
+        Some("User Account Locked")
+    );
+    assert_eq!(
+        failures[0].param("failure-reason"),
+        Some("Authentication Failure")
+    );
+    let locked = events_with_code(&f.server.db, "JUNOSCOPE_USER_AUTO_LOCKED");
+    assert_eq!(locked.len(), 1);
+    assert_eq!(locked[0].client_addr.as_deref(), Some("127.0.0.1"));
+
+    // An admin unlocks; the right password works again.
+    let admin = login(&f.server, "root-admin");
+    let reply = request(a, "POST", "/api/v1/users/alice/unlock", Some(&admin), None);
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    let token = login(&f.server, "alice");
+    let unlocked = events_with_code(&f.server.db, "JUNOSCOPE_USER_UNLOCKED_BY_ADMIN");
+    assert_eq!(unlocked[0].param("admin-username"), Some("root-admin"));
+    assert_eq!(unlocked[0].param("username"), Some("alice"));
+    let reply = request(a, "POST", "/api/v1/logout", Some(&token), None);
+    assert_eq!(reply.status, 204);
+    assert_eq!(events_with_code(&f.server.db, "JUNOSCOPE_LOGOUT").len(), 1);
+    let reply = request(a, "GET", "/api/v1/events", Some(&token), None);
+    assert_eq!(reply.status, 401, "a closed session is refused");
+}
+
+#[test]
+fn roles_and_tokens_are_enforced() {
+    let f = start("");
+    let a = f.server.http;
+    let auditor = login(&f.server, "alice");
+    let reporter = login(&f.server, "app1");
+    // No token, a wrong one: 401.
+    assert_eq!(request(a, "GET", "/api/v1/events", None, None).status, 401);
+    assert_eq!(
+        request(a, "GET", "/api/v1/events", Some("na_tok_0000"), None).status,
+        401
+    );
+    assert_eq!(
+        request(a, "GET", "/api/v1/events", Some("na_ses_0000"), None).status,
+        401
+    );
+    assert_eq!(
+        request(a, "GET", "/api/v1/events", Some("garbage"), None).status,
+        401
+    );
+    // An auditor cannot manage users.
+    let reply = post(
+        a,
+        "/api/v1/users",
+        Some(&auditor),
+        &json!({"name": "eve", "role": "admin", "password": PASSWORD}),
+    );
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert_eq!(
+        request(a, "POST", "/api/v1/users/app1/lock", Some(&auditor), None).status,
+        403
+    );
+    // A reporter (session or token) cannot read.
+    assert_eq!(
+        request(a, "GET", "/api/v1/events", Some(&reporter), None).status,
+        403
+    );
+    assert_eq!(
+        request(a, "GET", "/api/v1/events", Some(&f.token), None).status,
+        403
+    );
+    assert_eq!(
+        request(a, "GET", "/api/v1/export", Some(&f.token), None).status,
+        403
+    );
+    assert_eq!(
+        request(a, "GET", "/api/v1/users", Some(&f.token), None).status,
+        403
+    );
+    // An auditor cannot submit; the token can.
+    assert_eq!(
+        post(
+            a,
+            "/api/v1/events",
+            Some(&auditor),
+            &archive_success("edge1")
+        )
+        .status,
+        403
+    );
+    let reply = post(
+        a,
+        "/api/v1/events",
+        Some(&f.token),
+        &archive_success("edge1"),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let seq = reply.json()["seqs"][0].as_u64().expect("seq");
+    // The auditor reads it back by sequence and by filters.
+    let reply = request(
+        a,
+        "GET",
+        &format!(
+            "/api/v1/events?code=JUNOSCOPE_ARCHIVE_*&device=edge1&after_seq={}",
+            seq - 1
+        ),
+        Some(&auditor),
+        None,
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let page = reply.json();
+    assert_eq!(page["events"][0]["seq"].as_u64(), Some(seq));
+    assert_eq!(page["events"][0]["device"], "edge1");
+    // Export (JSON lines and standard syslog) and verify.
+    let reply = request(
+        a,
+        "GET",
+        "/api/v1/export?format=standard",
+        Some(&auditor),
+        None,
+    );
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply
+            .body
+            .contains("JUNOSCOPE_ARCHIVE_SUCCESS: Successfully archived device: 'edge1'"),
+        "{}",
+        reply.body
+    );
+    let reply = request(a, "GET", "/api/v1/export", Some(&auditor), None);
+    assert!(reply
+        .body
+        .lines()
+        .all(|l| serde_json::from_str::<Value>(l).is_ok()));
+    assert!(reply.body.lines().count() >= 3);
+    let reply = request(a, "GET", "/api/v1/verify", Some(&auditor), None);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["ok"], true);
+    // The OpenAPI document is public JSON.
+    let reply = request(a, "GET", "/api/v1/openapi.json", None, None);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["openapi"], "3.0.3");
+}
+
+#[test]
+fn bad_submissions_get_a_clear_4xx_and_nothing_is_stored() {
+    let f = start("body_limit_bytes = 65536\n");
+    let a = f.server.http;
+    let t = Some(f.token.as_str());
+    let cases: Vec<(Vec<u8>, u16, &str)> = vec![
+        (b"{not json".to_vec(), 400, "invalid JSON"),
+        (json!({"code": "JUNOSCOPE_NOPE"}).to_string().into_bytes(), 400, "unknown catalog code 'JUNOSCOPE_NOPE'"),
+        (json!({"code": "JUNOSCOPE_LOGOUT", "variables": {"username": "x"}}).to_string().into_bytes(), 400, "missing variable(s) client-address"),
+        (json!({"code": "JUNOSCOPE_LOGOUT", "variables": {"username": "x", "client-address": "y", "extra": "z"}}).to_string().into_bytes(), 400, "no variable 'extra'"),
+        (json!({"code": "JUNOSCOPE_LOGOUT", "variables": {"username": "x", "client-address": "y"}, "colour": 1}).to_string().into_bytes(), 400, "unknown field `colour`"),
+        (json!({"code": "JUNOSCOPE_LOGOUT", "variables": {"username": 5, "client-address": "y"}}).to_string().into_bytes(), 400, "variables.username"),
+        (json!({"code": "JUNOSCOPE_LOGOUT", "variables": {"username": "x\nJUNOSCOPE_LOGIN_SUCCESSFUL", "client-address": "y"}}).to_string().into_bytes(), 400, "control character"),
+        (json!({"code": "JUNOSCOPE_LOGOUT", "variables": {"username": "x".repeat(5000), "client-address": "y"}}).to_string().into_bytes(), 400, "at most 4096"),
+        (json!([archive_success("ok1"), {"code": "JUNOSCOPE_LOGOUT"}]).to_string().into_bytes(), 400, "[1]: JUNOSCOPE_LOGOUT is missing"),
+        (json!([]).to_string().into_bytes(), 400, "empty array"),
+        (b"42".to_vec(), 400, "JSON object or an array"),
+        (vec![b' '; 70_000], 413, ""),
+    ];
+    for (body, status, needle) in cases {
+        let reply = request(a, "POST", "/api/v1/events", t, Some(&body));
+        assert_eq!(
+            reply.status,
+            status,
+            "{}: {}",
+            String::from_utf8_lossy(&body[..body.len().min(80)]),
+            reply.body
+        );
+        assert!(
+            reply.body.contains(needle),
+            "expected '{needle}' in {}",
+            reply.body
+        );
+    }
+    // Brackets and quotes are fine (the formatters escape them).
+    let mut odd = archive_success("edge\"]x");
+    odd["variables"]["revision"] = json!("r] \" \\ [x");
+    let reply = post(a, "/api/v1/events", t, &odd);
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let stored = stored_events(&f.server.db);
+    assert_eq!(
+        stored
+            .iter()
+            .filter(|e| e.app.as_deref() == Some("netaudit-api")
+                && e.code.as_deref() == Some("JUNOSCOPE_ARCHIVE_SUCCESS"))
+            .count(),
+        1
+    );
+    assert!(stored
+        .iter()
+        .all(|e| e.code.as_deref() != Some("JUNOSCOPE_LOGOUT")));
+    // Bad query strings and bad login bodies are 400s too.
+    let auditor = login(&f.server, "alice");
+    for path in [
+        "/api/v1/events?limit=0",
+        "/api/v1/events?after_seq=x",
+        "/api/v1/events?bogus=1",
+        "/api/v1/events?severity=loud",
+        "/api/v1/export?format=xml",
+    ] {
+        assert_eq!(
+            request(a, "GET", path, Some(&auditor), None).status,
+            400,
+            "{path}"
+        );
+    }
+    let reply = post(a, "/api/v1/login", None, &json!({"username": "alice"}));
+    assert_eq!(reply.status, 400, "{}", reply.body);
+}
+
+/// A TCP syslog receiver (LF framing) collecting what it gets.
+fn syslog_receiver() -> (u16, Arc<Mutex<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = text.clone();
+    std::thread::spawn(move || {
+        // One connection at a time, for the life of the test process.
+        for stream in listener.incoming().flatten() {
+            let reader = BufReader::new(stream);
+            for line in reader.lines().map_while(Result::ok) {
+                let mut text = sink.lock().unwrap_or_else(|p| p.into_inner());
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
+    });
+    (port, text)
+}
+
+#[test]
+fn every_admin_action_is_stored_with_actor_and_address_and_forwarded() {
+    let (port, received) = syslog_receiver();
+    let f = start(&format!(
+        "\n[[output.syslog]]\nname = \"siem\"\ntransport = \"tcp\"\naddress = \"127.0.0.1:{port}\"\nformat = \"standard\"\nframing = \"lf\"\nbackoff_initial_ms = 100\nbackoff_max_ms = 500\n"
+    ));
+    let a = f.server.http;
+    let admin = login(&f.server, "root-admin");
+    let reply = post(
+        a,
+        "/api/v1/users",
+        Some(&admin),
+        &json!({"name": "bob", "role": "auditor", "password": PASSWORD}),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(
+        post(
+            a,
+            "/api/v1/users",
+            Some(&admin),
+            &json!({"name": "bob", "role": "auditor", "password": PASSWORD})
+        )
+        .status,
+        409
+    );
+    assert_eq!(
+        post(
+            a,
+            "/api/v1/users",
+            Some(&admin),
+            &json!({"name": "bad]name", "role": "auditor", "password": PASSWORD})
+        )
+        .status,
+        400
+    );
+    let reply = request(
+        a,
+        "PUT",
+        "/api/v1/users/bob/password",
+        Some(&admin),
+        Some(
+            json!({"password": "another long password"})
+                .to_string()
+                .as_bytes(),
+        ),
+    );
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    assert_eq!(
+        request(a, "POST", "/api/v1/users/bob/lock", Some(&admin), None).status,
+        204
+    );
+    assert_eq!(
+        request(a, "POST", "/api/v1/users/bob/unlock", Some(&admin), None).status,
+        204
+    );
+    assert_eq!(
+        request(a, "DELETE", "/api/v1/users/bob", Some(&admin), None).status,
+        204
+    );
+    assert_eq!(
+        request(a, "DELETE", "/api/v1/users/bob", Some(&admin), None).status,
+        404
+    );
+    let list = request(a, "GET", "/api/v1/users", Some(&admin), None).json();
+    assert_eq!(list["users"].as_array().map(Vec::len), Some(3));
+
+    let codes = [
+        ("JUNOSCOPE_LOGIN_SUCCESSFUL", "root-admin"),
+        ("JUNOSCOPE_USER_CREATED", "root-admin"),
+        ("JUNOSCOPE_USER_PASSWORD_CHANGED", "root-admin"),
+        ("JUNOSCOPE_USER_LOCKED_BY_ADMIN", "root-admin"),
+        ("JUNOSCOPE_USER_UNLOCKED_BY_ADMIN", "root-admin"),
+        ("JUNOSCOPE_USER_DELETED", "root-admin"),
+    ];
+    for (code, actor) in codes {
+        let events = events_with_code(&f.server.db, code);
+        assert_eq!(events.len(), 1, "{code}");
+        assert_eq!(events[0].user.as_deref(), Some(actor), "{code}");
+        assert_eq!(
+            events[0].client_addr.as_deref(),
+            Some("127.0.0.1"),
+            "{code}"
+        );
+    }
+    // On the syslog output (bounded wait).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = received.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if codes.iter().all(|(code, _)| text.contains(code)) {
+            assert!(text.contains("User created: user: 'bob' by username: 'root-admin' client address: '127.0.0.1'"), "{text}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "syslog output got only:\n{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn idle_sessions_time_out_with_an_event() {
+    let f = start("session_idle_timeout_secs = 1\n");
+    let token = login(&f.server, "alice");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while events_with_code(&f.server.db, "JUNOSCOPE_SESSION_TIMEOUT").is_empty() {
+        assert!(Instant::now() < deadline, "no session timeout recorded");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let timeouts = events_with_code(&f.server.db, "JUNOSCOPE_SESSION_TIMEOUT");
+    assert_eq!(timeouts[0].user.as_deref(), Some("alice"));
+    assert_eq!(timeouts[0].client_addr.as_deref(), Some("127.0.0.1"));
+    assert_eq!(
+        request(f.server.http, "GET", "/api/v1/events", Some(&token), None).status,
+        401
+    );
+}
+
+#[test]
+fn operation_leaves_become_catalog_events_and_monitor_status() {
+    let f = start("");
+    let a = f.server.http;
+    let t = Some(f.token.as_str());
+    let reply = post(
+        a,
+        "/api/v1/operations",
+        t,
+        &json!({"name": "archive edge routers", "type": "archive", "devices": ["edge1", "edge2"], "user": "ops"}),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(
+        post(
+            a,
+            "/api/v1/operations",
+            t,
+            &json!({"name": "x", "type": "dance", "devices": ["d"]})
+        )
+        .status,
+        400
+    );
+    let path = "/api/v1/operations/archive%20edge%20routers/leaves/edge1";
+    let reply = request(
+        a,
+        "PUT",
+        path,
+        t,
+        Some(
+            json!({"status": "success", "revision": "17"})
+                .to_string()
+                .as_bytes(),
+        ),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["code"], "JUNOSCOPE_ARCHIVE_SUCCESS");
+    assert_eq!(
+        request(
+            a,
+            "PUT",
+            path,
+            t,
+            Some(
+                json!({"status": "success", "revision": "18"})
+                    .to_string()
+                    .as_bytes()
+            )
+        )
+        .status,
+        409
+    );
+    let reply = request(
+        a,
+        "PUT",
+        "/api/v1/operations/archive%20edge%20routers/leaves/edge2",
+        t,
+        Some(
+            json!({"status": "connection-error", "details": "timed out"})
+                .to_string()
+                .as_bytes(),
+        ),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        request(
+            a,
+            "PUT",
+            "/api/v1/operations/archive%20edge%20routers/leaves/edge9",
+            t,
+            Some(json!({"status": "success"}).to_string().as_bytes())
+        )
+        .status,
+        404
+    );
+
+    let ok = events_with_code(&f.server.db, "JUNOSCOPE_ARCHIVE_SUCCESS");
+    assert_eq!(ok.len(), 1);
+    assert_eq!(ok[0].device.as_deref(), Some("edge1"));
+    assert_eq!(ok[0].operation.as_deref(), Some("archive edge routers"));
+    assert_eq!(ok[0].param("revision"), Some("17"));
+    assert_eq!(ok[0].param("username"), Some("ops"));
+    assert!(ok[0].param("start-time").is_some() && ok[0].param("last-updated-time").is_some());
+    assert_eq!(
+        events_with_code(&f.server.db, "JUNOSCOPE_ARCHIVE_CONNECTION_ERROR").len(),
+        1
+    );
+
+    let auditor = login(&f.server, "alice");
+    let status = request(a, "GET", "/api/v1/operations", Some(&auditor), None).json();
+    let op = &status["operations"][0];
+    assert_eq!(op["name"], "archive edge routers");
+    assert_eq!(op["leaves"][0]["status"], "success");
+    assert_eq!(op["leaves"][1]["status"], "connection-error");
+}
+
+#[test]
+fn the_stream_delivers_new_events() {
+    let f = start("");
+    let a = f.server.http;
+    let auditor = login(&f.server, "alice");
+    let mut stream = TcpStream::connect(a).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(stream, "GET /api/v1/events/stream?code=JUNOSCOPE_ARCHIVE_SUCCESS HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {auditor}\r\n\r\n").expect("write");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        post(
+            a,
+            "/api/v1/events",
+            Some(&f.token),
+            &archive_success("edge7")
+        )
+        .status,
+        201
+    );
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !seen.contains("edge7") && Instant::now() < deadline {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    assert!(seen.contains("text/event-stream"), "{seen}");
+    assert!(
+        seen.contains("event: event") && seen.contains("edge7"),
+        "{seen}"
+    );
+}
+
+#[test]
+fn a_hundred_thousand_events_through_the_batch_endpoint_lose_none() {
+    let f = start("");
+    let a = f.server.http;
+    let token = f.token.clone();
+    let batches = 100;
+    let per_batch = 1000;
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let token = token.clone();
+            std::thread::spawn(move || {
+                let mut seqs = Vec::new();
+                for b in (w..batches).step_by(4) {
+                    let events: Vec<Value> = (0..per_batch)
+                        .map(|i| archive_success(&format!("dev-{b}-{i}")))
+                        .collect();
+                    let reply = post(a, "/api/v1/events", Some(&token), &Value::Array(events));
+                    assert_eq!(reply.status, 201, "{}", reply.body);
+                    let got: Vec<u64> = reply.json()["seqs"]
+                        .as_array()
+                        .expect("seqs")
+                        .iter()
+                        .filter_map(Value::as_u64)
+                        .collect();
+                    assert_eq!(got.len(), per_batch);
+                    seqs.extend(got);
+                }
+                seqs
+            })
+        })
+        .collect();
+    let mut seqs: Vec<u64> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("worker"))
+        .collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len(), batches * per_batch);
+    let stored = events_with_code(&f.server.db, "JUNOSCOPE_ARCHIVE_SUCCESS");
+    assert_eq!(stored.len(), batches * per_batch);
+    let mut devices: Vec<&str> = stored.iter().filter_map(|e| e.device.as_deref()).collect();
+    devices.sort_unstable();
+    devices.dedup();
+    assert_eq!(devices.len(), batches * per_batch);
+}
