@@ -858,6 +858,25 @@ impl Store {
         lock(&self.shared.background_error).clone()
     }
 
+    /// Stops the background thread and seals the current epoch if it holds
+    /// events, so that a clean shutdown leaves no unsealed tail.
+    pub fn close(mut self) -> Result<()> {
+        self.stop_background();
+        let mut w = lock(&self.shared.writer);
+        if w.chain.epoch_events > 0 {
+            w.close_epoch_now(&self.shared.store_id)?;
+        }
+        Ok(())
+    }
+
+    fn stop_background(&mut self) {
+        *lock(&self.shared.stop) = true;
+        self.shared.wake.notify_all();
+        if let Some(handle) = self.background.take() {
+            let _ = handle.join();
+        }
+    }
+
     /// The partitions, oldest first.
     pub fn partitions(&self) -> Result<Vec<PartitionInfo>> {
         let conn = lock(&self.shared.cursors);
@@ -867,11 +886,7 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        *lock(&self.shared.stop) = true;
-        self.shared.wake.notify_all();
-        if let Some(handle) = self.background.take() {
-            let _ = handle.join();
-        }
+        self.stop_background();
     }
 }
 
@@ -981,7 +996,10 @@ impl Writer {
 
     /// Closes the epoch and starts a new partition file.
     fn roll(&mut self, store_id: &[u8; 16], config: &StoreConfig) -> Result<()> {
-        self.close_epoch_now(store_id)?;
+        // A partition starts right after a checkpoint (retention relies on it).
+        if self.chain.epoch_events > 0 {
+            self.close_epoch_now(store_id)?;
+        }
         let catalog_path = self.catalog.path().map(PathBuf::from).unwrap_or_default();
         let first_seq = self.chain.next_seq;
         let last_seq = first_seq - 1;
@@ -1049,30 +1067,6 @@ impl Writer {
             let mut insert = tx.prepare_cached(INSERT_SQL).at(&path, "prepare insert")?;
             let buf = &mut self.encode_buf;
             for event in events {
-                if chain.epoch_events >= config.epoch_events {
-                    let ckpt = {
-                        let last_seq = chain.next_seq - 1;
-                        let bytes = Checkpoint::signed_bytes(
-                            store_id,
-                            chain.epoch,
-                            last_seq,
-                            &chain.head,
-                            now,
-                        );
-                        Checkpoint {
-                            epoch: chain.epoch,
-                            last_seq,
-                            chain: chain.head,
-                            time_ns: now,
-                            mac: Checkpoint::mac_of(&chain.key, &bytes),
-                            signature: ed25519_dalek::Signer::sign(&self.signing, &bytes)
-                                .to_bytes(),
-                        }
-                    };
-                    ckpt.insert(&tx, &path)?;
-                    ckpts.push(ckpt);
-                    Self::next_epoch(&mut chain, now);
-                }
                 let seq = chain.next_seq;
                 buf.clear();
                 encode_event(event, buf);
@@ -1105,6 +1099,32 @@ impl Writer {
                 chain.next_seq += 1;
                 chain.epoch_events += 1;
                 seqs.push(seq);
+                // The epoch ends with its last event, in the same transaction,
+                // so the key evolves as early as possible.
+                if chain.epoch_events >= config.epoch_events {
+                    let ckpt = {
+                        let last_seq = chain.next_seq - 1;
+                        let bytes = Checkpoint::signed_bytes(
+                            store_id,
+                            chain.epoch,
+                            last_seq,
+                            &chain.head,
+                            now,
+                        );
+                        Checkpoint {
+                            epoch: chain.epoch,
+                            last_seq,
+                            chain: chain.head,
+                            time_ns: now,
+                            mac: Checkpoint::mac_of(&chain.key, &bytes),
+                            signature: ed25519_dalek::Signer::sign(&self.signing, &bytes)
+                                .to_bytes(),
+                        }
+                    };
+                    ckpt.insert(&tx, &path)?;
+                    ckpts.push(ckpt);
+                    Self::next_epoch(&mut chain, now);
+                }
             }
         }
         tx.commit().at(&path, "commit batch")?;

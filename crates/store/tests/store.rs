@@ -411,3 +411,20 @@ fn a_failed_batch_leaves_nothing_behind() {
     let key = read_local_verify_key(&c).unwrap();
     assert!(verify(&c.path, &key, None).unwrap().ok());
 }
+
+#[test]
+fn clean_close_seals_the_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    store.append_batch(&events(0, 25)).unwrap();
+    store.close().unwrap();
+    let c = config(dir.path());
+    let key = read_local_verify_key(&c).unwrap();
+    let report = verify(&c.path, &key, Some(&c.key_path())).unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!((report.sealed_through, report.unsealed), (25, None));
+    // An epoch that ended exactly with a batch is sealed at once.
+    let store = open(dir.path());
+    store.append_batch(&events(25, 10)).unwrap();
+    assert_eq!(store.epoch(), 4);
+}
