@@ -69,59 +69,44 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     let started = Instant::now();
     let mut stored = 0u64;
-    let mut lines = 0u64;
     let mut first_seq = None;
     let mut last_seq = 0;
-    let mut rejected = Rejected::default();
-    let mut batch: Vec<Event> = Vec::with_capacity(args.batch.max(1));
-    let mut line = Vec::with_capacity(4096);
     let batch_size = args.batch.max(1);
-    let mut flush = |batch: &mut Vec<Event>, stored: &mut u64, lines: u64| -> anyhow::Result<()> {
-        if batch.is_empty() {
-            return Ok(());
+    // Parsing runs on a second thread and hands over whole batches (at most
+    // two in flight, so memory stays bounded); this thread appends them.
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<(Vec<Event>, u64, u64)>(2);
+    let (lines, rejected) = std::thread::scope(|scope| -> anyhow::Result<(u64, Rejected)> {
+        let parser = scope.spawn(|| parse_files(&args, &opts, batch_size, sender));
+        let mut append_error = None;
+        for (batch, lines_so_far, bytes) in receiver.iter() {
+            match store.append_batch(&batch) {
+                Ok(seqs) => {
+                    first_seq = first_seq.or(seqs.first().copied());
+                    last_seq = seqs.last().copied().unwrap_or(last_seq);
+                    stored += seqs.len() as u64;
+                }
+                Err(e) => {
+                    append_error = Some(e);
+                    break;
+                }
+            }
+            bar.inc(bytes);
+            let secs = started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!(
+                "{lines_so_far} lines, {:.0} lines/s",
+                lines_so_far as f64 / secs
+            ));
         }
-        let seqs = store.append_batch(batch)?;
-        first_seq = first_seq.or(seqs.first().copied());
-        last_seq = seqs.last().copied().unwrap_or(last_seq);
-        *stored += seqs.len() as u64;
-        batch.clear();
-        let secs = started.elapsed().as_secs_f64().max(1e-9);
-        bar.set_message(format!("{lines} lines, {:.0} lines/s", lines as f64 / secs));
-        Ok(())
-    };
-    for path in &args.files {
-        let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-        let mut reader = BufReader::with_capacity(1 << 20, file);
-        let mut number = 0u64;
-        loop {
-            line.clear();
-            let n = read_line_bounded(&mut reader, &mut line, args.max_line)
-                .with_context(|| format!("{}: read error after line {number}", path.display()))?;
-            let Some((read, too_long)) = n else { break };
-            number += 1;
-            lines += 1;
-            bar.inc(read as u64);
-            while matches!(line.last(), Some(b'\n' | b'\r')) {
-                line.pop();
-            }
-            if line.is_empty() {
-                continue;
-            }
-            let place = format!("{}:{number}", path.display());
-            if too_long {
-                rejected.add(format!("line longer than {} bytes", args.max_line), place);
-                continue;
-            }
-            match parse(&line, &opts) {
-                Ok(message) => batch.push(message.to_event(now_ns(), &line)),
-                Err(e) => rejected.add(e.kind.to_string(), format!("{place}: byte {}", e.offset)),
-            }
-            if batch.len() >= batch_size {
-                flush(&mut batch, &mut stored, lines)?;
-            }
+        // Dropping the receiver stops the parser at its next batch.
+        drop(receiver);
+        let parsed = parser
+            .join()
+            .map_err(|_| anyhow::anyhow!("the parsing thread panicked"))?;
+        if let Some(e) = append_error {
+            return Err(e.into());
         }
-    }
-    flush(&mut batch, &mut stored, lines)?;
+        parsed
+    })?;
     // Seal what was imported now rather than when the epoch times out.
     let sealed = if stored > 0 {
         Some(store.seal_epoch()?)
@@ -150,6 +135,69 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Reads and parses every file, sending batches of events with the line
+/// count so far and the bytes read since the previous batch.
+fn parse_files(
+    args: &Args,
+    opts: &ParseOptions,
+    batch_size: usize,
+    sender: std::sync::mpsc::SyncSender<(Vec<Event>, u64, u64)>,
+) -> anyhow::Result<(u64, Rejected)> {
+    let mut rejected = Rejected::default();
+    let mut lines = 0u64;
+    let mut bytes = 0u64;
+    let mut batch: Vec<Event> = Vec::with_capacity(batch_size);
+    let mut line = Vec::with_capacity(4096);
+    for path in &args.files {
+        let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let mut number = 0u64;
+        loop {
+            line.clear();
+            let n = read_line_bounded(&mut reader, &mut line, args.max_line)
+                .with_context(|| format!("{}: read error after line {number}", path.display()))?;
+            let Some((read, too_long)) = n else { break };
+            number += 1;
+            lines += 1;
+            bytes += read as u64;
+            while matches!(line.last(), Some(b'\n' | b'\r')) {
+                line.pop();
+            }
+            if line.is_empty() {
+                continue;
+            }
+            if too_long {
+                rejected.add(
+                    format!("line longer than {} bytes", args.max_line),
+                    format!("{}:{number}", path.display()),
+                );
+                continue;
+            }
+            match parse(&line, opts) {
+                Ok(message) => batch.push(message.to_event(now_ns(), &line)),
+                Err(e) => rejected.add(
+                    e.kind.to_string(),
+                    format!("{}:{number}: byte {}", path.display(), e.offset),
+                ),
+            }
+            if batch.len() >= batch_size {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+                if sender
+                    .send((full, lines, std::mem::take(&mut bytes)))
+                    .is_err()
+                {
+                    // The appender stopped (and reports why).
+                    return Ok((lines, rejected));
+                }
+            }
+        }
+    }
+    if !batch.is_empty() || bytes > 0 {
+        let _ = sender.send((batch, lines, bytes));
+    }
+    Ok((lines, rejected))
 }
 
 /// Reads one line (through '\n') into `out`, keeping at most `max` bytes of
