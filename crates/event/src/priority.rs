@@ -288,7 +288,10 @@ mod tests {
             let p = Priority::from_code(pri).unwrap();
             assert_eq!(u32::from(p.code()), pri);
         }
-        assert_eq!(Priority::from_code(192), Err(PriorityError::PriOutOfRange(192)));
+        assert_eq!(
+            Priority::from_code(192),
+            Err(PriorityError::PriOutOfRange(192))
+        );
     }
 
     #[test]

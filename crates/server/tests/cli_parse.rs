@@ -190,5 +190,8 @@ fn year_option_sets_year_less_timestamps_and_help_explains_it() {
     assert!(text.contains("--year <YYYY>"), "{text}");
     assert!(text.contains("nearest"), "{text}");
     assert!(text.contains("--max-line"), "{text}");
-    assert!(text.contains("Exit status: 0 all lines parsed, 1 some line failed"), "{text}");
+    assert!(
+        text.contains("Exit status: 0 all lines parsed, 1 some line failed"),
+        "{text}"
+    );
 }
