@@ -12,7 +12,7 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::auth::{authenticate, close_session, close_sessions_of, open_session, SESSION_COOKIE};
-use super::{check_text, client_address, parse_json, require, ApiError, ApiState, NETAUDIT_SD_ID};
+use super::{check_text, client_address, parse_json, require, ApiError, ApiState};
 use crate::auth::{validate_name, LoginOutcome, Role};
 
 type St = State<Arc<ApiState>>;
@@ -318,9 +318,8 @@ pub async fn unlock(
 }
 
 /// `POST /api/v1/users/{name}/tokens` (admin): a new API token, shown once.
-/// The catalog has no code for token creation; the token is a credential of
-/// the user, so it is recorded as netaudit's own parameter on a password
-/// change event would be misleading — it is logged, not stored as an event.
+/// The catalog has no message for token creation, so it goes to netaudit's
+/// own log rather than into the store as a catalog event.
 pub async fn token(
     State(state): St,
     ConnectInfo(peer): Peer,
@@ -331,7 +330,7 @@ pub async fn token(
     require(&principal, &[Role::Admin], "making API tokens")?;
     checked_name(&name)?;
     let token = state.auth.create_token(&name)?;
-    tracing::info!(user = %name, by = %principal.user, client = %principal.client, sd_id = NETAUDIT_SD_ID, "API token created");
+    tracing::info!(user = %name, by = %principal.user, client = %principal.client, "API token created");
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "token": token, "username": name })),
