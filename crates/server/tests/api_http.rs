@@ -766,3 +766,86 @@ fn a_hundred_thousand_events_through_the_batch_endpoint_lose_none() {
     devices.dedup();
     assert_eq!(devices.len(), batches * per_batch);
 }
+
+#[test]
+fn the_user_command_manages_accounts_and_the_server_stops_cleanly() {
+    let mut f = start("");
+    let listed = user_cli(&f.server, &["list"]);
+    assert!(listed.contains("alice\tauditor\tactive"), "{listed}");
+    user_cli(&f.server, &["lock", "alice"]);
+    assert!(user_cli(&f.server, &["list"]).contains("alice\tauditor\tlocked"));
+    let reply = post(
+        f.server.http,
+        "/api/v1/login",
+        None,
+        &json!({"username": "alice", "password": PASSWORD}),
+    );
+    assert_eq!(reply.status, 401);
+    user_cli(&f.server, &["unlock", "alice"]);
+    login(&f.server, "alice");
+
+    let weak = f.server.dir.join("weak.pw");
+    std::fs::write(&weak, "short\n").expect("write");
+    for args in [
+        vec![
+            "add",
+            "carol",
+            "--role",
+            "superuser",
+            "--password-file",
+            weak.to_str().expect("utf-8"),
+        ],
+        vec![
+            "add",
+            "carol",
+            "--role",
+            "admin",
+            "--password-file",
+            weak.to_str().expect("utf-8"),
+        ],
+        vec![
+            "add",
+            "alice",
+            "--role",
+            "admin",
+            "--password-file",
+            f.server.dir.join("alice.pw").to_str().expect("utf-8"),
+        ],
+        vec!["token", "nobody"],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+            .arg("user")
+            .arg("-c")
+            .arg(&f.server.config_path)
+            .args(&args)
+            .output()
+            .expect("run netaudit user");
+        assert!(!output.status.success(), "{args:?} succeeded");
+        assert!(!output.stderr.is_empty());
+    }
+    // A token revoked with its user: deleted through the API.
+    let admin = login(&f.server, "root-admin");
+    assert_eq!(
+        request(
+            f.server.http,
+            "DELETE",
+            "/api/v1/users/app1",
+            Some(&admin),
+            None
+        )
+        .status,
+        204
+    );
+    assert_eq!(
+        post(
+            f.server.http,
+            "/api/v1/events",
+            Some(&f.token),
+            &archive_success("x")
+        )
+        .status,
+        401
+    );
+    // SIGTERM with the API mounted: the writer ends and the process exits 0.
+    assert!(f.server.stop().success());
+}
