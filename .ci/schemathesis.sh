@@ -56,7 +56,9 @@ login() {
 
 run() {
   echo "== schemathesis as $1"
-  schemathesis run "http://127.0.0.1:$port/api/v1/openapi.json" \
+  # From the temporary directory: schemathesis keeps its cache in the
+  # working directory.
+  (cd "$dir" && schemathesis run "http://127.0.0.1:$port/api/v1/openapi.json" \
     --header "Authorization: Bearer $2" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --exclude-path /api/v1/events/stream \
@@ -66,7 +68,7 @@ run() {
     --request-timeout 20 \
     --max-response-time 10 \
     --seed 1 \
-    --workers 1
+    --workers 1)
 }
 
 status=0

@@ -30,7 +30,11 @@ fn parse_args() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
-        let number = || value.parse::<usize>().map_err(|e| format!("{flag} {value}: {e}"));
+        let number = || {
+            value
+                .parse::<usize>()
+                .map_err(|e| format!("{flag} {value}: {e}"))
+        };
         match flag.as_str() {
             "--address" => o.address = value.clone(),
             "--token" => o.token = value.clone(),
@@ -73,7 +77,9 @@ fn post(
         o.address, o.token, body.len()
     );
     let socket = stream.get_mut();
-    socket.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+    socket
+        .write_all(head.as_bytes())
+        .map_err(|e| e.to_string())?;
     socket.write_all(body).map_err(|e| e.to_string())?;
     let mut line = String::new();
     stream.read_line(&mut line).map_err(|e| e.to_string())?;
