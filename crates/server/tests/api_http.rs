@@ -353,6 +353,13 @@ fn roles_and_tokens_are_enforced() {
     let page = reply.json();
     assert_eq!(page["events"][0]["seq"].as_u64(), Some(seq));
     assert_eq!(page["events"][0]["device"], "edge1");
+    let params = page["events"][0]["params"].to_string();
+    assert!(
+        params.contains("\"submitted-by\"")
+            && params.contains("\"app1\"")
+            && params.contains("\"submitted-from\""),
+        "{params}"
+    );
     // Export (JSON lines and standard syslog) and verify.
     let reply = request(
         a,

@@ -165,6 +165,20 @@ pub async fn submit(
             ))
         }
     };
+    // Provenance: which credential submitted the event, from where.
+    let mut events = events;
+    for event in &mut events {
+        for (name, value) in [
+            ("submitted-by", &principal.user),
+            ("submitted-from", &principal.client),
+        ] {
+            event.params.push(netaudit_event::Param {
+                sd_id: super::NETAUDIT_SD_ID.to_string(),
+                name: name.to_string(),
+                value: value.clone(),
+            });
+        }
+    }
     let seqs = state.commit(events).await?;
     Ok((
         StatusCode::CREATED,
