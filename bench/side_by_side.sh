@@ -108,6 +108,9 @@ TOML
   run_loggen "$port"
   end=$(wait_count "$MESSAGES" "metric $http netaudit_stored_events_total")
   rss=$(awk '/VmHWM/ {print $2}' "/proc/$DAEMON_PID/status")
+  # Where the resident memory is: anonymous (heap) versus file-backed
+  # (SQLite's memory-mapped database and WAL pages).
+  awk '/RssAnon|RssFile/ {printf "%s %d MB  ", $1, $2/1024} END {print ""}' "/proc/$DAEMON_PID/status" >&2
   stop_daemon
   echo "$(python3 -c "print(round($MESSAGES/($end-$start)))") $((rss / 1024))" >"$WORK/result"
 }
