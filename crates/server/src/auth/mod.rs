@@ -437,15 +437,15 @@ impl AuthDb {
         policy: Policy,
         now: i64,
     ) -> Result<LoginOutcome, AuthError> {
-        let row: Option<(String, String, bool, u32, Option<i64>, i64)> = self
+        let row: Option<(String, String, bool, i64)> = self
             .conn()
             .query_row(
-                "SELECT role, password_hash, locked, failures, first_failure_ns, created_ns FROM users WHERE name = ?1",
+                "SELECT role, password_hash, locked, created_ns FROM users WHERE name = ?1",
                 params![name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        let Some((role, hash, locked, failures, first_failure, created_ns)) = row else {
+        let Some((role, hash, locked, created_ns)) = row else {
             // Same cost as a real check, so timing does not tell names apart.
             let _ = verify_password(password, dummy_hash());
             return Ok(LoginOutcome::Refused {
@@ -460,16 +460,46 @@ impl AuthDb {
             });
         }
         if verify_password(password, &hash) {
-            self.conn().execute(
-                "UPDATE users SET failures = 0, first_failure_ns = NULL WHERE name = ?1",
+            // Locked (or deleted) while the password was being checked: refused.
+            let reset = self.conn().execute(
+                "UPDATE users SET failures = 0, first_failure_ns = NULL WHERE name = ?1 AND locked = 0",
                 params![name],
             )?;
+            if reset == 0 {
+                return Ok(LoginOutcome::Refused {
+                    refusal: LoginRefusal::Locked,
+                    now_locked: false,
+                });
+            }
             return Ok(LoginOutcome::Accepted(User {
                 name: name.to_string(),
                 role: role.parse()?,
                 locked: false,
                 created_ns,
             }));
+        }
+        // Counted under one lock: concurrent failures cannot be lost, and
+        // only the failure that reaches the maximum reports the lock.
+        let conn = self.conn();
+        let current: Option<(bool, u32, Option<i64>)> = conn
+            .query_row(
+                "SELECT locked, failures, first_failure_ns FROM users WHERE name = ?1",
+                params![name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((already_locked, failures, first_failure)) = current else {
+            // Deleted meanwhile.
+            return Ok(LoginOutcome::Refused {
+                refusal: LoginRefusal::BadCredentials,
+                now_locked: false,
+            });
+        };
+        if already_locked {
+            return Ok(LoginOutcome::Refused {
+                refusal: LoginRefusal::Locked,
+                now_locked: false,
+            });
         }
         // A failure outside the window starts a new count.
         let (failures, first) = match first_failure {
@@ -479,7 +509,7 @@ impl AuthDb {
             _ => (1, now),
         };
         let now_locked = failures >= policy.max_login_attempts;
-        self.conn().execute(
+        conn.execute(
             "UPDATE users SET failures = ?2, first_failure_ns = ?3, locked = ?4 WHERE name = ?1",
             params![name, failures, first, now_locked],
         )?;
@@ -600,5 +630,45 @@ mod tests {
         ));
         db.delete_user("app1").unwrap();
         assert!(db.token_user(&token).unwrap().is_none());
+    }
+}
+
+#[cfg(test)]
+mod concurrency_tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_failures_are_all_counted_and_lock_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = std::sync::Arc::new(AuthDb::open(&dir.path().join("auth.db")).unwrap());
+        db.add_user("carol", Role::Auditor, "a long enough password")
+            .unwrap();
+        let policy = Policy {
+            max_login_attempts: 4,
+            access_window_ns: i64::MAX,
+        };
+        let threads: Vec<_> = (0..4)
+            .map(|i| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    db.check_login("carol", "wrong", policy, 1_000 + i).unwrap()
+                })
+            })
+            .collect();
+        let outcomes: Vec<LoginOutcome> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let locks = outcomes
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o,
+                    LoginOutcome::Refused {
+                        now_locked: true,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(locks, 1, "{outcomes:?}");
+        assert!(db.user("carol").unwrap().unwrap().locked);
     }
 }
