@@ -480,11 +480,14 @@ pub struct OutputConfig {
     /// `[[output.file]]`: local audit files.
     #[serde(default)]
     pub file: Vec<FileOutputConfig>,
+    /// `[[output.radius]]`: RADIUS accounting servers (docs/radius.md).
+    #[serde(default)]
+    pub radius: Vec<crate::radius::config::RadiusOutputConfig>,
 }
 
 impl OutputConfig {
     pub fn is_empty(&self) -> bool {
-        self.syslog.is_empty() && self.file.is_empty()
+        self.syslog.is_empty() && self.file.is_empty() && self.radius.is_empty()
     }
 }
 
@@ -878,6 +881,21 @@ impl Config {
                     key("max_total_bytes"),
                     "max_file_bytes must be at least 1 and at most max_total_bytes",
                 ));
+            }
+        }
+        for (i, o) in self.output.radius.iter().enumerate() {
+            let key = |k: &str| format!("output.radius[{i}].{k}");
+            if o.name.is_empty() {
+                return Err(invalid(key("name"), "must not be empty"));
+            }
+            if !output_names.insert(o.name.clone()) {
+                return Err(invalid(key("name"), "another output has the same name"));
+            }
+            // Secret, addresses, dictionary and attribute numbers are checked
+            // here so that a bad table fails `check-config` and start-up,
+            // not the running output.
+            if let Err(err) = o.resolve() {
+                return Err(invalid(key("name"), &err.to_string()));
             }
         }
         Ok(())

@@ -6,7 +6,8 @@
 //!                                 +------ advance cursor after delivery <-----+
 //! ```
 //!
-//! Every `[[output.syslog]]` and `[[output.file]]` is one tokio task. It reads
+//! Every `[[output.syslog]]`, `[[output.file]]` and `[[output.radius]]` is
+//! one tokio task. It reads
 //! the store in chunks after its cursor (`syslog:<name>`, `file:<name>`),
 //! skips what its filters reject (those events still advance the cursor),
 //! formats the rest and delivers them; the cursor moves only once delivery is
@@ -30,6 +31,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{FileOutputConfig, OutputConfig, SyslogOutputConfig};
+use crate::radius::config::RadiusOutputConfig;
 use crate::serve::metrics::{Metrics, OutputMetrics};
 
 /// Events read from the store per step.
@@ -53,6 +55,7 @@ pub struct OutputContext {
 pub enum OutputSpec {
     Syslog(SyslogOutputConfig),
     File(FileOutputConfig),
+    Radius(RadiusOutputConfig),
 }
 
 impl OutputSpec {
@@ -60,6 +63,7 @@ impl OutputSpec {
         match self {
             OutputSpec::Syslog(c) => &c.name,
             OutputSpec::File(c) => &c.name,
+            OutputSpec::Radius(c) => &c.name,
         }
     }
 
@@ -68,6 +72,7 @@ impl OutputSpec {
         match self {
             OutputSpec::Syslog(c) => format!("syslog:{}", c.name),
             OutputSpec::File(c) => format!("file:{}", c.name),
+            OutputSpec::Radius(c) => format!("radius:{}", c.name),
         }
     }
 
@@ -78,6 +83,7 @@ impl OutputSpec {
             .cloned()
             .map(OutputSpec::Syslog)
             .chain(config.file.iter().cloned().map(OutputSpec::File))
+            .chain(config.radius.iter().cloned().map(OutputSpec::Radius))
             .collect()
     }
 }
@@ -152,6 +158,11 @@ fn spawn(spec: OutputSpec, ctx: OutputContext) -> RunningOutput {
         match task_spec {
             OutputSpec::Syslog(config) => syslog::run(config, ctx, token).await,
             OutputSpec::File(config) => file::run(config, ctx, token).await,
+            OutputSpec::Radius(config) => {
+                let (client_metrics, consumer_metrics) = ctx.metrics.radius(&config.name);
+                crate::radius::run_output(config, ctx, client_metrics, consumer_metrics, token)
+                    .await
+            }
         }
         tracing::info!(output = %name, "output stopped");
     });

@@ -558,13 +558,9 @@ impl AccountingClient {
         })
     }
 
+    #[cfg(test)]
     pub fn metrics(&self) -> &Arc<RadiusMetrics> {
         &self.metrics
-    }
-
-    /// The servers, in failover order.
-    pub fn servers(&self) -> Vec<SocketAddr> {
-        self.servers.iter().map(|s| s.address).collect()
     }
 
     /// Sends one Accounting-Request until a server acknowledges it.

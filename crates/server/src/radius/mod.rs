@@ -2,14 +2,8 @@
 //! and the `[[output.radius]]` configuration. The pure codec and the event
 //! mapping live in the `netaudit-radius` crate; see docs/radius.md.
 
-// The output runs once `serve` reads `[[output.radius]]` and starts it (see
-// docs/radius.md, "Running it in serve"); until then only `radius test`
-// uses part of this.
-#[allow(dead_code)]
 pub mod client;
-#[allow(dead_code)]
 pub mod config;
-#[allow(dead_code)]
 pub mod consumer;
 
 #[cfg(test)]
@@ -26,9 +20,9 @@ use crate::output::OutputContext;
 /// included) and to `client_metrics` / `consumer_metrics` for the
 /// `netaudit_radius_*` series. A table that does not resolve (secret,
 /// addresses, dictionary) is logged and the output does not start; `serve`
-/// should call [`config::RadiusOutputConfig::resolve`] when it checks its
-/// configuration so that this does not happen at run time.
-#[allow(dead_code)] // until serve starts `[[output.radius]]`
+/// and `check-config` call [`config::RadiusOutputConfig::resolve`] when they
+/// check the configuration, so this happens only if a secret file changed
+/// since.
 pub async fn run_output(
     config: config::RadiusOutputConfig,
     ctx: OutputContext,

@@ -137,6 +137,8 @@ pub struct Metrics {
     batch_latency: Histogram,
     listeners: Mutex<BTreeMap<String, Arc<ListenerMetrics>>>,
     outputs: Mutex<BTreeMap<String, Arc<OutputMetrics>>>,
+    /// The RADIUS client and consumer counters of each `[[output.radius]]`.
+    radius: Mutex<BTreeMap<String, RadiusOutputMetrics>>,
     /// Woken after every commit (outputs wait on it for new events).
     pub committed: tokio::sync::Notify,
     pub started: Option<std::time::Instant>,
@@ -170,6 +172,12 @@ impl Metrics {
     /// The counters of output `name`, created on first use.
     pub fn output(&self, name: &str) -> Arc<OutputMetrics> {
         let mut map = self.outputs.lock().unwrap_or_else(PoisonError::into_inner);
+        map.entry(name.to_owned()).or_default().clone()
+    }
+
+    /// The RADIUS counters of output `name`, created on first use.
+    pub fn radius(&self, name: &str) -> RadiusOutputMetrics {
+        let mut map = self.radius.lock().unwrap_or_else(PoisonError::into_inner);
         map.entry(name.to_owned()).or_default().clone()
     }
 
@@ -432,6 +440,18 @@ impl Metrics {
                 m.delivered_seq.load(Relaxed)
             );
         }
+        let radius = self.radius.lock().unwrap_or_else(PoisonError::into_inner);
+        if !radius.is_empty() {
+            let mut text = String::new();
+            for (output, (client, consumer)) in radius.iter() {
+                client.render(output, &mut text);
+                consumer.render(output, &mut text);
+            }
+            // Each output renders whole families; the exposition format wants
+            // one family's samples together under a single HELP/TYPE.
+            out.push_str(&group_families(&text));
+        }
+        drop(radius);
         if let Some(started) = self.started {
             gauge_or_counter(
                 &mut out,
@@ -445,6 +465,47 @@ impl Metrics {
     }
 }
 
+/// The client and consumer counters of one RADIUS output.
+pub type RadiusOutputMetrics = (
+    Arc<crate::radius::client::RadiusMetrics>,
+    Arc<crate::radius::consumer::ConsumerMetrics>,
+);
+
+/// Regroups Prometheus text so that each family's HELP and TYPE appear once,
+/// followed by all its samples, in order of first appearance.
+fn group_families(text: &str) -> String {
+    let mut families: Vec<(String, Vec<&str>, Vec<&str>)> = Vec::new();
+    for line in text.lines() {
+        let (name, is_header) = match line.strip_prefix("# ") {
+            Some(rest) => (rest.split_whitespace().nth(1).unwrap_or(""), true),
+            None => (line.split(['{', ' ']).next().unwrap_or(""), false),
+        };
+        let index = match families.iter().position(|(n, _, _)| n == name) {
+            Some(i) => i,
+            None => {
+                families.push((name.to_owned(), Vec::new(), Vec::new()));
+                families.len() - 1
+            }
+        };
+        let family = &mut families[index];
+        if is_header {
+            if !family.1.contains(&line) {
+                family.1.push(line);
+            }
+        } else {
+            family.2.push(line);
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    for (_, headers, samples) in families {
+        for line in headers.into_iter().chain(samples) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// Label values escape backslash, double quote and newline.
 fn escape_label(value: &str) -> String {
     value
@@ -456,6 +517,36 @@ fn escape_label(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn families_from_several_outputs_are_grouped_under_one_header() {
+        let text = "# HELP a_total A.\n# TYPE a_total counter\na_total{output=\"x\"} 1\n\
+                    # HELP b B.\n# TYPE b gauge\nb{output=\"x\"} 2\n\
+                    # HELP a_total A.\n# TYPE a_total counter\na_total{output=\"y\"} 3\n\
+                    # HELP b B.\n# TYPE b gauge\nb{output=\"y\"} 4\n";
+        assert_eq!(
+            group_families(text),
+            "# HELP a_total A.\n# TYPE a_total counter\na_total{output=\"x\"} 1\na_total{output=\"y\"} 3\n\
+             # HELP b B.\n# TYPE b gauge\nb{output=\"x\"} 2\nb{output=\"y\"} 4\n"
+        );
+    }
+
+    #[test]
+    fn radius_outputs_render_each_family_once() {
+        let metrics = Metrics::new();
+        for name in ["aaa", "bbb"] {
+            let (client, _) = metrics.radius(name);
+            client.acknowledged.fetch_add(1, Relaxed);
+        }
+        let text = metrics.render();
+        assert_eq!(
+            text.matches("# TYPE netaudit_radius_acknowledged_total ")
+                .count(),
+            1,
+            "{text}"
+        );
+        assert!(text.contains("netaudit_radius_acknowledged_total{output=\"bbb\"} 1"));
+    }
 
     #[test]
     fn renders_counters_with_labels() {
