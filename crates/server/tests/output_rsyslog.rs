@@ -206,3 +206,39 @@ fn tls_output_delivers_to_a_verified_server_and_refuses_an_unverified_one() {
         "the refusal is logged:\n{log}"
     );
 }
+
+#[test]
+fn sighup_adds_an_output_that_starts_from_the_beginning_of_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let rsyslog_port = free_tcp_port();
+    let rsyslog = Rsyslog::start(&dir.path().join("rsyslog"), rsyslog_port, RsyslogMode::Tcp);
+    let listen = free_tcp_port();
+    let listener =
+        format!("[[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{listen}\"\n\n");
+    let http = free_tcp_port();
+    let server = Netaudit::start(dir.path(), &config_text(dir.path(), http, &listener));
+    const N: u64 = 50;
+    send_octet_counted(listen, (1..=N).map(junos_line));
+    server.wait_metric("netaudit_store_last_seq", N, Duration::from_secs(30));
+    assert!(rsyslog.raw_lines().is_empty());
+
+    // Add an output and reload: its new cursor starts at 0, so it forwards
+    // everything already stored, then what comes next.
+    let with_output = config_text(
+        dir.path(),
+        http,
+        &format!(
+            "{listener}{}",
+            output_config("late", "tcp", rsyslog_port, "")
+        ),
+    );
+    std::fs::write(&server.config_path, with_output).unwrap();
+    server.signal(libc::SIGHUP);
+    wait_delivered(&server, "late", N, Duration::from_secs(30));
+    send_octet_counted(listen, (N + 1..=2 * N).map(junos_line));
+    wait_delivered(&server, "late", 2 * N, Duration::from_secs(30));
+    let raw = rsyslog.wait_lines(2 * N as usize, Duration::from_secs(20));
+    let ids: Vec<u64> = raw.iter().filter_map(|l| sequence_id(l)).collect();
+    assert_eq!(ids, (1..=2 * N).collect::<Vec<_>>());
+    assert!(server.log().contains("outputs reloaded"));
+}
