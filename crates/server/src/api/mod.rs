@@ -10,6 +10,7 @@ mod auth;
 mod events;
 mod openapi;
 mod operations;
+mod outputs;
 mod users;
 
 use std::collections::HashMap;
@@ -43,6 +44,8 @@ pub struct ApiState {
     metrics: Arc<Metrics>,
     sessions: Mutex<HashMap<String, auth::Session>>,
     config: ApiConfig,
+    /// Requests to the serve loop (output reload and listing).
+    control: Option<mpsc::Sender<crate::output::control::ControlRequest>>,
 }
 
 /// A 4xx/5xx answer with a JSON body `{"error": "..."}`.
@@ -154,7 +157,17 @@ impl ApiState {
             metrics,
             sessions: Mutex::new(HashMap::new()),
             config,
+            control: None,
         }
+    }
+
+    /// Lets the API reload and list the outputs through the serve loop.
+    pub fn with_control(
+        mut self,
+        control: mpsc::Sender<crate::output::control::ControlRequest>,
+    ) -> ApiState {
+        self.control = Some(control);
+        self
     }
 
     fn policy(&self) -> Policy {
@@ -260,7 +273,7 @@ fn audit_event(
 }
 
 /// This machine's name, for the HOSTNAME of events netaudit makes.
-fn hostname() -> Option<String> {
+pub(crate) fn hostname() -> Option<String> {
     static NAME: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     NAME.get_or_init(|| {
         let mut buf = [0u8; 256];
@@ -301,6 +314,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
             "/api/v1/operations",
             post(operations::create).get(operations::list),
         )
+        .route("/api/v1/outputs", get(outputs::list))
+        .route("/api/v1/outputs/reload", post(outputs::reload))
         .route(
             "/api/v1/operations/:name/leaves/:device",
             put(operations::report_leaf),

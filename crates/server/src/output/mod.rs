@@ -15,6 +15,7 @@
 //! each). After an outage or a restart an output resumes from its cursor, in
 //! order: delivery is at-least-once. See docs/operations.md, "Outputs".
 
+pub mod control;
 pub mod file;
 pub mod filter;
 pub mod format;
@@ -76,7 +77,7 @@ impl OutputSpec {
         }
     }
 
-    fn all(config: &OutputConfig) -> Vec<OutputSpec> {
+    pub fn all(config: &OutputConfig) -> Vec<OutputSpec> {
         config
             .syslog
             .iter()

@@ -28,6 +28,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ListenerConfig};
+use crate::output::control::{Actor, AppliedReload, ControlRequest, ReloadError};
 use crate::output::{OutputContext, Outputs};
 use batcher::{BatchLimits, EventSink};
 use ingest::Ingest;
@@ -52,18 +53,24 @@ pub async fn serve<S: EventSink>(
         .store(sink.last_seq(), std::sync::atomic::Ordering::Relaxed);
     let (chunk_tx, chunk_rx) = mpsc::channel::<Vec<Event>>(config.pipeline.channel_capacity);
     let (batch_tx, batch_rx) = mpsc::channel(1);
+    // `POST /api/v1/outputs/reload` and `GET /api/v1/outputs` ask the loop
+    // below, which owns the listeners and outputs.
+    let (control_tx, mut control_rx) = mpsc::channel::<ControlRequest>(4);
     // The API sends its acknowledged batches straight to the writer.
     let api = match &store {
         Some(store) => {
             let path = config.api.auth_db_path(&config.store);
             let auth = crate::auth::AuthDb::open(&path)?;
-            Some(Arc::new(crate::api::ApiState::new(
-                auth,
-                batch_tx.downgrade(),
-                Some(store.clone()),
-                metrics.clone(),
-                config.api.clone(),
-            )))
+            Some(Arc::new(
+                crate::api::ApiState::new(
+                    auth,
+                    batch_tx.downgrade(),
+                    Some(store.clone()),
+                    metrics.clone(),
+                    config.api.clone(),
+                )
+                .with_control(control_tx),
+            ))
         }
         None => None,
     };
@@ -121,7 +128,8 @@ pub async fn serve<S: EventSink>(
                 tokio::select! {
                     _ = terminate.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
                     _ = interrupt.recv() => { tracing::info!("SIGINT: shutting down"); break; }
-                    _ = hangup.recv() => server.reload().await,
+                    _ = hangup.recv() => server.reload_on_signal().await,
+                    Some(request) = control_rx.recv() => server.control(request).await,
                 }
             }
             Some(http)
@@ -193,21 +201,54 @@ impl Server {
         }
     }
 
-    /// SIGHUP: re-read the file; keep listeners whose configuration is
-    /// unchanged, stop the others, then start the new ones. An invalid file
-    /// changes nothing.
-    async fn reload(&mut self) {
-        let Some(path) = self.config_path.clone() else {
-            tracing::info!("SIGHUP: running on the embedded defaults, nothing to reload");
-            return;
-        };
-        let new = match Config::load(&path) {
-            Ok(new) => new,
+    /// SIGHUP: reload, then store the audit events of the output changes
+    /// (actor `local-signal` from `local`) through the pipeline.
+    async fn reload_on_signal(&mut self) {
+        match self.reload().await {
+            Ok(applied) => {
+                let events = crate::output::control::audit_events(
+                    &applied.old,
+                    &applied.new,
+                    &Actor::local_signal(),
+                );
+                if !events.is_empty() && self.chunk_tx.send(events).await.is_err() {
+                    tracing::error!("SIGHUP: the pipeline is closed; output change events lost");
+                }
+            }
+            Err(ReloadError::NoConfigFile) => {
+                tracing::info!("SIGHUP: running on the embedded defaults, nothing to reload");
+            }
             Err(err) => {
                 tracing::error!(error = %err, "SIGHUP: configuration rejected; keeping the running one");
-                return;
             }
+        }
+    }
+
+    /// A request from the API; the API stores the audit events itself
+    /// (acknowledged, with the logged-in user as actor).
+    async fn control(&mut self, request: ControlRequest) {
+        match request {
+            ControlRequest::Reload(reply) => {
+                let result = self.reload().await;
+                if let Err(err) = &result {
+                    tracing::error!(error = %err, "API reload: configuration rejected; keeping the running one");
+                }
+                let _ = reply.send(result);
+            }
+            ControlRequest::Outputs(reply) => {
+                let _ = reply.send(self.config.output.clone());
+            }
+        }
+    }
+
+    /// SIGHUP and the API: re-read the file; keep listeners whose
+    /// configuration is unchanged, stop the others, then start the new
+    /// ones; the same for outputs. An invalid file changes nothing.
+    async fn reload(&mut self) -> Result<AppliedReload, ReloadError> {
+        let Some(path) = self.config_path.clone() else {
+            return Err(ReloadError::NoConfigFile);
         };
+        let new = Config::load(&path)?;
         for (what, changed) in [
             ("store", new.store != self.config.store),
             ("pipeline", new.pipeline != self.config.pipeline),
@@ -268,7 +309,7 @@ impl Server {
             let (kept, stopped, started) = self.outputs.reload(&new.output, ctx).await;
             tracing::info!(kept, stopped, started, "SIGHUP: outputs reloaded");
         }
-        self.config.output = new.output.clone();
+        let old_output = std::mem::replace(&mut self.config.output, new.output.clone());
         tracing::info!(
             kept,
             stopped,
@@ -276,6 +317,10 @@ impl Server {
             failed,
             "SIGHUP: configuration reloaded"
         );
+        Ok(AppliedReload {
+            old: old_output,
+            new: new.output,
+        })
     }
 
     /// Stop listeners, let the batcher commit everything, stop the writer.

@@ -1,0 +1,140 @@
+//! The outputs (`[[output.*]]` in the configuration file): listing them, and
+//! reloading the file on an administrator's request with audit events that
+//! carry the administrator and their client address (see
+//! `crate::output::control`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use tokio::sync::oneshot;
+
+use super::auth::authenticate;
+use super::{require, ApiError, ApiState};
+use crate::auth::Role;
+use crate::config::{OutputConfig, Transport};
+use crate::output::control::{self, Actor, ControlRequest, ReloadError};
+use crate::output::OutputSpec;
+
+type St = State<Arc<ApiState>>;
+type Peer = ConnectInfo<SocketAddr>;
+
+/// Asks the serve loop and waits for its answer.
+async fn ask<T>(
+    state: &ApiState,
+    request: impl FnOnce(oneshot::Sender<T>) -> ControlRequest,
+) -> Result<T, ApiError> {
+    let control = state
+        .control
+        .clone()
+        .ok_or_else(|| ApiError::unavailable("this server cannot change its outputs"))?;
+    let (reply, answer) = oneshot::channel();
+    control
+        .send(request(reply))
+        .await
+        .map_err(|_| ApiError::unavailable("the server is shutting down"))?;
+    answer
+        .await
+        .map_err(|_| ApiError::unavailable("the server is shutting down"))
+}
+
+fn transport_name(transport: Transport) -> &'static str {
+    match transport {
+        Transport::Udp => "udp",
+        Transport::Tcp => "tcp",
+        Transport::Tls => "tls",
+    }
+}
+
+/// One running output as the listing shows it: no secrets (not even where
+/// the RADIUS secret is read from).
+fn describe(spec: &OutputSpec, cursor: u64, last_seq: u64) -> serde_json::Value {
+    let mut entry = serde_json::json!({
+        "name": spec.name(),
+        "cursor_name": spec.cursor_name(),
+        "cursor": cursor,
+        "lag": last_seq.saturating_sub(cursor),
+    });
+    let details = match spec {
+        OutputSpec::Syslog(c) => serde_json::json!({
+            "kind": "syslog",
+            "transport": transport_name(c.transport),
+            "address": c.address,
+        }),
+        OutputSpec::File(c) => serde_json::json!({
+            "kind": "file",
+            "dir": c.dir,
+        }),
+        OutputSpec::Radius(c) => serde_json::json!({
+            "kind": "radius",
+            "servers": c.servers,
+            "nas_identifier": c.nas_identifier,
+        }),
+    };
+    if let (Some(entry), serde_json::Value::Object(details)) = (entry.as_object_mut(), details) {
+        entry.extend(details);
+    }
+    entry
+}
+
+/// `GET /api/v1/outputs` (admin or auditor): the running outputs with their
+/// durable cursor and lag (events committed but not yet behind the cursor).
+pub async fn list(
+    State(state): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers, peer).await?;
+    require(&principal, &[Role::Admin, Role::Auditor], "listing outputs")?;
+    let config: OutputConfig = ask(&state, ControlRequest::Outputs).await?;
+    let store = state.store()?;
+    let outputs = tokio::task::spawn_blocking(move || {
+        let last_seq = store.last_seq();
+        OutputSpec::all(&config)
+            .iter()
+            .map(|spec| {
+                let cursor = store.cursor(&spec.cursor_name())?;
+                Ok(describe(spec, cursor, last_seq))
+            })
+            .collect::<Result<Vec<_>, netaudit_store::StoreError>>()
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    Ok(Json(serde_json::json!({ "outputs": outputs })).into_response())
+}
+
+/// `POST /api/v1/outputs/reload` (admin): re-reads the configuration file
+/// and applies it as SIGHUP does; 200 with what changed and the sequence
+/// numbers of the audit events, 400 when the file is rejected (nothing
+/// changed), 409 when the server runs without a configuration file.
+pub async fn reload(
+    State(state): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers, peer).await?;
+    require(&principal, &[Role::Admin], "reloading the configuration")?;
+    let applied = match ask(&state, ControlRequest::Reload).await? {
+        Ok(applied) => applied,
+        Err(err @ ReloadError::NoConfigFile) => {
+            return Err(ApiError::new(StatusCode::CONFLICT, err.to_string()))
+        }
+        Err(err @ ReloadError::Invalid(_)) => return Err(ApiError::bad_request(err.to_string())),
+    };
+    let actor = Actor {
+        user: principal.user.clone(),
+        client: principal.client.clone(),
+    };
+    let changes = control::diff(&applied.old, &applied.new);
+    let events = control::audit_events(&applied.old, &applied.new, &actor);
+    let seqs = state.commit(events).await?;
+    let mut body = control::summary(&changes);
+    if let Some(object) = body.as_object_mut() {
+        object.insert("events".to_owned(), serde_json::json!(seqs));
+    }
+    Ok(Json(body).into_response())
+}
