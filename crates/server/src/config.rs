@@ -269,7 +269,7 @@ fn default_batch_max_delay_ms() -> u64 {
     50
 }
 fn default_channel_capacity() -> usize {
-    64
+    16
 }
 fn default_chunk_max_events() -> usize {
     512

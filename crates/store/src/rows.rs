@@ -134,7 +134,7 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
     // Scans of the unindexed open partition read every page: map the file
     // instead of copying each page through read(2), and keep a partition's
     // pages cached between queries.
-    conn.execute_batch("PRAGMA mmap_size=1073741824; PRAGMA cache_size=-32768;")
+    conn.execute_batch("PRAGMA mmap_size=1073741824; PRAGMA cache_size=-4096;")
         .map_err(|e| match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::NotADatabase) => StoreError::Foreign {
                 path: path.to_path_buf(),

@@ -167,7 +167,7 @@ pub(crate) fn configure(conn: &Connection, path: &Path, sync: Synchronous) -> Re
         Synchronous::Normal => "NORMAL",
     };
     conn.execute_batch(&format!(
-        "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"
+        "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;"
     ))
     .at(path, "set pragmas")
 }
