@@ -236,9 +236,17 @@ fn sighup_adds_an_output_that_starts_from_the_beginning_of_the_store() {
     server.signal(libc::SIGHUP);
     wait_delivered(&server, "late", N, Duration::from_secs(30));
     send_octet_counted(listen, (N + 1..=2 * N).map(junos_line));
-    wait_delivered(&server, "late", 2 * N, Duration::from_secs(30));
-    let raw = rsyslog.wait_lines(2 * N as usize, Duration::from_secs(20));
+    // The reload itself is stored too (the output was added by the local
+    // signal), so the store holds 2N + 1 events.
+    wait_delivered(&server, "late", 2 * N + 1, Duration::from_secs(30));
+    let raw = rsyslog.wait_lines(2 * N as usize + 1, Duration::from_secs(20));
     let ids: Vec<u64> = raw.iter().filter_map(|l| sequence_id(l)).collect();
-    assert_eq!(ids, (1..=2 * N).collect::<Vec<_>>());
+    assert_eq!(ids, (1..=2 * N + 1).collect::<Vec<_>>());
+    let audit: Vec<&String> = raw
+        .iter()
+        .filter(|l| l.contains("NETAUDIT_SYSLOG_DEST_ADDED"))
+        .collect();
+    assert_eq!(audit.len(), 1, "{raw:?}");
+    assert!(audit[0].contains("local-signal"), "{}", audit[0]);
     assert!(server.log().contains("outputs reloaded"));
 }

@@ -10,8 +10,10 @@
 //!   disappears is DELETED (so moving a table from one address to another
 //!   is DELETED + ADDED: the catalog message names one address only), and
 //!   an address kept in a table whose other settings changed is CHANGED.
-//! * `[[output.syslog]]`: netaudit's own `NETAUDIT_SYSLOG_DESTINATION_*`
-//!   events (ADDED, CHANGED, DELETED), one per destination name.
+//! * `[[output.syslog]]`: netaudit's own `NETAUDIT_SYSLOG_DEST_*`
+//!   events (ADDED, CHANGED, DELETED), one per destination name. The code is
+//!   the RFC 5424 MSGID when forwarded, which holds at most 32 octets, so
+//!   `..._DEST_...` rather than `..._DESTINATION_...` (33 to 35 octets).
 //! * `[[output.file]]` changes are reported in the summary only (the issue
 //!   asks for RADIUS servers and syslog destinations).
 
@@ -284,9 +286,9 @@ fn transport_name(transport: Transport) -> &'static str {
 /// netaudit's own event for a syslog destination that changed.
 fn syslog_event(config: &SyslogOutputConfig, change: Change, actor: &Actor) -> Event {
     let (code, verb) = match change {
-        Change::Added => ("NETAUDIT_SYSLOG_DESTINATION_ADDED", "added"),
-        Change::Changed => ("NETAUDIT_SYSLOG_DESTINATION_CHANGED", "changed"),
-        Change::Removed => ("NETAUDIT_SYSLOG_DESTINATION_DELETED", "deleted"),
+        Change::Added => ("NETAUDIT_SYSLOG_DEST_ADDED", "added"),
+        Change::Changed => ("NETAUDIT_SYSLOG_DEST_CHANGED", "changed"),
+        Change::Removed => ("NETAUDIT_SYSLOG_DEST_DELETED", "deleted"),
     };
     let transport = transport_name(config.transport);
     let ctx = context();
@@ -372,7 +374,7 @@ mod tests {
         assert_eq!(
             codes(&events),
             [
-                ("NETAUDIT_SYSLOG_DESTINATION_ADDED".into(), "siem".into()),
+                ("NETAUDIT_SYSLOG_DEST_ADDED".into(), "siem".into()),
                 (
                     "JUNOSCOPE_RADIUS_CONFIG_ADDED".into(),
                     "127.0.0.1:1813".into()
@@ -428,6 +430,29 @@ mod tests {
     }
 
     #[test]
+    fn codes_fit_the_rfc5424_msgid_limit() {
+        let (table, _dir) = radius("\"127.0.0.1:1813\"", 1000);
+        let config = outputs(&format!("{SIEM}{table}"));
+        let changed = outputs(&format!(
+            "{}{}",
+            SIEM.replace("udp", "tcp"),
+            table.replace("1000", "2000")
+        ));
+        let actor = Actor::local_signal();
+        let events: Vec<Event> = [
+            audit_events(&OutputConfig::default(), &config, &actor),
+            audit_events(&config, &changed, &actor),
+            audit_events(&config, &OutputConfig::default(), &actor),
+        ]
+        .concat();
+        assert_eq!(events.len(), 6);
+        for event in events {
+            let code = event.code.unwrap_or_default();
+            assert!(code.len() <= 32, "{code} is longer than an RFC 5424 MSGID");
+        }
+    }
+
+    #[test]
     fn unchanged_outputs_make_no_events_and_removed_ones_are_deleted() {
         let (table, dir) = radius("\"127.0.0.1:1813\"", 1000);
         let both = outputs(&format!("{SIEM}{table}"));
@@ -437,7 +462,7 @@ mod tests {
         assert_eq!(
             codes(&events),
             [
-                ("NETAUDIT_SYSLOG_DESTINATION_DELETED".into(), "siem".into()),
+                ("NETAUDIT_SYSLOG_DEST_DELETED".into(), "siem".into()),
                 (
                     "JUNOSCOPE_RADIUS_CONFIG_DELETED".into(),
                     "127.0.0.1:1813".into()
