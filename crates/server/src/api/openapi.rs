@@ -31,6 +31,8 @@ mod tests {
         ("/api/v1/export", &["get"]),
         ("/api/v1/operations", &["get", "post"]),
         ("/api/v1/operations/{name}/leaves/{device}", &["put"]),
+        ("/api/v1/outputs", &["get"]),
+        ("/api/v1/outputs/reload", &["post"]),
     ];
 
     #[test]
