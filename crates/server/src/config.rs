@@ -891,12 +891,19 @@ impl Config {
             if !output_names.insert(o.name.clone()) {
                 return Err(invalid(key("name"), "another output has the same name"));
             }
-            // Secret, addresses, dictionary and attribute numbers are checked
-            // here so that a bad table fails `check-config` and start-up,
-            // not the running output.
-            if let Err(err) = o.resolve() {
-                return Err(invalid(key("name"), &err.to_string()));
-            }
+        }
+        Ok(())
+    }
+
+    /// Reads what the RADIUS outputs refer to (secret files or variables,
+    /// dictionaries) and checks their addresses and attribute numbers, so
+    /// that `check-config`, start-up and reloads fail on a bad table instead
+    /// of the running output. Kept out of parsing, like the TLS files.
+    pub fn resolve_outputs(&self) -> Result<(), String> {
+        for (index, radius) in self.output.radius.iter().enumerate() {
+            radius
+                .resolve()
+                .map_err(|err| format!("output.radius[{index}]: {err}"))?;
         }
         Ok(())
     }

@@ -22,6 +22,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{}: listener[{index}].{e}", args.file.display()))?;
         }
     }
+    config
+        .resolve_outputs()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
     println!("{}: configuration is valid", args.file.display());
     print!("{}", config.summary());
     Ok(ExitCode::SUCCESS)

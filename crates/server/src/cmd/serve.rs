@@ -21,6 +21,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
+    config
+        .resolve_outputs()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     init_tracing(&config.log);
     match &args.config {
         Some(path) => eprintln!("netaudit serve: configuration {}", path.display()),

@@ -67,6 +67,8 @@ pub enum ReloadError {
     NoConfigFile,
     #[error("configuration rejected, nothing changed: {0}")]
     Invalid(#[from] ConfigError),
+    #[error("configuration rejected, nothing changed: {0}")]
+    Unresolved(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -249,6 +249,7 @@ impl Server {
             return Err(ReloadError::NoConfigFile);
         };
         let new = Config::load(&path)?;
+        new.resolve_outputs().map_err(ReloadError::Unresolved)?;
         for (what, changed) in [
             ("store", new.store != self.config.store),
             ("pipeline", new.pipeline != self.config.pipeline),
