@@ -58,7 +58,7 @@ run() {
   echo "== schemathesis as $1"
   # From the temporary directory: schemathesis keeps its cache in the
   # working directory.
-  (cd "$dir" && schemathesis run "http://127.0.0.1:$port/api/v1/openapi.json" \
+  (cd "$dir" && python3 -m schemathesis.cli run "http://127.0.0.1:$port/api/v1/openapi.json" \
     --header "Authorization: Bearer $2" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --exclude-path /api/v1/events/stream \
