@@ -21,7 +21,9 @@ use serde::Deserialize;
 use super::auth::authenticate;
 use super::{check_text, parse_json, require, ApiError, ApiState, VALUE_MAX};
 use crate::auth::Role;
-use crate::cmd::common::{json_of, now_ns, parse_time, write_events, EventFormat};
+use crate::cmd::common::{
+    json_of, now_ns, parse_time, verify_report_json, write_events, EventFormat,
+};
 
 type St = State<Arc<ApiState>>;
 type Peer = ConnectInfo<SocketAddr>;
@@ -375,22 +377,7 @@ pub async fn verify(
             format!("cannot verify here: {e} (the verify key may have been exported and erased; run `netaudit verify --key FILE`)"),
         )
     })?;
-    Ok(Json(serde_json::json!({
-        "ok": report.ok(),
-        "events_verified": report.events_verified,
-        "checkpoints_verified": report.checkpoints_verified,
-        "first_seq": report.first_seq,
-        "last_seq": report.last_seq,
-        "sealed_through": report.sealed_through,
-        "epoch": report.epoch,
-        "removed_by_retention": report.removed_by_retention,
-        "unsealed": report.unsealed,
-        "live_key_epoch": report.live_key_epoch,
-        "break": report.failure.as_ref().map(|b| serde_json::json!({
-            "seq": b.seq, "kind": b.kind.to_string(), "detail": b.detail
-        })),
-    }))
-    .into_response())
+    Ok(Json(verify_report_json(&report, report.ok())).into_response())
 }
 
 /// `GET /api/v1/export` (auditor): every matching event up to the last one

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use netaudit_store::{StoreConfig, StoredEvent};
+use netaudit_store::{StoreConfig, StoredEvent, VerifyReport};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -75,6 +75,27 @@ pub fn format_ns(ns: i64) -> String {
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_else(|| ns.to_string())
+}
+
+/// A verification report as JSON, as `netaudit verify --json` and
+/// `GET /api/v1/verify` show it; `ok` is the caller's verdict (the CLI may
+/// also fail on an unsealed tail).
+pub fn verify_report_json(report: &VerifyReport, ok: bool) -> serde_json::Value {
+    serde_json::json!({
+        "ok": ok,
+        "events_verified": report.events_verified,
+        "checkpoints_verified": report.checkpoints_verified,
+        "first_seq": report.first_seq,
+        "last_seq": report.last_seq,
+        "sealed_through": report.sealed_through,
+        "epoch": report.epoch,
+        "removed_by_retention": report.removed_by_retention,
+        "unsealed": report.unsealed,
+        "live_key_epoch": report.live_key_epoch,
+        "break": report.failure.as_ref().map(|b| serde_json::json!({
+            "seq": b.seq, "kind": b.kind.to_string(), "detail": b.detail
+        })),
+    })
 }
 
 pub fn json_of(e: &StoredEvent) -> serde_json::Value {

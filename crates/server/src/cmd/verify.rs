@@ -43,21 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let report = verify(&config.path, &key, live.as_deref())?;
     let unsealed_fails = args.require_sealed && report.unsealed.is_some();
     if args.json {
-        let value = serde_json::json!({
-            "ok": report.ok() && !unsealed_fails,
-            "events_verified": report.events_verified,
-            "checkpoints_verified": report.checkpoints_verified,
-            "first_seq": report.first_seq,
-            "last_seq": report.last_seq,
-            "sealed_through": report.sealed_through,
-            "epoch": report.epoch,
-            "removed_by_retention": report.removed_by_retention,
-            "unsealed": report.unsealed,
-            "live_key_epoch": report.live_key_epoch,
-            "break": report.failure.as_ref().map(|b| serde_json::json!({
-                "seq": b.seq, "kind": b.kind.to_string(), "detail": b.detail
-            })),
-        });
+        let value = super::common::verify_report_json(&report, report.ok() && !unsealed_fails);
         println!("{value}");
     } else {
         match &report.failure {
