@@ -71,6 +71,69 @@ pub fn encode_event(event: &Event, out: &mut Vec<u8>) {
     put_opt_str(out, event.parse_error.as_deref());
 }
 
+/// Events with their canonical encodings and stored parameter text,
+/// computed ahead of the append (on any thread) so that the store's single
+/// writer only chains and inserts them.
+#[derive(Debug, Default)]
+pub struct PreparedBatch {
+    events: Vec<Event>,
+    pub(crate) encoded: Encoded,
+}
+
+impl PreparedBatch {
+    pub fn new(events: Vec<Event>) -> PreparedBatch {
+        let encoded = Encoded::of(&events);
+        PreparedBatch { events, encoded }
+    }
+
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    pub fn into_events(self) -> Vec<Event> {
+        self.events
+    }
+}
+
+/// The encodings of a slice of events, all in one buffer.
+#[derive(Debug, Default)]
+pub(crate) struct Encoded {
+    bytes: Vec<u8>,
+    /// Where each event's encoding ends in `bytes`.
+    ends: Vec<usize>,
+    params: Vec<Option<String>>,
+}
+
+impl Encoded {
+    pub(crate) fn of(events: &[Event]) -> Encoded {
+        let mut encoded = Encoded {
+            bytes: Vec::with_capacity(events.len() * 512),
+            ends: Vec::with_capacity(events.len()),
+            params: Vec::with_capacity(events.len()),
+        };
+        for event in events {
+            encode_event(event, &mut encoded.bytes);
+            encoded.ends.push(encoded.bytes.len());
+            encoded.params.push(crate::rows::params_json(&event.params));
+        }
+        encoded
+    }
+
+    /// Event `i`'s canonical encoding and its parameters as stored.
+    pub(crate) fn get(&self, i: usize) -> (&[u8], Option<&str>) {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        (&self.bytes[start..self.ends[i]], self.params[i].as_deref())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,19 +3,20 @@
 //! background thread), the forward-secure chain, checkpoints and cursors.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use netaudit_event::Event;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::checkpoint::Checkpoint;
-use crate::encoding::encode_event;
+use crate::encoding::{Encoded, PreparedBatch};
 use crate::error::{Context, Result, StoreError};
 use crate::keys::{self, evolve, KeyFile, KeyState, SecretKey, VerifyKey};
 use crate::query::{Page, Query, Reader};
-use crate::rows::{params_json, query_time, to_i64, INSERT_SQL};
+use crate::rows::{query_time, to_i64, INSERT_SQL};
 use crate::schema::{
     self, CATALOG_APP_ID, CATALOG_MIGRATIONS, PARTITION_APP_ID, PARTITION_MIGRATIONS,
 };
@@ -196,6 +197,9 @@ fn open_partition_writer(path: &Path, config: &StoreConfig) -> Result<Connection
     Ok(conn)
 }
 
+/// Page size of new partition files (existing ones keep theirs).
+pub const PARTITION_PAGE_SIZE: u32 = 65_536;
+
 /// Creates a partition file completely under a temporary name and renames
 /// it into place, so that a partition file either does not exist or has its
 /// schema and chain position (a crash cannot leave a half-made one).
@@ -222,12 +226,16 @@ fn create_partition_file(
         }
     }
     {
-        let conn = open_rw(
-            &tmp,
-            config.synchronous,
-            PARTITION_APP_ID,
-            PARTITION_MIGRATIONS,
-        )?;
+        // Large pages: a batch commit writes a tenth as many WAL frames
+        // (each with its header, checksum and page-cache work), which is
+        // most of the append cost; events are never updated in place.
+        // Must be set before the file gets its first page (and WAL mode).
+        let conn = Connection::open(&tmp).at(&tmp, "create partition")?;
+        conn.execute_batch(&format!("PRAGMA page_size={PARTITION_PAGE_SIZE};"))
+            .at(&tmp, "set page size")?;
+        configure(&conn, &tmp, config.synchronous)?;
+        let mut conn = conn;
+        schema::migrate(&mut conn, &tmp, PARTITION_APP_ID, PARTITION_MIGRATIONS)?;
         let tx = conn.unchecked_transaction().at(&tmp, "begin")?;
         meta_set(&tx, &tmp, "store_id", store_id)?;
         meta_set(&tx, &tmp, "first_seq", &first_seq.to_be_bytes())?;
@@ -379,7 +387,6 @@ struct Writer {
     unsynced: Vec<Checkpoint>,
     /// The key file could not be advanced after a commit; retried first.
     key_file_behind: bool,
-    encode_buf: Vec<u8>,
 }
 
 struct Shared {
@@ -393,7 +400,20 @@ struct Shared {
     /// The last error of the background thread (indexing, time-based epoch,
     /// WAL checkpoint, retention), cleared when a round succeeds.
     background_error: Mutex<Option<String>>,
+    /// Nanoseconds spent in `append_batch` since opening: the background
+    /// thread reads how busy ingest is from it.
+    append_busy_ns: AtomicU64,
 }
+
+/// While appends keep the writer busier than this share of the time, the
+/// background thread defers indexing and WAL checkpoints so that the CPU
+/// goes to ingest (up to [`MAX_DEFERRED_PARTITIONS`]).
+pub const BUSY_WRITER_SHARE: f64 = 0.5;
+
+/// Sealed partitions left unindexed while ingest is busy, at most: beyond
+/// it, indexing takes its share of the CPU whatever the load. Queries stay
+/// correct meanwhile (an unindexed partition is scanned).
+pub const MAX_DEFERRED_PARTITIONS: usize = 8;
 
 /// The store. `append_batch` is serialized internally; queries and cursor
 /// operations may run from other threads at the same time.
@@ -479,7 +499,6 @@ impl Store {
             signing,
             unsynced,
             key_file_behind: false,
-            encode_buf: Vec::with_capacity(4096),
         };
         let mut writer = writer;
         writer.write_key_file(&store_id)?;
@@ -500,12 +519,13 @@ impl Store {
             stop: Mutex::new(false),
             wake: Condvar::new(),
             background_error: Mutex::new(None),
+            append_busy_ns: AtomicU64::new(0),
         });
         let background = if shared.config.background {
             let bg = Arc::clone(&shared);
             Some(
                 std::thread::Builder::new()
-                    .name("netaudit-store".into())
+                    .name("netaudit-maint".into())
                     .spawn(move || background_loop(&bg))
                     .map_err(|e| StoreError::Io {
                         path: path.clone(),
@@ -761,8 +781,22 @@ impl Store {
     /// When this returns `Ok`, the batch is committed (and, with
     /// [`Synchronous::Full`], on disk).
     pub fn append_batch(&self, events: &[Event]) -> Result<Vec<u64>> {
+        self.append_encoded(events, &Encoded::of(events))
+    }
+
+    /// Like [`Store::append_batch`], with the encoding work already done
+    /// (see [`PreparedBatch`]).
+    pub fn append_prepared(&self, batch: &PreparedBatch) -> Result<Vec<u64>> {
+        self.append_encoded(batch.events(), &batch.encoded)
+    }
+
+    fn append_encoded(&self, events: &[Event], encoded: &Encoded) -> Result<Vec<u64>> {
         let mut w = lock(&self.shared.writer);
-        let seqs = w.append(&self.shared.config, &self.shared.store_id, events)?;
+        let started = Instant::now();
+        let result = w.append(&self.shared.config, &self.shared.store_id, events, encoded);
+        let busy = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.shared.append_busy_ns.fetch_add(busy, Relaxed);
+        let seqs = result?;
         let roll = w.part.rows >= self.shared.config.partition_events;
         drop(w);
         if roll {
@@ -839,7 +873,7 @@ impl Store {
     /// Builds the indexes of every sealed partition now (the background
     /// thread does this by itself; tests and benchmarks call it to wait).
     pub fn index_sealed(&self) -> Result<u64> {
-        index_sealed(&self.shared)
+        index_sealed(&self.shared, 0)
     }
 
     /// Drops whole sealed partitions as the policy says, at most
@@ -1041,6 +1075,7 @@ impl Writer {
         config: &StoreConfig,
         store_id: &[u8; 16],
         events: &[Event],
+        encoded: &Encoded,
     ) -> Result<Vec<u64>> {
         if events.is_empty() {
             return Ok(Vec::new());
@@ -1065,12 +1100,10 @@ impl Writer {
             .at(&path, "begin batch")?;
         {
             let mut insert = tx.prepare_cached(INSERT_SQL).at(&path, "prepare insert")?;
-            let buf = &mut self.encode_buf;
-            for event in events {
+            for (i, event) in events.iter().enumerate() {
                 let seq = chain.next_seq;
-                buf.clear();
-                encode_event(event, buf);
-                let value = keys::chain_value(&chain.key, &chain.head, seq, chain.epoch, buf);
+                let (encoding, params) = encoded.get(i);
+                let value = keys::chain_value(&chain.key, &chain.head, seq, chain.epoch, encoding);
                 insert
                     .execute(params![
                         to_i64("sequence", seq)?,
@@ -1088,7 +1121,7 @@ impl Writer {
                         event.pid,
                         event.client_addr,
                         event.operation,
-                        params_json(&event.params),
+                        params,
                         event.message,
                         event.parse_error,
                         event.raw,
@@ -1143,7 +1176,8 @@ impl Writer {
 }
 
 /// Builds indexes of sealed partitions; returns how many were indexed.
-fn index_sealed(shared: &Shared) -> Result<u64> {
+/// Leaves them be while no more than `defer` wait.
+fn index_sealed(shared: &Shared, defer: usize) -> Result<u64> {
     let path = &shared.config.path;
     let sealed: Vec<PartitionInfo> = {
         let conn = lock(&shared.cursors);
@@ -1152,6 +1186,9 @@ fn index_sealed(shared: &Shared) -> Result<u64> {
             .filter(|p| p.state == PartitionState::Sealed)
             .collect()
     };
+    if sealed.len() <= defer {
+        return Ok(0);
+    }
     let mut done = 0;
     for p in sealed {
         if *lock(&shared.stop) {
@@ -1278,6 +1315,7 @@ fn apply_retention(
 }
 
 fn background_loop(shared: &Shared) {
+    let mut last = (Instant::now(), shared.append_busy_ns.load(Relaxed));
     loop {
         {
             let stop = lock(&shared.stop);
@@ -1294,13 +1332,23 @@ fn background_loop(shared: &Shared) {
         }
         // Errors here are retried on the next round and kept for
         // `background_error`; the writer reports its own errors to callers.
-        let result = background_round(shared);
+        let now = (Instant::now(), shared.append_busy_ns.load(Relaxed));
+        let wall = now.0.duration_since(last.0).as_nanos() as f64;
+        let busy = now.1.saturating_sub(last.1) as f64;
+        last = now;
+        let ingest_busy = wall > 0.0 && busy / wall > BUSY_WRITER_SHARE;
+        let result = background_round(shared, ingest_busy);
         *lock(&shared.background_error) = result.err().map(|e| e.to_string());
     }
 }
 
-fn background_round(shared: &Shared) -> Result<()> {
-    index_sealed(shared)?;
+fn background_round(shared: &Shared, ingest_busy: bool) -> Result<()> {
+    let defer = if ingest_busy {
+        MAX_DEFERRED_PARTITIONS
+    } else {
+        0
+    };
+    index_sealed(shared, defer)?;
     let (open_path, retired) = {
         let mut w = lock(&shared.writer);
         let interval = i64::try_from(shared.config.epoch_interval.as_nanos()).unwrap_or(i64::MAX);
@@ -1313,8 +1361,12 @@ fn background_round(shared: &Shared) -> Result<()> {
         (w.part.path.clone(), std::mem::take(&mut w.retired))
     };
     drop(retired);
-    checkpoint_wal(&open_path)?;
-    index_sealed(shared)?;
+    // The open partition's WAL is bounded by the partition size, so its
+    // checkpoint can wait for a quieter moment.
+    if !ingest_busy {
+        checkpoint_wal(&open_path)?;
+    }
+    index_sealed(shared, defer)?;
     apply_retention(shared, &shared.config.retention, 1)?;
     Ok(())
 }

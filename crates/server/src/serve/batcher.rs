@@ -2,25 +2,30 @@
 //! batches (size or time, whichever first), and one thread that owns the
 //! store appends them.
 //!
-//! The writer channel holds one batch, so the next batch fills while the
-//! previous one commits; when the store falls behind, the batcher waits on
-//! that channel, the listener channel fills up, and TCP/TLS readers stop
-//! reading. An event counts as stored only once its batch has committed.
+//! Between the batcher and the writer, a preparing thread encodes each
+//! batch (canonical encodings, parameter text) and, after the commit, a
+//! freeing thread drops it: the single writer only chains and inserts,
+//! since its speed bounds ingest. Each channel holds one batch, so the next
+//! batch fills and is prepared while the previous one commits; when the
+//! store falls behind, the batcher waits, the listener channel fills up,
+//! and TCP/TLS readers stop reading. An event counts as stored only once
+//! its batch has committed.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use netaudit_event::Event;
+use netaudit_store::PreparedBatch;
 use tokio::sync::mpsc;
 
 use crate::serve::metrics::Metrics;
 
 /// Where committed batches go: the store, in the server.
 pub trait EventSink: Send + 'static {
-    /// Append `events` in one transaction and commit it; returns the
-    /// sequence number of the last event.
-    fn append(&mut self, events: &[Event]) -> Result<u64, String>;
+    /// Append the batch's events in one transaction and commit it; returns
+    /// the sequence number of the last event.
+    fn append(&mut self, batch: &PreparedBatch) -> Result<u64, String>;
 
     /// The sequence number of the last event already stored (0 when empty).
     fn last_seq(&self) -> u64;
@@ -111,7 +116,15 @@ impl BatchHandle {
     }
 }
 
-/// Starts the thread that owns `sink` and commits every batch it is given.
+/// A prepared batch on its way from the preparing thread to the writer.
+struct Prepared {
+    batch: PreparedBatch,
+    started: Instant,
+    ack: Option<tokio::sync::oneshot::Sender<u64>>,
+}
+
+/// Starts the thread that owns `sink` and commits every batch it is given
+/// (with its preparing and freeing threads, see the module documentation).
 ///
 /// A failed append is retried every second (the batch is kept, back-pressure
 /// builds up); once `batches` is closed and the last batch is committed, the
@@ -121,18 +134,43 @@ pub fn spawn_writer<S: EventSink>(
     mut batches: mpsc::Receiver<BatchHandle>,
     metrics: Arc<Metrics>,
 ) -> std::io::Result<std::thread::JoinHandle<S>> {
+    let (prepared_tx, prepared_rx) = std::sync::mpsc::sync_channel::<Prepared>(0);
+    let (free_tx, free_rx) = std::sync::mpsc::sync_channel::<PreparedBatch>(0);
+    std::thread::Builder::new()
+        .name("netaudit-prep".into())
+        .spawn(move || {
+            while let Some(BatchHandle(batch)) = batches.blocking_recv() {
+                let prepared = Prepared {
+                    batch: PreparedBatch::new(batch.events),
+                    started: batch.started,
+                    ack: batch.ack,
+                };
+                if prepared_tx.send(prepared).is_err() {
+                    return;
+                }
+            }
+        })?;
+    std::thread::Builder::new()
+        .name("netaudit-free".into())
+        .spawn(move || {
+            // Freeing a batch's strings is as costly as a good part of the
+            // insert; it happens here, off the writer.
+            for batch in free_rx {
+                drop(batch);
+            }
+        })?;
     std::thread::Builder::new()
         .name("netaudit-store".into())
         .spawn(move || {
-            while let Some(BatchHandle(mut batch)) = batches.blocking_recv() {
-                let count = batch.events.len() as u64;
+            for mut prepared in prepared_rx {
+                let count = prepared.batch.len() as u64;
                 let mut attempt: u32 = 0;
                 loop {
                     let commit_started = Instant::now();
-                    match sink.append(&batch.events) {
+                    match sink.append(&prepared.batch) {
                         Ok(last_seq) => {
                             let now = Instant::now();
-                            metrics.observe_commit(now - commit_started, now - batch.started);
+                            metrics.observe_commit(now - commit_started, now - prepared.started);
                             metrics.stored.fetch_add(count, Relaxed);
                             metrics.batches.fetch_add(1, Relaxed);
                             metrics.last_seq.store(last_seq, Relaxed);
@@ -142,7 +180,7 @@ pub fn spawn_writer<S: EventSink>(
                                 .pending
                                 .fetch_sub(count.min(metrics.pending.load(Relaxed)), Relaxed);
                             tracing::debug!(events = count, last_seq, "batch committed");
-                            if let Some(ack) = batch.ack.take() {
+                            if let Some(ack) = prepared.ack.take() {
                                 // The submitter may have gone; the batch is stored anyway.
                                 let _ = ack.send(last_seq);
                             }
@@ -162,6 +200,11 @@ pub fn spawn_writer<S: EventSink>(
                         }
                     }
                 }
+                // Hand the batch to the freeing thread; should it be
+                // behind (or gone), free it here rather than wait.
+                if let Err(err) = free_tx.try_send(prepared.batch) {
+                    drop(err);
+                }
             }
             sink
         })
@@ -178,12 +221,12 @@ mod tests {
     }
 
     impl EventSink for Collect {
-        fn append(&mut self, events: &[Event]) -> Result<u64, String> {
+        fn append(&mut self, batch: &PreparedBatch) -> Result<u64, String> {
             if self.fail_first > 0 {
                 self.fail_first -= 1;
                 return Err("disk full".into());
             }
-            self.committed.push(events.to_vec());
+            self.committed.push(batch.events().to_vec());
             Ok(self.last_seq())
         }
 

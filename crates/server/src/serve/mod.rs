@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use netaudit_event::Event;
+use netaudit_store::PreparedBatch;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -162,8 +163,8 @@ impl StoreSink {
 }
 
 impl EventSink for StoreSink {
-    fn append(&mut self, events: &[Event]) -> Result<u64, String> {
-        match self.store.append_batch(events) {
+    fn append(&mut self, batch: &PreparedBatch) -> Result<u64, String> {
+        match self.store.append_prepared(batch) {
             Ok(seqs) => Ok(seqs
                 .last()
                 .copied()
