@@ -263,7 +263,7 @@ impl Default for PipelineConfig {
 }
 
 fn default_batch_max_events() -> usize {
-    10_000
+    5_000
 }
 fn default_batch_max_delay_ms() -> u64 {
     50

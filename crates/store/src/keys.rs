@@ -85,14 +85,34 @@ pub fn chain_value(
     epoch: u64,
     encoding: &[u8],
 ) -> [u8; 32] {
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(&key.0)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-    mac.update(b"netaudit/chain/v1");
-    mac.update(prev);
-    mac.update(&seq.to_be_bytes());
-    mac.update(&epoch.to_be_bytes());
-    mac.update(encoding);
-    mac.finalize().into_bytes().into()
+    ChainHasher::new(key).value(prev, seq, epoch, encoding)
+}
+
+/// [`chain_value`] under one epoch key, keyed once: each event then costs
+/// only the hashing of its own bytes, not HMAC's key schedule. Holds what
+/// the key holds; keep it no longer than the key (a batch).
+#[derive(Clone)]
+pub struct ChainHasher {
+    keyed: HmacSha256,
+}
+
+impl ChainHasher {
+    pub fn new(key: &SecretKey) -> ChainHasher {
+        ChainHasher {
+            keyed: <HmacSha256 as Mac>::new_from_slice(&key.0)
+                .unwrap_or_else(|_| unreachable!("HMAC accepts any key length")),
+        }
+    }
+
+    pub fn value(&self, prev: &[u8; 32], seq: u64, epoch: u64, encoding: &[u8]) -> [u8; 32] {
+        let mut mac = self.keyed.clone();
+        mac.update(b"netaudit/chain/v1");
+        mac.update(prev);
+        mac.update(&seq.to_be_bytes());
+        mac.update(&epoch.to_be_bytes());
+        mac.update(encoding);
+        mac.finalize().into_bytes().into()
+    }
 }
 
 /// A short public fingerprint of a key; domain-separated so that it is not

@@ -36,12 +36,62 @@ pub fn query_time(event: &Event) -> i64 {
     event.time_ns.unwrap_or(event.received_ns)
 }
 
+/// The `params` column: the parameters as JSON, exactly as `serde_json`
+/// writes them (the reader parses them back with it). Written by hand
+/// because it runs for every stored event and most values need no escape.
 pub(crate) fn params_json(params: &[Param]) -> Option<String> {
     if params.is_empty() {
-        None
-    } else {
-        serde_json::to_string(params).ok()
+        return None;
     }
+    let size: usize = params
+        .iter()
+        .map(|p| p.sd_id.len() + p.name.len() + p.value.len() + 32)
+        .sum();
+    let mut out = String::with_capacity(size + 2);
+    out.push('[');
+    for (i, p) in params.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"sd_id\":");
+        push_json_string(&mut out, &p.sd_id);
+        out.push_str(",\"name\":");
+        push_json_string(&mut out, &p.name);
+        out.push_str(",\"value\":");
+        push_json_string(&mut out, &p.value);
+        out.push('}');
+    }
+    out.push(']');
+    Some(out)
+}
+
+/// Appends `value` as a JSON string, escaped as `serde_json` escapes.
+fn push_json_string(out: &mut String, value: &str) {
+    out.push('"');
+    let mut plain = 0;
+    for (i, b) in value.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        // Bytes below 0x80 are whole characters: slicing here is safe.
+        out.push_str(&value[plain..i]);
+        if escape.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(escape);
+        }
+        plain = i + 1;
+    }
+    out.push_str(&value[plain..]);
+    out.push('"');
 }
 
 fn bad(path: &Path, seq: i64, what: &str) -> StoreError {
@@ -147,4 +197,52 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
             },
         })?;
     Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn param(sd_id: &str, name: &str, value: &str) -> Param {
+        Param {
+            sd_id: sd_id.into(),
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+
+    #[test]
+    fn escapes_like_serde_json() {
+        let params = vec![
+            param("junos@2636.1.1.1.2.18", "username", "regress"),
+            param(
+                "x",
+                "q",
+                "say \"hi\" \\ back\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f} é ✓ / ]",
+            ),
+            param("", "", ""),
+        ];
+        assert_eq!(
+            params_json(&params),
+            Some(serde_json::to_string(&params).unwrap())
+        );
+        assert_eq!(params_json(&[]), None);
+    }
+
+    proptest! {
+        #[test]
+        fn same_text_as_serde_json(
+            params in proptest::collection::vec(("\\PC{0,12}", "[ -~]{0,8}", any::<String>()), 1..4)
+        ) {
+            let params: Vec<Param> = params
+                .into_iter()
+                .map(|(sd_id, name, value)| Param { sd_id, name, value })
+                .collect();
+            let text = params_json(&params).unwrap();
+            prop_assert_eq!(&text, &serde_json::to_string(&params).unwrap());
+            let back: Vec<Param> = serde_json::from_str(&text).unwrap();
+            prop_assert_eq!(back, params);
+        }
+    }
 }

@@ -406,14 +406,33 @@ struct Shared {
 }
 
 /// While appends keep the writer busier than this share of the time, the
-/// background thread defers indexing and WAL checkpoints so that the CPU
-/// goes to ingest (up to [`MAX_DEFERRED_PARTITIONS`]).
-pub const BUSY_WRITER_SHARE: f64 = 0.5;
+/// background thread defers indexing (for [`MAX_INDEX_DEFERRAL`] at most)
+/// and WAL checkpoints, so that the CPU goes to ingest during a burst.
+pub const BUSY_WRITER_SHARE: f64 = 0.2;
 
-/// Sealed partitions left unindexed while ingest is busy, at most: beyond
-/// it, indexing takes its share of the CPU whatever the load. Queries stay
-/// correct meanwhile (an unindexed partition is scanned).
-pub const MAX_DEFERRED_PARTITIONS: usize = 8;
+/// How long a sealed partition may wait for its indexes while ingest is
+/// busy: with the ~1 s a build takes, every sealed event is reachable
+/// through the indexes within 5 s. Queries stay correct meanwhile (an
+/// unindexed partition is scanned).
+pub const MAX_INDEX_DEFERRAL: Duration = Duration::from_secs(3);
+
+/// When the background thread first saw each sealed partition, and whether
+/// ingest is busy now: which partitions may wait for their indexes.
+#[derive(Debug, Default)]
+struct IndexDeferral {
+    ingest_busy: bool,
+    first_seen: std::collections::HashMap<i64, Instant>,
+}
+
+impl IndexDeferral {
+    fn may_wait(&mut self, partition: &PartitionInfo) -> bool {
+        let first = *self
+            .first_seen
+            .entry(partition.id)
+            .or_insert_with(Instant::now);
+        self.ingest_busy && first.elapsed() < MAX_INDEX_DEFERRAL
+    }
+}
 
 /// The store. `append_batch` is serialized internally; queries and cursor
 /// operations may run from other threads at the same time.
@@ -873,7 +892,7 @@ impl Store {
     /// Builds the indexes of every sealed partition now (the background
     /// thread does this by itself; tests and benchmarks call it to wait).
     pub fn index_sealed(&self) -> Result<u64> {
-        index_sealed(&self.shared, 0)
+        index_sealed(&self.shared, &mut IndexDeferral::default())
     }
 
     /// Drops whole sealed partitions as the policy says, at most
@@ -1090,6 +1109,7 @@ impl Writer {
             self.close_epoch_now(store_id)?;
         }
         let mut chain = self.chain.clone();
+        let mut hasher = keys::ChainHasher::new(&chain.key);
         let mut ckpts = Vec::new();
         let mut seqs = Vec::with_capacity(events.len());
         let path = self.part.path.clone();
@@ -1103,7 +1123,7 @@ impl Writer {
             for (i, event) in events.iter().enumerate() {
                 let seq = chain.next_seq;
                 let (encoding, params) = encoded.get(i);
-                let value = keys::chain_value(&chain.key, &chain.head, seq, chain.epoch, encoding);
+                let value = hasher.value(&chain.head, seq, chain.epoch, encoding);
                 insert
                     .execute(params![
                         to_i64("sequence", seq)?,
@@ -1157,6 +1177,7 @@ impl Writer {
                     ckpt.insert(&tx, &path)?;
                     ckpts.push(ckpt);
                     Self::next_epoch(&mut chain, now);
+                    hasher = keys::ChainHasher::new(&chain.key);
                 }
             }
         }
@@ -1176,8 +1197,8 @@ impl Writer {
 }
 
 /// Builds indexes of sealed partitions; returns how many were indexed.
-/// Leaves them be while no more than `defer` wait.
-fn index_sealed(shared: &Shared, defer: usize) -> Result<u64> {
+/// Leaves those that `deferral` lets wait.
+fn index_sealed(shared: &Shared, deferral: &mut IndexDeferral) -> Result<u64> {
     let path = &shared.config.path;
     let sealed: Vec<PartitionInfo> = {
         let conn = lock(&shared.cursors);
@@ -1186,13 +1207,16 @@ fn index_sealed(shared: &Shared, defer: usize) -> Result<u64> {
             .filter(|p| p.state == PartitionState::Sealed)
             .collect()
     };
-    if sealed.len() <= defer {
-        return Ok(0);
-    }
+    deferral
+        .first_seen
+        .retain(|id, _| sealed.iter().any(|p| p.id == *id));
     let mut done = 0;
     for p in sealed {
         if *lock(&shared.stop) {
             break;
+        }
+        if deferral.may_wait(&p) {
+            continue;
         }
         let conn = open_rw(
             &p.path,
@@ -1200,6 +1224,12 @@ fn index_sealed(shared: &Shared, defer: usize) -> Result<u64> {
             PARTITION_APP_ID,
             PARTITION_MIGRATIONS,
         )?;
+        // Each index scans the whole table: fold the WAL into the file
+        // first, so that the scans do not look every page up in the WAL
+        // index. (Not memory-mapped: mapped pages would count in the
+        // server's resident size, which must stay bounded under load.)
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .at(&p.path, "checkpoint before indexing")?;
         conn.execute_batch(&format!("BEGIN IMMEDIATE; {} COMMIT;", schema::INDEX_SQL))
             .at(&p.path, "build indexes")?;
         let (min_ts, max_ts, max_rx, rows): (Option<i64>, Option<i64>, Option<i64>, i64) = conn
@@ -1316,6 +1346,7 @@ fn apply_retention(
 
 fn background_loop(shared: &Shared) {
     let mut last = (Instant::now(), shared.append_busy_ns.load(Relaxed));
+    let mut deferral = IndexDeferral::default();
     loop {
         {
             let stop = lock(&shared.stop);
@@ -1336,19 +1367,14 @@ fn background_loop(shared: &Shared) {
         let wall = now.0.duration_since(last.0).as_nanos() as f64;
         let busy = now.1.saturating_sub(last.1) as f64;
         last = now;
-        let ingest_busy = wall > 0.0 && busy / wall > BUSY_WRITER_SHARE;
-        let result = background_round(shared, ingest_busy);
+        deferral.ingest_busy = wall > 0.0 && busy / wall > BUSY_WRITER_SHARE;
+        let result = background_round(shared, &mut deferral);
         *lock(&shared.background_error) = result.err().map(|e| e.to_string());
     }
 }
 
-fn background_round(shared: &Shared, ingest_busy: bool) -> Result<()> {
-    let defer = if ingest_busy {
-        MAX_DEFERRED_PARTITIONS
-    } else {
-        0
-    };
-    index_sealed(shared, defer)?;
+fn background_round(shared: &Shared, deferral: &mut IndexDeferral) -> Result<()> {
+    index_sealed(shared, deferral)?;
     let (open_path, retired) = {
         let mut w = lock(&shared.writer);
         let interval = i64::try_from(shared.config.epoch_interval.as_nanos()).unwrap_or(i64::MAX);
@@ -1363,10 +1389,45 @@ fn background_round(shared: &Shared, ingest_busy: bool) -> Result<()> {
     drop(retired);
     // The open partition's WAL is bounded by the partition size, so its
     // checkpoint can wait for a quieter moment.
-    if !ingest_busy {
+    if !deferral.ingest_busy {
         checkpoint_wal(&open_path)?;
     }
-    index_sealed(shared, defer)?;
+    index_sealed(shared, deferral)?;
     apply_retention(shared, &shared.config.retention, 1)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn partition(id: i64) -> PartitionInfo {
+        PartitionInfo {
+            id,
+            first_seq: 1,
+            last_seq: Some(10),
+            state: PartitionState::Sealed,
+            rows: Some(10),
+            min_ts: None,
+            max_ts: None,
+            max_received_ns: None,
+            path: PathBuf::from("p.db"),
+        }
+    }
+
+    #[test]
+    fn sealed_partitions_wait_only_while_ingest_is_busy_and_not_too_long() {
+        let mut deferral = IndexDeferral::default();
+        assert!(!deferral.may_wait(&partition(1)), "idle ingest: index now");
+        deferral.ingest_busy = true;
+        assert!(deferral.may_wait(&partition(1)));
+        assert!(deferral.may_wait(&partition(2)));
+        // Seen sealed longer ago than the bound: indexed even under load.
+        let long_ago = Instant::now()
+            .checked_sub(MAX_INDEX_DEFERRAL + Duration::from_millis(1))
+            .unwrap();
+        deferral.first_seen.insert(1, long_ago);
+        assert!(!deferral.may_wait(&partition(1)));
+        assert!(deferral.may_wait(&partition(2)));
+    }
 }

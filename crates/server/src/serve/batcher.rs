@@ -47,6 +47,10 @@ pub struct BatchLimits {
     pub max_delay: Duration,
 }
 
+/// Events a batch has room for when it starts (it grows beyond if the
+/// configured batch size is larger).
+const BATCH_PREALLOCATION: usize = 16_384;
+
 /// Collects chunks from `chunks` into batches until every sender is gone,
 /// then hands over the open batch and returns.
 pub async fn run_batcher(
@@ -57,25 +61,22 @@ pub async fn run_batcher(
     let mut carry: Vec<Event> = Vec::new();
     let mut closed = false;
     while !closed || !carry.is_empty() {
-        let mut batch = if carry.is_empty() {
+        // Room for a whole batch from the start: growing it by doubling
+        // would move every event several times.
+        let mut batch = Vec::with_capacity(limits.max_events.min(BATCH_PREALLOCATION));
+        if carry.is_empty() {
             match chunks.recv().await {
-                Some(chunk) => chunk,
+                Some(mut chunk) => batch.append(&mut chunk),
                 None => break,
             }
         } else {
-            std::mem::take(&mut carry)
-        };
+            batch.append(&mut carry);
+        }
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + limits.max_delay;
         while !closed && batch.len() < limits.max_events {
             match tokio::time::timeout_at(deadline, chunks.recv()).await {
-                Ok(Some(mut chunk)) => {
-                    if batch.is_empty() {
-                        batch = chunk;
-                    } else {
-                        batch.append(&mut chunk);
-                    }
-                }
+                Ok(Some(mut chunk)) => batch.append(&mut chunk),
                 Ok(None) => closed = true,
                 Err(_) => break,
             }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use netaudit_event::Severity;
+use netaudit_event::{Event, Severity};
 use netaudit_syslog::framing::{FramingError, SyslogStreamCodec};
 use netaudit_syslog::ParseOptions;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -381,6 +381,16 @@ enum End {
     PipelineClosed,
 }
 
+/// Hands over the events gathered so far and leaves room for as many:
+/// growing a chunk from nothing again would move every event several times.
+fn drain_chunk(chunk: &mut Vec<Event>) -> Vec<Event> {
+    if chunk.is_empty() {
+        return Vec::new();
+    }
+    let capacity = chunk.capacity();
+    std::mem::replace(chunk, Vec::with_capacity(capacity))
+}
+
 /// Reads one TCP or TLS stream: frames, parses, and hands over each read's
 /// events before reading again, so that a full pipeline stops the reading.
 async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
@@ -432,7 +442,7 @@ async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
                     if let Some(event) = ingest.event(&frame, received_ns, &opts) {
                         chunk.push(event);
                         if chunk.len() >= ingest.chunk_max_events
-                            && !ingest.send(std::mem::take(&mut chunk)).await
+                            && !ingest.send(drain_chunk(&mut chunk)).await
                         {
                             break 'conn End::PipelineClosed;
                         }
@@ -459,14 +469,14 @@ async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
                     } else {
                         tracing::warn!(listener = %name, %peer, error = %err, "framing error; connection closed");
                     }
-                    if !ingest.send(std::mem::take(&mut chunk)).await {
+                    if !ingest.send(drain_chunk(&mut chunk)).await {
                         break 'conn End::PipelineClosed;
                     }
                     break 'conn End::Framing;
                 }
             }
         }
-        if !ingest.send(std::mem::take(&mut chunk)).await {
+        if !ingest.send(drain_chunk(&mut chunk)).await {
             break End::PipelineClosed;
         }
         if eof {
