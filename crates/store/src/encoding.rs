@@ -103,26 +103,39 @@ impl PreparedBatch {
     }
 }
 
-/// The encodings of a slice of events, all in one buffer.
+/// The encodings and parameter texts of a slice of events, each kind in
+/// one buffer sized up front (no regrowing, one allocation per kind).
 #[derive(Debug, Default)]
 pub(crate) struct Encoded {
     bytes: Vec<u8>,
     /// Where each event's encoding ends in `bytes`.
     ends: Vec<usize>,
-    params: Vec<Option<String>>,
+    text: String,
+    /// Each event's parameters as stored, in `text` (none without any).
+    params: Vec<Option<std::ops::Range<usize>>>,
 }
 
 impl Encoded {
     pub(crate) fn of(events: &[Event]) -> Encoded {
         let mut encoded = Encoded {
-            bytes: Vec::with_capacity(events.len() * 512),
+            bytes: Vec::with_capacity(events.iter().map(encoded_len).sum()),
             ends: Vec::with_capacity(events.len()),
+            text: String::with_capacity(
+                events
+                    .iter()
+                    .map(|e| crate::rows::params_json_len_hint(&e.params))
+                    .sum(),
+            ),
             params: Vec::with_capacity(events.len()),
         };
         for event in events {
             encode_event(event, &mut encoded.bytes);
             encoded.ends.push(encoded.bytes.len());
-            encoded.params.push(crate::rows::params_json(&event.params));
+            let start = encoded.text.len();
+            let written = crate::rows::push_params_json(&mut encoded.text, &event.params);
+            encoded
+                .params
+                .push(written.then(|| start..encoded.text.len()));
         }
         encoded
     }
@@ -130,14 +143,78 @@ impl Encoded {
     /// Event `i`'s canonical encoding and its parameters as stored.
     pub(crate) fn get(&self, i: usize) -> (&[u8], Option<&str>) {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        (&self.bytes[start..self.ends[i]], self.params[i].as_deref())
+        let params = self.params[i]
+            .as_ref()
+            .and_then(|range| self.text.get(range.clone()));
+        (&self.bytes[start..self.ends[i]], params)
     }
+}
+
+/// The length of [`encode_event`]'s output for `event`, exactly.
+pub fn encoded_len(event: &Event) -> usize {
+    let opt = |s: &Option<String>| 1 + s.as_ref().map_or(0, |s| 4 + s.len());
+    1 + 8
+        + 1
+        + event.time_ns.map_or(0, |_| 8)
+        + opt(&event.host)
+        + opt(&event.app)
+        + opt(&event.pid)
+        + 1
+        + event.facility.map_or(0, |_| 1)
+        + 1
+        + event.severity.map_or(0, |_| 1)
+        + opt(&event.code)
+        + opt(&event.user)
+        + opt(&event.client_addr)
+        + opt(&event.device)
+        + opt(&event.operation)
+        + 4
+        + event
+            .params
+            .iter()
+            .map(|p| 12 + p.sd_id.len() + p.name.len() + p.value.len())
+            .sum::<usize>()
+        + opt(&event.message)
+        + 4
+        + event.raw.len()
+        + opt(&event.parse_error)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use netaudit_event::{Facility, Param, Severity};
+
+    #[test]
+    fn encoded_len_is_exact() {
+        let full = Event {
+            received_ns: 1,
+            time_ns: Some(2),
+            host: Some("h".into()),
+            app: Some("app".into()),
+            pid: Some("12".into()),
+            facility: Some(Facility::Local2),
+            severity: Some(Severity::Error),
+            code: Some("C".into()),
+            user: Some("u".into()),
+            client_addr: Some("::1".into()),
+            device: Some("d".into()),
+            operation: Some("op".into()),
+            params: vec![Param {
+                sd_id: "s@1".into(),
+                name: "n".into(),
+                value: "v\"".into(),
+            }],
+            message: Some("m".into()),
+            raw: b"raw line".to_vec(),
+            parse_error: Some("e".into()),
+        };
+        for event in [Event::default(), full] {
+            let mut out = Vec::new();
+            encode_event(&event, &mut out);
+            assert_eq!(encoded_len(&event), out.len());
+        }
+    }
 
     #[test]
     fn absent_and_empty_fields_encode_differently() {

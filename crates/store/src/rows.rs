@@ -40,29 +40,43 @@ pub fn query_time(event: &Event) -> i64 {
 /// writes them (the reader parses them back with it). Written by hand
 /// because it runs for every stored event and most values need no escape.
 pub(crate) fn params_json(params: &[Param]) -> Option<String> {
+    let mut out = String::with_capacity(params_json_len_hint(params));
+    push_params_json(&mut out, params).then_some(out)
+}
+
+/// About the length of [`params_json`] (exact unless values need escapes).
+pub(crate) fn params_json_len_hint(params: &[Param]) -> usize {
     if params.is_empty() {
-        return None;
+        return 0;
     }
-    let size: usize = params
+    params
         .iter()
-        .map(|p| p.sd_id.len() + p.name.len() + p.value.len() + 32)
-        .sum();
-    let mut out = String::with_capacity(size + 2);
+        .map(|p| p.sd_id.len() + p.name.len() + p.value.len() + 35)
+        .sum::<usize>()
+        + 1
+}
+
+/// Appends [`params_json`]'s text to `out`; `false` (nothing written) when
+/// there are no parameters.
+pub(crate) fn push_params_json(out: &mut String, params: &[Param]) -> bool {
+    if params.is_empty() {
+        return false;
+    }
     out.push('[');
     for (i, p) in params.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
         out.push_str("{\"sd_id\":");
-        push_json_string(&mut out, &p.sd_id);
+        push_json_string(out, &p.sd_id);
         out.push_str(",\"name\":");
-        push_json_string(&mut out, &p.name);
+        push_json_string(out, &p.name);
         out.push_str(",\"value\":");
-        push_json_string(&mut out, &p.value);
+        push_json_string(out, &p.value);
         out.push('}');
     }
     out.push(']');
-    Some(out)
+    true
 }
 
 /// Appends `value` as a JSON string, escaped as `serde_json` escapes.
