@@ -82,8 +82,21 @@ pub struct PreparedBatch {
 
 impl PreparedBatch {
     pub fn new(events: Vec<Event>) -> PreparedBatch {
-        let encoded = Encoded::of(&events);
+        PreparedBatch::new_in(events, PreparedBatch::default())
+    }
+
+    /// Prepares `events` in the buffers of `spent` (a batch done with, see
+    /// [`PreparedBatch::take_events`]): a steady stream of batches then
+    /// reuses the same memory instead of asking the system for more.
+    pub fn new_in(events: Vec<Event>, spent: PreparedBatch) -> PreparedBatch {
+        let mut encoded = spent.encoded;
+        encoded.fill(&events);
         PreparedBatch { events, encoded }
+    }
+
+    /// Takes the events out, leaving the buffers for [`PreparedBatch::new_in`].
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
     }
 
     pub fn events(&self) -> &[Event] {
@@ -117,27 +130,34 @@ pub(crate) struct Encoded {
 
 impl Encoded {
     pub(crate) fn of(events: &[Event]) -> Encoded {
-        let mut encoded = Encoded {
-            bytes: Vec::with_capacity(events.iter().map(encoded_len).sum()),
-            ends: Vec::with_capacity(events.len()),
-            text: String::with_capacity(
-                events
-                    .iter()
-                    .map(|e| crate::rows::params_json_len_hint(&e.params))
-                    .sum(),
-            ),
-            params: Vec::with_capacity(events.len()),
-        };
-        for event in events {
-            encode_event(event, &mut encoded.bytes);
-            encoded.ends.push(encoded.bytes.len());
-            let start = encoded.text.len();
-            let written = crate::rows::push_params_json(&mut encoded.text, &event.params);
-            encoded
-                .params
-                .push(written.then(|| start..encoded.text.len()));
-        }
+        let mut encoded = Encoded::default();
+        encoded.fill(events);
         encoded
+    }
+
+    /// Replaces the contents with `events`' encodings, reserving all the
+    /// room at once.
+    fn fill(&mut self, events: &[Event]) {
+        self.bytes.clear();
+        self.ends.clear();
+        self.text.clear();
+        self.params.clear();
+        self.bytes.reserve(events.iter().map(encoded_len).sum());
+        self.ends.reserve(events.len());
+        self.text.reserve(
+            events
+                .iter()
+                .map(|e| crate::rows::params_json_len_hint(&e.params))
+                .sum(),
+        );
+        self.params.reserve(events.len());
+        for event in events {
+            encode_event(event, &mut self.bytes);
+            self.ends.push(self.bytes.len());
+            let start = self.text.len();
+            let written = crate::rows::push_params_json(&mut self.text, &event.params);
+            self.params.push(written.then_some(start..self.text.len()));
+        }
     }
 
     /// Event `i`'s canonical encoding and its parameters as stored.

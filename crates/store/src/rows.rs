@@ -39,6 +39,7 @@ pub fn query_time(event: &Event) -> i64 {
 /// The `params` column: the parameters as JSON, exactly as `serde_json`
 /// writes them (the reader parses them back with it). Written by hand
 /// because it runs for every stored event and most values need no escape.
+#[cfg(test)]
 pub(crate) fn params_json(params: &[Param]) -> Option<String> {
     let mut out = String::with_capacity(params_json_len_hint(params));
     push_params_json(&mut out, params).then_some(out)

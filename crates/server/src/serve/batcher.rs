@@ -47,6 +47,51 @@ pub struct BatchLimits {
     pub max_delay: Duration,
 }
 
+/// Buffers of committed batches, handed back by the freeing thread: the
+/// batcher's event vectors and the preparing thread's encoding buffers are
+/// reused rather than asked anew from the system for every batch (which
+/// made the allocator return and re-fault megabytes each time).
+#[derive(Default)]
+pub struct BatchPool {
+    events: std::sync::Mutex<Vec<Vec<Event>>>,
+    prepared: std::sync::Mutex<Vec<PreparedBatch>>,
+}
+
+/// Buffers of each kind the pool keeps, at most.
+const POOL_KEEPS: usize = 2;
+
+impl BatchPool {
+    fn take_events(&self, capacity: usize) -> Vec<Event> {
+        let mut events = lock(&self.events).pop().unwrap_or_default();
+        events.reserve(capacity);
+        events
+    }
+
+    fn take_prepared(&self) -> PreparedBatch {
+        lock(&self.prepared).pop().unwrap_or_default()
+    }
+
+    /// Frees the batch's events and keeps its buffers.
+    fn give_back(&self, mut batch: PreparedBatch) {
+        let mut events = batch.take_events();
+        events.clear();
+        let mut pool = lock(&self.events);
+        if pool.len() < POOL_KEEPS {
+            pool.push(events);
+        }
+        drop(pool);
+        let mut pool = lock(&self.prepared);
+        if pool.len() < POOL_KEEPS {
+            pool.push(batch);
+        }
+    }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The pools hold plain buffers: a panic elsewhere leaves them usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Events a batch has room for when it starts (it grows beyond if the
 /// configured batch size is larger).
 const BATCH_PREALLOCATION: usize = 16_384;
@@ -57,13 +102,14 @@ pub async fn run_batcher(
     mut chunks: mpsc::Receiver<Vec<Event>>,
     writer: mpsc::Sender<BatchHandle>,
     limits: BatchLimits,
+    pool: Arc<BatchPool>,
 ) {
     let mut carry: Vec<Event> = Vec::new();
     let mut closed = false;
     while !closed || !carry.is_empty() {
         // Room for a whole batch from the start: growing it by doubling
         // would move every event several times.
-        let mut batch = Vec::with_capacity(limits.max_events.min(BATCH_PREALLOCATION));
+        let mut batch = pool.take_events(limits.max_events.min(BATCH_PREALLOCATION));
         if carry.is_empty() {
             match chunks.recv().await {
                 Some(mut chunk) => batch.append(&mut chunk),
@@ -134,7 +180,9 @@ pub fn spawn_writer<S: EventSink>(
     mut sink: S,
     mut batches: mpsc::Receiver<BatchHandle>,
     metrics: Arc<Metrics>,
+    pool: Arc<BatchPool>,
 ) -> std::io::Result<std::thread::JoinHandle<S>> {
+    let prep_pool = pool.clone();
     let (prepared_tx, prepared_rx) = std::sync::mpsc::sync_channel::<Prepared>(0);
     let (free_tx, free_rx) = std::sync::mpsc::sync_channel::<PreparedBatch>(0);
     std::thread::Builder::new()
@@ -142,7 +190,7 @@ pub fn spawn_writer<S: EventSink>(
         .spawn(move || {
             while let Some(BatchHandle(batch)) = batches.blocking_recv() {
                 let prepared = Prepared {
-                    batch: PreparedBatch::new(batch.events),
+                    batch: PreparedBatch::new_in(batch.events, prep_pool.take_prepared()),
                     started: batch.started,
                     ack: batch.ack,
                 };
@@ -157,7 +205,7 @@ pub fn spawn_writer<S: EventSink>(
             // Freeing a batch's strings is as costly as a good part of the
             // insert; it happens here, off the writer.
             for batch in free_rx {
-                drop(batch);
+                pool.give_back(batch);
             }
         })?;
     std::thread::Builder::new()
@@ -258,9 +306,10 @@ mod tests {
             },
             wrx,
             metrics.clone(),
+            Arc::default(),
         )
         .unwrap();
-        let batcher = tokio::spawn(run_batcher(rx, wtx, limits));
+        let batcher = tokio::spawn(run_batcher(rx, wtx, limits, Arc::default()));
         for chunk in chunks {
             metrics.pending.fetch_add(chunk.len() as u64, Relaxed);
             tx.send(chunk).await.unwrap();
@@ -309,13 +358,14 @@ mod tests {
             },
             wrx,
             metrics.clone(),
+            Arc::default(),
         )
         .unwrap();
         let limits = BatchLimits {
             max_events: 1000,
             max_delay: Duration::from_millis(20),
         };
-        let batcher = tokio::spawn(run_batcher(rx, wtx, limits));
+        let batcher = tokio::spawn(run_batcher(rx, wtx, limits, Arc::default()));
         tx.send(vec![event(1)]).await.unwrap();
         // Bounded wait: the batch must commit although the channel stays open.
         let mut waited = 0;

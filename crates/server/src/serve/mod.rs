@@ -75,12 +75,13 @@ pub async fn serve<S: EventSink>(
         }
         None => None,
     };
-    let writer = batcher::spawn_writer(sink, batch_rx, metrics.clone())?;
+    let pool = Arc::new(batcher::BatchPool::default());
+    let writer = batcher::spawn_writer(sink, batch_rx, metrics.clone(), pool.clone())?;
     let limits = BatchLimits {
         max_events: config.pipeline.batch_max_events,
         max_delay: Duration::from_millis(config.pipeline.batch_max_delay_ms),
     };
-    let batcher = tokio::spawn(batcher::run_batcher(chunk_rx, batch_tx, limits));
+    let batcher = tokio::spawn(batcher::run_batcher(chunk_rx, batch_tx, limits, pool));
 
     let http_cancel = CancellationToken::new();
     let mut server = Server {
