@@ -53,12 +53,16 @@ fn prepared_batches_chain_like_plain_ones() {
     let (plain, key) = setup();
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
+    // Each batch is prepared in the buffers of the one before, as the
+    // server does.
+    let mut spent = netaudit_store::PreparedBatch::default();
     for batch in 0..19 {
-        let prepared = netaudit_store::PreparedBatch::new(events(batch * 5, 5));
+        let mut prepared = netaudit_store::PreparedBatch::new_in(events(batch * 5, 5), spent);
         assert_eq!(prepared.len(), 5);
         let seqs = store.append_prepared(&prepared).unwrap();
         assert_eq!(seqs, (batch * 5 + 1..=batch * 5 + 5).collect::<Vec<_>>());
-        assert_eq!(prepared.into_events(), events(batch * 5, 5));
+        assert_eq!(prepared.take_events(), events(batch * 5, 5));
+        spent = prepared;
     }
     drop(store);
     let prepared_key = read_local_verify_key(&config(dir.path())).unwrap();

@@ -322,6 +322,27 @@ mod tests {
         (sink, metrics)
     }
 
+    #[test]
+    fn the_pool_hands_back_emptied_buffers_and_keeps_few() {
+        let pool = BatchPool::default();
+        let events: Vec<Event> = (0..100).map(event).collect();
+        let batch = PreparedBatch::new(events);
+        pool.give_back(batch);
+        let reused = pool.take_events(10);
+        assert!(reused.is_empty());
+        assert!(reused.capacity() >= 100, "the event vector kept its room");
+        let prepared = pool.take_prepared();
+        assert!(prepared.is_empty());
+        // Preparing in reused buffers gives the same batch as fresh ones.
+        let again = PreparedBatch::new_in((0..3).map(event).collect(), prepared);
+        assert_eq!(again.events(), &[event(0), event(1), event(2)]);
+        for _ in 0..5 {
+            pool.give_back(PreparedBatch::new(vec![event(1)]));
+        }
+        assert_eq!(lock(&pool.events).len(), POOL_KEEPS);
+        assert_eq!(lock(&pool.prepared).len(), POOL_KEEPS);
+    }
+
     #[tokio::test]
     async fn batches_by_size_and_keeps_order() {
         let chunks: Vec<Vec<Event>> = (0..10)
