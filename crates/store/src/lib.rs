@@ -19,6 +19,7 @@ mod keys;
 mod query;
 mod rows;
 mod schema;
+mod static_insert;
 mod store;
 mod verify;
 

@@ -20,6 +20,7 @@ use crate::rows::{query_time, to_i64, INSERT_SQL};
 use crate::schema::{
     self, CATALOG_APP_ID, CATALOG_MIGRATIONS, PARTITION_APP_ID, PARTITION_MIGRATIONS,
 };
+use crate::static_insert::{Bind, StaticInsert};
 
 /// How hard a commit waits for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -1119,35 +1120,36 @@ impl Writer {
             .unchecked_transaction()
             .at(&path, "begin batch")?;
         {
-            let mut insert = tx.prepare_cached(INSERT_SQL).at(&path, "prepare insert")?;
+            let mut insert = StaticInsert::prepare(&tx, INSERT_SQL, &path)?;
             for (i, event) in events.iter().enumerate() {
                 let seq = chain.next_seq;
                 let (encoding, params) = encoded.get(i);
                 let value = hasher.value(&chain.head, seq, chain.epoch, encoding);
-                insert
-                    .execute(params![
-                        to_i64("sequence", seq)?,
-                        to_i64("epoch", chain.epoch)?,
-                        event.received_ns,
-                        query_time(event),
-                        event.time_ns,
-                        event.severity.map(|s| s.code()),
-                        event.facility.map(|f| f.code()),
-                        event.code,
-                        event.user,
-                        event.host,
-                        event.device,
-                        event.app,
-                        event.pid,
-                        event.client_addr,
-                        event.operation,
-                        params,
-                        event.message,
-                        event.parse_error,
-                        event.raw,
-                        &value[..],
-                    ])
-                    .at(&path, "insert event")?;
+                insert.insert(
+                    &[
+                        Bind::Int(to_i64("sequence", seq)?),
+                        Bind::Int(to_i64("epoch", chain.epoch)?),
+                        Bind::Int(event.received_ns),
+                        Bind::Int(query_time(event)),
+                        event.time_ns.into(),
+                        event.severity.map(|s| i64::from(s.code())).into(),
+                        event.facility.map(|f| i64::from(f.code())).into(),
+                        event.code.as_deref().into(),
+                        event.user.as_deref().into(),
+                        event.host.as_deref().into(),
+                        event.device.as_deref().into(),
+                        event.app.as_deref().into(),
+                        event.pid.as_deref().into(),
+                        event.client_addr.as_deref().into(),
+                        event.operation.as_deref().into(),
+                        params.into(),
+                        event.message.as_deref().into(),
+                        event.parse_error.as_deref().into(),
+                        Bind::Blob(&event.raw),
+                        Bind::Blob(&value),
+                    ],
+                    &path,
+                )?;
                 chain.head = value;
                 chain.next_seq += 1;
                 chain.epoch_events += 1;
