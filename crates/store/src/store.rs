@@ -415,7 +415,7 @@ pub const BUSY_WRITER_SHARE: f64 = 0.2;
 /// busy: with the ~1 s a build takes, every sealed event is reachable
 /// through the indexes within 5 s. Queries stay correct meanwhile (an
 /// unindexed partition is scanned).
-pub const MAX_INDEX_DEFERRAL: Duration = Duration::from_secs(3);
+pub const MAX_INDEX_DEFERRAL: Duration = Duration::from_secs(1);
 
 /// When the background thread first saw each sealed partition, and whether
 /// ingest is busy now: which partitions may wait for their indexes.
