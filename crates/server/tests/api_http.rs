@@ -856,3 +856,96 @@ fn the_user_command_manages_accounts_and_the_server_stops_cleanly() {
     // SIGTERM with the API mounted: the writer ends and the process exits 0.
     assert!(f.server.stop().success());
 }
+
+/// Waits (bounded) until the store holds `count` events of `code` made by
+/// `netaudit user`; returns them.
+fn wait_cli_events(server: &Netaudit, code: &str, count: usize) -> Vec<netaudit_event::Event> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let found: Vec<_> = events_with_code(&server.db, code)
+            .into_iter()
+            .filter(|e| e.app.as_deref() == Some("netaudit-cli"))
+            .collect();
+        if found.len() >= count {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {count} {code} events from netaudit user after 30 s\nlog:\n{}",
+            found.len(),
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn param<'a>(event: &'a netaudit_event::Event, name: &str) -> Option<&'a str> {
+    event
+        .params
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| p.value.as_str())
+}
+
+#[test]
+fn user_command_changes_are_audited_while_running_and_after_a_restart() {
+    // start() made three users with `netaudit user add` while serving.
+    let mut f = start("");
+    let created = wait_cli_events(&f.server, "JUNOSCOPE_USER_CREATED", 3);
+    let mut new_users: Vec<&str> = created
+        .iter()
+        .filter_map(|e| param(e, "new-user"))
+        .collect();
+    new_users.sort_unstable();
+    assert_eq!(new_users, ["alice", "app1", "root-admin"]);
+    for event in &created {
+        assert_eq!(event.client_addr.as_deref(), Some("local"));
+        assert_eq!(param(event, "via"), Some("netaudit user"));
+        assert!(event.user.is_some(), "the operator is recorded: {event:?}");
+    }
+
+    user_cli(&f.server, &["lock", "alice"]);
+    user_cli(&f.server, &["unlock", "alice"]);
+    let locked = wait_cli_events(&f.server, "JUNOSCOPE_USER_LOCKED_BY_ADMIN", 1);
+    assert_eq!(param(&locked[0], "username"), Some("alice"));
+    wait_cli_events(&f.server, "JUNOSCOPE_USER_UNLOCKED_BY_ADMIN", 1);
+
+    // A change made while the server is down waits in the auth database
+    // and is stored at the next start; a refused change queues nothing.
+    assert!(f.server.stop().success());
+    let pw = f.server.dir.join("alice.pw");
+    user_cli(
+        &f.server,
+        &[
+            "passwd",
+            "alice",
+            "--password-file",
+            pw.to_str().expect("utf-8"),
+        ],
+    );
+    let refused = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(["user", "-c"])
+        .arg(&f.server.config_path)
+        .args(["lock", "nobody"])
+        .output()
+        .expect("run netaudit user");
+    assert!(!refused.status.success());
+    assert!(events_with_code(&f.server.db, "JUNOSCOPE_USER_PASSWORD_CHANGED").is_empty());
+    let mut server = Netaudit::start_with(&f.server.dir, &f.server.config_path);
+    let changed = wait_cli_events(&server, "JUNOSCOPE_USER_PASSWORD_CHANGED", 1);
+    assert_eq!(param(&changed[0], "target-user"), Some("alice"));
+    // Each change once: the outbox was emptied after each commit.
+    assert_eq!(
+        events_with_code(&server.db, "JUNOSCOPE_USER_CREATED").len(),
+        3
+    );
+    assert_eq!(
+        events_with_code(&server.db, "JUNOSCOPE_USER_LOCKED_BY_ADMIN").len(),
+        1
+    );
+    assert_eq!(
+        events_with_code(&server.db, "JUNOSCOPE_USER_PASSWORD_CHANGED").len(),
+        1
+    );
+    assert!(server.stop().success());
+}

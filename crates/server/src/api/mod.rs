@@ -206,9 +206,22 @@ impl ApiState {
             return Err(ApiError::unavailable("the store writer has stopped"));
         }
         drop(writer);
-        let last = ack
-            .await
-            .map_err(|_| ApiError::unavailable("the store writer stopped before committing"))?;
+        let last = match tokio::time::timeout(COMMIT_WAIT, ack).await {
+            Ok(Ok(last)) => last,
+            Ok(Err(_)) => {
+                return Err(ApiError::unavailable(
+                    "the store writer stopped before committing",
+                ))
+            }
+            // The batch stays queued and is committed once the store
+            // recovers; the caller only stops waiting.
+            Err(_) => {
+                return Err(ApiError::unavailable(format!(
+                    "the store has not committed within {} s (see /health); the events are queued and will be stored once it recovers",
+                    COMMIT_WAIT.as_secs()
+                )))
+            }
+        };
         let first = last.saturating_add(1).saturating_sub(count);
         Ok((first..=last).collect())
     }
@@ -216,7 +229,7 @@ impl ApiState {
     /// Records one catalog event made by netaudit itself (logins, user
     /// changes); waits for its commit.
     pub async fn audit(&self, code: &str, vars: &[(&str, &str)]) -> Result<u64, ApiError> {
-        let event = audit_event(code, vars, &[])?;
+        let event = audit_event(code, vars, &[], API_APP)?;
         let seqs = self.commit(vec![event]).await?;
         seqs.last()
             .copied()
@@ -231,13 +244,59 @@ impl ApiState {
         vars: &[(&str, &str)],
         extra: &[(&str, &str)],
     ) -> Result<u64, ApiError> {
-        let event = audit_event(code, vars, extra)?;
+        let event = audit_event(code, vars, extra, API_APP)?;
         let seqs = self.commit(vec![event]).await?;
         seqs.last()
             .copied()
             .ok_or_else(|| ApiError::internal("commit returned no sequence number"))
     }
 }
+
+/// How often the server looks for audit events queued by `netaudit user`.
+pub const OUTBOX_POLL: Duration = Duration::from_secs(2);
+
+/// Moves audit events queued in the auth database's outbox (changes made
+/// with `netaudit user`, see `auth`) into the store: at start, then every
+/// [`OUTBOX_POLL`], until `cancel`. A row leaves the outbox only after its
+/// event has committed; a crash between the two stores it twice (at least
+/// once, never lost).
+pub async fn drain_outbox(state: Arc<ApiState>, cancel: tokio_util::sync::CancellationToken) {
+    loop {
+        match drain_outbox_once(&state).await {
+            Ok(0) => {}
+            Ok(moved) => tracing::info!(events = moved, "audit events of `netaudit user` stored"),
+            Err(err) => {
+                tracing::warn!(error = %err.message, "cannot move queued audit events into the store; retrying")
+            }
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(OUTBOX_POLL) => {}
+        }
+    }
+}
+
+async fn drain_outbox_once(state: &Arc<ApiState>) -> Result<usize, ApiError> {
+    let reader = state.clone();
+    let rows = tokio::task::spawn_blocking(move || reader.auth.outbox(1000))
+        .await
+        .map_err(ApiError::internal)??;
+    let Some(&(last_id, _)) = rows.last() else {
+        return Ok(0);
+    };
+    let events: Vec<Event> = rows.into_iter().map(|(_, event)| event).collect();
+    let moved = events.len();
+    state.commit(events).await?;
+    let remover = state.clone();
+    tokio::task::spawn_blocking(move || remover.auth.remove_from_outbox(last_id))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(moved)
+}
+
+/// How long a request waits for its events' commit before answering 503
+/// (the store writer retries a failing append every second meanwhile).
+pub const COMMIT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// SD-ID of the parameters netaudit adds to catalog events it makes itself
 /// (private enterprise number placeholder of RFC 5424's examples).
@@ -246,10 +305,12 @@ pub const NETAUDIT_SD_ID: &str = "netaudit@32473";
 /// The application name of events made by the API.
 pub const API_APP: &str = "netaudit-api";
 
-fn audit_event(
+/// A catalog event made by netaudit itself (`app` names which part).
+pub(crate) fn audit_event(
     code: &str,
     vars: &[(&str, &str)],
     extra: &[(&str, &str)],
+    app: &str,
 ) -> Result<Event, ApiError> {
     let entry = catalog().lookup(code).map_err(ApiError::internal)?;
     let rendered = entry.render(vars).map_err(ApiError::internal)?;
@@ -257,7 +318,7 @@ fn audit_event(
     let ctx = EventContext {
         time_ns: Some(now),
         host: hostname(),
-        app: Some(API_APP.to_string()),
+        app: Some(app.to_string()),
         received_ns: now,
         ..EventContext::default()
     };

@@ -2,7 +2,10 @@
 //! authentication policy, kept in a small SQLite file (`auth.db`) of its own.
 //!
 //! Events are not kept here: whatever happens to a user is an event in the
-//! main store. This file holds only the state the policy needs.
+//! main store. This file holds only the state the policy needs, and the
+//! audit outbox: events of changes made while the store belongs to a
+//! running server (`netaudit user`), queued in the change's own transaction
+//! until the server moves them into the store.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -74,8 +77,12 @@ pub enum AuthError {
     NoSuchUser(String),
     #[error("password hashing failed: {0}")]
     Hash(String),
-    #[error("auth database schema version {0} is newer than this netaudit knows (1)")]
+    #[error(
+        "auth database schema version {0} is newer than this netaudit knows ({SCHEMA_VERSION})"
+    )]
     SchemaTooNew(i64),
+    #[error("cannot queue the audit event: {0}")]
+    Outbox(String),
 }
 
 /// One user as listed.
@@ -199,7 +206,7 @@ pub fn token_digest(token: &str) -> String {
 
 pub const TOKEN_PREFIX: &str = "na_tok_";
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE users (
@@ -231,6 +238,15 @@ CREATE TABLE leaves (
     detail TEXT,
     updated_ns INTEGER,
     PRIMARY KEY (operation, device)
+);
+";
+
+/// Version 2: the audit outbox (see the module documentation).
+const SCHEMA_V2: &str = "
+CREATE TABLE audit_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event TEXT NOT NULL,
+    created_ns INTEGER NOT NULL
 );
 ";
 
@@ -273,9 +289,15 @@ impl AuthDb {
         if version > SCHEMA_VERSION {
             return Err(AuthError::SchemaTooNew(version));
         }
-        if version < 1 {
+        if version < SCHEMA_VERSION {
+            // Numbered migrations, all in one transaction.
+            let steps: String = [SCHEMA_V1, SCHEMA_V2]
+                .iter()
+                .skip(usize::try_from(version).unwrap_or(0))
+                .copied()
+                .collect();
             conn.execute_batch(&format!(
-                "BEGIN; {SCHEMA_V1} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                "BEGIN; {steps} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             ))
             .map_err(db_err)?;
         }
@@ -290,25 +312,96 @@ impl AuthDb {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs `change`; with `audit`, queues that event in the outbox in the
+    /// same transaction, so that the change is made only if its audit
+    /// record is kept.
+    fn run_audited<T>(
+        &self,
+        audit: Option<&netaudit_event::Event>,
+        change: impl FnOnce(&Connection) -> Result<T, AuthError>,
+    ) -> Result<T, AuthError> {
+        let mut conn = self.conn();
+        let Some(event) = audit else {
+            return change(&conn);
+        };
+        let text = serde_json::to_string(event).map_err(|e| AuthError::Outbox(e.to_string()))?;
+        let tx = conn.transaction()?;
+        let value = change(&tx)?;
+        tx.execute(
+            "INSERT INTO audit_outbox (event, created_ns) VALUES (?1, ?2)",
+            params![text, now_ns()],
+        )?;
+        tx.commit()?;
+        Ok(value)
+    }
+
     pub fn add_user(&self, name: &str, role: Role, password: &str) -> Result<User, AuthError> {
+        self.add_user_audited(name, role, password, None)
+    }
+
+    /// [`AuthDb::add_user`], queueing `audit` with it (see `run_audited`).
+    pub fn add_user_audited(
+        &self,
+        name: &str,
+        role: Role,
+        password: &str,
+        audit: Option<&netaudit_event::Event>,
+    ) -> Result<User, AuthError> {
         validate_name(name)?;
         validate_password(password)?;
         let hash = hash_password(password)?;
         let created_ns = now_ns();
-        let conn = self.conn();
-        let inserted = conn.execute(
-            "INSERT OR IGNORE INTO users (name, role, password_hash, created_ns) VALUES (?1, ?2, ?3, ?4)",
-            params![name, role.as_str(), hash, created_ns],
-        )?;
-        if inserted == 0 {
-            return Err(AuthError::UserExists(name.to_string()));
-        }
-        Ok(User {
-            name: name.to_string(),
-            role,
-            locked: false,
-            created_ns,
+        self.run_audited(audit, |conn| {
+            let inserted = conn.execute(
+                "INSERT OR IGNORE INTO users (name, role, password_hash, created_ns) VALUES (?1, ?2, ?3, ?4)",
+                params![name, role.as_str(), hash, created_ns],
+            )?;
+            if inserted == 0 {
+                return Err(AuthError::UserExists(name.to_string()));
+            }
+            Ok(User {
+                name: name.to_string(),
+                role,
+                locked: false,
+                created_ns,
+            })
         })
+    }
+
+    /// Up to `limit` queued audit events, oldest first, with their ids. A
+    /// row that is not a valid event (edited by hand) comes back as an
+    /// unparsed event carrying its text, so that it is stored, not lost.
+    pub fn outbox(&self, limit: usize) -> Result<Vec<(i64, netaudit_event::Event)>, AuthError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT id, event, created_ns FROM audit_outbox ORDER BY id LIMIT ?1")?;
+        let rows = stmt.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (id, text, created_ns) = row?;
+            let event = serde_json::from_str(&text).unwrap_or_else(|e| netaudit_event::Event {
+                received_ns: created_ns,
+                raw: text.clone().into_bytes(),
+                parse_error: Some(format!("audit outbox row {id} is not a valid event: {e}")),
+                ..netaudit_event::Event::default()
+            });
+            events.push((id, event));
+        }
+        Ok(events)
+    }
+
+    /// Forgets queued audit events up to `id` (they are in the store).
+    pub fn remove_from_outbox(&self, through_id: i64) -> Result<usize, AuthError> {
+        Ok(self.conn().execute(
+            "DELETE FROM audit_outbox WHERE id <= ?1",
+            params![through_id],
+        )?)
     }
 
     pub fn delete_user(&self, name: &str) -> Result<(), AuthError> {
@@ -375,27 +468,51 @@ impl AuthDb {
 
     /// Locks or unlocks; unlocking also forgets counted failures.
     pub fn set_locked(&self, name: &str, locked: bool) -> Result<(), AuthError> {
-        let changed = self.conn().execute(
-            "UPDATE users SET locked = ?2, failures = 0, first_failure_ns = NULL WHERE name = ?1",
-            params![name, locked],
-        )?;
-        if changed == 0 {
-            return Err(AuthError::NoSuchUser(name.to_string()));
-        }
-        Ok(())
+        self.set_locked_audited(name, locked, None)
+    }
+
+    /// [`AuthDb::set_locked`], queueing `audit` with it.
+    pub fn set_locked_audited(
+        &self,
+        name: &str,
+        locked: bool,
+        audit: Option<&netaudit_event::Event>,
+    ) -> Result<(), AuthError> {
+        self.run_audited(audit, |conn| {
+            let changed = conn.execute(
+                "UPDATE users SET locked = ?2, failures = 0, first_failure_ns = NULL WHERE name = ?1",
+                params![name, locked],
+            )?;
+            if changed == 0 {
+                return Err(AuthError::NoSuchUser(name.to_string()));
+            }
+            Ok(())
+        })
     }
 
     pub fn set_password(&self, name: &str, password: &str) -> Result<(), AuthError> {
+        self.set_password_audited(name, password, None)
+    }
+
+    /// [`AuthDb::set_password`], queueing `audit` with it.
+    pub fn set_password_audited(
+        &self,
+        name: &str,
+        password: &str,
+        audit: Option<&netaudit_event::Event>,
+    ) -> Result<(), AuthError> {
         validate_password(password)?;
         let hash = hash_password(password)?;
-        let changed = self.conn().execute(
-            "UPDATE users SET password_hash = ?2 WHERE name = ?1",
-            params![name, hash],
-        )?;
-        if changed == 0 {
-            return Err(AuthError::NoSuchUser(name.to_string()));
-        }
-        Ok(())
+        self.run_audited(audit, |conn| {
+            let changed = conn.execute(
+                "UPDATE users SET password_hash = ?2 WHERE name = ?1",
+                params![name, hash],
+            )?;
+            if changed == 0 {
+                return Err(AuthError::NoSuchUser(name.to_string()));
+            }
+            Ok(())
+        })
     }
 
     /// Makes an API token for `name` (shown once; only its digest is kept).
@@ -531,6 +648,64 @@ impl AuthDb {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_1_database_gains_the_outbox_and_a_newer_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&format!(
+                "BEGIN; {SCHEMA_V1} PRAGMA user_version = 1; COMMIT;"
+            ))
+            .unwrap();
+            conn.execute(
+                "INSERT INTO users (name, role, password_hash, created_ns) VALUES ('old', 'admin', 'x', 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let db = AuthDb::open(&path).unwrap();
+        assert!(db.user("old").unwrap().is_some(), "users kept");
+        let event = netaudit_event::Event {
+            code: Some("JUNOSCOPE_USER_LOCKED_BY_ADMIN".into()),
+            ..netaudit_event::Event::default()
+        };
+        db.set_locked_audited("old", true, Some(&event)).unwrap();
+        // A refused change queues nothing.
+        assert!(db.set_locked_audited("ghost", true, Some(&event)).is_err());
+        let queued = db.outbox(10).unwrap();
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].1, event);
+        assert_eq!(db.remove_from_outbox(queued[0].0).unwrap(), 1);
+        assert!(db.outbox(10).unwrap().is_empty());
+        // A row edited into garbage is handed over as an unparsed event.
+        db.with_conn(|c| {
+            c.execute(
+                "INSERT INTO audit_outbox (event, created_ns) VALUES ('not json', 5)",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        let garbage = db.outbox(10).unwrap();
+        assert_eq!(garbage[0].1.raw, b"not json");
+        assert!(garbage[0]
+            .1
+            .parse_error
+            .as_deref()
+            .unwrap()
+            .contains("not a valid event"));
+        drop(db);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 3;")
+            .unwrap();
+        assert!(matches!(
+            AuthDb::open(&path),
+            Err(AuthError::SchemaTooNew(3))
+        ));
+    }
 
     fn policy() -> Policy {
         Policy {

@@ -1,4 +1,9 @@
 //! `netaudit user`: local API users and API tokens in the auth database.
+//!
+//! Every change is audited like the API's: its catalog event is queued in
+//! the auth database's outbox in the change's own transaction, and the
+//! server moves it into the store (at once when it runs, else at its next
+//! start). The actor is the operating-system user running the command.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,7 +74,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } => {
             let role: Role = role.parse()?;
             let password = read_password(password_file.as_ref(), true)?;
-            db.add_user(&name, role, &password)?;
+            let event = cli_event(
+                "JUNOSCOPE_USER_CREATED",
+                &[
+                    ("new-user", &name),
+                    ("username", &operator()),
+                    ("client-address", CLI_CLIENT),
+                ],
+            )?;
+            db.add_user_audited(&name, role, &password, Some(&event))?;
             eprintln!("user {name} created with role {role} in {}", path.display());
         }
         UserCommand::List => {
@@ -83,11 +96,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         UserCommand::Lock { name } => {
-            db.set_locked(&name, true)?;
+            let event = lock_event("JUNOSCOPE_USER_LOCKED_BY_ADMIN", &name)?;
+            db.set_locked_audited(&name, true, Some(&event))?;
             eprintln!("user {name} locked");
         }
         UserCommand::Unlock { name } => {
-            db.set_locked(&name, false)?;
+            let event = lock_event("JUNOSCOPE_USER_UNLOCKED_BY_ADMIN", &name)?;
+            db.set_locked_audited(&name, false, Some(&event))?;
             eprintln!("user {name} unlocked");
         }
         UserCommand::Passwd {
@@ -98,15 +113,54 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("no user '{name}'");
             }
             let password = read_password(password_file.as_ref(), true)?;
-            db.set_password(&name, &password)?;
+            let event = cli_event(
+                "JUNOSCOPE_USER_PASSWORD_CHANGED",
+                &[
+                    ("target-user", &name),
+                    ("username", &operator()),
+                    ("client-address", CLI_CLIENT),
+                ],
+            )?;
+            db.set_password_audited(&name, &password, Some(&event))?;
             eprintln!("password of {name} changed");
         }
         UserCommand::Token { name } => {
+            // As in the API: the catalog has no message for token creation.
             let token = db.create_token(&name)?;
             println!("{token}");
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The application name of events made by `netaudit user`.
+pub const CLI_APP: &str = "netaudit-cli";
+
+/// The client address of `netaudit user` changes (no network peer).
+pub const CLI_CLIENT: &str = "local";
+
+/// The operating-system user running the command, as the actor.
+fn operator() -> String {
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+fn cli_event(code: &str, vars: &[(&str, &str)]) -> anyhow::Result<netaudit_event::Event> {
+    crate::api::audit_event(code, vars, &[("via", "netaudit user")], CLI_APP)
+        .map_err(|e| anyhow::anyhow!("cannot make the audit event {code}: {}", e.message))
+}
+
+fn lock_event(code: &str, name: &str) -> anyhow::Result<netaudit_event::Event> {
+    cli_event(
+        code,
+        &[
+            ("username", name),
+            ("client-address", CLI_CLIENT),
+            ("admin-username", &operator()),
+        ],
+    )
 }
 
 /// The first line of `file`, or a password typed twice on the terminal.

@@ -84,6 +84,9 @@ pub async fn serve<S: EventSink>(
     let batcher = tokio::spawn(batcher::run_batcher(chunk_rx, batch_tx, limits, pool));
 
     let http_cancel = CancellationToken::new();
+    if let Some(api) = &api {
+        tokio::spawn(crate::api::drain_outbox(api.clone(), http_cancel.clone()));
+    }
     let mut server = Server {
         config,
         config_path,
