@@ -899,8 +899,11 @@ impl Config {
     /// dictionaries) and checks their addresses and attribute numbers, so
     /// that `check-config`, start-up and reloads fail on a bad table instead
     /// of the running output. Kept out of parsing, like the TLS files.
-    pub fn resolve_outputs(&self) -> Result<(), String> {
-        for (index, radius) in self.output.radius.iter().enumerate() {
+    /// Also notes a digest of those files in each table, so that a reload
+    /// sees a changed secret or dictionary as a changed output.
+    pub fn resolve_outputs(&mut self) -> Result<(), String> {
+        for (index, radius) in self.output.radius.iter_mut().enumerate() {
+            radius.referenced_digest = Some(radius.referenced_content_digest());
             radius
                 .resolve()
                 .map_err(|err| format!("output.radius[{index}]: {err}"))?;

@@ -14,7 +14,7 @@ pub struct Args {
 
 /// Exit 0 with a summary, or an error naming the key (exit 2, from main).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&args.file)?;
+    let mut config = Config::load(&args.file)?;
     // TLS files are read now too: a typo in a path should not wait for a start.
     for (index, listener) in config.listeners.iter().enumerate() {
         if let (Protocol::Tls, Some(tls)) = (listener.protocol, &listener.tls) {

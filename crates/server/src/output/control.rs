@@ -455,6 +455,31 @@ mod tests {
     }
 
     #[test]
+    fn a_changed_secret_file_is_a_changed_output_with_its_event() {
+        let (table, dir) = radius("\"127.0.0.1:1813\"", 1000);
+        let resolved = |text: &str| {
+            let mut config = crate::config::Config::from_toml(text, "t").unwrap();
+            config.resolve_outputs().unwrap();
+            config.output
+        };
+        let before = resolved(&table);
+        assert!(diff(&before, &resolved(&table)).is_empty(), "same secret");
+        std::fs::write(dir.path().join("secret"), "another-twenty-chars").unwrap();
+        let after = resolved(&table);
+        assert_eq!(
+            summary(&diff(&before, &after)),
+            serde_json::json!({"added": [], "changed": [{"kind": "radius", "name": "aaa"}], "removed": []})
+        );
+        assert_eq!(
+            codes(&audit_events(&before, &after, &Actor::local_signal())),
+            [(
+                "JUNOSCOPE_RADIUS_CONFIG_CHANGED".into(),
+                "127.0.0.1:1813".into()
+            )]
+        );
+    }
+
+    #[test]
     fn unchanged_outputs_make_no_events_and_removed_ones_are_deleted() {
         let (table, dir) = radius("\"127.0.0.1:1813\"", 1000);
         let both = outputs(&format!("{SIEM}{table}"));

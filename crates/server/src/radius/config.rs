@@ -69,6 +69,12 @@ pub struct RadiusOutputConfig {
     /// Other numbers for the JUNOScope vendor attributes, by name.
     #[serde(default)]
     pub attribute_numbers: std::collections::BTreeMap<String, u8>,
+    /// A digest of what the table refers to outside the configuration
+    /// (the secret's file or variable, the dictionary file), set by
+    /// `Config::resolve_outputs`: part of the comparison, so that a reload
+    /// restarts the output when only the secret file's content changed.
+    #[serde(skip)]
+    pub referenced_digest: Option<[u8; 32]>,
 }
 
 fn default_nas_identifier() -> String {
@@ -154,6 +160,34 @@ pub fn load_secret(
 }
 
 impl RadiusOutputConfig {
+    /// SHA-256 over the secret (file content or variable value) and the
+    /// dictionary file, as they are now; unreadable ones count as empty
+    /// (`resolve` reports them).
+    pub fn referenced_content_digest(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        let mut part = |label: &[u8], bytes: &[u8]| {
+            hasher.update(label);
+            hasher.update(u64::try_from(bytes.len()).unwrap_or(u64::MAX).to_be_bytes());
+            hasher.update(bytes);
+        };
+        let read = |path: &Option<PathBuf>| {
+            path.as_ref()
+                .and_then(|p| std::fs::read(p).ok())
+                .unwrap_or_default()
+        };
+        part(b"secret_file", &read(&self.secret_file));
+        let env = self
+            .secret_env
+            .as_ref()
+            .and_then(|v| std::env::var_os(v))
+            .map(|v| v.into_encoded_bytes())
+            .unwrap_or_default();
+        part(b"secret_env", &env);
+        part(b"dictionary", &read(&self.dictionary));
+        hasher.finalize().into()
+    }
+
     /// Checks the table and loads the secret and dictionary.
     pub fn resolve(&self) -> Result<RadiusOutput, RadiusConfigError> {
         let invalid = |key: &'static str, message: String| RadiusConfigError::Invalid {

@@ -254,6 +254,7 @@ impl Server {
             return Err(ReloadError::NoConfigFile);
         };
         let new = Config::load(&path)?;
+        let mut new = new;
         new.resolve_outputs().map_err(ReloadError::Unresolved)?;
         for (what, changed) in [
             ("store", new.store != self.config.store),
