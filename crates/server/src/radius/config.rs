@@ -180,7 +180,7 @@ impl RadiusOutputConfig {
         let env = self
             .secret_env
             .as_ref()
-            .and_then(|v| std::env::var_os(v))
+            .and_then(std::env::var_os)
             .map(|v| v.into_encoded_bytes())
             .unwrap_or_default();
         part(b"secret_env", &env);
