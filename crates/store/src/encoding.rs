@@ -110,10 +110,6 @@ impl PreparedBatch {
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }
-
-    pub fn into_events(self) -> Vec<Event> {
-        self.events
-    }
 }
 
 /// The encodings and parameter texts of a slice of events, each kind in
