@@ -81,12 +81,19 @@ pub const PARTITION_MIGRATIONS: &[&str] = &[
 ];
 
 /// The secondary indexes a sealed partition gets, built in bulk.
+///
+/// `user` and `device` are absent from most events (flow and system
+/// messages): their indexes are partial, so that the build sorts and
+/// writes only the rows that have them. Queries filter with `column = ?`,
+/// which implies `IS NOT NULL`, so SQLite uses the partial index. Partitions
+/// indexed before have full `events_user` / `events_device` indexes, which
+/// serve the same queries.
 pub const INDEX_SQL: &str = "
     CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
     CREATE INDEX IF NOT EXISTS events_code ON events(code, ts);
-    CREATE INDEX IF NOT EXISTS events_user ON events(user, ts);
+    CREATE INDEX IF NOT EXISTS events_user_set ON events(user, ts) WHERE user IS NOT NULL;
     CREATE INDEX IF NOT EXISTS events_host ON events(host, ts);
-    CREATE INDEX IF NOT EXISTS events_device ON events(device, ts);";
+    CREATE INDEX IF NOT EXISTS events_device_set ON events(device, ts) WHERE device IS NOT NULL;";
 
 fn pragma_i64(conn: &Connection, path: &Path, name: &'static str) -> Result<i64> {
     conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))

@@ -141,6 +141,23 @@ fn partitions_roll_get_indexed_and_queries_merge_them() {
         })
         .count();
     assert_eq!(got.len(), want);
+    // The partial indexes on user and device serve the store's equality
+    // filters (the query's own WHERE shape).
+    let first = &parts[0].path;
+    let conn = rusqlite::Connection::open(first).unwrap();
+    for (column, index) in [("user", "events_user_set"), ("device", "events_device_set")] {
+        let plan: Vec<String> = conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN SELECT seq FROM events WHERE 1 AND {column} = ? \
+                 ORDER BY seq DESC LIMIT ?"
+            ))
+            .unwrap()
+            .query_map(["x", "10"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(plan.iter().any(|p| p.contains(index)), "{column}: {plan:?}");
+    }
 }
 
 #[test]
