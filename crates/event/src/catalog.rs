@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::event::CompactString;
 use crate::{Event, Facility, Param, Severity};
 
 /// The catalog data file, compiled in.
@@ -528,34 +529,34 @@ impl RenderedEvent {
         let user = self
             .param("admin-username")
             .or_else(|| self.param("username"))
-            .map(str::to_string);
-        let client_addr = self.param("client-address").map(str::to_string);
-        let device = self.param("device-name").map(str::to_string);
-        let operation = self.param("operation-name").map(str::to_string);
+            .map(CompactString::from);
+        let client_addr = self.param("client-address").map(CompactString::from);
+        let device = self.param("device-name").map(CompactString::from);
+        let operation = self.param("operation-name").map(CompactString::from);
         let params = self
             .params
             .into_iter()
             .map(|(name, value)| Param {
-                sd_id: ctx.sd_id.clone(),
-                name,
-                value,
+                sd_id: ctx.sd_id.as_str().into(),
+                name: name.into(),
+                value: value.into(),
             })
             .collect();
         Event {
             received_ns: ctx.received_ns,
             time_ns: ctx.time_ns,
-            host: ctx.host.clone(),
-            app: ctx.app.clone(),
-            pid: ctx.pid.clone(),
+            host: ctx.host.as_deref().map(CompactString::from),
+            app: ctx.app.as_deref().map(CompactString::from),
+            pid: ctx.pid.as_deref().map(CompactString::from),
             facility: Some(ctx.facility),
             severity: Some(self.severity),
-            code: Some(self.code),
+            code: Some(self.code.into()),
             user,
             client_addr,
             device,
             operation,
             params,
-            message: Some(self.text),
+            message: Some(self.text.into()),
             raw: Vec::new(),
             parse_error: None,
         }

@@ -4,12 +4,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Facility, Severity};
 
+pub use compact_str::{CompactString, ToCompactString};
+
 /// One structured parameter: SD-ID, name and (unescaped) value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Param {
-    pub sd_id: String,
-    pub name: String,
-    pub value: String,
+    pub sd_id: CompactString,
+    pub name: CompactString,
+    pub value: CompactString,
 }
 
 /// An audit event as netaudit stores it.
@@ -22,29 +24,29 @@ pub struct Event {
     pub received_ns: i64,
     /// When the event happened, as the sender said (Unix nanoseconds, UTC).
     pub time_ns: Option<i64>,
-    pub host: Option<String>,
-    pub app: Option<String>,
-    pub pid: Option<String>,
+    pub host: Option<CompactString>,
+    pub app: Option<CompactString>,
+    pub pid: Option<CompactString>,
     pub facility: Option<Facility>,
     pub severity: Option<Severity>,
     /// Catalog code or Junos tag (RFC 5424 MSGID), e.g. `JUNOSCOPE_LOGIN_FAILURE`.
-    pub code: Option<String>,
+    pub code: Option<CompactString>,
     /// The acting user, where known.
-    pub user: Option<String>,
+    pub user: Option<CompactString>,
     /// The client address the action came from, where known.
-    pub client_addr: Option<String>,
+    pub client_addr: Option<CompactString>,
     /// The device the event concerns, where known.
-    pub device: Option<String>,
+    pub device: Option<CompactString>,
     /// The operation (archive, scan, restore ...) the event belongs to.
-    pub operation: Option<String>,
+    pub operation: Option<CompactString>,
     /// Structured parameters in their original order.
     pub params: Vec<Param>,
     /// The English message text.
-    pub message: Option<String>,
+    pub message: Option<CompactString>,
     /// The raw bytes as received (empty for events submitted through the API).
     pub raw: Vec<u8>,
     /// Why the raw line could not be parsed, if it could not.
-    pub parse_error: Option<String>,
+    pub parse_error: Option<CompactString>,
 }
 
 impl Event {

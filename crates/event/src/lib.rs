@@ -10,5 +10,5 @@ mod event;
 mod priority;
 
 pub use catalog::{catalog, Catalog, CatalogEntry, CatalogError, EventContext, RenderedEvent};
-pub use event::{Event, Param};
+pub use event::{CompactString, Event, Param, ToCompactString};
 pub use priority::{Facility, Priority, PriorityError, Severity};

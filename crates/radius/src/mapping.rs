@@ -766,8 +766,8 @@ mod tests {
         );
         assert_eq!(m.map(1, &scan), Vec::new());
         let junos = Event {
-            code: Some("UI_COMMIT".to_string()),
-            user: Some("root".to_string()),
+            code: Some("UI_COMMIT".into()),
+            user: Some("root".into()),
             ..Event::default()
         };
         assert_eq!(m.map(2, &junos), Vec::new());
@@ -778,10 +778,8 @@ mod tests {
     fn standard_format_lines_are_read_through_the_template() {
         let mut m = mapper();
         let parsed = Event {
-            code: Some("JUNOSCOPE_LOGIN_FAILURE".to_string()),
-            message: Some(
-                "Failed to login: username: 'o'brien' client address: '10.3.3.3'".to_string(),
-            ),
+            code: Some("JUNOSCOPE_LOGIN_FAILURE".into()),
+            message: Some("Failed to login: username: 'o'brien' client address: '10.3.3.3'".into()),
             time_ns: Some(77 * SECOND),
             ..Event::default()
         };
@@ -804,9 +802,9 @@ mod tests {
     fn events_naming_no_user_are_attributed() {
         let mut m = mapper();
         let garbled = Event {
-            code: Some("JUNOSCOPE_LOGOUT".to_string()),
-            message: Some("garbled".to_string()),
-            app: Some("junoscope7080".to_string()),
+            code: Some("JUNOSCOPE_LOGOUT".into()),
+            message: Some("garbled".into()),
+            app: Some("junoscope7080".into()),
             ..Event::default()
         };
         let r = m.map(42, &garbled);

@@ -72,7 +72,7 @@ fn rsyslog_parses_our_structured_data_as_sent() {
         event.params.push(Param {
             sd_id: "meta".into(),
             name: "sequenceId".into(),
-            value: seq.to_string(),
+            value: seq.to_string().into(),
         });
         let mut expected = Vec::new();
         netaudit_syslog::write_structured(&event, &Default::default(), &mut expected);

@@ -5,7 +5,7 @@
 //! followed by the bytes; every optional field is a one-byte tag (0 absent,
 //! 1 present) followed by the value when present.
 
-use netaudit_event::Event;
+use netaudit_event::{CompactString, Event};
 
 /// Version byte at the start of every encoding.
 pub const ENCODING_VERSION: u8 = 1;
@@ -168,7 +168,7 @@ impl Encoded {
 
 /// The length of [`encode_event`]'s output for `event`, exactly.
 pub fn encoded_len(event: &Event) -> usize {
-    let opt = |s: &Option<String>| 1 + s.as_ref().map_or(0, |s| 4 + s.len());
+    let opt = |s: &Option<CompactString>| 1 + s.as_ref().map_or(0, |s| 4 + s.len());
     1 + 8
         + 1
         + event.time_ns.map_or(0, |_| 8)
@@ -239,7 +239,7 @@ mod tests {
         encode_event(&Event::default(), &mut a);
         encode_event(
             &Event {
-                host: Some(String::new()),
+                host: Some(String::new().into()),
                 ..Event::default()
             },
             &mut b,

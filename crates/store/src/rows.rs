@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use netaudit_event::{Event, Facility, Param, Severity};
+use netaudit_event::{CompactString, Event, Facility, Param, Severity};
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, Row};
 
 use crate::error::{Context, Result, StoreError};
@@ -101,7 +102,8 @@ pub(crate) fn parse_params_json(text: &str) -> std::result::Result<Vec<Param>, s
     {
         return serde_json::from_str(text);
     }
-    let elements: Vec<(String, Vec<(String, String)>)> = serde_json::from_str(text)?;
+    let elements: Vec<(CompactString, Vec<(CompactString, CompactString)>)> =
+        serde_json::from_str(text)?;
     let mut params = Vec::with_capacity(elements.iter().map(|(_, p)| p.len()).sum());
     for (sd_id, pairs) in elements {
         for (name, value) in pairs {
@@ -159,6 +161,20 @@ pub(crate) fn decode_row(path: &Path, row: &Row<'_>) -> Result<StoredEvent> {
         op: "read event row",
         source: e,
     };
+    // Text columns straight into the event's strings (short ones inline).
+    let text = |i: usize| -> Result<Option<CompactString>> {
+        match row.get_ref(i).map_err(get)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(t) => std::str::from_utf8(t)
+                .map(|t| Some(CompactString::new(t)))
+                .map_err(|e| get(rusqlite::Error::Utf8Error(e))),
+            other => Err(get(rusqlite::Error::InvalidColumnType(
+                i,
+                COLUMNS.split(", ").nth(i).unwrap_or("?").into(),
+                other.data_type(),
+            ))),
+        }
+    };
     let seq: i64 = row.get(0).map_err(get)?;
     let epoch: i64 = row.get(1).map_err(get)?;
     let severity: Option<i64> = row.get(5).map_err(get)?;
@@ -189,20 +205,20 @@ pub(crate) fn decode_row(path: &Path, row: &Row<'_>) -> Result<StoredEvent> {
     let event = Event {
         received_ns: row.get(2).map_err(get)?,
         time_ns: row.get(4).map_err(get)?,
-        host: row.get(9).map_err(get)?,
-        app: row.get(11).map_err(get)?,
-        pid: row.get(12).map_err(get)?,
+        host: text(9)?,
+        app: text(11)?,
+        pid: text(12)?,
         facility,
         severity,
-        code: row.get(7).map_err(get)?,
-        user: row.get(8).map_err(get)?,
-        client_addr: row.get(13).map_err(get)?,
-        device: row.get(10).map_err(get)?,
-        operation: row.get(14).map_err(get)?,
+        code: text(7)?,
+        user: text(8)?,
+        client_addr: text(13)?,
+        device: text(10)?,
+        operation: text(14)?,
         params,
-        message: row.get(16).map_err(get)?,
+        message: text(16)?,
         raw: row.get(18).map_err(get)?,
-        parse_error: row.get(17).map_err(get)?,
+        parse_error: text(17)?,
     };
     Ok(StoredEvent {
         seq: u64::try_from(seq).map_err(|_| bad(path, seq, "negative sequence number"))?,
@@ -329,7 +345,7 @@ mod tests {
                 .map(|(sd_id, name, value, same)| {
                     let sd_id = if same && !last.is_empty() { last.clone() } else { sd_id };
                     last = sd_id.clone();
-                    Param { sd_id, name, value }
+                    Param { sd_id: sd_id.into(), name: name.into(), value: value.into() }
                 })
                 .collect();
             let text = params_json(&params).unwrap();

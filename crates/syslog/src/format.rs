@@ -12,7 +12,7 @@
 //! Every choice is listed in docs/catalog.md.
 
 use netaudit_event::catalog::{msgid_for, MSGID_MAX};
-use netaudit_event::{Event, Facility, Priority, Severity};
+use netaudit_event::{CompactString, Event, Facility, Priority, Severity};
 
 /// Options of the JUNOScope standard format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -126,7 +126,7 @@ pub fn write_structured(event: &Event, opts: &StructuredOptions, out: &mut Vec<u
 
 /// Room for a line without escapes, so that the writers grow `out` once.
 fn estimated_len(event: &Event) -> usize {
-    let field = |f: &Option<String>| f.as_ref().map_or(1, String::len);
+    let field = |f: &Option<CompactString>| f.as_ref().map_or(1, |s| s.len());
     let params: usize = event
         .params
         .iter()
@@ -550,12 +550,12 @@ mod tests {
     #[test]
     fn long_names_are_cut_to_rfc_limits() {
         let event = Event {
-            app: Some("a".repeat(60)),
+            app: Some("a".repeat(60).into()),
             code: Some("JUNOSCOPE_RESTORE_NO_ACCESS_INFO_ERROR".into()),
             params: vec![Param {
-                sd_id: "s".repeat(40),
-                name: "n".repeat(40),
-                value: String::new(),
+                sd_id: "s".repeat(40).into(),
+                name: "n".repeat(40).into(),
+                value: String::new().into(),
             }],
             ..Event::default()
         };

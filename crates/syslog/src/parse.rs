@@ -23,7 +23,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use netaudit_event::{Event, Param, Priority};
+use netaudit_event::{CompactString, Event, Param, Priority};
 
 use crate::timestamp::{CivilDate, CivilTime, Timestamp, YearRule};
 
@@ -1387,9 +1387,9 @@ impl SyslogMessage<'_> {
         for element in &self.structured_data {
             for p in &element.params {
                 params.push(Param {
-                    sd_id: element.id.to_string(),
-                    name: p.name.to_string(),
-                    value: p.value.to_string(),
+                    sd_id: CompactString::new(element.id),
+                    name: CompactString::new(p.name),
+                    value: CompactString::new(&p.value),
                 });
             }
         }
@@ -1405,18 +1405,18 @@ impl SyslogMessage<'_> {
         Event {
             received_ns,
             time_ns: self.timestamp.map(|t| t.unix_nanos()),
-            host: self.hostname.map(str::to_string),
-            app: self.app_name.map(str::to_string),
-            pid: self.proc_id.map(str::to_string),
+            host: self.hostname.map(CompactString::new),
+            app: self.app_name.map(CompactString::new),
+            pid: self.proc_id.map(CompactString::new),
             facility: self.priority.map(|p| p.facility),
             severity: self.priority.map(|p| p.severity),
-            code: self.msg_id.map(str::to_string),
+            code: self.msg_id.map(CompactString::new),
             user,
             client_addr,
             device,
             operation: None,
             params,
-            message: self.message.map(str::to_string),
+            message: self.message.map(CompactString::new),
             raw: raw.to_vec(),
             parse_error: None,
         }

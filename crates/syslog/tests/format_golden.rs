@@ -239,7 +239,7 @@ fn edge_events() -> Vec<Event> {
             severity: Some(Severity::Error),
             code: Some("JUNOSCOPE_SOFTWARE_IMAGE_DOWNLOAD_ERROR".into()),
             params: vec![p("junos@2636.1.1.1.2.18", "image-name", "")],
-            message: Some(String::new()),
+            message: Some(String::new().into()),
             ..Event::default()
         },
     ]

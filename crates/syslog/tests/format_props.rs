@@ -83,7 +83,11 @@ fn event() -> impl Strategy<Value = Event> {
     )
     .prop_map(|ps| {
         ps.into_iter()
-            .map(|(sd_id, name, value)| Param { sd_id, name, value })
+            .map(|(sd_id, name, value)| Param {
+                sd_id: sd_id.into(),
+                name: name.into(),
+                value: value.into(),
+            })
             .collect::<Vec<_>>()
     });
     (
@@ -110,14 +114,14 @@ fn event() -> impl Strategy<Value = Event> {
                 Event {
                     received_ns,
                     time_ns,
-                    host,
-                    app,
-                    pid,
+                    host: host.map(Into::into),
+                    app: app.map(Into::into),
+                    pid: pid.map(Into::into),
                     facility: facility.map(|f| Facility::from_code(f).unwrap()),
                     severity: severity.map(|s| Severity::from_code(s).unwrap()),
-                    code,
+                    code: code.map(Into::into),
                     params,
-                    message,
+                    message: message.map(Into::into),
                     ..Event::default()
                 }
             },

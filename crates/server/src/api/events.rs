@@ -110,16 +110,16 @@ pub fn to_event(s: Submission, received_ns: i64) -> Result<Event, ApiError> {
     };
     let mut event = rendered.into_event(&ctx);
     if s.user.is_some() {
-        event.user = s.user;
+        event.user = s.user.map(Into::into);
     }
     if s.client_address.is_some() {
-        event.client_addr = s.client_address;
+        event.client_addr = s.client_address.map(Into::into);
     }
     if s.device.is_some() {
-        event.device = s.device;
+        event.device = s.device.map(Into::into);
     }
     if s.operation.is_some() {
-        event.operation = s.operation;
+        event.operation = s.operation.map(Into::into);
     }
     Ok(event)
 }
@@ -175,9 +175,9 @@ pub async fn submit(
             ("submitted-from", &principal.client),
         ] {
             event.params.push(netaudit_event::Param {
-                sd_id: super::NETAUDIT_SD_ID.to_string(),
-                name: name.to_string(),
-                value: value.clone(),
+                sd_id: super::NETAUDIT_SD_ID.into(),
+                name: name.into(),
+                value: value.as_str().into(),
             });
         }
     }

@@ -325,9 +325,9 @@ pub(crate) fn audit_event(
     let mut event = rendered.into_event(&ctx);
     for (name, value) in extra {
         event.params.push(netaudit_event::Param {
-            sd_id: NETAUDIT_SD_ID.to_string(),
-            name: (*name).to_string(),
-            value: (*value).to_string(),
+            sd_id: NETAUDIT_SD_ID.into(),
+            name: (*name).into(),
+            value: (*value).into(),
         });
     }
     Ok(event)

@@ -388,7 +388,9 @@ impl AuthDb {
             let event = serde_json::from_str(&text).unwrap_or_else(|e| netaudit_event::Event {
                 received_ns: created_ns,
                 raw: text.clone().into_bytes(),
-                parse_error: Some(format!("audit outbox row {id} is not a valid event: {e}")),
+                parse_error: Some(
+                    format!("audit outbox row {id} is not a valid event: {e}").into(),
+                ),
                 ..netaudit_event::Event::default()
             });
             events.push((id, event));

@@ -233,13 +233,13 @@ fn context() -> EventContext {
 }
 
 fn actor_params(event: &mut Event, output: &str, actor: &Actor) {
-    event.user = Some(actor.user.clone());
-    event.client_addr = Some(actor.client.clone());
+    event.user = Some(actor.user.as_str().into());
+    event.client_addr = Some(actor.client.as_str().into());
     for (name, value) in [("output", output), ("username", actor.user.as_str())] {
         event.params.push(Param {
-            sd_id: NETAUDIT_SD_ID.to_owned(),
-            name: name.to_owned(),
-            value: value.to_owned(),
+            sd_id: NETAUDIT_SD_ID.into(),
+            name: name.into(),
+            value: value.into(),
         });
     }
 }
@@ -263,12 +263,12 @@ fn radius_event(code: &str, server: &str, output: &str, actor: &Actor) -> Event 
             Event {
                 received_ns: ctx.received_ns,
                 time_ns: ctx.time_ns,
-                host: ctx.host,
-                app: ctx.app,
+                host: ctx.host.map(Into::into),
+                app: ctx.app.map(Into::into),
                 facility: Some(Facility::Local2),
                 severity: Some(Severity::Info),
-                code: Some(code.to_owned()),
-                message: Some(format!("{code}: RADIUS server address: {server}")),
+                code: Some(code.into()),
+                message: Some(format!("{code}: RADIUS server address: {server}").into()),
                 ..Event::default()
             }
         }
@@ -297,15 +297,15 @@ fn syslog_event(config: &SyslogOutputConfig, change: Change, actor: &Actor) -> E
     let mut event = Event {
         received_ns: ctx.received_ns,
         time_ns: ctx.time_ns,
-        host: ctx.host,
-        app: ctx.app,
+        host: ctx.host.map(Into::into),
+        app: ctx.app.map(Into::into),
         facility: Some(Facility::Local2),
         severity: Some(Severity::Notice),
-        code: Some(code.to_owned()),
+        code: Some(code.into()),
         message: Some(format!(
             "Syslog destination {verb}: name: {} transport: {transport} address: {} user: '{}' client address: '{}'",
             config.name, config.address, actor.user, actor.client
-        )),
+        ).into()),
         ..Event::default()
     };
     for (name, value) in [
@@ -315,9 +315,9 @@ fn syslog_event(config: &SyslogOutputConfig, change: Change, actor: &Actor) -> E
         ("client-address", actor.client.as_str()),
     ] {
         event.params.push(Param {
-            sd_id: NETAUDIT_SD_ID.to_owned(),
-            name: name.to_owned(),
-            value: value.to_owned(),
+            sd_id: NETAUDIT_SD_ID.into(),
+            name: name.into(),
+            value: value.into(),
         });
     }
     actor_params(&mut event, &config.name, actor);
@@ -353,7 +353,7 @@ mod tests {
             .iter()
             .map(|e| {
                 (
-                    e.code.clone().unwrap_or_default(),
+                    e.code.as_deref().unwrap_or_default().to_owned(),
                     e.param("radius-server-address")
                         .or(e.param("name"))
                         .unwrap_or_default()

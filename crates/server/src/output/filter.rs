@@ -98,8 +98,8 @@ mod tests {
 
     fn event(code: Option<&str>, host: Option<&str>, severity: Option<Severity>) -> Event {
         Event {
-            code: code.map(str::to_owned),
-            host: host.map(str::to_owned),
+            code: code.map(Into::into),
+            host: host.map(Into::into),
             severity,
             ..Event::default()
         }

@@ -55,9 +55,9 @@ impl OutputFormatter {
                     .params
                     .retain(|p| !(p.sd_id == "meta" && p.name == "sequenceId"));
                 event.params.push(Param {
-                    sd_id: "meta".to_owned(),
-                    name: "sequenceId".to_owned(),
-                    value: sequence_id(seq).to_string(),
+                    sd_id: "meta".into(),
+                    name: "sequenceId".into(),
+                    value: sequence_id(seq).to_string().into(),
                 });
                 write_structured(
                     event,

@@ -477,11 +477,11 @@ impl RadiusConsumer {
         let event = Event {
             received_ns: now,
             time_ns: Some(now),
-            app: Some("netaudit".to_string()),
+            app: Some("netaudit".into()),
             facility: Some(netaudit_event::Facility::Syslog),
             severity: Some(Severity::Alert),
-            code: Some(CODE_UNDELIVERED.to_string()),
-            message: Some(message),
+            code: Some(CODE_UNDELIVERED.into()),
+            message: Some(message.into()),
             ..Event::default()
         };
         let sent = tokio::select! {

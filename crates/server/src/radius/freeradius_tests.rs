@@ -182,8 +182,8 @@ async fn every_record_type_arrives_and_freeradius_decodes_every_attribute_by_nam
         ),
         event("JUNOSCOPE_SCAN_SUCCESS", &scan_vars, 1050),
         Event {
-            code: Some("UI_COMMIT".to_string()),
-            user: Some("root".to_string()),
+            code: Some("UI_COMMIT".into()),
+            user: Some("root".into()),
             ..Event::default()
         },
         user_event("JUNOSCOPE_LOGOUT", "bob", "10.0.0.5", 1100),

@@ -105,7 +105,7 @@ pub fn unparsed_event(raw: &[u8], received_ns: i64, error: String) -> Event {
     Event {
         received_ns,
         raw: raw.to_vec(),
-        parse_error: Some(error),
+        parse_error: Some(error.into()),
         ..Event::default()
     }
 }
@@ -117,11 +117,11 @@ pub fn internal_event(code: &str, severity: netaudit_event::Severity, message: S
         received_ns: now,
         time_ns: Some(now),
         host: None,
-        app: Some("netaudit".to_owned()),
+        app: Some("netaudit".into()),
         facility: Some(netaudit_event::Facility::Syslog),
         severity: Some(severity),
-        code: Some(code.to_owned()),
-        message: Some(message),
+        code: Some(code.into()),
+        message: Some(message.into()),
         ..Event::default()
     }
 }

@@ -60,21 +60,21 @@ pub fn event(i: u64, time_ns: i64) -> Event {
     Event {
         received_ns: time_ns + 1_000_000,
         time_ns: Some(time_ns),
-        host: Some(host),
+        host: Some(host.into()),
         app: Some("mgd".into()),
-        pid: Some(format!("{}", 3000 + (r % 5000))),
+        pid: Some(format!("{}", 3000 + (r % 5000)).into()),
         facility: Some(Facility::Local2),
         severity: Some(severity),
         code: Some(code.into()),
-        user: Some(user.clone()),
-        client_addr: Some(client),
+        user: Some(user.as_str().into()),
+        client_addr: Some(client.into()),
         device: None,
         operation: None,
         params: vec![
             Param {
                 sd_id: "junos@2636.1.1.1.2.18".into(),
                 name: "username".into(),
-                value: user,
+                value: user.into(),
             },
             Param {
                 sd_id: "junos@2636.1.1.1.2.18".into(),
@@ -82,7 +82,7 @@ pub fn event(i: u64, time_ns: i64) -> Event {
                 value: "show".into(),
             },
         ],
-        message: Some(message),
+        message: Some(message.into()),
         raw: raw.into_bytes(),
         parse_error: None,
     }

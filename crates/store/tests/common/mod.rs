@@ -25,7 +25,7 @@ pub fn event(i: u64) -> Event {
     Event {
         received_ns: t + 5,
         time_ns: Some(t),
-        host: Some(format!("router{}", n % 7)),
+        host: Some(format!("router{}", n % 7).into()),
         app: Some("mgd".into()),
         pid: Some("3046".into()),
         facility: Some(Facility::Local2),
@@ -34,7 +34,7 @@ pub fn event(i: u64) -> Event {
         user: Some(user.into()),
         client_addr: Some("10.0.0.1".into()),
         device: if n % 5 == 0 {
-            Some(format!("dev{}", n % 11))
+            Some(format!("dev{}", n % 11).into())
         } else {
             None
         },
@@ -44,7 +44,7 @@ pub fn event(i: u64) -> Event {
             name: "username".into(),
             value: user.into(),
         }],
-        message: Some(format!("User '{user}' event number {i}")),
+        message: Some(format!("User '{user}' event number {i}").into()),
         raw: raw.into_bytes(),
         parse_error: None,
     }
