@@ -5,7 +5,7 @@
 //! followed by the bytes; every optional field is a one-byte tag (0 absent,
 //! 1 present) followed by the value when present.
 
-use netaudit_event::{CompactString, Event};
+use netaudit_event::Event;
 
 /// Version byte at the start of every encoding.
 pub const ENCODING_VERSION: u8 = 1;
@@ -113,7 +113,7 @@ impl PreparedBatch {
 }
 
 /// The encodings and parameter texts of a slice of events, each kind in
-/// one buffer sized up front (no regrowing, one allocation per kind).
+/// one buffer (kept across batches by [`PreparedBatch::new_in`]).
 #[derive(Debug, Default)]
 pub(crate) struct Encoded {
     bytes: Vec<u8>,
@@ -138,14 +138,10 @@ impl Encoded {
         self.ends.clear();
         self.text.clear();
         self.params.clear();
-        self.bytes.reserve(events.iter().map(encoded_len).sum());
+        // No sizing pass over the events (a walk over megabytes that costs
+        // about what the encoding does): recycled buffers already have the
+        // room, and a fresh one doubles a few times at most.
         self.ends.reserve(events.len());
-        self.text.reserve(
-            events
-                .iter()
-                .map(|e| crate::rows::params_json_len_hint(&e.params))
-                .sum(),
-        );
         self.params.reserve(events.len());
         for event in events {
             encode_event(event, &mut self.bytes);
@@ -166,71 +162,10 @@ impl Encoded {
     }
 }
 
-/// The length of [`encode_event`]'s output for `event`, exactly.
-pub fn encoded_len(event: &Event) -> usize {
-    let opt = |s: &Option<CompactString>| 1 + s.as_ref().map_or(0, |s| 4 + s.len());
-    1 + 8
-        + 1
-        + event.time_ns.map_or(0, |_| 8)
-        + opt(&event.host)
-        + opt(&event.app)
-        + opt(&event.pid)
-        + 1
-        + event.facility.map_or(0, |_| 1)
-        + 1
-        + event.severity.map_or(0, |_| 1)
-        + opt(&event.code)
-        + opt(&event.user)
-        + opt(&event.client_addr)
-        + opt(&event.device)
-        + opt(&event.operation)
-        + 4
-        + event
-            .params
-            .iter()
-            .map(|p| 12 + p.sd_id.len() + p.name.len() + p.value.len())
-            .sum::<usize>()
-        + opt(&event.message)
-        + 4
-        + event.raw.len()
-        + opt(&event.parse_error)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use netaudit_event::{Facility, Param, Severity};
-
-    #[test]
-    fn encoded_len_is_exact() {
-        let full = Event {
-            received_ns: 1,
-            time_ns: Some(2),
-            host: Some("h".into()),
-            app: Some("app".into()),
-            pid: Some("12".into()),
-            facility: Some(Facility::Local2),
-            severity: Some(Severity::Error),
-            code: Some("C".into()),
-            user: Some("u".into()),
-            client_addr: Some("::1".into()),
-            device: Some("d".into()),
-            operation: Some("op".into()),
-            params: vec![Param {
-                sd_id: "s@1".into(),
-                name: "n".into(),
-                value: "v\"".into(),
-            }],
-            message: Some("m".into()),
-            raw: b"raw line".to_vec(),
-            parse_error: Some("e".into()),
-        };
-        for event in [Event::default(), full] {
-            let mut out = Vec::new();
-            encode_event(&event, &mut out);
-            assert_eq!(encoded_len(&event), out.len());
-        }
-    }
 
     #[test]
     fn absent_and_empty_fields_encode_differently() {

@@ -46,21 +46,8 @@ pub fn query_time(event: &Event) -> i64 {
 /// reads. Written by hand because it runs for every stored event.
 #[cfg(test)]
 pub(crate) fn params_json(params: &[Param]) -> Option<String> {
-    let mut out = String::with_capacity(params_json_len_hint(params));
+    let mut out = String::new();
     push_params_json(&mut out, params).then_some(out)
-}
-
-/// About the length of [`params_json`] (at least it unless values need
-/// escapes).
-pub(crate) fn params_json_len_hint(params: &[Param]) -> usize {
-    if params.is_empty() {
-        return 0;
-    }
-    params
-        .iter()
-        .map(|p| p.sd_id.len() + p.name.len() + p.value.len() + 14)
-        .sum::<usize>()
-        + 1
 }
 
 /// Appends [`params_json`]'s text to `out`; `false` (nothing written) when
