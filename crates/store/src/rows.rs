@@ -107,30 +107,57 @@ pub(crate) fn parse_params_json(text: &str) -> std::result::Result<Vec<Param>, s
 /// Appends `value` as a JSON string, escaped as `serde_json` escapes.
 fn push_json_string(out: &mut String, value: &str) {
     out.push('"');
+    let bytes = value.as_bytes();
     let mut plain = 0;
-    for (i, b) in value.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
-        // Bytes below 0x80 are whole characters: slicing here is safe.
-        out.push_str(&value[plain..i]);
-        if escape.is_empty() {
-            out.push_str(&format!("\\u{b:04x}"));
-        } else {
-            out.push_str(escape);
+    loop {
+        let at = plain + first_to_escape(&bytes[plain..]);
+        // Bytes that need an escape are below 0x80, whole characters:
+        // slicing before and after one is safe.
+        out.push_str(&value[plain..at]);
+        let Some(&b) = bytes.get(at) else { break };
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => out.push_str(&format!("\\u{b:04x}")),
         }
-        plain = i + 1;
+        plain = at + 1;
     }
-    out.push_str(&value[plain..]);
     out.push('"');
+}
+
+/// The index of the first byte JSON must escape (`"`, `\\`, or below
+/// 0x20), or `bytes.len()`. Eight bytes at a time: most values have none,
+/// and this runs over every stored parameter.
+fn first_to_escape(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Flags the bytes of `w` below `n` (each lane's high bit); a borrow can
+    // flag a byte above a flagged one, never below, so the lowest flag is
+    // exact.
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in chunks.by_ref() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let hits = below(w, 0x20) | below(w ^ (ONES * 0x22), 1) | below(w ^ (ONES * 0x5c), 1);
+        if hits != 0 {
+            return offset + (hits.trailing_zeros() / 8) as usize;
+        }
+        offset += 8;
+    }
+    offset
+        + chunks
+            .remainder()
+            .iter()
+            .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+            .unwrap_or(chunks.remainder().len())
 }
 
 fn bad(path: &Path, seq: i64, what: &str) -> StoreError {
@@ -289,6 +316,29 @@ mod tests {
         );
         assert_eq!(parse_params_json(&text).unwrap(), params);
         assert_eq!(params_json(&[]), None);
+    }
+
+    #[test]
+    fn finds_the_first_byte_to_escape_in_any_lane() {
+        for len in 0..24 {
+            for at in 0..=len {
+                for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                    // Filler with the high bit set and just above the
+                    // limits, which must not count.
+                    let mut bytes: Vec<u8> = (0..len)
+                        .map(|i| [0xff, 0x20, 0x23, 0x5d, 0x80, b'a'][i % 6])
+                        .collect();
+                    if at < len {
+                        bytes[at] = special;
+                        // A later hit must not move the first one.
+                        if at + 1 < len {
+                            bytes[at + 1] = 0;
+                        }
+                    }
+                    assert_eq!(first_to_escape(&bytes), at, "{bytes:?}");
+                }
+            }
+        }
     }
 
     #[test]
