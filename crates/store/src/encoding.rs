@@ -5,7 +5,7 @@
 //! followed by the bytes; every optional field is a one-byte tag (0 absent,
 //! 1 present) followed by the value when present.
 
-use netaudit_event::Event;
+use netaudit_event::{CompactString, Event, Facility, Param, Severity};
 
 /// Version byte at the start of every encoding.
 pub const ENCODING_VERSION: u8 = 1;
@@ -71,44 +71,44 @@ pub fn encode_event(event: &Event, out: &mut Vec<u8>) {
     put_opt_str(out, event.parse_error.as_deref());
 }
 
-/// Events with their canonical encodings and stored parameter text,
-/// computed ahead of the append (on any thread) so that the store's single
-/// writer only chains and inserts them.
+/// A batch's canonical encodings and stored parameter texts, computed
+/// ahead of the append (on any thread) so that the store's single writer
+/// only chains and inserts them. The events are not kept: the writer binds
+/// every column from the encoding (the very bytes the chain covers), so the
+/// events can be freed where they were encoded, while the writer works.
 #[derive(Debug, Default)]
 pub struct PreparedBatch {
-    events: Vec<Event>,
     pub(crate) encoded: Encoded,
 }
 
 impl PreparedBatch {
-    pub fn new(events: Vec<Event>) -> PreparedBatch {
+    pub fn new(events: &[Event]) -> PreparedBatch {
         PreparedBatch::new_in(events, PreparedBatch::default())
     }
 
-    /// Prepares `events` in the buffers of `spent` (a batch done with, see
-    /// [`PreparedBatch::take_events`]): a steady stream of batches then
-    /// reuses the same memory instead of asking the system for more.
-    pub fn new_in(events: Vec<Event>, spent: PreparedBatch) -> PreparedBatch {
+    /// Prepares `events` in the buffers of `spent` (a batch done with): a
+    /// steady stream of batches then reuses the same memory instead of
+    /// asking the system for more.
+    pub fn new_in(events: &[Event], spent: PreparedBatch) -> PreparedBatch {
         let mut encoded = spent.encoded;
-        encoded.fill(&events);
-        PreparedBatch { events, encoded }
-    }
-
-    /// Takes the events out, leaving the buffers for [`PreparedBatch::new_in`].
-    pub fn take_events(&mut self) -> Vec<Event> {
-        std::mem::take(&mut self.events)
-    }
-
-    pub fn events(&self) -> &[Event] {
-        &self.events
+        encoded.fill(events);
+        PreparedBatch { encoded }
     }
 
     pub fn len(&self) -> usize {
-        self.events.len()
+        self.encoded.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
+        self.encoded.is_empty()
+    }
+
+    /// The events back from their encodings, in order (for checks and
+    /// tests; the store never needs them).
+    pub fn decode_events(&self) -> Result<Vec<Event>, DecodeError> {
+        (0..self.len())
+            .map(|i| decode_event(self.encoded.get(i).0))
+            .collect()
     }
 }
 
@@ -152,6 +152,14 @@ impl Encoded {
         }
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
     /// Event `i`'s canonical encoding and its parameters as stored.
     pub(crate) fn get(&self, i: usize) -> (&[u8], Option<&str>) {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
@@ -162,10 +170,388 @@ impl Encoded {
     }
 }
 
+/// An encoding that does not decode: a bug or corruption, never input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event encoding: {what} at byte {offset}")]
+pub struct DecodeError {
+    pub what: &'static str,
+    pub offset: usize,
+}
+
+/// One event's fields, borrowed from its canonical encoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EncodedFields<'a> {
+    pub received_ns: i64,
+    pub time_ns: Option<i64>,
+    pub host: Option<&'a str>,
+    pub app: Option<&'a str>,
+    pub pid: Option<&'a str>,
+    pub facility: Option<u8>,
+    pub severity: Option<u8>,
+    pub code: Option<&'a str>,
+    pub user: Option<&'a str>,
+    pub client_addr: Option<&'a str>,
+    pub device: Option<&'a str>,
+    pub operation: Option<&'a str>,
+    pub param_count: u32,
+    /// The parameters' encoding (see [`EncodedFields::params`]).
+    pub params: &'a [u8],
+    pub message: Option<&'a str>,
+    pub raw: &'a [u8],
+    pub parse_error: Option<&'a str>,
+}
+
+struct Decoder<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Decoder<'a> {
+    fn fail(&self, what: &'static str) -> DecodeError {
+        DecodeError {
+            what,
+            offset: self.at,
+        }
+    }
+
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
+        let end = self.at.checked_add(n).ok_or_else(|| self.fail(what))?;
+        let out = self
+            .bytes
+            .get(self.at..end)
+            .ok_or_else(|| self.fail(what))?;
+        self.at = end;
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], DecodeError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N, what)?);
+        Ok(out)
+    }
+
+    fn tag(&mut self, what: &'static str) -> Result<bool, DecodeError> {
+        match self.array::<1>(what)? {
+            [0] => Ok(false),
+            [1] => Ok(true),
+            _ => {
+                self.at -= 1;
+                Err(self.fail("presence tag is neither 0 nor 1"))
+            }
+        }
+    }
+
+    fn i64(&mut self, what: &'static str) -> Result<i64, DecodeError> {
+        Ok(i64::from_be_bytes(self.array(what)?))
+    }
+
+    fn bytes(&mut self, what: &'static str) -> Result<&'a [u8], DecodeError> {
+        let len = u32::from_be_bytes(self.array(what)?);
+        self.take(usize::try_from(len).map_err(|_| self.fail(what))?, what)
+    }
+
+    fn str(&mut self, what: &'static str) -> Result<&'a str, DecodeError> {
+        let start = self.at;
+        let bytes = self.bytes(what)?;
+        std::str::from_utf8(bytes).map_err(|_| DecodeError {
+            what: "text is not UTF-8",
+            offset: start,
+        })
+    }
+
+    fn opt_str(&mut self, what: &'static str) -> Result<Option<&'a str>, DecodeError> {
+        if self.tag(what)? {
+            self.str(what).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn opt_u8(&mut self, what: &'static str) -> Result<Option<u8>, DecodeError> {
+        if self.tag(what)? {
+            Ok(Some(self.array::<1>(what)?[0]))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// Reads back what [`encode_event`] wrote.
+pub(crate) fn decode_fields(bytes: &[u8]) -> Result<EncodedFields<'_>, DecodeError> {
+    let mut d = Decoder { bytes, at: 0 };
+    if d.array::<1>("version")?[0] != ENCODING_VERSION {
+        d.at = 0;
+        return Err(d.fail("unknown encoding version"));
+    }
+    let received_ns = d.i64("received time")?;
+    let time_ns = if d.tag("event time")? {
+        Some(d.i64("event time")?)
+    } else {
+        None
+    };
+    let host = d.opt_str("host")?;
+    let app = d.opt_str("app")?;
+    let pid = d.opt_str("pid")?;
+    let facility = d.opt_u8("facility")?;
+    let severity = d.opt_u8("severity")?;
+    let code = d.opt_str("code")?;
+    let user = d.opt_str("user")?;
+    let client_addr = d.opt_str("client address")?;
+    let device = d.opt_str("device")?;
+    let operation = d.opt_str("operation")?;
+    let param_count = u32::from_be_bytes(d.array("parameter count")?);
+    let params_start = d.at;
+    // Skipped here (the writer binds their JSON text); read by `params`.
+    for _ in 0..param_count {
+        for what in ["parameter SD-ID", "parameter name", "parameter value"] {
+            d.bytes(what)?;
+        }
+    }
+    let params = &bytes[params_start..d.at];
+    let message = d.opt_str("message")?;
+    let raw = d.bytes("raw bytes")?;
+    let parse_error = d.opt_str("parse error")?;
+    if d.at != bytes.len() {
+        return Err(d.fail("bytes after the end of the event"));
+    }
+    Ok(EncodedFields {
+        received_ns,
+        time_ns,
+        host,
+        app,
+        pid,
+        facility,
+        severity,
+        code,
+        user,
+        client_addr,
+        device,
+        operation,
+        param_count,
+        params,
+        message,
+        raw,
+        parse_error,
+    })
+}
+
+impl<'a> EncodedFields<'a> {
+    /// `(sd_id, name, value)` of each parameter, in order.
+    pub(crate) fn params(&self) -> Result<Vec<(&'a str, &'a str, &'a str)>, DecodeError> {
+        let mut d = Decoder {
+            bytes: self.params,
+            at: 0,
+        };
+        // Each parameter takes at least 12 bytes: no allocation beyond the input.
+        let mut out = Vec::with_capacity((self.param_count as usize).min(self.params.len() / 12));
+        for _ in 0..self.param_count {
+            out.push((
+                d.str("parameter SD-ID")?,
+                d.str("parameter name")?,
+                d.str("parameter value")?,
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// The event an encoding holds.
+pub fn decode_event(bytes: &[u8]) -> Result<Event, DecodeError> {
+    let f = decode_fields(bytes)?;
+    let text = |v: Option<&str>| v.map(CompactString::new);
+    Ok(Event {
+        received_ns: f.received_ns,
+        time_ns: f.time_ns,
+        host: text(f.host),
+        app: text(f.app),
+        pid: text(f.pid),
+        facility: f
+            .facility
+            .map(|c| {
+                Facility::from_code(c).map_err(|_| DecodeError {
+                    what: "facility out of range",
+                    offset: 0,
+                })
+            })
+            .transpose()?,
+        severity: f
+            .severity
+            .map(|c| {
+                Severity::from_code(c).map_err(|_| DecodeError {
+                    what: "severity out of range",
+                    offset: 0,
+                })
+            })
+            .transpose()?,
+        code: text(f.code),
+        user: text(f.user),
+        client_addr: text(f.client_addr),
+        device: text(f.device),
+        operation: text(f.operation),
+        params: f
+            .params()?
+            .into_iter()
+            .map(|(sd_id, name, value)| Param {
+                sd_id: sd_id.into(),
+                name: name.into(),
+                value: value.into(),
+            })
+            .collect(),
+        message: text(f.message),
+        raw: f.raw.to_vec(),
+        parse_error: text(f.parse_error),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netaudit_event::{Facility, Param, Severity};
+    use proptest::prelude::*;
+
+    fn full_event() -> Event {
+        Event {
+            received_ns: -1,
+            time_ns: Some(i64::MAX),
+            host: Some("h".into()),
+            app: Some("app".into()),
+            pid: Some("".into()),
+            facility: Some(Facility::Local2),
+            severity: Some(Severity::Error),
+            code: Some("C".into()),
+            user: Some("u".into()),
+            client_addr: Some("::1".into()),
+            device: Some("d".into()),
+            operation: Some("op".into()),
+            params: vec![
+                Param {
+                    sd_id: "s@1".into(),
+                    name: "n".into(),
+                    value: "a value longer than twenty-four bytes \u{e9}".into(),
+                },
+                Param {
+                    sd_id: "".into(),
+                    name: "".into(),
+                    value: "".into(),
+                },
+            ],
+            message: Some("m".into()),
+            raw: vec![0xff, 0, b'r'],
+            parse_error: Some("e".into()),
+        }
+    }
+
+    #[test]
+    fn decodes_what_it_encodes() {
+        for event in [Event::default(), full_event()] {
+            let mut out = Vec::new();
+            encode_event(&event, &mut out);
+            assert_eq!(decode_event(&out).unwrap(), event);
+        }
+    }
+
+    #[test]
+    fn bad_encodings_are_errors_never_panics() {
+        let mut good = Vec::new();
+        encode_event(&full_event(), &mut good);
+        // Every truncation.
+        for len in 0..good.len() {
+            assert!(decode_event(&good[..len]).is_err(), "{len} bytes accepted");
+        }
+        let at = |bytes: &[u8]| decode_event(bytes).unwrap_err();
+        let mut bad = good.clone();
+        bad[0] = 2;
+        assert_eq!(
+            at(&bad),
+            DecodeError {
+                what: "unknown encoding version",
+                offset: 0
+            }
+        );
+        let mut bad = good.clone();
+        bad.push(0);
+        assert_eq!(at(&bad).what, "bytes after the end of the event");
+        let mut bad = good.clone();
+        bad[9] = 7; // the event time's presence tag
+        assert_eq!(
+            at(&bad),
+            DecodeError {
+                what: "presence tag is neither 0 nor 1",
+                offset: 9
+            }
+        );
+        // Host "h" at 18..24 (tag, length, byte): not UTF-8.
+        let mut bad = good.clone();
+        assert_eq!(bad[23], b'h');
+        bad[23] = 0xff;
+        assert_eq!(
+            at(&bad),
+            DecodeError {
+                what: "text is not UTF-8",
+                offset: 19
+            }
+        );
+        // A length beyond the end.
+        let mut bad = good.clone();
+        bad[19..23].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(at(&bad).what, "host");
+        // A facility code out of range.
+        let mut minimal = Vec::new();
+        encode_event(
+            &Event {
+                facility: Some(Facility::Local2),
+                ..Event::default()
+            },
+            &mut minimal,
+        );
+        let pos = minimal
+            .iter()
+            .rposition(|&b| b == Facility::Local2.code())
+            .unwrap();
+        minimal[pos] = 200;
+        assert_eq!(at(&minimal).what, "facility out of range");
+    }
+
+    fn text() -> impl Strategy<Value = Option<CompactString>> {
+        proptest::option::of(any::<String>().prop_map(CompactString::from))
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips(
+            received_ns in any::<i64>(),
+            time_ns in any::<Option<i64>>(),
+            strings in proptest::collection::vec(text(), 10),
+            codes in (proptest::option::of(0u8..24), proptest::option::of(0u8..8)),
+            params in proptest::collection::vec((any::<String>(), any::<String>(), any::<String>()), 0..4),
+            raw in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let s = |i: usize| strings[i].clone();
+            let event = Event {
+                received_ns,
+                time_ns,
+                host: s(0),
+                app: s(1),
+                pid: s(2),
+                facility: codes.0.map(|c| Facility::from_code(c).unwrap()),
+                severity: codes.1.map(|c| Severity::from_code(c).unwrap()),
+                code: s(3),
+                user: s(4),
+                client_addr: s(5),
+                device: s(6),
+                operation: s(7),
+                params: params
+                    .into_iter()
+                    .map(|(sd_id, name, value)| Param { sd_id: sd_id.into(), name: name.into(), value: value.into() })
+                    .collect(),
+                message: s(8),
+                raw,
+                parse_error: s(9),
+            };
+            let mut out = Vec::new();
+            encode_event(&event, &mut out);
+            prop_assert_eq!(decode_event(&out).unwrap(), event);
+        }
+    }
 
     #[test]
     fn absent_and_empty_fields_encode_differently() {

@@ -24,7 +24,7 @@ mod store;
 mod verify;
 
 pub use checkpoint::Checkpoint;
-pub use encoding::{encode_event, PreparedBatch, ENCODING_VERSION};
+pub use encoding::{decode_event, encode_event, DecodeError, PreparedBatch, ENCODING_VERSION};
 pub use error::{Result, StoreError};
 pub use keys::{chain_value, derive, evolve, fingerprint, genesis, KeyFile, SecretKey, VerifyKey};
 pub use query::{Order, Page, Query, Reader, RetentionRecord};

@@ -12,11 +12,11 @@ use netaudit_event::Event;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::checkpoint::Checkpoint;
-use crate::encoding::{Encoded, PreparedBatch};
+use crate::encoding::{decode_fields, Encoded, PreparedBatch};
 use crate::error::{Context, Result, StoreError};
 use crate::keys::{self, evolve, KeyFile, KeyState, SecretKey, VerifyKey};
 use crate::query::{Page, Query, Reader};
-use crate::rows::{query_time, to_i64, INSERT_SQL};
+use crate::rows::{to_i64, INSERT_SQL};
 use crate::schema::{
     self, CATALOG_APP_ID, CATALOG_MIGRATIONS, PARTITION_APP_ID, PARTITION_MIGRATIONS,
 };
@@ -801,19 +801,19 @@ impl Store {
     /// When this returns `Ok`, the batch is committed (and, with
     /// [`Synchronous::Full`], on disk).
     pub fn append_batch(&self, events: &[Event]) -> Result<Vec<u64>> {
-        self.append_encoded(events, &Encoded::of(events))
+        self.append_encoded(&Encoded::of(events))
     }
 
     /// Like [`Store::append_batch`], with the encoding work already done
     /// (see [`PreparedBatch`]).
     pub fn append_prepared(&self, batch: &PreparedBatch) -> Result<Vec<u64>> {
-        self.append_encoded(batch.events(), &batch.encoded)
+        self.append_encoded(&batch.encoded)
     }
 
-    fn append_encoded(&self, events: &[Event], encoded: &Encoded) -> Result<Vec<u64>> {
+    fn append_encoded(&self, encoded: &Encoded) -> Result<Vec<u64>> {
         let mut w = lock(&self.shared.writer);
         let started = Instant::now();
-        let result = w.append(&self.shared.config, &self.shared.store_id, events, encoded);
+        let result = w.append(&self.shared.config, &self.shared.store_id, encoded);
         let busy = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.shared.append_busy_ns.fetch_add(busy, Relaxed);
         let seqs = result?;
@@ -1094,16 +1094,15 @@ impl Writer {
         &mut self,
         config: &StoreConfig,
         store_id: &[u8; 16],
-        events: &[Event],
         encoded: &Encoded,
     ) -> Result<Vec<u64>> {
-        if events.is_empty() {
+        if encoded.is_empty() {
             return Ok(Vec::new());
         }
         self.catch_up(store_id)?;
         let now = now_ns();
         let interval = i64::try_from(config.epoch_interval.as_nanos()).unwrap_or(i64::MAX);
-        let len = u64::try_from(events.len()).unwrap_or(u64::MAX);
+        let len = u64::try_from(encoded.len()).unwrap_or(u64::MAX);
         if self.part.rows > 0 && self.part.rows.saturating_add(len) > config.partition_events {
             self.roll(store_id, config)?;
         } else if now.saturating_sub(self.chain.epoch_started_ns) >= interval {
@@ -1112,7 +1111,7 @@ impl Writer {
         let mut chain = self.chain.clone();
         let mut hasher = keys::ChainHasher::new(&chain.key);
         let mut ckpts = Vec::new();
-        let mut seqs = Vec::with_capacity(events.len());
+        let mut seqs = Vec::with_capacity(encoded.len());
         let path = self.part.path.clone();
         let tx = self
             .part
@@ -1121,31 +1120,37 @@ impl Writer {
             .at(&path, "begin batch")?;
         {
             let mut insert = StaticInsert::prepare(&tx, INSERT_SQL, &path)?;
-            for (i, event) in events.iter().enumerate() {
+            for i in 0..encoded.len() {
                 let seq = chain.next_seq;
                 let (encoding, params) = encoded.get(i);
+                // The columns come from the bytes the chain covers.
+                let event = decode_fields(encoding).map_err(|e| StoreError::Inconsistent {
+                    path: path.clone(),
+                    reason: format!("batch event {i}: {e}"),
+                })?;
                 let value = hasher.value(&chain.head, seq, chain.epoch, encoding);
                 insert.insert(
                     &[
                         Bind::Int(to_i64("sequence", seq)?),
                         Bind::Int(to_i64("epoch", chain.epoch)?),
                         Bind::Int(event.received_ns),
-                        Bind::Int(query_time(event)),
+                        // As `query_time`.
+                        Bind::Int(event.time_ns.unwrap_or(event.received_ns)),
                         event.time_ns.into(),
-                        event.severity.map(|s| i64::from(s.code())).into(),
-                        event.facility.map(|f| i64::from(f.code())).into(),
-                        event.code.as_deref().into(),
-                        event.user.as_deref().into(),
-                        event.host.as_deref().into(),
-                        event.device.as_deref().into(),
-                        event.app.as_deref().into(),
-                        event.pid.as_deref().into(),
-                        event.client_addr.as_deref().into(),
-                        event.operation.as_deref().into(),
+                        event.severity.map(i64::from).into(),
+                        event.facility.map(i64::from).into(),
+                        event.code.into(),
+                        event.user.into(),
+                        event.host.into(),
+                        event.device.into(),
+                        event.app.into(),
+                        event.pid.into(),
+                        event.client_addr.into(),
+                        event.operation.into(),
                         params.into(),
-                        event.message.as_deref().into(),
-                        event.parse_error.as_deref().into(),
-                        Bind::Blob(&event.raw),
+                        event.message.into(),
+                        event.parse_error.into(),
+                        Bind::Blob(event.raw),
                         Bind::Blob(&value),
                     ],
                     &path,

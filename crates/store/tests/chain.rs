@@ -57,11 +57,11 @@ fn prepared_batches_chain_like_plain_ones() {
     // server does.
     let mut spent = netaudit_store::PreparedBatch::default();
     for batch in 0..19 {
-        let mut prepared = netaudit_store::PreparedBatch::new_in(events(batch * 5, 5), spent);
+        let prepared = netaudit_store::PreparedBatch::new_in(&events(batch * 5, 5), spent);
         assert_eq!(prepared.len(), 5);
         let seqs = store.append_prepared(&prepared).unwrap();
         assert_eq!(seqs, (batch * 5 + 1..=batch * 5 + 5).collect::<Vec<_>>());
-        assert_eq!(prepared.take_events(), events(batch * 5, 5));
+        assert_eq!(prepared.decode_events().unwrap(), events(batch * 5, 5));
         spent = prepared;
     }
     drop(store);

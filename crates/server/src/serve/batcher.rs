@@ -3,9 +3,10 @@
 //! store appends them.
 //!
 //! Between the batcher and the writer, a preparing thread encodes each
-//! batch (canonical encodings, parameter text) and, after the commit, a
-//! freeing thread drops it: the single writer only chains and inserts,
-//! since its speed bounds ingest. Each channel holds one batch, so the next
+//! batch (canonical encodings, parameter text), hands the encodings over
+//! and frees the events while the writer inserts them: the single writer
+//! only chains and inserts (binding every column from the encoding), since
+//! its speed bounds ingest. Each channel holds one batch, so the next
 //! batch fills and is prepared while the previous one commits; when the
 //! store falls behind, the batcher waits, the listener channel fills up,
 //! and TCP/TLS readers stop reading. An event counts as stored only once
@@ -47,10 +48,11 @@ pub struct BatchLimits {
     pub max_delay: Duration,
 }
 
-/// Buffers of committed batches, handed back by the freeing thread: the
-/// batcher's event vectors and the preparing thread's encoding buffers are
-/// reused rather than asked anew from the system for every batch (which
-/// made the allocator return and re-fault megabytes each time).
+/// Buffers of batches done with: the batcher's event vectors (emptied by
+/// the preparing thread once it has encoded them) and the encoding buffers
+/// (handed back by the writer after the commit) are reused rather than
+/// asked anew from the system for every batch (which made the allocator
+/// return and re-fault megabytes each time).
 #[derive(Default)]
 pub struct BatchPool {
     events: std::sync::Mutex<Vec<Vec<Event>>>,
@@ -71,15 +73,18 @@ impl BatchPool {
         lock(&self.prepared).pop().unwrap_or_default()
     }
 
-    /// Frees the batch's events and keeps its buffers.
-    fn give_back(&self, mut batch: PreparedBatch) {
-        let mut events = batch.take_events();
+    /// Frees the events (here: on the thread that just encoded them, while
+    /// they are in its cache) and keeps the vector.
+    fn give_events(&self, mut events: Vec<Event>) {
         events.clear();
         let mut pool = lock(&self.events);
         if pool.len() < POOL_KEEPS {
             pool.push(events);
         }
-        drop(pool);
+    }
+
+    /// Keeps a committed batch's encoding buffers.
+    fn give_prepared(&self, batch: PreparedBatch) {
         let mut pool = lock(&self.prepared);
         if pool.len() < POOL_KEEPS {
             pool.push(batch);
@@ -171,7 +176,7 @@ struct Prepared {
 }
 
 /// Starts the thread that owns `sink` and commits every batch it is given
-/// (with its preparing and freeing threads, see the module documentation).
+/// (with its preparing thread, see the module documentation).
 ///
 /// A failed append is retried every second (the batch is kept, back-pressure
 /// builds up); once `batches` is closed and the last batch is committed, the
@@ -184,28 +189,21 @@ pub fn spawn_writer<S: EventSink>(
 ) -> std::io::Result<std::thread::JoinHandle<S>> {
     let prep_pool = pool.clone();
     let (prepared_tx, prepared_rx) = std::sync::mpsc::sync_channel::<Prepared>(0);
-    let (free_tx, free_rx) = std::sync::mpsc::sync_channel::<PreparedBatch>(0);
     std::thread::Builder::new()
         .name("netaudit-prep".into())
         .spawn(move || {
             while let Some(BatchHandle(batch)) = batches.blocking_recv() {
                 let prepared = Prepared {
-                    batch: PreparedBatch::new_in(batch.events, prep_pool.take_prepared()),
+                    batch: PreparedBatch::new_in(&batch.events, prep_pool.take_prepared()),
                     started: batch.started,
                     ack: batch.ack,
                 };
                 if prepared_tx.send(prepared).is_err() {
                     return;
                 }
-            }
-        })?;
-    std::thread::Builder::new()
-        .name("netaudit-free".into())
-        .spawn(move || {
-            // Freeing a batch's strings is as costly as a good part of the
-            // insert; it happens here, off the writer.
-            for batch in free_rx {
-                pool.give_back(batch);
+                // The writer needs only the encodings: the events are freed
+                // here, while it inserts them.
+                prep_pool.give_events(batch.events);
             }
         })?;
     std::thread::Builder::new()
@@ -249,11 +247,7 @@ pub fn spawn_writer<S: EventSink>(
                         }
                     }
                 }
-                // Hand the batch to the freeing thread; should it be
-                // behind (or gone), free it here rather than wait.
-                if let Err(err) = free_tx.try_send(prepared.batch) {
-                    drop(err);
-                }
+                pool.give_prepared(prepared.batch);
             }
             sink
         })
@@ -275,7 +269,8 @@ mod tests {
                 self.fail_first -= 1;
                 return Err("disk full".into());
             }
-            self.committed.push(batch.events().to_vec());
+            self.committed
+                .push(batch.decode_events().map_err(|e| e.to_string())?);
             Ok(self.last_seq())
         }
 
@@ -326,18 +321,23 @@ mod tests {
     fn the_pool_hands_back_emptied_buffers_and_keeps_few() {
         let pool = BatchPool::default();
         let events: Vec<Event> = (0..100).map(event).collect();
-        let batch = PreparedBatch::new(events);
-        pool.give_back(batch);
+        let batch = PreparedBatch::new(&events);
+        pool.give_events(events);
+        pool.give_prepared(batch);
         let reused = pool.take_events(10);
         assert!(reused.is_empty());
         assert!(reused.capacity() >= 100, "the event vector kept its room");
         let prepared = pool.take_prepared();
-        assert!(prepared.is_empty());
+        assert_eq!(prepared.len(), 100);
         // Preparing in reused buffers gives the same batch as fresh ones.
-        let again = PreparedBatch::new_in((0..3).map(event).collect(), prepared);
-        assert_eq!(again.events(), &[event(0), event(1), event(2)]);
+        let again = PreparedBatch::new_in(&[event(0), event(1), event(2)], prepared);
+        assert_eq!(
+            again.decode_events().unwrap(),
+            [event(0), event(1), event(2)]
+        );
         for _ in 0..5 {
-            pool.give_back(PreparedBatch::new(vec![event(1)]));
+            pool.give_events(vec![event(1)]);
+            pool.give_prepared(PreparedBatch::new(&[event(1)]));
         }
         assert_eq!(lock(&pool.events).len(), POOL_KEEPS);
         assert_eq!(lock(&pool.prepared).len(), POOL_KEEPS);
