@@ -2,7 +2,7 @@
 //! output's facility, and the RFC 5424 `meta sequenceId` that lets a receiver
 //! drop the duplicates at-least-once delivery allows.
 
-use netaudit_event::{Event, Facility, Param};
+use netaudit_event::{Event, Facility, Param, ToCompactString};
 use netaudit_syslog::{write_standard, write_structured, StandardOptions, StructuredOptions};
 
 use crate::config::OutputFormat;
@@ -57,7 +57,7 @@ impl OutputFormatter {
                 event.params.push(Param {
                     sd_id: "meta".into(),
                     name: "sequenceId".into(),
-                    value: sequence_id(seq).to_string().into(),
+                    value: sequence_id(seq).to_compact_string(),
                 });
                 write_structured(
                     event,
