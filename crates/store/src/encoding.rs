@@ -7,8 +7,17 @@
 
 use netaudit_event::{CompactString, Event, Facility, Param, Severity};
 
-/// Version byte at the start of every encoding.
+/// Version byte at the start of an encoding that carries the parameters.
 pub const ENCODING_VERSION: u8 = 1;
+
+/// Version byte of an event whose parameters are read from its raw bytes
+/// (`Event::params_from_raw`): the same layout without the parameter
+/// section, since the raw bytes the encoding ends with already hold them.
+pub const ENCODING_VERSION_PARAMS_IN_RAW: u8 = 2;
+
+/// The `params` column of an event whose parameters are in its raw bytes
+/// (never valid JSON, so never a parameter list).
+pub(crate) const PARAMS_IN_RAW: &str = "raw";
 
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     // Lengths above u32::MAX cannot be stored by SQLite either (its limit is
@@ -40,7 +49,11 @@ fn put_opt_u8(out: &mut Vec<u8>, value: Option<u8>) {
 
 /// Appends the canonical encoding of `event` to `out`.
 pub fn encode_event(event: &Event, out: &mut Vec<u8>) {
-    out.push(ENCODING_VERSION);
+    out.push(if event.params_from_raw {
+        ENCODING_VERSION_PARAMS_IN_RAW
+    } else {
+        ENCODING_VERSION
+    });
     out.extend_from_slice(&event.received_ns.to_be_bytes());
     match event.time_ns {
         None => out.push(0),
@@ -59,12 +72,14 @@ pub fn encode_event(event: &Event, out: &mut Vec<u8>) {
     put_opt_str(out, event.client_addr.as_deref());
     put_opt_str(out, event.device.as_deref());
     put_opt_str(out, event.operation.as_deref());
-    let count = u32::try_from(event.params.len()).unwrap_or(u32::MAX);
-    out.extend_from_slice(&count.to_be_bytes());
-    for param in &event.params {
-        put_bytes(out, param.sd_id.as_bytes());
-        put_bytes(out, param.name.as_bytes());
-        put_bytes(out, param.value.as_bytes());
+    if !event.params_from_raw {
+        let count = u32::try_from(event.params.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&count.to_be_bytes());
+        for param in &event.params {
+            put_bytes(out, param.sd_id.as_bytes());
+            put_bytes(out, param.name.as_bytes());
+            put_bytes(out, param.value.as_bytes());
+        }
     }
     put_opt_str(out, event.message.as_deref());
     put_bytes(out, &event.raw);
@@ -147,7 +162,12 @@ impl Encoded {
             encode_event(event, &mut self.bytes);
             self.ends.push(self.bytes.len());
             let start = self.text.len();
-            let written = crate::rows::push_params_json(&mut self.text, &event.params);
+            let written = if event.params_from_raw {
+                self.text.push_str(PARAMS_IN_RAW);
+                true
+            } else {
+                crate::rows::push_params_json(&mut self.text, &event.params)
+            };
             self.params.push(written.then_some(start..self.text.len()));
         }
     }
@@ -193,6 +213,8 @@ pub(crate) struct EncodedFields<'a> {
     pub client_addr: Option<&'a str>,
     pub device: Option<&'a str>,
     pub operation: Option<&'a str>,
+    /// Version 2: the parameters are in `raw` (`param_count` is 0).
+    pub params_from_raw: bool,
     pub param_count: u32,
     /// The parameters' encoding (see [`EncodedFields::params`]).
     pub params: &'a [u8],
@@ -279,10 +301,14 @@ impl<'a> Decoder<'a> {
 /// Reads back what [`encode_event`] wrote.
 pub(crate) fn decode_fields(bytes: &[u8]) -> Result<EncodedFields<'_>, DecodeError> {
     let mut d = Decoder { bytes, at: 0 };
-    if d.array::<1>("version")?[0] != ENCODING_VERSION {
-        d.at = 0;
-        return Err(d.fail("unknown encoding version"));
-    }
+    let params_from_raw = match d.array::<1>("version")?[0] {
+        ENCODING_VERSION => false,
+        ENCODING_VERSION_PARAMS_IN_RAW => true,
+        _ => {
+            d.at = 0;
+            return Err(d.fail("unknown encoding version"));
+        }
+    };
     let received_ns = d.i64("received time")?;
     let time_ns = if d.tag("event time")? {
         Some(d.i64("event time")?)
@@ -299,7 +325,11 @@ pub(crate) fn decode_fields(bytes: &[u8]) -> Result<EncodedFields<'_>, DecodeErr
     let client_addr = d.opt_str("client address")?;
     let device = d.opt_str("device")?;
     let operation = d.opt_str("operation")?;
-    let param_count = u32::from_be_bytes(d.array("parameter count")?);
+    let param_count = if params_from_raw {
+        0
+    } else {
+        u32::from_be_bytes(d.array("parameter count")?)
+    };
     let params_start = d.at;
     // Skipped here (the writer binds their JSON text); read by `params`.
     for _ in 0..param_count {
@@ -327,6 +357,7 @@ pub(crate) fn decode_fields(bytes: &[u8]) -> Result<EncodedFields<'_>, DecodeErr
         client_addr,
         device,
         operation,
+        params_from_raw,
         param_count,
         params,
         message,
@@ -400,6 +431,7 @@ pub fn decode_event(bytes: &[u8]) -> Result<Event, DecodeError> {
         message: text(f.message),
         raw: f.raw.to_vec(),
         parse_error: text(f.parse_error),
+        params_from_raw: f.params_from_raw,
     })
 }
 
@@ -437,6 +469,7 @@ mod tests {
             message: Some("m".into()),
             raw: vec![0xff, 0, b'r'],
             parse_error: Some("e".into()),
+            params_from_raw: false,
         }
     }
 
@@ -459,7 +492,7 @@ mod tests {
         }
         let at = |bytes: &[u8]| decode_event(bytes).unwrap_err();
         let mut bad = good.clone();
-        bad[0] = 2;
+        bad[0] = 0;
         assert_eq!(
             at(&bad),
             DecodeError {
@@ -467,6 +500,11 @@ mod tests {
                 offset: 0
             }
         );
+        // Version 2 read over a version-1 encoding: the parameter count
+        // and parameters are taken for the message and raw bytes.
+        let mut bad = good.clone();
+        bad[0] = ENCODING_VERSION_PARAMS_IN_RAW;
+        assert!(decode_event(&bad).is_err());
         let mut bad = good.clone();
         bad.push(0);
         assert_eq!(at(&bad).what, "bytes after the end of the event");
@@ -524,6 +562,7 @@ mod tests {
             codes in (proptest::option::of(0u8..24), proptest::option::of(0u8..8)),
             params in proptest::collection::vec((any::<String>(), any::<String>(), any::<String>()), 0..4),
             raw in proptest::collection::vec(any::<u8>(), 0..64),
+            params_from_raw in any::<bool>(),
         ) {
             let s = |i: usize| strings[i].clone();
             let event = Event {
@@ -546,11 +585,55 @@ mod tests {
                 message: s(8),
                 raw,
                 parse_error: s(9),
+                params_from_raw,
             };
             let mut out = Vec::new();
             encode_event(&event, &mut out);
-            prop_assert_eq!(decode_event(&out).unwrap(), event);
+            prop_assert_eq!(out[0], if params_from_raw { 2 } else { 1 });
+            let mut expected = event.clone();
+            if params_from_raw {
+                // Version 2 leaves them to the raw bytes.
+                expected.params.clear();
+            }
+            prop_assert_eq!(decode_event(&out).unwrap(), expected);
         }
+    }
+
+    #[test]
+    fn params_in_raw_leave_the_parameter_section_out() {
+        let with_params = Event {
+            params: vec![Param {
+                sd_id: "junos@2636.1.1.1.2.18".into(),
+                name: "username".into(),
+                value: "jdoe".into(),
+            }],
+            raw: b"<189>1 - h mgd - UI_COMMIT [junos@2636.1.1.1.2.18 username=\"jdoe\"] x".to_vec(),
+            ..Event::default()
+        };
+        let in_raw = Event {
+            params_from_raw: true,
+            ..with_params.clone()
+        };
+        let (mut v1, mut v2) = (Vec::new(), Vec::new());
+        encode_event(&with_params, &mut v1);
+        encode_event(&in_raw, &mut v2);
+        // Same fields, minus the count (4 bytes) and the one parameter.
+        assert_eq!(v1.len() - v2.len(), 4 + (4 + 21) + (4 + 8) + (4 + 4));
+        // Whether params are in raw is covered by the chain: the two differ.
+        assert_ne!(v1[0], v2[0]);
+        let f = decode_fields(&v2).unwrap();
+        assert!(f.params_from_raw);
+        assert_eq!(f.param_count, 0);
+        // A version-2 encoding with a parameter section appended is not one.
+        let mut bad = v2.clone();
+        bad.extend_from_slice(&0u32.to_be_bytes());
+        assert!(decode_fields(&bad).is_err());
+        let mut unknown = v2;
+        unknown[0] = 3;
+        assert_eq!(
+            decode_fields(&unknown).unwrap_err().what,
+            "unknown encoding version"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use netaudit_event::{CompactString, Event, Facility, Param, Severity};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, Row};
 
+use crate::encoding::PARAMS_IN_RAW;
 use crate::error::{Context, Result, StoreError};
 
 /// Column list shared by INSERT and SELECT, in this order.
@@ -211,8 +212,15 @@ pub(crate) fn decode_row(path: &Path, row: &Row<'_>) -> Result<StoredEvent> {
                 .ok_or_else(|| bad(path, seq, "facility out of range"))
         })
         .transpose()?;
+    let raw: Vec<u8> = row.get(18).map_err(get)?;
+    let params_from_raw = params.as_deref() == Some(PARAMS_IN_RAW);
     let params: Vec<Param> = match params {
         None => Vec::new(),
+        // Parsed at ingest, so they parse again. Should a later parser
+        // reject them, the event still reads, with its raw bytes whole and
+        // no parameters (the chain does not cover a separate copy of them,
+        // so `verify` is unaffected).
+        Some(_) if params_from_raw => netaudit_syslog::params_of(&raw).unwrap_or_default(),
         Some(text) => parse_params_json(&text)
             .map_err(|e| bad(path, seq, &format!("params are not valid JSON: {e}")))?,
     };
@@ -231,8 +239,9 @@ pub(crate) fn decode_row(path: &Path, row: &Row<'_>) -> Result<StoredEvent> {
         operation: text(14)?,
         params,
         message: text(16)?,
-        raw: row.get(18).map_err(get)?,
+        raw,
         parse_error: text(17)?,
+        params_from_raw,
     };
     Ok(StoredEvent {
         seq: u64::try_from(seq).map_err(|_| bad(path, seq, "negative sequence number"))?,

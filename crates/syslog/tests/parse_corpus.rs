@@ -42,6 +42,38 @@ fn opts() -> ParseOptions {
     ParseOptions::with_fixed_year(2023)
 }
 
+/// What the store keeps of a received line (its parameters only in the raw
+/// bytes) reads back as the full event, for every corpus line.
+#[test]
+fn raw_backed_events_read_back_whole() {
+    let text = read("junos_lines.txt");
+    let mut with_params = 0;
+    for (i, line) in text.lines().enumerate() {
+        let Ok(m) = parse(line.as_bytes(), &opts()) else {
+            continue;
+        };
+        let full = m.to_event(7, line.as_bytes());
+        let mut lean = m.to_raw_backed_event(7, line.as_bytes());
+        assert_eq!(
+            lean.params_from_raw,
+            !full.params.is_empty(),
+            "line {}",
+            i + 1
+        );
+        assert!(lean.params.is_empty(), "line {}", i + 1);
+        if lean.params_from_raw {
+            with_params += 1;
+            lean.params = netaudit_syslog::params_of(line.as_bytes()).expect("parses again");
+            lean.params_from_raw = false;
+        }
+        assert_eq!(lean, full, "line {}", i + 1);
+    }
+    assert!(
+        with_params > 50,
+        "only {with_params} corpus lines have parameters"
+    );
+}
+
 #[test]
 fn every_junos_line_parses() {
     let text = read("junos_lines.txt");

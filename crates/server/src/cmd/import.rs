@@ -176,7 +176,7 @@ fn parse_files(
                 continue;
             }
             match parse(&line, opts) {
-                Ok(message) => batch.push(message.to_event(now_ns(), &line)),
+                Ok(message) => batch.push(message.to_raw_backed_event(now_ns(), &line)),
                 Err(e) => rejected.add(
                     e.kind.to_string(),
                     format!("{}:{number}: byte {}", path.display(), e.offset),

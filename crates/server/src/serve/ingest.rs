@@ -51,7 +51,7 @@ impl Ingest {
             .fetch_add(raw.len() as u64, Relaxed);
         let raw = trim_message(raw);
         match netaudit_syslog::parse(raw, opts) {
-            Ok(message) => Some(message.to_event(received_ns, raw)),
+            Ok(message) => Some(message.to_raw_backed_event(received_ns, raw)),
             Err(err) => {
                 self.metrics.parse_errors.fetch_add(1, Relaxed);
                 match self.on_parse_error {

@@ -85,5 +85,6 @@ pub fn event(i: u64, time_ns: i64) -> Event {
         message: Some(message.into()),
         raw: raw.into_bytes(),
         parse_error: None,
+        params_from_raw: false,
     }
 }
