@@ -404,35 +404,54 @@ struct Shared {
     /// Nanoseconds spent in `append_batch` since opening: the background
     /// thread reads how busy ingest is from it.
     append_busy_ns: AtomicU64,
+    /// Writer connections of sealed partitions, their page caches freed,
+    /// left for the indexer to close (closing folds the WAL into the file).
+    retired: Mutex<Vec<Connection>>,
+    /// The partition the indexer thread is building indexes for, and how
+    /// to interrupt that build.
+    indexing: Mutex<Option<(i64, rusqlite::InterruptHandle)>>,
+    /// The last error of the indexer thread, cleared when a round succeeds.
+    index_error: Mutex<Option<String>>,
 }
 
 /// While appends keep the writer busier than this share of the time, the
-/// background thread defers indexing (for [`MAX_INDEX_DEFERRAL`] at most)
-/// and WAL checkpoints, so that the CPU goes to ingest during a burst.
+/// background thread defers the open partition's WAL checkpoint, so that
+/// the CPU goes to ingest during a burst.
 pub const BUSY_WRITER_SHARE: f64 = 0.2;
 
-/// How long a sealed partition may wait for its indexes while ingest is
-/// busy: with the ~1 s a build takes, every sealed event is reachable
-/// through the indexes within 5 s. Queries stay correct meanwhile (an
-/// unindexed partition is scanned).
-pub const MAX_INDEX_DEFERRAL: Duration = Duration::from_secs(1);
+/// How long a sealed partition may wait for the indexer thread, which runs
+/// at idle priority (it only gets CPU that ingest and everything else leave
+/// unused), before the maintenance thread builds its indexes at normal
+/// priority. A burst shorter than this is taken in at full speed and
+/// indexed afterwards; under longer overload, indexing takes its share
+/// again. Queries stay correct meanwhile (an unindexed partition is
+/// scanned).
+pub const MAX_INDEX_WAIT: Duration = Duration::from_secs(30);
 
-/// When the background thread first saw each sealed partition, and whether
-/// ingest is busy now: which partitions may wait for their indexes.
+/// When the maintenance thread first saw each sealed partition: which ones
+/// have waited too long for the idle indexer.
 #[derive(Debug, Default)]
-struct IndexDeferral {
-    ingest_busy: bool,
+struct IndexWait {
     first_seen: std::collections::HashMap<i64, Instant>,
 }
 
-impl IndexDeferral {
-    fn may_wait(&mut self, partition: &PartitionInfo) -> bool {
+impl IndexWait {
+    fn overdue(&mut self, partition: &PartitionInfo) -> bool {
         let first = *self
             .first_seen
             .entry(partition.id)
             .or_insert_with(Instant::now);
-        self.ingest_busy && first.elapsed() < MAX_INDEX_DEFERRAL
+        first.elapsed() >= MAX_INDEX_WAIT
     }
+}
+
+/// Who builds indexes: the idle-priority indexer thread (every sealed
+/// partition, interruptible), the maintenance thread (only those that
+/// waited too long), or a caller of [`Store::index_sealed`] (all, now).
+enum IndexBuilder<'a> {
+    Idle,
+    Overdue(&'a mut IndexWait),
+    Now,
 }
 
 /// The store. `append_batch` is serialized internally; queries and cursor
@@ -440,6 +459,7 @@ impl IndexDeferral {
 pub struct Store {
     shared: Arc<Shared>,
     background: Option<JoinHandle<()>>,
+    indexer: Option<JoinHandle<()>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -540,23 +560,31 @@ impl Store {
             wake: Condvar::new(),
             background_error: Mutex::new(None),
             append_busy_ns: AtomicU64::new(0),
+            retired: Mutex::new(Vec::new()),
+            indexing: Mutex::new(None),
+            index_error: Mutex::new(None),
         });
-        let background = if shared.config.background {
-            let bg = Arc::clone(&shared);
-            Some(
+        let mut store = Store {
+            shared,
+            background: None,
+            indexer: None,
+        };
+        if store.shared.config.background {
+            let spawn = |name: &str, f: fn(&Shared)| {
+                let bg = Arc::clone(&store.shared);
                 std::thread::Builder::new()
-                    .name("netaudit-maint".into())
-                    .spawn(move || background_loop(&bg))
+                    .name(name.into())
+                    .spawn(move || f(&bg))
                     .map_err(|e| StoreError::Io {
                         path: path.clone(),
                         op: "start background thread",
                         source: e,
-                    })?,
-            )
-        } else {
-            None
-        };
-        Ok(Store { shared, background })
+                    })
+            };
+            store.background = Some(spawn("netaudit-maint", background_loop)?);
+            store.indexer = Some(spawn("netaudit-index", indexer_loop)?);
+        }
+        Ok(store)
     }
 
     /// First start: keys, verify key, identity.
@@ -893,7 +921,7 @@ impl Store {
     /// Builds the indexes of every sealed partition now (the background
     /// thread does this by itself; tests and benchmarks call it to wait).
     pub fn index_sealed(&self) -> Result<u64> {
-        index_sealed(&self.shared, &mut IndexDeferral::default())
+        index_sealed(&self.shared, IndexBuilder::Now)
     }
 
     /// Drops whole sealed partitions as the policy says, at most
@@ -909,7 +937,9 @@ impl Store {
     /// The last error of the background work, if its latest round failed
     /// (it retries every half second); for health checks.
     pub fn background_error(&self) -> Option<String> {
-        lock(&self.shared.background_error).clone()
+        lock(&self.shared.background_error)
+            .clone()
+            .or_else(|| lock(&self.shared.index_error).clone())
     }
 
     /// Stops the background thread and seals the current epoch if it holds
@@ -926,9 +956,17 @@ impl Store {
     fn stop_background(&mut self) {
         *lock(&self.shared.stop) = true;
         self.shared.wake.notify_all();
-        if let Some(handle) = self.background.take() {
+        // A build under way is rolled back; the next start does it again.
+        if let Some((_, build)) = lock(&self.shared.indexing).as_ref() {
+            build.interrupt();
+        }
+        for handle in [self.background.take(), self.indexer.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = handle.join();
         }
+        lock(&self.shared.retired).clear();
     }
 
     /// The partitions, oldest first.
@@ -1203,9 +1241,9 @@ impl Writer {
     }
 }
 
-/// Builds indexes of sealed partitions; returns how many were indexed.
-/// Leaves those that `deferral` lets wait.
-fn index_sealed(shared: &Shared, deferral: &mut IndexDeferral) -> Result<u64> {
+/// Builds indexes of sealed partitions, oldest first, as `builder` may;
+/// returns how many were indexed.
+fn index_sealed(shared: &Shared, mut builder: IndexBuilder<'_>) -> Result<u64> {
     let path = &shared.config.path;
     let sealed: Vec<PartitionInfo> = {
         let conn = lock(&shared.cursors);
@@ -1214,23 +1252,74 @@ fn index_sealed(shared: &Shared, deferral: &mut IndexDeferral) -> Result<u64> {
             .filter(|p| p.state == PartitionState::Sealed)
             .collect()
     };
-    deferral
-        .first_seen
-        .retain(|id, _| sealed.iter().any(|p| p.id == *id));
+    if let IndexBuilder::Overdue(wait) = &mut builder {
+        wait.first_seen
+            .retain(|id, _| sealed.iter().any(|p| p.id == *id));
+    }
     let mut done = 0;
     for p in sealed {
         if *lock(&shared.stop) {
             break;
         }
-        if deferral.may_wait(&p) {
-            continue;
+        if let IndexBuilder::Overdue(wait) = &mut builder {
+            if !wait.overdue(&p) {
+                continue;
+            }
         }
-        let conn = open_rw(
-            &p.path,
-            shared.config.synchronous,
-            PARTITION_APP_ID,
-            PARTITION_MIGRATIONS,
-        )?;
+        match &builder {
+            IndexBuilder::Idle => {}
+            IndexBuilder::Overdue(_) | IndexBuilder::Now => {
+                // The idle indexer may be starved on this very partition:
+                // its build is rolled back and this one goes ahead.
+                if let Some((id, build)) = lock(&shared.indexing).as_ref() {
+                    if *id == p.id {
+                        build.interrupt();
+                    }
+                }
+                // Closing the sealed writer connections folds their WALs
+                // into the files, which the index scans then read.
+                lock(&shared.retired).clear();
+            }
+        }
+        let idle = matches!(builder, IndexBuilder::Idle);
+        match build_indexes(shared, &p, idle) {
+            Ok(true) => done += 1,
+            Ok(false) => {}
+            // Interrupted: taken over by another builder, or stopping.
+            Err(StoreError::Sqlite { source, .. })
+                if idle
+                    && source.sqlite_error_code()
+                        == Some(rusqlite::ErrorCode::OperationInterrupted) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// Builds one sealed partition's indexes and marks it indexed; `false`
+/// when another builder got there first. An `interruptible` build can be
+/// interrupted through `Shared::indexing`.
+fn build_indexes(shared: &Shared, p: &PartitionInfo, interruptible: bool) -> Result<bool> {
+    let path = &shared.config.path;
+    let state: Option<String> = lock(&shared.cursors)
+        .query_row("SELECT state FROM partitions WHERE id = ?1", [p.id], |r| {
+            r.get(0)
+        })
+        .optional()
+        .at(path, "read partition state")?;
+    if state.as_deref() != Some("sealed") {
+        return Ok(false);
+    }
+    let conn = open_rw(
+        &p.path,
+        shared.config.synchronous,
+        PARTITION_APP_ID,
+        PARTITION_MIGRATIONS,
+    )?;
+    if interruptible {
+        *lock(&shared.indexing) = Some((p.id, conn.get_interrupt_handle()));
+    }
+    let built = (|| {
         // Each index scans the whole table: fold the WAL into the file
         // first, so that the scans do not look every page up in the WAL
         // index. (Not memory-mapped: mapped pages would count in the
@@ -1239,25 +1328,28 @@ fn index_sealed(shared: &Shared, deferral: &mut IndexDeferral) -> Result<u64> {
             .at(&p.path, "checkpoint before indexing")?;
         conn.execute_batch(&format!("BEGIN IMMEDIATE; {} COMMIT;", schema::INDEX_SQL))
             .at(&p.path, "build indexes")?;
-        let (min_ts, max_ts, max_rx, rows): (Option<i64>, Option<i64>, Option<i64>, i64) = conn
-            .query_row(
-                "SELECT (SELECT min(ts) FROM events), (SELECT max(ts) FROM events), \
-                 (SELECT received_ns FROM events ORDER BY seq DESC LIMIT 1), (SELECT count(*) FROM events)",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .at(&p.path, "read partition bounds")?;
-        drop(conn);
-        let cat = lock(&shared.cursors);
-        cat.execute(
+        conn.query_row(
+            "SELECT (SELECT min(ts) FROM events), (SELECT max(ts) FROM events), \
+             (SELECT received_ns FROM events ORDER BY seq DESC LIMIT 1), (SELECT count(*) FROM events)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .at(&p.path, "read partition bounds")
+    })();
+    if interruptible {
+        *lock(&shared.indexing) = None;
+    }
+    // Dropping the connection rolls back an interrupted build.
+    drop(conn);
+    let (min_ts, max_ts, max_rx, rows): (Option<i64>, Option<i64>, Option<i64>, i64) = built?;
+    let changed = lock(&shared.cursors)
+        .execute(
             "UPDATE partitions SET state = 'indexed', min_ts = ?1, max_ts = ?2, max_received_ns = ?3, rows = ?4 \
              WHERE id = ?5 AND state = 'sealed'",
             params![min_ts, max_ts, max_rx, rows, p.id],
         )
         .at(path, "mark partition indexed")?;
-        done += 1;
-    }
-    Ok(done)
+    Ok(changed == 1)
 }
 
 fn apply_retention(
@@ -1353,35 +1445,34 @@ fn apply_retention(
 
 fn background_loop(shared: &Shared) {
     let mut last = (Instant::now(), shared.append_busy_ns.load(Relaxed));
-    let mut deferral = IndexDeferral::default();
-    loop {
-        {
-            let stop = lock(&shared.stop);
-            if *stop {
-                return;
-            }
-            let (stop, _) = shared
-                .wake
-                .wait_timeout(stop, Duration::from_millis(500))
-                .unwrap_or_else(|p| p.into_inner());
-            if *stop {
-                return;
-            }
-        }
+    let mut wait = IndexWait::default();
+    while wait_round(shared, Duration::from_millis(500)) {
         // Errors here are retried on the next round and kept for
         // `background_error`; the writer reports its own errors to callers.
         let now = (Instant::now(), shared.append_busy_ns.load(Relaxed));
         let wall = now.0.duration_since(last.0).as_nanos() as f64;
         let busy = now.1.saturating_sub(last.1) as f64;
         last = now;
-        deferral.ingest_busy = wall > 0.0 && busy / wall > BUSY_WRITER_SHARE;
-        let result = background_round(shared, &mut deferral);
+        let ingest_busy = wall > 0.0 && busy / wall > BUSY_WRITER_SHARE;
+        let result = background_round(shared, ingest_busy, &mut wait);
         *lock(&shared.background_error) = result.err().map(|e| e.to_string());
     }
 }
 
-fn background_round(shared: &Shared, deferral: &mut IndexDeferral) -> Result<()> {
-    index_sealed(shared, deferral)?;
+/// Waits up to `timeout` for a wake-up; `false` when the store is stopping.
+fn wait_round(shared: &Shared, timeout: Duration) -> bool {
+    let stop = lock(&shared.stop);
+    if *stop {
+        return false;
+    }
+    let (stop, _) = shared
+        .wake
+        .wait_timeout(stop, timeout)
+        .unwrap_or_else(|p| p.into_inner());
+    !*stop
+}
+
+fn background_round(shared: &Shared, ingest_busy: bool, wait: &mut IndexWait) -> Result<()> {
     let (open_path, retired) = {
         let mut w = lock(&shared.writer);
         let interval = i64::try_from(shared.config.epoch_interval.as_nanos()).unwrap_or(i64::MAX);
@@ -1393,15 +1484,49 @@ fn background_round(shared: &Shared, deferral: &mut IndexDeferral) -> Result<()>
         }
         (w.part.path.clone(), std::mem::take(&mut w.retired))
     };
-    drop(retired);
+    if !retired.is_empty() {
+        // Their page caches go now (memory stays bounded however long the
+        // indexer waits); closing them, which checkpoints, is left to it.
+        for conn in &retired {
+            let _ = conn.execute_batch("PRAGMA shrink_memory;");
+        }
+        lock(&shared.retired).extend(retired);
+        shared.wake.notify_all();
+    }
     // The open partition's WAL is bounded by the partition size, so its
     // checkpoint can wait for a quieter moment.
-    if !deferral.ingest_busy {
+    if !ingest_busy {
         checkpoint_wal(&open_path)?;
     }
-    index_sealed(shared, deferral)?;
+    index_sealed(shared, IndexBuilder::Overdue(wait))?;
     apply_retention(shared, &shared.config.retention, 1)?;
     Ok(())
+}
+
+/// The indexer thread: closes sealed partitions' writer connections and
+/// builds their indexes, at idle priority (see [`MAX_INDEX_WAIT`]).
+fn indexer_loop(shared: &Shared) {
+    lower_thread_priority();
+    while wait_round(shared, Duration::from_millis(250)) {
+        let retired = std::mem::take(&mut *lock(&shared.retired));
+        drop(retired);
+        let result = index_sealed(shared, IndexBuilder::Idle);
+        *lock(&shared.index_error) = result.err().map(|e| e.to_string());
+    }
+}
+
+/// Puts the calling thread in the idle scheduling class (Linux
+/// `SCHED_IDLE`): it runs only when a CPU has nothing else to do. Where
+/// that is not available the thread keeps its priority.
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: sched_setscheduler with pid 0 changes only the calling
+        // thread; `param` is a valid, initialised struct for the call.
+        // Failure is not fatal: the indexer then runs at normal priority.
+        let _ = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+    }
 }
 
 #[cfg(test)]
@@ -1423,18 +1548,17 @@ mod tests {
     }
 
     #[test]
-    fn sealed_partitions_wait_only_while_ingest_is_busy_and_not_too_long() {
-        let mut deferral = IndexDeferral::default();
-        assert!(!deferral.may_wait(&partition(1)), "idle ingest: index now");
-        deferral.ingest_busy = true;
-        assert!(deferral.may_wait(&partition(1)));
-        assert!(deferral.may_wait(&partition(2)));
-        // Seen sealed longer ago than the bound: indexed even under load.
+    fn sealed_partitions_are_overdue_after_the_longest_wait() {
+        let mut wait = IndexWait::default();
+        assert!(!wait.overdue(&partition(1)), "just sealed: the indexer's");
+        assert!(!wait.overdue(&partition(2)));
+        // Seen sealed longer ago than the bound: built at normal priority.
         let long_ago = Instant::now()
-            .checked_sub(MAX_INDEX_DEFERRAL + Duration::from_millis(1))
+            .checked_sub(MAX_INDEX_WAIT + Duration::from_millis(1))
             .unwrap();
-        deferral.first_seen.insert(1, long_ago);
-        assert!(!deferral.may_wait(&partition(1)));
-        assert!(deferral.may_wait(&partition(2)));
+        wait.first_seen.insert(1, long_ago);
+        assert!(wait.overdue(&partition(1)));
+        assert!(!wait.overdue(&partition(2)));
     }
+
 }
