@@ -1560,5 +1560,4 @@ mod tests {
         assert!(wait.overdue(&partition(1)));
         assert!(!wait.overdue(&partition(2)));
     }
-
 }

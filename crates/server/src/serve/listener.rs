@@ -35,6 +35,16 @@ const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(5);
 /// Read buffer of a stream connection; grows for larger frames.
 const STREAM_READ_BUFFER: usize = 64 * 1024;
 
+/// A read that brought less than this...
+const SMALL_READ: usize = STREAM_READ_BUFFER / 4;
+
+/// ...is followed by this pause before the next read, so that a busy
+/// sender's messages are taken a few hundred at a time instead of a few
+/// per wake-up (a sender writing one message per system call otherwise
+/// costs netaudit a wake-up, a poll and a read for every few messages).
+/// Adds at most this much latency; the kernel buffers meanwhile.
+const SMALL_READ_PAUSE: Duration = Duration::from_millis(1);
+
 /// A running listener.
 pub struct RunningListener {
     pub config: ListenerConfig,
@@ -423,10 +433,10 @@ async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
             () = cancel.cancelled() => break End::Stopped,
             read = read => read,
         };
-        let eof = match read {
+        let (eof, small) = match read {
             None => break End::Idle,
-            Some(Ok(0)) => true,
-            Some(Ok(_)) => false,
+            Some(Ok(0)) => (true, false),
+            Some(Ok(n)) => (false, n < SMALL_READ),
             Some(Err(err)) => break End::ReadError(err),
         };
         let received_ns = now_ns();
@@ -481,6 +491,13 @@ async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
         }
         if eof {
             break End::Eof;
+        }
+        if small {
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => break End::Stopped,
+                () = tokio::time::sleep(SMALL_READ_PAUSE) => {}
+            }
         }
     };
     // A clean close (TLS: close_notify); bounded, the peer may be gone.
