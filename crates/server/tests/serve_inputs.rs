@@ -156,10 +156,13 @@ fn logger_messages_over_tcp_and_udp_are_stored_with_their_fields() {
 fn loggen_streams_over_tcp_and_udp_are_stored_completely() {
     let dir = tempfile::tempdir().unwrap();
     let (tcp, udp) = (free_tcp_port(), free_port());
-    let mut server = Netaudit::start(
-        dir.path(),
-        &config_text(dir.path(), free_tcp_port(), &listeners(tcp, udp)),
+    // Small partitions: several are sealed and indexed during the test.
+    let config = config_text(dir.path(), free_tcp_port(), &listeners(tcp, udp)).replacen(
+        "[store]\n",
+        "[store]\npartition_events = 2000\n",
+        1,
     );
+    let mut server = Netaudit::start(dir.path(), &config);
     // Octet-counted RFC 5424 over TCP, 2 connections of 5,000 each.
     run_ok(loggen().args([
         "-i",
@@ -212,7 +215,30 @@ fn loggen_streams_over_tcp_and_udp_are_stored_completely() {
         2_000
     );
     assert_eq!(server.metric("netaudit_dropped_total"), 0);
+    // The idle-priority indexer catches up once the senders are done.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while server.metric("netaudit_store_unindexed_partitions") > 0
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(server
+        .metrics()
+        .contains("\nnetaudit_store_unindexed_partitions 0\n"));
     assert!(server.stop().success(), "{}", server.log());
+    let catalog = rusqlite::Connection::open(&server.db).unwrap();
+    let count = |state: &str| -> i64 {
+        catalog
+            .query_row(
+                "SELECT count(*) FROM partitions WHERE state = ?1",
+                [state],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    // (A batch is never split, so a partition may hold more than 2,000.)
+    assert!(count("indexed") >= 2, "{} indexed", count("indexed"));
+    assert_eq!(count("sealed"), 0);
     let events = stored_events(&server.db);
     assert_eq!(events.len(), 12_000);
     assert!(events

@@ -388,6 +388,8 @@ struct Writer {
     unsynced: Vec<Checkpoint>,
     /// The key file could not be advanced after a commit; retried first.
     key_file_behind: bool,
+    /// `Shared::unindexed`, counted up when a partition is sealed.
+    unindexed: Arc<AtomicU64>,
 }
 
 struct Shared {
@@ -412,6 +414,9 @@ struct Shared {
     indexing: Mutex<Option<(i64, rusqlite::InterruptHandle)>>,
     /// The last error of the indexer thread, cleared when a round succeeds.
     index_error: Mutex<Option<String>>,
+    /// Sealed partitions whose indexes are not built yet (see
+    /// [`Store::unindexed_partitions`]).
+    unindexed: Arc<AtomicU64>,
 }
 
 /// While appends keep the writer busier than this share of the time, the
@@ -539,6 +544,7 @@ impl Store {
             signing,
             unsynced,
             key_file_behind: false,
+            unindexed: Arc::new(AtomicU64::new(0)),
         };
         let mut writer = writer;
         writer.write_key_file(&store_id)?;
@@ -550,6 +556,7 @@ impl Store {
             CATALOG_MIGRATIONS,
         )?;
         let reader = Reader::open(&path)?;
+        let unindexed = Arc::clone(&writer.unindexed);
         let shared = Arc::new(Shared {
             config,
             store_id,
@@ -563,6 +570,7 @@ impl Store {
             retired: Mutex::new(Vec::new()),
             indexing: Mutex::new(None),
             index_error: Mutex::new(None),
+            unindexed,
         });
         let mut store = Store {
             shared,
@@ -934,6 +942,13 @@ impl Store {
         apply_retention(&self.shared, policy, max_partitions)
     }
 
+    /// How many sealed partitions wait for their indexes, as last seen by
+    /// the background threads (a gauge for metrics: it grows during a burst,
+    /// while the idle-priority indexer waits, and falls back to 0 after).
+    pub fn unindexed_partitions(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.shared.unindexed)
+    }
+
     /// The last error of the background work, if its latest round failed
     /// (it retries every half second); for health checks.
     pub fn background_error(&self) -> Option<String> {
@@ -1125,6 +1140,7 @@ impl Writer {
         if config.background {
             self.retired.push(old.conn);
         }
+        self.unindexed.fetch_add(1, Relaxed);
         Ok(())
     }
 
@@ -1252,6 +1268,7 @@ fn index_sealed(shared: &Shared, mut builder: IndexBuilder<'_>) -> Result<u64> {
             .filter(|p| p.state == PartitionState::Sealed)
             .collect()
     };
+    shared.unindexed.store(sealed.len() as u64, Relaxed);
     if let IndexBuilder::Overdue(wait) = &mut builder {
         wait.first_seen
             .retain(|id, _| sealed.iter().any(|p| p.id == *id));
@@ -1283,7 +1300,12 @@ fn index_sealed(shared: &Shared, mut builder: IndexBuilder<'_>) -> Result<u64> {
         }
         let idle = matches!(builder, IndexBuilder::Idle);
         match build_indexes(shared, &p, idle) {
-            Ok(true) => done += 1,
+            Ok(true) => {
+                done += 1;
+                let _ = shared
+                    .unindexed
+                    .fetch_update(Relaxed, Relaxed, |n| Some(n.saturating_sub(1)));
+            }
             Ok(false) => {}
             // Interrupted: taken over by another builder, or stopping.
             Err(StoreError::Sqlite { source, .. })

@@ -131,6 +131,8 @@ pub struct Metrics {
     pub pending: AtomicU64,
     /// Internal events netaudit stored about itself (e.g. UDP drops).
     pub internal_events: AtomicU64,
+    /// The store's count of sealed partitions waiting for their indexes.
+    pub unindexed_partitions: std::sync::OnceLock<Arc<AtomicU64>>,
     /// Time from a batch being handed to the store to its commit.
     commit_latency: Histogram,
     /// Time from the first event of a batch arriving to its commit.
@@ -246,6 +248,15 @@ impl Metrics {
             "Events netaudit generated about itself (e.g. UDP drop reports).",
             self.internal_events.load(Relaxed),
         );
+        if let Some(unindexed) = self.unindexed_partitions.get() {
+            gauge_or_counter(
+                &mut out,
+                "netaudit_store_unindexed_partitions",
+                "gauge",
+                "Sealed store partitions whose indexes are not built yet (built at idle priority; queries scan them meanwhile).",
+                unindexed.load(Relaxed),
+            );
+        }
         self.commit_latency.render(
             &mut out,
             "netaudit_store_commit_seconds",

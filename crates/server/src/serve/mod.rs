@@ -52,6 +52,11 @@ pub async fn serve<S: EventSink>(
     metrics
         .last_seq
         .store(sink.last_seq(), std::sync::atomic::Ordering::Relaxed);
+    if let Some(store) = &store {
+        let _ = metrics
+            .unindexed_partitions
+            .set(store.unindexed_partitions());
+    }
     let (chunk_tx, chunk_rx) = mpsc::channel::<Vec<Event>>(config.pipeline.channel_capacity);
     let (batch_tx, batch_rx) = mpsc::channel(1);
     // `POST /api/v1/outputs/reload` and `GET /api/v1/outputs` ask the loop
