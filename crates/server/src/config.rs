@@ -326,6 +326,12 @@ pub struct ListenerConfig {
     /// TLS only: seconds a client has to complete the handshake.
     #[serde(default)]
     pub handshake_timeout_secs: Option<u64>,
+    /// TCP and TLS only: after a read that brought less than 16 KiB, wait
+    /// this many milliseconds before reading the connection again, so that a
+    /// busy sender's messages are taken many at a time; 0 = read as soon as
+    /// anything arrives.
+    #[serde(default)]
+    pub read_pause_ms: Option<u64>,
     #[serde(default)]
     pub on_parse_error: OnParseError,
     /// UDP only: SO_RCVBUF requested for the socket.
@@ -339,6 +345,9 @@ pub struct ListenerConfig {
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 300;
 pub const DEFAULT_HANDSHAKE_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_READ_PAUSE_MS: u64 = 1;
+/// A longer pause would hold a steady sender back (its window fills).
+pub const MAX_READ_PAUSE_MS: u64 = 100;
 pub const DEFAULT_RECV_BUFFER_BYTES: usize = 8 * 1024 * 1024;
 
 fn default_max_message_bytes() -> usize {
@@ -355,6 +364,7 @@ impl ListenerConfig {
             max_connections: None,
             idle_timeout_secs: None,
             handshake_timeout_secs: None,
+            read_pause_ms: None,
             on_parse_error: OnParseError::Store,
             recv_buffer_bytes: None,
             tls: None,
@@ -386,6 +396,14 @@ impl ListenerConfig {
             self.handshake_timeout_secs
                 .unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT_SECS),
         )
+    }
+
+    /// `None` when reads follow each other without a pause (configured as 0).
+    pub fn read_pause(&self) -> Option<std::time::Duration> {
+        match self.read_pause_ms.unwrap_or(DEFAULT_READ_PAUSE_MS) {
+            0 => None,
+            ms => Some(std::time::Duration::from_millis(ms)),
+        }
     }
 
     pub fn recv_buffer_bytes(&self) -> usize {
@@ -783,6 +801,7 @@ impl Config {
                         (l.max_connections.is_some(), "max_connections"),
                         (l.idle_timeout_secs.is_some(), "idle_timeout_secs"),
                         (l.handshake_timeout_secs.is_some(), "handshake_timeout_secs"),
+                        (l.read_pause_ms.is_some(), "read_pause_ms"),
                         (l.tls.is_some(), "tls"),
                     ] {
                         if set {
@@ -799,6 +818,12 @@ impl Config {
                     }
                     if l.max_connections == Some(0) {
                         return Err(invalid(key("max_connections"), "must be at least 1"));
+                    }
+                    if l.read_pause_ms.is_some_and(|ms| ms > MAX_READ_PAUSE_MS) {
+                        return Err(invalid(
+                            key("read_pause_ms"),
+                            &format!("must be at most {MAX_READ_PAUSE_MS}"),
+                        ));
                     }
                     if l.handshake_timeout_secs == Some(0) {
                         return Err(invalid(key("handshake_timeout_secs"), "must be at least 1"));
@@ -1046,11 +1071,30 @@ mod tests {
             ("[[output.syslog]]\nname = \"a\"\ntransport = \"udp\"\naddress = \"h:514\"\nfacility = \"auth\"\n", "output.syslog[0].facility"),
             ("[[output.syslog]]\nname = \"a\"\ntransport = \"udp\"\naddress = \"h:514\"\n[[output.file]]\nname = \"a\"\ndir = \"/tmp\"\n", "output.file[0].name"),
             ("[pipeline]\nbatch_max_events = 0\n", "pipeline.batch_max_events"),
+            ("[[listener]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\nread_pause_ms = 1\n", "listener[0].read_pause_ms"),
+            ("[[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:1\"\nread_pause_ms = 101\n", "listener[0].read_pause_ms: must be at most 100"),
         ];
         for (text, key) in cases {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(key), "expected {key} in {err}");
         }
+    }
+
+    #[test]
+    fn read_pause_defaults_to_1_ms_and_0_turns_it_off() {
+        let tcp = "[[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:1\"\n";
+        let config = parse(tcp).unwrap();
+        assert_eq!(
+            config.listeners[0].read_pause(),
+            Some(std::time::Duration::from_millis(1))
+        );
+        let config = parse(&format!("{tcp}read_pause_ms = 0\n")).unwrap();
+        assert_eq!(config.listeners[0].read_pause(), None);
+        let config = parse(&format!("{tcp}read_pause_ms = 100\n")).unwrap();
+        assert_eq!(
+            config.listeners[0].read_pause(),
+            Some(std::time::Duration::from_millis(100))
+        );
     }
 
     #[test]
@@ -1081,6 +1125,7 @@ mod tests {
             assert_eq!(example.max_message_bytes, default.max_message_bytes);
             assert_eq!(example.max_connections(), default.max_connections());
             assert_eq!(example.idle_timeout(), default.idle_timeout());
+            assert_eq!(example.read_pause(), default.read_pause());
             assert_eq!(example.recv_buffer_bytes(), default.recv_buffer_bytes());
         }
         assert_eq!(config.output.syslog.len(), 1);

@@ -35,15 +35,13 @@ const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(5);
 /// Read buffer of a stream connection; grows for larger frames.
 const STREAM_READ_BUFFER: usize = 64 * 1024;
 
-/// A read that brought less than this...
+/// A read that brought less than this is followed by the listener's
+/// `read_pause_ms` before the next read, so that a busy sender's messages
+/// are taken a few hundred at a time instead of a few per wake-up (a sender
+/// writing one message per system call otherwise costs netaudit a wake-up,
+/// a poll and a read for every few messages). Adds at most the pause to the
+/// latency; the kernel buffers meanwhile.
 const SMALL_READ: usize = STREAM_READ_BUFFER / 4;
-
-/// ...is followed by this pause before the next read, so that a busy
-/// sender's messages are taken a few hundred at a time instead of a few
-/// per wake-up (a sender writing one message per system call otherwise
-/// costs netaudit a wake-up, a poll and a read for every few messages).
-/// Adds at most this much latency; the kernel buffers meanwhile.
-const SMALL_READ_PAUSE: Duration = Duration::from_millis(1);
 
 /// A running listener.
 pub struct RunningListener {
@@ -415,6 +413,7 @@ async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
     let mut codec = SyslogStreamCodec::new(config.max_message_bytes);
     let mut buf = BytesMut::with_capacity(STREAM_READ_BUFFER);
     let idle = config.idle_timeout();
+    let pause = config.read_pause();
     let mut chunk = Vec::with_capacity(ingest.chunk_max_events.min(1024));
     let end = 'conn: loop {
         if buf.capacity() - buf.len() < STREAM_READ_BUFFER / 4 {
@@ -492,11 +491,11 @@ async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
         if eof {
             break End::Eof;
         }
-        if small {
+        if let (true, Some(pause)) = (small, pause) {
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => break End::Stopped,
-                () = tokio::time::sleep(SMALL_READ_PAUSE) => {}
+                () = tokio::time::sleep(pause) => {}
             }
         }
     };
