@@ -1,6 +1,7 @@
 //! Fuzz target: `netaudit_syslog::parse` on arbitrary bytes must never
 //! panic, hang or blow up memory; whatever it accepts must be internally
-//! consistent (borrowed fields lie inside the input, the timestamp prints).
+//! consistent (borrowed fields lie inside the input, the timestamp prints,
+//! the parameters read back from the raw bytes are the ones parsed).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -24,7 +25,17 @@ fuzz_target!(|data: &[u8]| {
                         assert!(p.value.len() <= data.len());
                     }
                 }
-                let _ = msg.to_event(0, data);
+                let full = msg.to_event(0, data);
+                // What the store keeps of a received line: its parameters
+                // only in the raw bytes, parsed back when read.
+                let mut lean = msg.to_raw_backed_event(0, data);
+                assert!(lean.params.is_empty());
+                assert_eq!(lean.params_from_raw, !full.params.is_empty());
+                if lean.params_from_raw {
+                    lean.params = netaudit_syslog::params_of(data).expect("parses again");
+                    lean.params_from_raw = false;
+                }
+                assert_eq!(lean, full);
             }
             Err(e) => {
                 assert!(
