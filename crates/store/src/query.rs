@@ -10,7 +10,7 @@ use rusqlite::Connection;
 
 use crate::checkpoint::Checkpoint;
 use crate::error::{Context, Result, StoreError};
-use crate::rows::{decode_row, open_read_only, to_i64, StoredEvent, COLUMNS};
+use crate::rows::{decode_row, decode_row_as, open_read_only, to_i64, StoredEvent, COLUMNS};
 use crate::schema::{CATALOG_APP_ID, CATALOG_MIGRATIONS};
 use crate::store::{list_cursors, load_partitions, read_cursor, PartitionInfo, PartitionState};
 
@@ -372,6 +372,10 @@ impl Reader {
 
     /// Calls `f` for every stored event with `from <= seq <= to`, in
     /// partition order then sequence order (so that misplaced rows show).
+    /// An event that keeps its parameters in its raw bytes comes with
+    /// `params` empty and `params_from_raw` set (this walk is for verify,
+    /// whose chain covers the raw bytes; `netaudit_syslog::params_of`
+    /// parses them when wanted).
     pub fn scan(
         &mut self,
         from: u64,
@@ -398,7 +402,7 @@ impl Reader {
                 .at(&path, "prepare scan")?;
             let mut rows = st.query([lo, hi]).at(&path, "scan events")?;
             while let Some(row) = rows.next().at(&path, "read event")? {
-                if !f(decode_row(&path, row)?)? {
+                if !f(decode_row_as(&path, row, false)?)? {
                     return Ok(());
                 }
             }

@@ -171,6 +171,13 @@ fn bad(path: &Path, seq: i64, what: &str) -> StoreError {
 /// Decodes a row selected with [`COLUMNS`]; malformed values are errors
 /// naming the file and the sequence number, never panics.
 pub(crate) fn decode_row(path: &Path, row: &Row<'_>) -> Result<StoredEvent> {
+    decode_row_as(path, row, true)
+}
+
+/// [`decode_row`], leaving the parameters of an event that keeps them in
+/// its raw bytes unparsed (`params` empty) unless `parse_params`: the
+/// chain covers the raw bytes, so verify has no use for them.
+pub(crate) fn decode_row_as(path: &Path, row: &Row<'_>, parse_params: bool) -> Result<StoredEvent> {
     let get = |e: rusqlite::Error| StoreError::Sqlite {
         path: path.to_path_buf(),
         op: "read event row",
@@ -220,6 +227,7 @@ pub(crate) fn decode_row(path: &Path, row: &Row<'_>) -> Result<StoredEvent> {
         // reject them, the event still reads, with its raw bytes whole and
         // no parameters (the chain does not cover a separate copy of them,
         // so `verify` is unaffected).
+        Some(_) if params_from_raw && !parse_params => Vec::new(),
         Some(_) if params_from_raw => netaudit_syslog::params_of(&raw).unwrap_or_default(),
         Some(text) => parse_params_json(&text)
             .map_err(|e| bad(path, seq, &format!("params are not valid JSON: {e}")))?,
