@@ -1273,6 +1273,7 @@ fn index_sealed(shared: &Shared, mut builder: IndexBuilder<'_>) -> Result<u64> {
         wait.first_seen
             .retain(|id, _| sealed.iter().any(|p| p.id == *id));
     }
+    let idle = matches!(builder, IndexBuilder::Idle);
     let mut done = 0;
     for p in sealed {
         if *lock(&shared.stop) {
@@ -1283,22 +1284,18 @@ fn index_sealed(shared: &Shared, mut builder: IndexBuilder<'_>) -> Result<u64> {
                 continue;
             }
         }
-        match &builder {
-            IndexBuilder::Idle => {}
-            IndexBuilder::Overdue(_) | IndexBuilder::Now => {
-                // The idle indexer may be starved on this very partition:
-                // its build is rolled back and this one goes ahead.
-                if let Some((id, build)) = lock(&shared.indexing).as_ref() {
-                    if *id == p.id {
-                        build.interrupt();
-                    }
+        if !idle {
+            // The idle indexer may be starved on this very partition:
+            // its build is rolled back and this one goes ahead.
+            if let Some((id, build)) = lock(&shared.indexing).as_ref() {
+                if *id == p.id {
+                    build.interrupt();
                 }
-                // Closing the sealed writer connections folds their WALs
-                // into the files, which the index scans then read.
-                lock(&shared.retired).clear();
             }
+            // Closing the sealed writer connections folds their WALs
+            // into the files, which the index scans then read.
+            lock(&shared.retired).clear();
         }
-        let idle = matches!(builder, IndexBuilder::Idle);
         match build_indexes(shared, &p, idle) {
             Ok(true) => {
                 done += 1;
