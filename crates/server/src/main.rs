@@ -1,83 +1,12 @@
-//! `netaudit`: the command line. Each subcommand lives in `cmd/`; this file
-//! only parses arguments and dispatches.
+//! `netaudit`: the binary. Everything lives in the library; see `cli.rs`.
 
 use std::process::ExitCode;
-
-use clap::{Parser, Subcommand};
-
-mod api;
-mod auth;
-mod cmd;
-mod config;
-mod output;
-mod radius;
-mod serve;
 
 // Every received message becomes a dozen small strings that another thread
 // frees after the commit: mimalloc's per-thread free lists make that cheap.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// netaudit: security audit logging for Junos networks and JUNOScope.
-///
-/// Parses and writes Junos syslog (standard and RFC 5424 structured-data),
-/// knows every JUNOScope event of the catalog, and stores events durably.
-#[derive(Debug, Parser)]
-#[command(name = "netaudit", version, about, long_about = None, propagate_version = true)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Parse syslog lines (files or stdin) into one JSON object per line.
-    Parse(cmd::parse::Args),
-    /// Render one JUNOScope catalog event as a syslog line.
-    Format(cmd::format::Args),
-    /// Show the JUNOScope event catalog.
-    Catalog(cmd::catalog::Args),
-    /// Receive syslog (UDP, TCP, TLS) into the durable store.
-    Serve(cmd::serve::Args),
-    /// Validate a configuration file without starting.
-    CheckConfig(cmd::check_config::Args),
-    /// Query the store: filters by time, code, severity, user, host, device, text.
-    Query(cmd::query::Args),
-    /// Print the newest stored events; with -f, follow new ones.
-    Tail(cmd::tail::Args),
-    /// Walk the tamper-evident chain and report where it breaks.
-    Verify(cmd::verify::Args),
-    /// Key management: export the verify key.
-    Keys(cmd::keys::Args),
-    /// Parse syslog files and store their events.
-    Import(cmd::import::Args),
-    /// RADIUS accounting tools (`radius test`: check a server and secret).
-    Radius(cmd::radius::Args),
-    /// API users and tokens: add, list, lock, unlock, passwd, token.
-    User(cmd::user::Args),
-}
-
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Parse(args) => cmd::parse::run(args),
-        Command::Format(args) => cmd::format::run(args),
-        Command::Catalog(args) => cmd::catalog::run(args),
-        Command::Serve(args) => cmd::serve::run(args),
-        Command::CheckConfig(args) => cmd::check_config::run(args),
-        Command::Query(args) => cmd::query::run(args),
-        Command::Tail(args) => cmd::tail::run(args),
-        Command::Verify(args) => cmd::verify::run(args),
-        Command::Keys(args) => cmd::keys::run(args),
-        Command::Import(args) => cmd::import::run(args),
-        Command::Radius(args) => cmd::radius::run(args),
-        Command::User(args) => cmd::user::run(args),
-    };
-    match result {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("netaudit: error: {err:#}");
-            ExitCode::from(2)
-        }
-    }
+    netaudit::cli::main()
 }

@@ -1,0 +1,13 @@
+//! netaudit, the server as a library: the command line (`cli`), `serve`
+//! (listeners, pipeline, outputs, HTTP API) and the subcommands in `cmd/`.
+//! The `netaudit` binary (`main.rs`) only calls [`cli::main`].
+
+pub mod cli;
+
+mod api;
+mod auth;
+mod cmd;
+mod config;
+mod output;
+mod radius;
+mod serve;
