@@ -41,7 +41,7 @@ impl IndexWait {
 
 /// Who builds indexes: the idle-priority indexer thread (every sealed
 /// partition, interruptible), the maintenance thread (only those that
-/// waited too long), or a caller of [`Store::index_sealed`] (all, now).
+/// waited too long), or a caller of `Store::index_sealed` (all, now).
 pub(crate) enum IndexBuilder<'a> {
     Idle,
     Overdue(&'a mut IndexWait),

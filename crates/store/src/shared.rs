@@ -10,10 +10,14 @@ use crate::config::StoreConfig;
 use crate::query::Reader;
 use crate::writer::Writer;
 
+/// Owned by the `Store` and its two background threads; each part has its
+/// own lock, so queries and cursors do not wait for an append.
 pub(crate) struct Shared {
     pub(crate) config: StoreConfig,
     pub(crate) store_id: [u8; 16],
     pub(crate) writer: Mutex<Writer>,
+    /// A catalog connection apart from the writer's: cursors, the
+    /// partition list, indexing and retention records.
     pub(crate) cursors: Mutex<Connection>,
     pub(crate) reader: Mutex<Reader>,
     pub(crate) stop: Mutex<bool>,
@@ -32,8 +36,8 @@ pub(crate) struct Shared {
     pub(crate) indexing: Mutex<Option<(i64, rusqlite::InterruptHandle)>>,
     /// The last error of the indexer thread, cleared when a round succeeds.
     pub(crate) index_error: Mutex<Option<String>>,
-    /// Sealed partitions whose indexes are not built yet (see
-    /// [`Store::unindexed_partitions`]).
+    /// Sealed partitions whose indexes are not built yet (the gauge
+    /// `Store::unindexed_partitions` hands out).
     pub(crate) unindexed: Arc<AtomicU64>,
 }
 

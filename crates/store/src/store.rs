@@ -92,7 +92,7 @@ impl Store {
 
     /// Appends a batch in one transaction and returns its sequence numbers.
     /// When this returns `Ok`, the batch is committed (and, with
-    /// [`Synchronous::Full`], on disk).
+    /// [`Synchronous::Full`](crate::Synchronous::Full), on disk).
     pub fn append_batch(&self, events: &[Event]) -> Result<Vec<u64>> {
         self.append_encoded(&Encoded::of(events))
     }
