@@ -15,10 +15,6 @@ pub const ENCODING_VERSION: u8 = 1;
 /// section, since the raw bytes the encoding ends with already hold them.
 pub const ENCODING_VERSION_PARAMS_IN_RAW: u8 = 2;
 
-/// The `params` column of an event whose parameters are in its raw bytes
-/// (never valid JSON, so never a parameter list).
-pub(crate) const PARAMS_IN_RAW: &str = "raw";
-
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     // Lengths above u32::MAX cannot be stored by SQLite either (its limit is
     // 1 GB by default), so saturating keeps this total without a panic path.
@@ -84,110 +80,6 @@ pub fn encode_event(event: &Event, out: &mut Vec<u8>) {
     put_opt_str(out, event.message.as_deref());
     put_bytes(out, &event.raw);
     put_opt_str(out, event.parse_error.as_deref());
-}
-
-/// A batch's canonical encodings and stored parameter texts, computed
-/// ahead of the append (on any thread) so that the store's single writer
-/// only chains and inserts them. The events are not kept: the writer binds
-/// every column from the encoding (the very bytes the chain covers), so the
-/// events can be freed where they were encoded, while the writer works.
-#[derive(Debug, Default)]
-pub struct PreparedBatch {
-    pub(crate) encoded: Encoded,
-}
-
-impl PreparedBatch {
-    pub fn new(events: &[Event]) -> PreparedBatch {
-        PreparedBatch::new_in(events, PreparedBatch::default())
-    }
-
-    /// Prepares `events` in the buffers of `spent` (a batch done with): a
-    /// steady stream of batches then reuses the same memory instead of
-    /// asking the system for more.
-    pub fn new_in(events: &[Event], spent: PreparedBatch) -> PreparedBatch {
-        let mut encoded = spent.encoded;
-        encoded.fill(events);
-        PreparedBatch { encoded }
-    }
-
-    pub fn len(&self) -> usize {
-        self.encoded.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.encoded.is_empty()
-    }
-
-    /// The events back from their encodings, in order (for checks and
-    /// tests; the store never needs them).
-    pub fn decode_events(&self) -> Result<Vec<Event>, DecodeError> {
-        (0..self.len())
-            .map(|i| decode_event(self.encoded.get(i).0))
-            .collect()
-    }
-}
-
-/// The encodings and parameter texts of a slice of events, each kind in
-/// one buffer (kept across batches by [`PreparedBatch::new_in`]).
-#[derive(Debug, Default)]
-pub(crate) struct Encoded {
-    bytes: Vec<u8>,
-    /// Where each event's encoding ends in `bytes`.
-    ends: Vec<usize>,
-    text: String,
-    /// Each event's parameters as stored, in `text` (none without any).
-    params: Vec<Option<std::ops::Range<usize>>>,
-}
-
-impl Encoded {
-    pub(crate) fn of(events: &[Event]) -> Encoded {
-        let mut encoded = Encoded::default();
-        encoded.fill(events);
-        encoded
-    }
-
-    /// Replaces the contents with `events`' encodings, reserving all the
-    /// room at once.
-    fn fill(&mut self, events: &[Event]) {
-        self.bytes.clear();
-        self.ends.clear();
-        self.text.clear();
-        self.params.clear();
-        // No sizing pass over the events (a walk over megabytes that costs
-        // about what the encoding does): recycled buffers already have the
-        // room, and a fresh one doubles a few times at most.
-        self.ends.reserve(events.len());
-        self.params.reserve(events.len());
-        for event in events {
-            encode_event(event, &mut self.bytes);
-            self.ends.push(self.bytes.len());
-            let start = self.text.len();
-            let written = if event.params_from_raw {
-                self.text.push_str(PARAMS_IN_RAW);
-                true
-            } else {
-                crate::rows::push_params_json(&mut self.text, &event.params)
-            };
-            self.params.push(written.then_some(start..self.text.len()));
-        }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    /// Event `i`'s canonical encoding and its parameters as stored.
-    pub(crate) fn get(&self, i: usize) -> (&[u8], Option<&str>) {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        let params = self.params[i]
-            .as_ref()
-            .and_then(|range| self.text.get(range.clone()));
-        (&self.bytes[start..self.ends[i]], params)
-    }
 }
 
 /// An encoding that does not decode: a bug or corruption, never input.

@@ -12,25 +12,42 @@
 //! secondary index, sealed ones are indexed in bulk by a background thread),
 //! the key file (`netaudit.key`, 0600) and, until exported, the verify key.
 
-mod checkpoint;
+mod batch;
+mod chain;
+mod clock;
+mod config;
+mod cursors;
 mod encoding;
 mod error;
-mod keys;
+mod indexer;
+mod maintenance;
+mod params_column;
+mod partitions;
+mod paths;
 mod query;
+mod recovery;
+mod retention;
 mod rows;
 mod schema;
+mod shared;
+mod sqlite;
 mod static_insert;
 mod store;
 mod verify;
+mod writer;
 
-pub use checkpoint::Checkpoint;
-pub use encoding::{decode_event, encode_event, DecodeError, PreparedBatch, ENCODING_VERSION};
-pub use error::{Result, StoreError};
-pub use keys::{chain_value, derive, evolve, fingerprint, genesis, KeyFile, SecretKey, VerifyKey};
-pub use query::{Order, Page, Query, Reader, RetentionRecord};
-pub use rows::{query_time, StoredEvent};
-pub use store::{
-    erase_local_verify_key, partitions_dir, read_local_verify_key, PartitionInfo, PartitionState,
-    RetentionPolicy, RetentionReport, Store, StoreConfig, Synchronous, DEFAULT_PATH,
+pub use batch::PreparedBatch;
+pub use chain::{
+    chain_value, derive, erase_local_verify_key, evolve, fingerprint, genesis,
+    read_local_verify_key, Checkpoint, KeyFile, SecretKey, VerifyKey,
 };
+pub use config::{RetentionPolicy, StoreConfig, Synchronous, DEFAULT_PATH};
+pub use encoding::{decode_event, encode_event, DecodeError, ENCODING_VERSION};
+pub use error::{ForeignReason, Result, StoreError};
+pub use partitions::{PartitionInfo, PartitionState};
+pub use paths::partitions_dir;
+pub use query::{Order, Page, Query, Reader, RetentionRecord};
+pub use retention::RetentionReport;
+pub use rows::{query_time, StoredEvent};
+pub use store::Store;
 pub use verify::{verify, Break, BreakKind, VerifyReport};

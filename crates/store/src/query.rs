@@ -8,11 +8,13 @@ use netaudit_event::Severity;
 use rusqlite::types::Value;
 use rusqlite::Connection;
 
-use crate::checkpoint::Checkpoint;
-use crate::error::{Context, Result, StoreError};
-use crate::rows::{decode_row, decode_row_as, open_read_only, to_i64, StoredEvent, COLUMNS};
+use crate::chain::Checkpoint;
+use crate::cursors;
+use crate::error::{at_first_read, Context, ForeignReason, Result, StoreError};
+use crate::partitions::{load_partitions, open_partition, PartitionInfo, PartitionState};
+use crate::rows::{decode_row, decode_row_as, to_i64, StoredEvent, COLUMNS};
 use crate::schema::{CATALOG_APP_ID, CATALOG_MIGRATIONS};
-use crate::store::{list_cursors, load_partitions, read_cursor, PartitionInfo, PartitionState};
+use crate::sqlite::open_read_only;
 
 /// Result order, by sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -112,17 +114,7 @@ impl Reader {
     /// Opens the catalog at `path` read-only.
     pub fn open(path: &Path) -> Result<Reader> {
         let catalog = open_read_only(path)?;
-        let check = |e: rusqlite::Error| match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::NotADatabase) => StoreError::Foreign {
-                path: path.to_path_buf(),
-                reason: "the file is not an SQLite database (or it is corrupt)".into(),
-            },
-            _ => StoreError::Sqlite {
-                path: path.to_path_buf(),
-                op: "read schema version",
-                source: e,
-            },
-        };
+        let check = |e| at_first_read(path, "read schema version", e);
         let app_id: i64 = catalog
             .query_row("PRAGMA application_id", [], |r| r.get(0))
             .map_err(check)?;
@@ -132,7 +124,7 @@ impl Reader {
         if app_id != CATALOG_APP_ID {
             return Err(StoreError::Foreign {
                 path: path.to_path_buf(),
-                reason: format!("application_id is {app_id:#x}, not a netaudit catalog"),
+                reason: ForeignReason::NotACatalog { found: app_id },
             });
         }
         let supported = i64::try_from(CATALOG_MIGRATIONS.len()).unwrap_or(i64::MAX);
@@ -222,11 +214,11 @@ impl Reader {
     }
 
     pub fn cursor(&self, name: &str) -> Result<u64> {
-        read_cursor(&self.catalog, &self.path, name)
+        cursors::read(&self.catalog, &self.path, name)
     }
 
     pub fn cursors(&self) -> Result<Vec<(String, u64)>> {
-        list_cursors(&self.catalog, &self.path)
+        cursors::list(&self.catalog, &self.path)
     }
 
     /// The connection to a partition, or `None` for an open partition whose
@@ -262,7 +254,7 @@ impl Reader {
     /// Runs a query over every partition that can hold matches.
     pub fn query(&mut self, q: &Query) -> Result<Page> {
         if q.limit == 0 {
-            return Err(StoreError::Query("limit must be at least 1".into()));
+            return Err(StoreError::ZeroLimit);
         }
         let mut parts = self.partitions()?;
         // Let go of partitions that retention dropped.
@@ -425,27 +417,6 @@ impl Reader {
         }
         Ok(out)
     }
-}
-
-fn open_partition(part: &PartitionInfo) -> Result<Option<Connection>> {
-    if part.state == PartitionState::Open && !part.path.exists() {
-        return Ok(None);
-    }
-    let conn = open_read_only(&part.path)?;
-    let has_events: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'",
-            [],
-            |r| r.get(0),
-        )
-        .at(&part.path, "read schema")?;
-    if has_events == 0 {
-        return Err(StoreError::Inconsistent {
-            path: part.path.clone(),
-            reason: "partition file has no events table".into(),
-        });
-    }
-    Ok(Some(conn))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::error::{Context, Result, StoreError};
+use crate::error::{at_first_read, Context, ForeignReason, Result, StoreError};
 
 /// 'NAUC': netaudit catalog.
 pub const CATALOG_APP_ID: i64 = 0x4E41_5543;
@@ -97,22 +97,7 @@ pub const INDEX_SQL: &str = "
 
 fn pragma_i64(conn: &Connection, path: &Path, name: &'static str) -> Result<i64> {
     conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
-        .map_err(|e| foreign_or(path, e, name))
-}
-
-/// SQLite reports a non-database file only when it is first read.
-fn foreign_or(path: &Path, e: rusqlite::Error, op: &'static str) -> StoreError {
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::NotADatabase) => StoreError::Foreign {
-            path: path.to_path_buf(),
-            reason: "the file is not an SQLite database (or it is corrupt)".into(),
-        },
-        _ => StoreError::Sqlite {
-            path: path.to_path_buf(),
-            op,
-            source: e,
-        },
-    }
+        .map_err(|e| at_first_read(path, name, e))
 }
 
 /// Checks the file is ours (or empty) and brings its schema up to date.
@@ -121,12 +106,15 @@ pub fn migrate(conn: &mut Connection, path: &Path, app_id: i64, migrations: &[&s
     let version = pragma_i64(conn, path, "user_version")?;
     let tables: i64 = conn
         .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-        .map_err(|e| foreign_or(path, e, "read schema"))?;
+        .map_err(|e| at_first_read(path, "read schema", e))?;
     if found_id != app_id && (found_id != 0 || tables != 0) {
         let reason = if found_id == CATALOG_APP_ID || found_id == PARTITION_APP_ID {
-            "it is a netaudit file of another kind (catalog vs partition)".to_string()
+            ForeignReason::OtherKind
         } else {
-            format!("application_id is {found_id:#x} and it has {tables} schema objects")
+            ForeignReason::ApplicationId {
+                found: found_id,
+                objects: tables,
+            }
         };
         return Err(StoreError::Foreign {
             path: path.to_path_buf(),

@@ -4,10 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use crate::checkpoint::Checkpoint;
+use crate::chain::{self, evolve, Checkpoint, KeyFile, SecretKey, VerifyKey};
 use crate::encoding::encode_event;
 use crate::error::{Result, StoreError};
-use crate::keys::{self, evolve, KeyFile, SecretKey, VerifyKey};
 use crate::query::Reader;
 use crate::rows::{query_time, StoredEvent};
 
@@ -112,7 +111,7 @@ impl Walk<'_> {
     ) -> [u8; 32] {
         self.buf.clear();
         encode_event(&e.event, &mut self.buf);
-        keys::chain_value(key, prev, seq, e.epoch, &self.buf)
+        chain::chain_value(key, prev, seq, e.epoch, &self.buf)
     }
 
     /// Closes every epoch whose checkpoint ends before `seq`.
@@ -359,7 +358,7 @@ pub fn verify(
         checkpoints: BTreeMap::new(),
         epoch: 0,
         key: verify_key.epoch0_key.clone(),
-        prev: keys::genesis(&store_id),
+        prev: chain::genesis(&store_id),
         expected: 1,
         epoch_first_seq: 1,
         report: VerifyReport::default(),
@@ -412,7 +411,7 @@ pub fn verify(
             == Some(first - 1);
         match anchor {
             Some(a) if covered => {
-                let key = keys::derive(&verify_key.epoch0_key, 0, a.epoch);
+                let key = chain::derive(&verify_key.epoch0_key, 0, a.epoch);
                 if !a.mac_ok(&store_id, &key) || !a.signature_ok(&store_id, &verify_key.public_key)
                 {
                     walk.fail(
@@ -490,7 +489,7 @@ pub fn verify(
     if let Some(key_path) = live_key {
         let (_, state) = KeyFile::open_read_only(key_path)?;
         walk.report.live_key_epoch = Some(state.epoch);
-        let derived = keys::derive(&verify_key.epoch0_key, 0, state.epoch);
+        let derived = chain::derive(&verify_key.epoch0_key, 0, state.epoch);
         if derived.bytes() != state.chain_key.bytes() {
             walk.fail(
                 walk.expected,

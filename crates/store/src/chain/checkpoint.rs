@@ -5,8 +5,8 @@ use hmac::Mac;
 use rusqlite::{params, Connection};
 use std::path::Path;
 
+use super::keys::{HmacSha256, SecretKey};
 use crate::error::{Context, Result, StoreError};
-use crate::keys::{HmacSha256, SecretKey};
 use crate::rows::to_i64;
 
 /// The chain head at the end of an epoch: MAC'd with that epoch's key (so it

@@ -10,10 +10,12 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
-use hmac::{Hmac, Mac};
+use hmac::Hmac;
 use sha2::{Digest, Sha256};
 
+use crate::config::StoreConfig;
 use crate::error::{Context, Result, StoreError};
+use crate::paths::sync_dir;
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
 
@@ -67,52 +69,6 @@ pub fn derive(key: &SecretKey, from_epoch: u64, epoch: u64) -> SecretKey {
         k = evolve(&k, e);
     }
     k
-}
-
-/// The chain value before the first event: bound to the store's identity.
-pub fn genesis(store_id: &[u8; 16]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(b"netaudit/chain-genesis/v1");
-    h.update(store_id);
-    h.finalize().into()
-}
-
-/// chain_s = HMAC(k_epoch, "netaudit/chain/v1" || prev || be64(seq) || be64(epoch) || encoding).
-pub fn chain_value(
-    key: &SecretKey,
-    prev: &[u8; 32],
-    seq: u64,
-    epoch: u64,
-    encoding: &[u8],
-) -> [u8; 32] {
-    ChainHasher::new(key).value(prev, seq, epoch, encoding)
-}
-
-/// [`chain_value`] under one epoch key, keyed once: each event then costs
-/// only the hashing of its own bytes, not HMAC's key schedule. Holds what
-/// the key holds; keep it no longer than the key (a batch).
-#[derive(Clone)]
-pub struct ChainHasher {
-    keyed: HmacSha256,
-}
-
-impl ChainHasher {
-    pub fn new(key: &SecretKey) -> ChainHasher {
-        ChainHasher {
-            keyed: <HmacSha256 as Mac>::new_from_slice(&key.0)
-                .unwrap_or_else(|_| unreachable!("HMAC accepts any key length")),
-        }
-    }
-
-    pub fn value(&self, prev: &[u8; 32], seq: u64, epoch: u64, encoding: &[u8]) -> [u8; 32] {
-        let mut mac = self.keyed.clone();
-        mac.update(b"netaudit/chain/v1");
-        mac.update(prev);
-        mac.update(&seq.to_be_bytes());
-        mac.update(&epoch.to_be_bytes());
-        mac.update(encoding);
-        mac.finalize().into_bytes().into()
-    }
 }
 
 /// A short public fingerprint of a key; domain-separated so that it is not
@@ -349,17 +305,6 @@ impl KeyFile {
     }
 }
 
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .at(dir, "sync directory")
-}
-
 /// What an external verifier needs: the store id, the epoch 0 chain key and
 /// the checkpoint signing public key. Text, one `name value` per line.
 pub struct VerifyKey {
@@ -438,6 +383,25 @@ impl VerifyKey {
         }
         Ok(())
     }
+}
+
+/// Reads the local copy of the verify key (written on first start).
+pub fn read_local_verify_key(config: &StoreConfig) -> Result<VerifyKey> {
+    let path = config.verify_key_path();
+    if !path.exists() {
+        return Err(StoreError::Key {
+            path,
+            reason: "no local verify key: it was exported already (the epoch 0 key is no longer on                      this machine; use the exported copy), or the store was never created"
+                .into(),
+        });
+    }
+    VerifyKey::read(&path)
+}
+
+/// Overwrites and removes the local copy of the verify key, once it is
+/// safely elsewhere: from then on nobody on this machine can re-seal the past.
+pub fn erase_local_verify_key(config: &StoreConfig) -> Result<()> {
+    shred(&config.verify_key_path())
 }
 
 /// Overwrites a file's bytes with zeros, syncs, and removes it.

@@ -1,0 +1,111 @@
+//! A batch prepared for the append: its canonical encodings and stored
+//! parameter texts, computed before the writer's lock is taken.
+
+use netaudit_event::Event;
+
+use crate::encoding::{decode_event, encode_event, DecodeError};
+use crate::params_column::{push_params_json, PARAMS_IN_RAW};
+
+/// A batch's canonical encodings and stored parameter texts, computed
+/// ahead of the append (on any thread) so that the store's single writer
+/// only chains and inserts them. The events are not kept: the writer binds
+/// every column from the encoding (the very bytes the chain covers), so the
+/// events can be freed where they were encoded, while the writer works.
+#[derive(Debug, Default)]
+pub struct PreparedBatch {
+    pub(crate) encoded: Encoded,
+}
+
+impl PreparedBatch {
+    pub fn new(events: &[Event]) -> PreparedBatch {
+        PreparedBatch::new_in(events, PreparedBatch::default())
+    }
+
+    /// Prepares `events` in the buffers of `spent` (a batch done with): a
+    /// steady stream of batches then reuses the same memory instead of
+    /// asking the system for more.
+    pub fn new_in(events: &[Event], spent: PreparedBatch) -> PreparedBatch {
+        let mut encoded = spent.encoded;
+        encoded.fill(events);
+        PreparedBatch { encoded }
+    }
+
+    pub fn len(&self) -> usize {
+        self.encoded.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.encoded.is_empty()
+    }
+
+    /// The events back from their encodings, in order (for checks and
+    /// tests; the store never needs them).
+    pub fn decode_events(&self) -> Result<Vec<Event>, DecodeError> {
+        (0..self.len())
+            .map(|i| decode_event(self.encoded.get(i).0))
+            .collect()
+    }
+}
+
+/// The encodings and parameter texts of a slice of events, each kind in
+/// one buffer (kept across batches by [`PreparedBatch::new_in`]).
+#[derive(Debug, Default)]
+pub(crate) struct Encoded {
+    bytes: Vec<u8>,
+    /// Where each event's encoding ends in `bytes`.
+    ends: Vec<usize>,
+    text: String,
+    /// Each event's parameters as stored, in `text` (none without any).
+    params: Vec<Option<std::ops::Range<usize>>>,
+}
+
+impl Encoded {
+    pub(crate) fn of(events: &[Event]) -> Encoded {
+        let mut encoded = Encoded::default();
+        encoded.fill(events);
+        encoded
+    }
+
+    /// Replaces the contents with `events`' encodings, reserving all the
+    /// room at once.
+    fn fill(&mut self, events: &[Event]) {
+        self.bytes.clear();
+        self.ends.clear();
+        self.text.clear();
+        self.params.clear();
+        // No sizing pass over the events (a walk over megabytes that costs
+        // about what the encoding does): recycled buffers already have the
+        // room, and a fresh one doubles a few times at most.
+        self.ends.reserve(events.len());
+        self.params.reserve(events.len());
+        for event in events {
+            encode_event(event, &mut self.bytes);
+            self.ends.push(self.bytes.len());
+            let start = self.text.len();
+            let written = if event.params_from_raw {
+                self.text.push_str(PARAMS_IN_RAW);
+                true
+            } else {
+                push_params_json(&mut self.text, &event.params)
+            };
+            self.params.push(written.then_some(start..self.text.len()));
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Event `i`'s canonical encoding and its parameters as stored.
+    pub(crate) fn get(&self, i: usize) -> (&[u8], Option<&str>) {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let params = self.params[i]
+            .as_ref()
+            .and_then(|range| self.text.get(range.clone()));
+        (&self.bytes[start..self.ends[i]], params)
+    }
+}

@@ -1,0 +1,73 @@
+//! What the store is configured with: where its files are, how hard a
+//! commit waits for the disk, epoch and partition sizes, retention.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::paths::{stem, with_suffix};
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// fsync at every commit: an acknowledged batch survives power loss.
+    #[default]
+    Full,
+    /// WAL with `synchronous=NORMAL`: survives a process crash, but the
+    /// last commits may be lost on power loss or an OS crash.
+    Normal,
+}
+
+/// Retention: drop whole sealed partitions older than `max_age` and/or
+/// beyond the newest `max_events`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    pub max_age: Option<Duration>,
+    pub max_events: Option<u64>,
+}
+
+/// Where and how the store keeps its files.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The catalog database; partitions live in `<path minus .db>.parts/`.
+    pub path: PathBuf,
+    /// The key file; default `<path minus .db>.key`.
+    pub key_path: Option<PathBuf>,
+    pub synchronous: Synchronous,
+    /// An epoch ends after this many events ...
+    pub epoch_events: u64,
+    /// ... or after this much time, whichever comes first.
+    pub epoch_interval: Duration,
+    /// A partition is sealed (and its epoch ends) once it holds this many events.
+    pub partition_events: u64,
+    /// Run the background thread (indexing, time-based epochs, retention).
+    pub background: bool,
+    pub retention: RetentionPolicy,
+}
+
+pub const DEFAULT_PATH: &str = "./data/netaudit.db";
+
+impl StoreConfig {
+    pub fn new(path: impl Into<PathBuf>) -> StoreConfig {
+        StoreConfig {
+            path: path.into(),
+            key_path: None,
+            synchronous: Synchronous::Full,
+            epoch_events: 100_000,
+            epoch_interval: Duration::from_secs(15 * 60),
+            partition_events: 131_072,
+            background: true,
+            retention: RetentionPolicy::default(),
+        }
+    }
+
+    pub fn key_path(&self) -> PathBuf {
+        self.key_path
+            .clone()
+            .unwrap_or_else(|| with_suffix(&stem(&self.path), ".key"))
+    }
+
+    /// The local copy of the verify key, until `keys export-verify` removes it.
+    pub fn verify_key_path(&self) -> PathBuf {
+        with_suffix(&stem(&self.path), ".verify-key")
+    }
+}

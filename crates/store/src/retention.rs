@@ -1,0 +1,112 @@
+//! Retention: dropping whole indexed partitions, oldest first, each drop
+//! recorded in the catalog with the checkpoint that anchors what is kept.
+
+use rusqlite::{params, OptionalExtension};
+
+use crate::clock::now_ns;
+use crate::config::RetentionPolicy;
+use crate::error::{Context, Result, StoreError};
+use crate::partitions::{load_partitions, PartitionState};
+use crate::paths::with_suffix;
+use crate::rows::to_i64;
+use crate::shared::{lock, Shared};
+
+/// The result of a retention pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    pub partitions_dropped: u64,
+    pub events_dropped: u64,
+    /// Events before this sequence number are gone.
+    pub first_kept_seq: Option<u64>,
+}
+
+pub(crate) fn apply_retention(
+    shared: &Shared,
+    policy: &RetentionPolicy,
+    max_partitions: u64,
+) -> Result<RetentionReport> {
+    let path = &shared.config.path;
+    let mut report = RetentionReport::default();
+    if policy.max_age.is_none() && policy.max_events.is_none() {
+        return Ok(report);
+    }
+    let now = now_ns();
+    let cutoff = policy
+        .max_age
+        .map(|age| now.saturating_sub(i64::try_from(age.as_nanos()).unwrap_or(i64::MAX)));
+    while report.partitions_dropped < max_partitions {
+        let mut cat = lock(&shared.cursors);
+        let parts = load_partitions(&cat, path)?;
+        let last = lock(&shared.writer).chain.next_seq - 1;
+        let Some(oldest) = parts.first().cloned() else {
+            break;
+        };
+        // Only complete, indexed partitions go, and never the open one.
+        if oldest.state != PartitionState::Indexed || parts.len() < 2 {
+            break;
+        }
+        let Some(p_last) = oldest.last_seq else { break };
+        let too_old = match (cutoff, oldest.max_received_ns) {
+            (Some(c), Some(rx)) => rx < c,
+            _ => false,
+        };
+        let too_many = policy
+            .max_events
+            .is_some_and(|max| last.saturating_sub(p_last) >= max);
+        if !too_old && !too_many {
+            break;
+        }
+        let anchor: Option<i64> = cat
+            .query_row(
+                "SELECT epoch FROM checkpoints WHERE last_seq = ?1 ORDER BY epoch DESC LIMIT 1",
+                [to_i64("sequence", p_last)?],
+                |r| r.get(0),
+            )
+            .optional()
+            .at(path, "find retention anchor")?;
+        let Some(anchor) = anchor else {
+            return Err(StoreError::Inconsistent {
+                path: path.clone(),
+                reason: format!(
+                    "partition ending at {p_last} has no checkpoint in the catalog; not dropping it"
+                ),
+            });
+        };
+        let tx = cat.transaction().at(path, "begin retention")?;
+        tx.execute("DELETE FROM partitions WHERE id = ?1", [oldest.id])
+            .at(path, "drop partition")?;
+        tx.execute(
+            "INSERT INTO retention(time_ns, first_seq, last_seq, anchor_epoch, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                now,
+                to_i64("sequence", oldest.first_seq)?,
+                to_i64("sequence", p_last)?,
+                anchor,
+                if too_old { "age" } else { "count" }
+            ],
+        )
+        .at(path, "record retention")?;
+        tx.commit().at(path, "commit retention")?;
+        drop(cat);
+        // Readers holding the file open keep reading it until they close it.
+        lock(&shared.reader).forget(oldest.id);
+        for suffix in ["", "-wal", "-shm"] {
+            let file = with_suffix(&oldest.path, suffix);
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(StoreError::Io {
+                        path: file,
+                        op: "remove dropped partition",
+                        source: e,
+                    })
+                }
+            }
+        }
+        report.partitions_dropped += 1;
+        report.events_dropped += oldest.rows.unwrap_or(0);
+        report.first_kept_seq = Some(p_last + 1);
+    }
+    Ok(report)
+}

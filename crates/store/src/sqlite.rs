@@ -1,0 +1,98 @@
+//! Opening the store's SQLite files (pragmas, WAL, migrations; read-only
+//! for readers), their WAL checkpoints and their `meta` tables.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+use crate::config::Synchronous;
+use crate::error::{at_first_read, Context, Result, StoreError};
+use crate::schema;
+
+pub(crate) fn configure(conn: &Connection, path: &Path, sync: Synchronous) -> Result<()> {
+    conn.busy_timeout(Duration::from_secs(10))
+        .at(path, "set busy timeout")?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(|e| at_first_read(path, "enable WAL", e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Inconsistent {
+            path: path.to_path_buf(),
+            reason: format!("could not enable WAL mode (journal_mode is {mode})"),
+        });
+    }
+    let sync = match sync {
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;"
+    ))
+    .at(path, "set pragmas")
+}
+
+/// Opens a catalog or partition file for writing, its schema brought up to date.
+pub(crate) fn open_rw(
+    path: &Path,
+    sync: Synchronous,
+    app_id: i64,
+    migrations: &[&str],
+) -> Result<Connection> {
+    let mut conn = Connection::open(path).at(path, "open database")?;
+    configure(&conn, path, sync)?;
+    schema::migrate(&mut conn, path, app_id, migrations)?;
+    Ok(conn)
+}
+
+/// Opens an existing database file read-only.
+pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
+    if !path.exists() {
+        return Err(StoreError::Io {
+            path: path.to_path_buf(),
+            op: "open database",
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        });
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .at(path, "open database read-only")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .at(path, "set busy timeout")?;
+    // Scans of the unindexed open partition read every page: map the file
+    // instead of copying each page through read(2), and keep a partition's
+    // pages cached between queries.
+    conn.execute_batch("PRAGMA mmap_size=1073741824; PRAGMA cache_size=-4096;")
+        .map_err(|e| at_first_read(path, "set read pragmas", e))?;
+    Ok(conn)
+}
+
+/// Copies a partition's WAL into its database file (the open one's, from
+/// the maintenance thread).
+pub(crate) fn checkpoint_wal(path: &Path) -> Result<()> {
+    let conn = Connection::open(path).at(path, "open for WAL checkpoint")?;
+    conn.busy_timeout(Duration::from_secs(1))
+        .at(path, "set busy timeout")?;
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        .at(path, "WAL checkpoint")
+}
+
+/// A value of the file's `meta` table.
+pub(crate) fn meta_get(conn: &Connection, path: &Path, name: &str) -> Result<Option<Vec<u8>>> {
+    conn.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
+        r.get(0)
+    })
+    .optional()
+    .at(path, "read meta")
+}
+
+pub(crate) fn meta_set(conn: &Connection, path: &Path, name: &str, value: &[u8]) -> Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO meta(name, value) VALUES (?1, ?2)",
+        params![name, value],
+    )
+    .at(path, "write meta")?;
+    Ok(())
+}
