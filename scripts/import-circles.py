@@ -317,6 +317,10 @@ def parse_file(src):
                 pending_test = pending_path = False
                 i += 3
                 continue
+        if t.text == "use" and i + 1 < n and toks[i + 1].text == "$":
+            # `use $crate::..` in a macro: expands in the caller, not here.
+            i = _skip_item(toks, i)
+            continue
         if t.text == "use":
             trees = []
             j = i + 1
@@ -725,6 +729,7 @@ SELF_TEST_TREE = {
     """,
     "clean/src/low.rs": """
         pub struct Low;
+        macro_rules! m { () => { use $crate::high::make; $crate::high::make() } }
         #[cfg(test)]
         mod tests { use crate::high::High; }
         #[cfg(test)]
