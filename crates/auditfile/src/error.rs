@@ -5,17 +5,26 @@ use std::path::{Path, PathBuf};
 
 /// Everything that can go wrong while opening or writing a local audit file.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuditFileError {
     /// The configuration cannot work; `key` is the configuration key at fault.
     #[error("audit file configuration: `{key}` {reason}")]
-    Config { key: &'static str, reason: String },
+    Config {
+        /// The configuration key.
+        key: &'static str,
+        /// What is wrong with its value.
+        reason: String,
+    },
 
     /// The storage holding `path` is full (ENOSPC or EDQUOT). Nothing after the last complete
     /// line was kept: treat it like `WriteOutcome::StorageFull` and retry later.
     #[error("audit file {path}: storage full while trying to {op}: {source}")]
     DiskFull {
+        /// The file being written.
         path: PathBuf,
+        /// What was being done, e.g. `append lines`.
         op: &'static str,
+        /// The error the system returned.
         #[source]
         source: io::Error,
     },
@@ -23,35 +32,54 @@ pub enum AuditFileError {
     /// Any other I/O failure on `path` while doing `op`.
     #[error("audit file {path}: cannot {op}: {source}")]
     Io {
+        /// The file (or directory) concerned.
         path: PathBuf,
+        /// What was being done, e.g. `open lock file`.
         op: &'static str,
+        /// The error the system returned.
         #[source]
         source: io::Error,
     },
 
     /// Another `AuditFile` (in this or another process) has the family open.
     #[error("audit file {path}: locked by another writer of the same audit file; only one may have it open")]
-    Locked { path: PathBuf },
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
 
     /// The current audit file exists but is not a regular file (a directory, a FIFO, a device).
     #[error("audit file {path}: exists but is not a regular file ({kind}); refusing to write audit records to it")]
-    NotRegularFile { path: PathBuf, kind: &'static str },
+    NotRegularFile {
+        /// The current audit file.
+        path: PathBuf,
+        /// What it is instead, e.g. `a directory`.
+        kind: &'static str,
+    },
 
     /// A line of the batch contains a line break; nothing of the batch was written.
     #[error("audit file {path}: line {index} of the batch contains a {what} byte at offset {offset}; lines must be formatted without line breaks (nothing of the batch was written)")]
     LineContainsNewline {
+        /// The current audit file.
         path: PathBuf,
+        /// The line's position in the batch, from 0.
         index: usize,
+        /// The byte's offset in the line.
         offset: usize,
+        /// Which byte, e.g. `LF`.
         what: &'static str,
     },
 
     /// A line of the batch can never fit in one file; nothing of the batch was written.
     #[error("audit file {path}: line {index} of the batch needs {bytes} bytes with its LF, more than max_file_bytes = {max_file_bytes} (nothing of the batch was written)")]
     LineTooLong {
+        /// The current audit file.
         path: PathBuf,
+        /// The line's position in the batch, from 0.
         index: usize,
+        /// Its size with the LF.
         bytes: u64,
+        /// The configured largest file size.
         max_file_bytes: u64,
     },
 }

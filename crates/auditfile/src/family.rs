@@ -15,9 +15,11 @@ use crate::error::{io_error, AuditFileError};
 pub struct ArchiveFile {
     /// 0 is the newest archive.
     pub index: u32,
+    /// Where it is.
     pub path: PathBuf,
     /// Size on disk (compressed size for `.gz`).
     pub bytes: u64,
+    /// True for a gzip archive (`.gz`).
     pub compressed: bool,
 }
 

@@ -35,8 +35,11 @@ pub enum RemovalReason {
 /// An archive deleted to make room; the caller should record it (it is an auditable loss).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemovedArchive {
+    /// Where it was.
     pub path: PathBuf,
+    /// Its size on disk.
     pub bytes: u64,
+    /// Why it went.
     pub reason: RemovalReason,
 }
 
@@ -45,9 +48,17 @@ pub struct RemovedArchive {
 pub enum FullCause {
     /// The next line would take current file + archives over `limit` bytes; `used` is their
     /// size now.
-    TotalBytes { used: u64, limit: u64 },
+    TotalBytes {
+        /// Bytes of current file and archives now.
+        used: u64,
+        /// `max_total_bytes`.
+        limit: u64,
+    },
     /// A rotation is due and all `archives` slots hold an archive (with `Stop`, none is deleted).
-    ArchiveSlots { archives: u32 },
+    ArchiveSlots {
+        /// The configured number of archives.
+        archives: u32,
+    },
 }
 
 /// The result of `write_batch`.
@@ -55,19 +66,26 @@ pub enum FullCause {
 pub enum WriteOutcome {
     /// Every line of the batch was appended.
     Written {
+        /// The lines appended (the whole batch).
         lines: usize,
+        /// Rotations this call made.
         rotations: u32,
+        /// Archives this call deleted.
         removed: Vec<RemovedArchive>,
     },
     /// The audit storage is full: the first `written` lines were appended, the others were not
     /// (nothing of them is on disk). Store and forward an alert, retry the rest later.
     StorageFull {
+        /// The lines appended, from the start of the batch.
         written: usize,
         /// Bytes to free (or to add to `max_total_bytes`) before the next line fits;
         /// 0 when the cause is `ArchiveSlots` (an archive must go, or `archives` grow).
         needed_bytes: u64,
+        /// Why the storage counts as full.
         cause: FullCause,
+        /// Rotations this call made.
         rotations: u32,
+        /// Archives this call deleted.
         removed: Vec<RemovedArchive>,
     },
 }
@@ -90,6 +108,7 @@ impl WriteOutcome {
         }
     }
 
+    /// Rotations made by this call.
     pub fn rotations(&self) -> u32 {
         match self {
             WriteOutcome::Written { rotations, .. }
@@ -97,6 +116,7 @@ impl WriteOutcome {
         }
     }
 
+    /// True when the storage was full before the whole batch was written.
     pub fn is_storage_full(&self) -> bool {
         matches!(self, WriteOutcome::StorageFull { .. })
     }
@@ -105,12 +125,16 @@ impl WriteOutcome {
 /// Bytes of the family on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Usage {
+    /// Size of the current file.
     pub current_bytes: u64,
+    /// Size of all archives together.
     pub archive_bytes: u64,
+    /// How many archives there are.
     pub archive_files: usize,
 }
 
 impl Usage {
+    /// Current file and archives together: what `max_total_bytes` bounds.
     pub fn total_bytes(&self) -> u64 {
         self.current_bytes.saturating_add(self.archive_bytes)
     }
@@ -130,6 +154,7 @@ pub struct Recovery {
 }
 
 impl Recovery {
+    /// True when `open` had nothing to repair.
     pub fn is_clean(&self) -> bool {
         *self == Recovery::default()
     }
@@ -284,10 +309,12 @@ impl AuditFile {
         &self.recovery
     }
 
+    /// The file lines are appended to.
     pub fn current_path(&self) -> &Path {
         &self.current_path
     }
 
+    /// The configuration it was opened with.
     pub fn config(&self) -> &AuditFileConfig {
         &self.cfg
     }
@@ -604,6 +631,9 @@ impl AuditFile {
 }
 
 /// Opens `path` and takes an exclusive, non-blocking `flock` on it.
+// The crate's one unsafe call: std's `File::try_lock` needs Rust 1.89, newer
+// than the workspace's rust-version.
+#[allow(unsafe_code)]
 fn lock_family(path: &Path) -> Result<File, AuditFileError> {
     let file = OpenOptions::new()
         .write(true)

@@ -18,6 +18,8 @@ struct Tmpfs {
 }
 
 impl Tmpfs {
+    // mount(2) has no safe std wrapper; the call below is the audited one.
+    #[allow(unsafe_code)]
     fn mount(size: &str, read_only: bool) -> Option<Tmpfs> {
         let dir = tempfile::tempdir().ok()?;
         let target = CString::new(dir.path().as_os_str().as_bytes()).ok()?;
@@ -55,6 +57,8 @@ impl Tmpfs {
 }
 
 impl Drop for Tmpfs {
+    // umount2(2) has no safe std wrapper either.
+    #[allow(unsafe_code)]
     fn drop(&mut self) {
         if let Ok(target) = CString::new(self.dir.path().as_os_str().as_bytes()) {
             // SAFETY: a NUL-terminated path that outlives the call.

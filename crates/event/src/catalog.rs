@@ -28,32 +28,61 @@ const SD_NAME_MAX: usize = 32;
 /// Errors of the catalog: loading the data file, looking up codes and
 /// rendering templates. Messages list what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CatalogError {
+    /// The data file does not parse as the catalog schema.
     #[error("catalog data is not valid TOML for the catalog schema: {0}")]
     Syntax(String),
+    /// An entry breaks a rule of the catalog (template, variables, RADIUS).
     #[error("catalog entry {code}: {reason}")]
-    InvalidEntry { code: String, reason: String },
+    InvalidEntry {
+        /// The entry's code.
+        code: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Two entries claim the same code or alias.
     #[error("catalog code or alias {code} is defined twice")]
-    DuplicateCode { code: String },
+    DuplicateCode {
+        /// The code or alias defined twice.
+        code: String,
+    },
+    /// A lookup by a code that is neither a code nor an alias.
     #[error("unknown catalog code '{code}'{}; run `netaudit catalog` for the list", did_you_mean(.suggestions))]
     UnknownCode {
+        /// The code asked for.
         code: String,
+        /// Close codes, for "did you mean".
         suggestions: Vec<String>,
     },
+    /// A value given for a variable the template does not have.
     #[error("{code} has no variable '{name}' (expected: {})", list_or_none(.expected))]
     UnknownVariable {
+        /// The entry's code.
         code: String,
+        /// The variable given.
         name: String,
+        /// The entry's variables.
         expected: Vec<String>,
     },
+    /// Rendering without a value for every variable of the template.
     #[error("{code} is missing variable(s) {} (expected: {})", .missing.join(", "), list_or_none(.expected))]
     MissingVariables {
+        /// The entry's code.
         code: String,
+        /// The variables without a value.
         missing: Vec<String>,
+        /// The entry's variables.
         expected: Vec<String>,
     },
+    /// The same variable given twice.
     #[error("{code}: variable '{name}' given more than once")]
-    DuplicateVariable { code: String, name: String },
+    DuplicateVariable {
+        /// The entry's code.
+        code: String,
+        /// The variable given twice.
+        name: String,
+    },
 }
 
 fn did_you_mean(suggestions: &[String]) -> String {
@@ -76,11 +105,14 @@ fn list_or_none(names: &[String]) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EventKind {
+    /// An event (the seed's type `Event`).
     Event,
+    /// An error (the seed's type `Error`).
     Error,
 }
 
 impl EventKind {
+    /// The seed's spelling, `Event` or `Error`.
     pub fn name(self) -> &'static str {
         match self {
             EventKind::Event => "Event",
@@ -93,8 +125,11 @@ impl EventKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AcctStatusType {
+    /// Start (1): a session or operation begins.
     Start,
+    /// Stop (2): it ends.
     Stop,
+    /// Interim-Update (3): it is still going on.
     InterimUpdate,
 }
 
@@ -122,23 +157,41 @@ impl AcctStatusType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TerminateCause {
+    /// User-Request (1).
     UserRequest,
+    /// Lost-Carrier (2).
     LostCarrier,
+    /// Lost-Service (3).
     LostService,
+    /// Idle-Timeout (4).
     IdleTimeout,
+    /// Session-Timeout (5).
     SessionTimeout,
+    /// Admin-Reset (6).
     AdminReset,
+    /// Admin-Reboot (7).
     AdminReboot,
+    /// Port-Error (8).
     PortError,
+    /// NAS-Error (9).
     NasError,
+    /// NAS-Request (10).
     NasRequest,
+    /// NAS-Reboot (11).
     NasReboot,
+    /// Port-Unneeded (12).
     PortUnneeded,
+    /// Port-Preempted (13).
     PortPreempted,
+    /// Port-Suspended (14).
     PortSuspended,
+    /// Service-Unavailable (15).
     ServiceUnavailable,
+    /// Callback (16).
     Callback,
+    /// User-Error (17).
     UserError,
+    /// Host-Request (18).
     HostRequest,
 }
 
@@ -180,6 +233,7 @@ impl TerminateCause {
 pub struct Variable {
     /// Kebab-case, like Junos SD parameter names (`username`, `client-address`).
     pub name: String,
+    /// What the variable holds, from the seed.
     pub description: String,
 }
 
@@ -188,7 +242,9 @@ pub struct Variable {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RadiusRecord {
+    /// Acct-Status-Type of the record.
     pub status_type: AcctStatusType,
+    /// Acct-Terminate-Cause, for Stop records that have one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terminate_cause: Option<TerminateCause>,
     /// Juniper-JUNOScope-Privileged-Command.
@@ -209,6 +265,7 @@ pub struct RadiusRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RadiusSpec {
+    /// The records, in sending order.
     pub records: Vec<RadiusRecord>,
 }
 
@@ -227,11 +284,16 @@ pub struct CatalogEntry {
     pub template: String,
     /// The template's variables, in template order.
     pub variables: Vec<Variable>,
+    /// Event or error, the seed's "Type" column.
     pub kind: EventKind,
+    /// The seed's severity for the message.
     pub severity: Severity,
+    /// The seed's description of when the message is logged.
     pub description: String,
+    /// What an operator should do about it, where the seed says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    /// The RADIUS accounting records the event produces, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub radius: Option<RadiusSpec>,
 }
@@ -486,9 +548,11 @@ pub struct RenderedEvent {
 pub struct EventContext {
     /// When the event happened (Unix nanoseconds, UTC).
     pub time_ns: Option<i64>,
+    /// Host name of the JUNOScope server (RFC 5424 HOSTNAME).
     pub host: Option<String>,
     /// Process name, `junoscope` + HTTP port, e.g. `junoscope7080`.
     pub app: Option<String>,
+    /// Process id (RFC 5424 PROCID).
     pub pid: Option<String>,
     /// JUNOScope lets the installer choose local0..local7; default local2.
     pub facility: Facility,

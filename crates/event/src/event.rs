@@ -9,8 +9,11 @@ pub use compact_str::{CompactString, ToCompactString};
 /// One structured parameter: SD-ID, name and (unescaped) value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Param {
+    /// The SD-ID of the element the parameter is in.
     pub sd_id: CompactString,
+    /// The PARAM-NAME.
     pub name: CompactString,
+    /// The value, unescaped.
     pub value: CompactString,
 }
 
@@ -24,10 +27,15 @@ pub struct Event {
     pub received_ns: i64,
     /// When the event happened, as the sender said (Unix nanoseconds, UTC).
     pub time_ns: Option<i64>,
+    /// The sender's host name (RFC 5424 HOSTNAME).
     pub host: Option<CompactString>,
+    /// The sending application (RFC 5424 APP-NAME).
     pub app: Option<CompactString>,
+    /// The sender's process id (RFC 5424 PROCID).
     pub pid: Option<CompactString>,
+    /// The syslog facility, where known.
     pub facility: Option<Facility>,
+    /// The syslog severity, where known.
     pub severity: Option<Severity>,
     /// Catalog code or Junos tag (RFC 5424 MSGID), e.g. `JUNOSCOPE_LOGIN_FAILURE`.
     pub code: Option<CompactString>,

@@ -7,15 +7,21 @@ use serde::{Deserialize, Serialize};
 
 /// Errors for names and numbers of severities, facilities and priorities.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PriorityError {
+    /// A severity name that is neither a Junos nor a syslog keyword.
     #[error("unknown severity '{0}' (expected one of emergency, alert, critical, error, warning, notice, info, debug)")]
     UnknownSeverity(String),
+    /// A facility name outside RFC 5424's table and its aliases.
     #[error("unknown facility '{0}' (expected kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, authpriv, ftp, ntp, audit, alert, clock or local0..local7)")]
     UnknownFacility(String),
+    /// A severity number above 7.
     #[error("severity number {0} out of range 0..=7")]
     SeverityOutOfRange(u8),
+    /// A facility number above 23.
     #[error("facility number {0} out of range 0..=23")]
     FacilityOutOfRange(u8),
+    /// A PRI value above 191 (facility 23, severity 7).
     #[error("PRI value {0} out of range 0..=191")]
     PriOutOfRange(u32),
 }
@@ -27,17 +33,26 @@ pub enum PriorityError {
 #[serde(rename_all = "lowercase", try_from = "String", into = "&'static str")]
 #[repr(u8)]
 pub enum Severity {
+    /// System is unusable.
     Emergency = 0,
+    /// Action must be taken immediately.
     Alert = 1,
+    /// Critical conditions.
     Critical = 2,
+    /// Error conditions.
     Error = 3,
+    /// Warning conditions.
     Warning = 4,
+    /// Normal but significant condition.
     Notice = 5,
+    /// Informational messages.
     Info = 6,
+    /// Debug-level messages.
     Debug = 7,
 }
 
 impl Severity {
+    /// Every severity, most severe first (index = code).
     pub const ALL: [Severity; 8] = [
         Severity::Emergency,
         Severity::Alert,
@@ -54,6 +69,7 @@ impl Severity {
         self as u8
     }
 
+    /// The severity with this numeric code (0..=7).
     pub fn from_code(code: u8) -> Result<Self, PriorityError> {
         Self::ALL
             .get(usize::from(code))
@@ -128,33 +144,58 @@ impl From<Severity> for &'static str {
 #[serde(try_from = "String", into = "&'static str")]
 #[repr(u8)]
 pub enum Facility {
+    /// Kernel messages.
     Kern = 0,
+    /// User-level messages.
     User = 1,
+    /// Mail system.
     Mail = 2,
+    /// System daemons.
     Daemon = 3,
+    /// Security/authorization messages.
     Auth = 4,
+    /// Messages generated internally by syslogd.
     Syslog = 5,
+    /// Line printer subsystem.
     Lpr = 6,
+    /// Network news subsystem.
     News = 7,
+    /// UUCP subsystem.
     Uucp = 8,
+    /// Clock (cron) daemon.
     Cron = 9,
+    /// Security/authorization messages (private).
     Authpriv = 10,
+    /// FTP daemon.
     Ftp = 11,
+    /// NTP subsystem.
     Ntp = 12,
+    /// Log audit.
     Audit = 13,
+    /// Log alert.
     Alert = 14,
+    /// Clock daemon.
     Clock = 15,
+    /// Local use 0.
     Local0 = 16,
+    /// Local use 1.
     Local1 = 17,
+    /// Local use 2.
     Local2 = 18,
+    /// Local use 3.
     Local3 = 19,
+    /// Local use 4.
     Local4 = 20,
+    /// Local use 5.
     Local5 = 21,
+    /// Local use 6.
     Local6 = 22,
+    /// Local use 7.
     Local7 = 23,
 }
 
 impl Facility {
+    /// Every facility in code order (index = code).
     pub const ALL: [Facility; 24] = [
         Facility::Kern,
         Facility::User,
@@ -182,10 +223,12 @@ impl Facility {
         Facility::Local7,
     ];
 
+    /// The numeric code (0..=23).
     pub fn code(self) -> u8 {
         self as u8
     }
 
+    /// The facility with this numeric code (0..=23).
     pub fn from_code(code: u8) -> Result<Self, PriorityError> {
         Self::ALL
             .get(usize::from(code))
@@ -193,6 +236,7 @@ impl Facility {
             .ok_or(PriorityError::FacilityOutOfRange(code))
     }
 
+    /// The canonical (RFC 5424 / syslog.conf) name, e.g. `local2`.
     pub fn name(self) -> &'static str {
         const NAMES: [&str; 24] = [
             "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
@@ -253,11 +297,14 @@ impl From<Facility> for &'static str {
 /// A PRI value: facility x 8 + severity (0..=191).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Priority {
+    /// Who sent the message (the PRI value divided by 8).
     pub facility: Facility,
+    /// How severe it is (the PRI value modulo 8).
     pub severity: Severity,
 }
 
 impl Priority {
+    /// The priority of `facility` and `severity`.
     pub fn new(facility: Facility, severity: Severity) -> Self {
         Priority { facility, severity }
     }
@@ -267,6 +314,7 @@ impl Priority {
         self.facility.code() * 8 + self.severity.code()
     }
 
+    /// Splits a numeric PRI value (0..=191) into facility and severity.
     pub fn from_code(pri: u32) -> Result<Self, PriorityError> {
         if pri > 191 {
             return Err(PriorityError::PriOutOfRange(pri));

@@ -77,11 +77,13 @@ impl fmt::Display for DataType {
 /// One attribute definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttributeDef {
+    /// The dictionary name, e.g. `Acct-Session-Id`.
     pub name: String,
     /// `None` for standard attributes, the vendor id for vendor ones.
     pub vendor: Option<u32>,
     /// The attribute type, or the vendor type inside Vendor-Specific.
     pub number: u8,
+    /// How the value is encoded.
     pub data_type: DataType,
 }
 

@@ -56,7 +56,9 @@ pub const REASON_USER_ACCOUNT_LOCKED: &str = "User Account Locked";
 /// identifier and adds the address when one is configured).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NasIdentity {
+    /// NAS-Identifier, always sent.
     pub identifier: String,
+    /// NAS-IP-Address, sent when configured.
     pub ip_address: Option<Ipv4Addr>,
 }
 
@@ -89,7 +91,9 @@ pub struct AccountingRecord {
     /// Its position among the records of that event (0, or 0 and 1 for a
     /// Start/Stop pair).
     pub index: u8,
+    /// Acct-Status-Type.
     pub status_type: AcctStatusType,
+    /// Acct-Session-Id.
     pub session_id: String,
     /// Event-Timestamp: seconds since 1970, also the base of Acct-Delay-Time.
     pub event_time: u32,

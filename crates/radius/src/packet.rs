@@ -26,19 +26,33 @@ pub const VENDOR_SPECIFIC: u8 = 26;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Code {
+    /// Access-Request (RFC 2865).
     AccessRequest = 1,
+    /// Access-Accept (RFC 2865).
     AccessAccept = 2,
+    /// Access-Reject (RFC 2865).
     AccessReject = 3,
+    /// Accounting-Request (RFC 2866).
     AccountingRequest = 4,
+    /// Accounting-Response (RFC 2866).
     AccountingResponse = 5,
+    /// Access-Challenge (RFC 2865).
     AccessChallenge = 11,
+    /// Status-Server (RFC 5997).
     StatusServer = 12,
+    /// Status-Client (RFC 2865, experimental).
     StatusClient = 13,
+    /// Disconnect-Request (RFC 5176).
     DisconnectRequest = 40,
+    /// Disconnect-ACK (RFC 5176).
     DisconnectAck = 41,
+    /// Disconnect-NAK (RFC 5176).
     DisconnectNak = 42,
+    /// CoA-Request (RFC 5176).
     CoaRequest = 43,
+    /// CoA-ACK (RFC 5176).
     CoaAck = 44,
+    /// CoA-NAK (RFC 5176).
     CoaNak = 45,
 }
 
@@ -105,13 +119,20 @@ impl fmt::Display for Code {
 /// [`Attribute::Standard`] with `kind` 26, so nothing is lost.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Attribute {
+    /// A standard attribute (or opaque Vendor-Specific contents).
     Standard {
+        /// The attribute type.
         kind: u8,
+        /// The value octets.
         value: Vec<u8>,
     },
+    /// One sub-attribute of a Vendor-Specific attribute.
     Vendor {
+        /// The vendor's IANA enterprise number.
         vendor_id: u32,
+        /// The vendor's attribute type.
         vendor_type: u8,
+        /// The value octets.
         value: Vec<u8>,
     },
 }
@@ -270,9 +291,13 @@ impl fmt::Display for Attribute {
 /// A decoded packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet {
+    /// What kind of packet it is.
     pub code: Code,
+    /// Matches a response to its request.
     pub identifier: u8,
+    /// The Request or Response Authenticator.
     pub authenticator: [u8; 16],
+    /// The attributes, in packet order.
     pub attributes: Vec<Attribute>,
 }
 

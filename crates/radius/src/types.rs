@@ -4,32 +4,59 @@
 
 /// Standard attribute numbers.
 pub mod attr {
+    /// User-Name (RFC 2865 section 5.1).
     pub const USER_NAME: u8 = 1;
+    /// NAS-IP-Address (RFC 2865 section 5.4).
     pub const NAS_IP_ADDRESS: u8 = 4;
+    /// NAS-Port (RFC 2865 section 5.5).
     pub const NAS_PORT: u8 = 5;
+    /// Service-Type (RFC 2865 section 5.6).
     pub const SERVICE_TYPE: u8 = 6;
+    /// Reply-Message (RFC 2865 section 5.18).
     pub const REPLY_MESSAGE: u8 = 18;
+    /// Class (RFC 2865 section 5.25).
     pub const CLASS: u8 = 25;
+    /// Vendor-Specific (RFC 2865 section 5.26).
     pub const VENDOR_SPECIFIC: u8 = 26;
+    /// Called-Station-Id (RFC 2865 section 5.30).
     pub const CALLED_STATION_ID: u8 = 30;
+    /// Calling-Station-Id (RFC 2865 section 5.31).
     pub const CALLING_STATION_ID: u8 = 31;
+    /// NAS-Identifier (RFC 2865 section 5.32).
     pub const NAS_IDENTIFIER: u8 = 32;
+    /// Proxy-State (RFC 2865 section 5.33).
     pub const PROXY_STATE: u8 = 33;
+    /// Acct-Status-Type (RFC 2866 section 5.1).
     pub const ACCT_STATUS_TYPE: u8 = 40;
+    /// Acct-Delay-Time (RFC 2866 section 5.2).
     pub const ACCT_DELAY_TIME: u8 = 41;
+    /// Acct-Input-Octets (RFC 2866 section 5.3).
     pub const ACCT_INPUT_OCTETS: u8 = 42;
+    /// Acct-Output-Octets (RFC 2866 section 5.4).
     pub const ACCT_OUTPUT_OCTETS: u8 = 43;
+    /// Acct-Session-Id (RFC 2866 section 5.5).
     pub const ACCT_SESSION_ID: u8 = 44;
+    /// Acct-Authentic (RFC 2866 section 5.6).
     pub const ACCT_AUTHENTIC: u8 = 45;
+    /// Acct-Session-Time (RFC 2866 section 5.7).
     pub const ACCT_SESSION_TIME: u8 = 46;
+    /// Acct-Input-Packets (RFC 2866 section 5.8).
     pub const ACCT_INPUT_PACKETS: u8 = 47;
+    /// Acct-Output-Packets (RFC 2866 section 5.9).
     pub const ACCT_OUTPUT_PACKETS: u8 = 48;
+    /// Acct-Terminate-Cause (RFC 2866 section 5.10).
     pub const ACCT_TERMINATE_CAUSE: u8 = 49;
+    /// Acct-Multi-Session-Id (RFC 2866 section 5.11).
     pub const ACCT_MULTI_SESSION_ID: u8 = 50;
+    /// Acct-Link-Count (RFC 2866 section 5.12).
     pub const ACCT_LINK_COUNT: u8 = 51;
+    /// Event-Timestamp (RFC 2869 section 5.3).
     pub const EVENT_TIMESTAMP: u8 = 55;
+    /// NAS-Port-Type (RFC 2865 section 5.41).
     pub const NAS_PORT_TYPE: u8 = 61;
+    /// Message-Authenticator (RFC 2869 section 5.14).
     pub const MESSAGE_AUTHENTICATOR: u8 = 80;
+    /// NAS-Port-Id (RFC 2869 section 5.17).
     pub const NAS_PORT_ID: u8 = 87;
 }
 
@@ -54,7 +81,9 @@ macro_rules! enumerated {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[repr(u32)]
         pub enum $name {
-            $($variant = $number,)*
+            // Each value's doc is its dictionary name and number, which is
+            // all RFC 2866 says about it.
+            $(#[doc = concat!("`", $text, "` (", stringify!($number), ").")] $variant = $number,)*
         }
 
         impl $name {

@@ -9,7 +9,7 @@ use std::path::Path;
 use flate2::read::GzDecoder;
 use netaudit_auditfile::{AuditFileConfig, OnFull, SyncPolicy};
 
-pub fn config(dir: &Path, max_file: u64, archives: u32, on_full: OnFull) -> AuditFileConfig {
+pub(crate) fn config(dir: &Path, max_file: u64, archives: u32, on_full: OnFull) -> AuditFileConfig {
     let mut cfg = AuditFileConfig {
         dir: dir.to_path_buf(),
         name: "messages".into(),
@@ -25,7 +25,7 @@ pub fn config(dir: &Path, max_file: u64, archives: u32, on_full: OnFull) -> Audi
 }
 
 /// Content of one file of the family, decompressed when it is a `.gz`.
-pub fn content(path: &Path) -> Vec<u8> {
+pub(crate) fn content(path: &Path) -> Vec<u8> {
     let mut out = Vec::new();
     if path.extension().is_some_and(|e| e == "gz") {
         GzDecoder::new(File::open(path).unwrap())
@@ -38,7 +38,7 @@ pub fn content(path: &Path) -> Vec<u8> {
 }
 
 /// Archive paths of `name` in `dir`, oldest first, then the current file.
-pub fn family_files(dir: &Path, name: &str) -> Vec<std::path::PathBuf> {
+pub(crate) fn family_files(dir: &Path, name: &str) -> Vec<std::path::PathBuf> {
     let mut archives: Vec<(u32, std::path::PathBuf)> = fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| {
@@ -59,7 +59,7 @@ pub fn family_files(dir: &Path, name: &str) -> Vec<std::path::PathBuf> {
 }
 
 /// Every line of the family, oldest archive first, current file last.
-pub fn all_lines(dir: &Path, name: &str) -> Vec<String> {
+pub(crate) fn all_lines(dir: &Path, name: &str) -> Vec<String> {
     let mut lines = Vec::new();
     for path in family_files(dir, name) {
         let text = String::from_utf8(content(&path)).unwrap();
@@ -74,7 +74,7 @@ pub fn all_lines(dir: &Path, name: &str) -> Vec<String> {
 }
 
 /// Bytes on disk of the family (current + archives), as `du` would add them up.
-pub fn disk_bytes(dir: &Path, name: &str) -> u64 {
+pub(crate) fn disk_bytes(dir: &Path, name: &str) -> u64 {
     family_files(dir, name)
         .iter()
         .map(|p| fs::metadata(p).unwrap().len())
@@ -82,7 +82,7 @@ pub fn disk_bytes(dir: &Path, name: &str) -> u64 {
 }
 
 /// `n` distinct lines of `len` bytes each (without LF), numbered from `first`.
-pub fn numbered(first: usize, n: usize, len: usize) -> Vec<String> {
+pub(crate) fn numbered(first: usize, n: usize, len: usize) -> Vec<String> {
     (first..first + n)
         .map(|i| {
             let mut s = format!("line {i:06} ");
@@ -95,6 +95,6 @@ pub fn numbered(first: usize, n: usize, len: usize) -> Vec<String> {
         .collect()
 }
 
-pub fn as_bytes(lines: &[String]) -> Vec<&[u8]> {
+pub(crate) fn as_bytes(lines: &[String]) -> Vec<&[u8]> {
     lines.iter().map(|l| l.as_bytes()).collect()
 }

@@ -3,13 +3,13 @@
 use std::path::Path;
 
 /// A captured packet: its shared secret and bytes.
-pub struct Vector {
+pub(crate) struct Vector {
     pub secret: String,
     pub bytes: Vec<u8>,
 }
 
 /// Reads `tests/data/<name>`: `#` comments, `secret: ...`, `hex: ...`.
-pub fn vector(name: &str) -> Vector {
+pub(crate) fn vector(name: &str) -> Vector {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(name);
