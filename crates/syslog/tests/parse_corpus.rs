@@ -619,7 +619,7 @@ fn current_disagreements() -> Vec<Disagreement> {
 }
 
 fn list_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/parse/disagreements.tsv")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/parse/disagreements.tsv")
 }
 
 /// (id, field, ours, theirs) -> reason
