@@ -16,6 +16,7 @@ pub(super) struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    #[inline]
     pub(super) fn new(text: &'a str) -> Self {
         Cursor {
             text,
@@ -24,35 +25,43 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[inline]
     pub(super) fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
 
+    #[inline]
     pub(super) fn peek_at(&self, ahead: usize) -> Option<u8> {
         self.bytes.get(self.pos + ahead).copied()
     }
 
+    #[inline]
     pub(super) fn rest_bytes(&self) -> &'a [u8] {
         self.bytes.get(self.pos..).unwrap_or_default()
     }
 
+    #[inline]
     pub(super) fn rest(&self) -> &'a str {
         self.text.get(self.pos..).unwrap_or_default()
     }
 
+    #[inline]
     pub(super) fn at_end(&self) -> bool {
         self.pos >= self.bytes.len()
     }
 
+    #[inline]
     pub(super) fn slice(&self, start: usize, end: usize) -> &'a str {
         self.text.get(start..end).unwrap_or_default()
     }
 
+    #[inline]
     pub(super) fn err(&self, kind: ParseErrorKind) -> ParseError {
         ParseError::new(kind, self.pos)
     }
 
     /// The run of non-space bytes at the cursor (advances past it).
+    #[inline]
     pub(super) fn token(&mut self) -> &'a str {
         let start = self.pos;
         let len = find_space(self.rest_bytes());
@@ -60,6 +69,7 @@ impl<'a> Cursor<'a> {
         self.slice(start, self.pos)
     }
 
+    #[inline]
     pub(super) fn skip_spaces(&mut self) -> usize {
         let start = self.pos;
         while self.peek() == Some(b' ') {
@@ -69,6 +79,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Exactly one SP, as RFC 5424 requires between header fields.
+    #[inline]
     pub(super) fn expect_space(&mut self, after: &'static str) -> Result<()> {
         match self.peek() {
             Some(b' ') => {
@@ -82,6 +93,7 @@ impl<'a> Cursor<'a> {
 
     /// An RFC 5424 header field (PRINTUSASCII, RFC 5424 section 6) that
     /// may be NILVALUE.
+    #[inline]
     pub(super) fn nil_or_token(&mut self, field: &'static str) -> Result<Option<&'a str>> {
         let start = self.pos;
         // One pass: find the SP and check every byte (header fields are
@@ -124,6 +136,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A BSD timestamp at the cursor (advances past it).
+    #[inline]
     pub(super) fn bsd_timestamp(&mut self, opts: &ParseOptions) -> Result<Timestamp> {
         let (ts, len) = timestamp::parse_bsd(
             self.rest_bytes(),

@@ -6,6 +6,7 @@ use super::cursor::Cursor;
 use super::error::{ParseError, ParseErrorKind, Result};
 
 /// `<PRI>` at the cursor, 1 to 3 digits up to 191.
+#[inline]
 pub(super) fn parse_pri(cur: &mut Cursor<'_>) -> Result<Priority> {
     let start = cur.pos;
     cur.pos += 1; // '<'

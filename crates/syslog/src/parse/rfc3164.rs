@@ -18,6 +18,7 @@ pub(super) enum TimestampForm {
 
 /// The TIMESTAMP and the spaces after it, into `msg`. `Ok(None)`: there is
 /// no timestamp and the whole rest became MSG (RFC 3164 section 4.3.2).
+#[inline]
 pub(super) fn parse_timestamp<'a>(
     cur: &mut Cursor<'a>,
     msg: &mut SyslogMessage<'a>,
@@ -42,6 +43,7 @@ pub(super) fn parse_timestamp<'a>(
 }
 
 /// HOSTNAME, unless the first token is already the tag (`RT_FLOW: ...`).
+#[inline]
 pub(super) fn parse_hostname<'a>(cur: &mut Cursor<'a>, msg: &mut SyslogMessage<'a>) {
     let save = cur.pos;
     let first = cur.token();
@@ -54,6 +56,7 @@ pub(super) fn parse_hostname<'a>(cur: &mut Cursor<'a>, msg: &mut SyslogMessage<'
 }
 
 /// `TAG[PID]:` (the process), when there is one.
+#[inline]
 pub(super) fn parse_tag<'a>(cur: &mut Cursor<'a>, msg: &mut SyslogMessage<'a>) {
     let save = cur.pos;
     let tag = cur.token();
@@ -70,6 +73,7 @@ pub(super) fn parse_tag<'a>(cur: &mut Cursor<'a>, msg: &mut SyslogMessage<'a>) {
 
 /// MSG: the rest, with a leading Junos tag taken out as `msg_id`; marks
 /// JUNOScope lines.
+#[inline]
 pub(super) fn parse_message<'a>(cur: &Cursor<'a>, mut msg: SyslogMessage<'a>) -> SyslogMessage<'a> {
     let (tag, text) = split_junos_tag(cur.rest());
     msg.msg_id = tag;

@@ -14,6 +14,7 @@ use crate::timestamp::Timestamp;
 
 /// `1 ` followed by a timestamp or NILVALUE: RFC 5424 without its PRI
 /// (syslog-loose issue #1). Only VERSION 1 exists, so only 1 is taken.
+#[inline]
 pub(super) fn looks_like_version(rest: &[u8]) -> bool {
     rest.starts_with(b"1 ")
         && rest
@@ -75,6 +76,7 @@ pub(super) fn parse_after_header<'a>(
 
 /// `APP-NAME SP PROCID SP MSGID SP SD [SP MSG]`, shared by RFC 5424 and by
 /// relay-wrapped bodies.
+#[inline]
 pub(super) fn parse_tail<'a>(
     cur: &mut Cursor<'a>,
     timestamp: Option<Timestamp>,
@@ -118,6 +120,7 @@ fn parse_msg<'a>(cur: &mut Cursor<'a>) -> Result<Option<&'a str>> {
 
 /// A relay-wrapped body: `TIMESTAMP SP HOSTNAME SP` and the tail, the RFC
 /// 5424 record without PRI and VERSION. `None` when it is not one.
+#[inline]
 pub(super) fn parse_relayed<'a>(
     cur: &Cursor<'a>,
     opts: &ParseOptions,
@@ -134,6 +137,7 @@ pub(super) fn parse_relayed<'a>(
 /// header: `APP PROCID MSGID SD [MSG]` (PROCID digits or '-', MSGID a Junos
 /// tag or '-', SD '-' or elements), or `TAG [SD...] [MSG]`.
 /// `Ok(None)` when the line does not have that shape.
+#[inline]
 pub(super) fn parse_headerless<'a>(cur: &mut Cursor<'a>) -> Result<Option<SyslogMessage<'a>>> {
     let start = cur.pos;
     let first = cur.token();
@@ -164,6 +168,7 @@ pub(super) fn parse_headerless<'a>(cur: &mut Cursor<'a>) -> Result<Option<Syslog
 /// Whether the text at the cursor looks like `APP PROCID MSGID SD`, with
 /// PROCID digits or '-', MSGID a Junos tag or '-' and SD '-' or '['.
 /// Used to recognise RFC 5424 bodies that lost their header.
+#[inline]
 pub(super) fn has_tail_shape(cur: &Cursor<'_>, nil_app_allowed: bool) -> bool {
     let mut probe = cur.clone();
     let app = probe.token();

@@ -3,11 +3,13 @@
 
 /// A token that is a BSD TAG rather than a HOSTNAME: it ends with ':'
 /// (`RT_FLOW:`, `sshd[12]:`).
+#[inline]
 pub(super) fn is_tag_token(token: &str) -> bool {
     token.ends_with(':') && token.len() > 1
 }
 
 /// `name[pid]:`, `name:` or `name[pid]` -> (name, pid).
+#[inline]
 pub(super) fn split_program(token: &str) -> Option<(&str, Option<&str>)> {
     let body = token.strip_suffix(':').unwrap_or(token);
     if let Some(inner) = body.strip_suffix(']') {
@@ -27,6 +29,7 @@ pub(super) fn split_program(token: &str) -> Option<(&str, Option<&str>)> {
 
 /// A Junos tag at the start of MSG: `[A-Z][A-Z0-9_]*` containing '_',
 /// followed by ':' and a space or the end. Returns (tag, text after it).
+#[inline]
 pub(super) fn split_junos_tag(body: &str) -> (Option<&str>, &str) {
     let b = body.as_bytes();
     if !b.first().is_some_and(u8::is_ascii_uppercase) {
@@ -48,6 +51,7 @@ pub(super) fn split_junos_tag(body: &str) -> (Option<&str>, &str) {
 }
 
 /// A whole token shaped like a Junos tag: `[A-Z][A-Z0-9_]*`.
+#[inline]
 pub(super) fn is_junos_tag(token: &str) -> bool {
     let b = token.as_bytes();
     b.first().is_some_and(u8::is_ascii_uppercase)

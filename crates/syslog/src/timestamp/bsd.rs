@@ -29,6 +29,7 @@ pub(crate) fn starts_with_bsd(b: &[u8]) -> bool {
 /// (`time-format millisecond`) or a year (`Mmm dd yyyy hh:mm:ss`), at the
 /// start of `b`, which sits at byte `base` of the line. Returns the
 /// timestamp and its length.
+#[inline]
 pub(crate) fn parse_bsd(
     b: &[u8],
     base: usize,
