@@ -1,5 +1,5 @@
 //! The JUNOScope event catalog: every message of the JUNOScope system log
-//! chapter (seed 000), from `catalog/junoscope.toml`, compiled in.
+//! chapter (seed 000), from `crates/event/catalog/junoscope.toml`, compiled in.
 //!
 //! [`catalog()`] parses the data file once. Each [`CatalogEntry`] knows its
 //! message template with named variables, its type and severity and the
@@ -16,7 +16,7 @@ use crate::event::CompactString;
 use crate::{Event, Facility, Param, Severity};
 
 /// The catalog data file, compiled in.
-pub const CATALOG_TOML: &str = include_str!("../../../catalog/junoscope.toml");
+pub const CATALOG_TOML: &str = include_str!("../catalog/junoscope.toml");
 
 /// SD-ID used for the catalog variables when the caller does not choose one:
 /// the Junos platform id of seed 002's sample (see docs/catalog.md).
@@ -762,8 +762,9 @@ pub fn catalog() -> &'static Catalog {
     CATALOG.get_or_init(|| {
         // The data file is compiled in and checked by the unit test below, so
         // this cannot fail on anything a user supplies.
-        Catalog::from_toml(CATALOG_TOML)
-            .unwrap_or_else(|err| panic!("built-in catalog/junoscope.toml is invalid: {err}"))
+        Catalog::from_toml(CATALOG_TOML).unwrap_or_else(|err| {
+            panic!("built-in crates/event/catalog/junoscope.toml is invalid: {err}")
+        })
     })
 }
 

@@ -1,6 +1,7 @@
 //! The catalog against the seed chapter itself (seed 000): every
 //! `JUNOSCOPE_*` code the seed mentions must be a code or alias of the
-//! catalog, and every heading of the seed must be a catalog entry.
+//! catalog, and every heading of the seed must be a catalog entry. The seed
+//! is copied in `tests/data/seeds` (see the README there).
 
 use std::path::PathBuf;
 
@@ -8,7 +9,7 @@ use netaudit_event::catalog::catalog;
 
 /// The seed 000 text with markdown's `\_` escapes removed.
 fn seed_000() -> String {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seeds");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/seeds");
     let entries = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot read the seed directory {}: {e}", dir.display()));
     let mut found = entries

@@ -10,7 +10,7 @@ fn netaudit() -> Command {
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data/parse")
+        .join("../syslog/tests/data/parse")
         .join(name)
 }
 

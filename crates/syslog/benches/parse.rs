@@ -1,7 +1,8 @@
 //! Parse throughput: netaudit's parser against `syslog_loose` 0.23 (the
 //! parser inside Vector), same lines, same run.
 //!
-//! Workloads: (a) `corpus`: every line of ../shared/corpus/junos_lines.txt;
+//! Workloads: (a) `corpus`: every line of the shared corpus's
+//! `junos_lines.txt` (see `corpus_path`; skipped with a note when absent);
 //! `corpus-ok`: the 186 of them that syslog_loose parses exactly; (b)
 //! `generated`: 100,000 Junos structured-data lines (~280 bytes on average)
 //! generated here from a fixed seed. Both parsers fully decode structured data: every param's
@@ -33,12 +34,35 @@ impl Workload {
     }
 }
 
-fn corpus_lines() -> Vec<String> {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/junos_lines.txt");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    text.lines().map(str::to_string).collect()
+/// Where the real-device corpus is: `$NETAUDIT_CORPUS` (the directory holding
+/// `junos_lines.txt`), else `shared/corpus` beside the checkout. It is not in
+/// the repository (some of its lines may not be copied), so it may be absent.
+fn corpus_path() -> PathBuf {
+    match std::env::var_os("NETAUDIT_CORPUS") {
+        Some(dir) => PathBuf::from(dir).join("junos_lines.txt"),
+        None => {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/junos_lines.txt")
+        }
+    }
+}
+
+/// The corpus lines, or `None` (after saying where to get them) when the
+/// corpus is not there: the generated workload still runs.
+fn corpus_lines() -> Option<Vec<String>> {
+    let path = corpus_path();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text.lines().map(str::to_string).collect()),
+        Err(e) => {
+            eprintln!(
+                "skipping the corpus workloads: cannot read {} ({e}). The corpus is the \
+                 project's shared collection of real Junos lines (shared/corpus, see its \
+                 README.md and SOURCES.md), kept outside the repository; put it at \
+                 ../shared/corpus next to the checkout or set NETAUDIT_CORPUS to its directory.",
+                path.display()
+            );
+            None
+        }
+    }
 }
 
 /// xorshift64*: deterministic, no dependency.
@@ -124,7 +148,10 @@ fn generated_lines(count: usize) -> Vec<String> {
 }
 
 fn workloads() -> Vec<Workload> {
-    let corpus = corpus_lines();
+    let generated = Workload::new("generated", generated_lines(100_000));
+    let Some(corpus) = corpus_lines() else {
+        return vec![generated];
+    };
     // The 186 corpus lines syslog_loose parses exactly: on the other 10
     // (timestamps without offset) it gives up early while netaudit repairs
     // and fully decodes them, which would flatter neither side.
@@ -138,7 +165,7 @@ fn workloads() -> Vec<Workload> {
     vec![
         Workload::new("corpus", corpus),
         Workload::new("corpus-ok", both_accept),
-        Workload::new("generated", generated_lines(100_000)),
+        generated,
     ]
 }
 

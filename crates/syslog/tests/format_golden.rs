@@ -1,6 +1,6 @@
 //! Golden tests of the writers: the two seed samples byte for byte, and
 //! every catalog code (plus edge cases) in both formats against the files
-//! under tests/data/format/.
+//! under crates/syslog/tests/data/format/.
 //!
 //! The expected files were generated once with `UPDATE_GOLDEN=1 cargo test
 //! -p netaudit-syslog --test format_golden`, reviewed by eye and committed;
@@ -17,7 +17,7 @@ use netaudit_syslog::format::{
 const NANOS: i64 = 1_000_000_000;
 
 fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/format")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/format")
 }
 
 fn updating() -> bool {

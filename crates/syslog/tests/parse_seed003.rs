@@ -1,6 +1,6 @@
 //! Every sample record of seed 003 (the NDcPP audit table) parses.
 //!
-//! The seed is read at test time from `../shared/seeds`. Its "How Event is
+//! The seed is copied in `tests/data/seeds` (see the README there). Its "How Event is
 //! Generated" cells hold Junos structured-data bodies without the
 //! `<PRI>1 TIMESTAMP HOST` header (`mgd 70652 UI_AUTH_EVENT [junos@...] text`),
 //! a few full RFC 5424 lines, and narrative words between records. The
@@ -20,12 +20,12 @@ use std::path::PathBuf;
 use netaudit_syslog::parse::{parse, Format, ParseErrorKind, ParseOptions};
 
 fn seed_003() -> String {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seeds");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/seeds");
     let entry = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
         .filter_map(Result::ok)
         .find(|e| e.file_name().to_string_lossy().starts_with("003_"))
-        .expect("seed 003 present in ../shared/seeds");
+        .expect("seed 003 present in tests/data/seeds");
     std::fs::read_to_string(entry.path()).expect("seed 003 is UTF-8 text")
 }
 
