@@ -400,3 +400,89 @@ impl RawListenerTls {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listeners(text: &str) -> Result<Vec<ListenerConfig>, String> {
+        #[derive(Deserialize)]
+        struct File {
+            listener: Vec<RawListener>,
+        }
+        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        resolve_listeners(file.listener).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn each_protocol_gets_only_its_own_settings() {
+        let resolved = listeners(
+            "[[listener]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\n\
+             [[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:1\"\nidle_timeout_secs = 0\n\
+             [[listener]]\nprotocol = \"tls\"\naddress = \"127.0.0.1:2\"\n\
+             [listener.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            resolved[0].transport,
+            ListenerTransport::Udp {
+                recv_buffer_bytes: DEFAULT_RECV_BUFFER_BYTES
+            }
+        );
+        assert_eq!(resolved[1].protocol(), Protocol::Tcp);
+        assert_eq!(resolved[1].idle_timeout(), None);
+        assert!(resolved[1].tls().is_none());
+        let ListenerTransport::Tls {
+            handshake_timeout,
+            tls,
+            stream,
+        } = &resolved[2].transport
+        else {
+            panic!("{:?}", resolved[2]);
+        };
+        assert_eq!(
+            *handshake_timeout,
+            Duration::from_secs(DEFAULT_HANDSHAKE_TIMEOUT_SECS)
+        );
+        assert_eq!(tls.cert, PathBuf::from("c.pem"));
+        assert_eq!(stream, &StreamConfig::default());
+        assert_eq!(resolved[2].display_name(), "tls:127.0.0.1:2");
+    }
+
+    #[test]
+    fn settings_of_another_protocol_are_rejected_by_key() {
+        for (extra, protocol, message) in [
+            (
+                "handshake_timeout_secs = 5\n",
+                "tcp",
+                "listener[0].handshake_timeout_secs: applies to tls listeners only",
+            ),
+            (
+                "handshake_timeout_secs = 5\n",
+                "udp",
+                "listener[0].handshake_timeout_secs: applies to tls listeners only",
+            ),
+            (
+                "idle_timeout_secs = 5\n",
+                "udp",
+                "listener[0].idle_timeout_secs: applies to tcp and tls listeners only",
+            ),
+            (
+                "[listener.tls]\ncert = \"c\"\nkey = \"k\"\n",
+                "tcp",
+                "listener[0].tls: applies to tls listeners only",
+            ),
+            (
+                "max_message_bytes = 479\n",
+                "udp",
+                "listener[0].max_message_bytes: must be at least 480",
+            ),
+        ] {
+            let text = format!(
+                "[[listener]]\nprotocol = \"{protocol}\"\naddress = \"127.0.0.1:1\"\n{extra}"
+            );
+            let error = listeners(&text).unwrap_err();
+            assert!(error.contains(message), "{protocol} {extra}: {error}");
+        }
+    }
+}
