@@ -8,7 +8,8 @@ use crate::error::AuditFileError;
 pub const MAX_ARCHIVES: u32 = 1000;
 
 /// What to do when the audit storage is full (NDcPP FAU_STG_EXT.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum OnFull {
     /// Delete the oldest archives to make room, and report each deletion to the caller.
     OverwriteOldest,
@@ -18,7 +19,8 @@ pub enum OnFull {
 }
 
 /// When written lines are forced to stable storage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum SyncPolicy {
     /// `fdatasync` at the end of every `write_batch` (the caller's cursor may then advance).
     EveryBatch,

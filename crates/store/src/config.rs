@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use crate::paths::{stem, with_suffix};
 
-/// How hard a commit waits for the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How hard a commit waits for the disk; `full` or `normal` in a configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Synchronous {
     /// fsync at every commit: an acknowledged batch survives power loss.
     #[default]

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::config::{Config, Protocol};
+use crate::config::Config;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -17,7 +17,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut config = Config::load(&args.file)?;
     // TLS files are read now too: a typo in a path should not wait for a start.
     for (index, listener) in config.listeners.iter().enumerate() {
-        if let (Protocol::Tls, Some(tls)) = (listener.protocol, &listener.tls) {
+        if let Some(tls) = listener.tls() {
             crate::serve::tls::acceptor(tls)
                 .map_err(|e| anyhow::anyhow!("{}: listener[{index}].{e}", args.file.display()))?;
         }

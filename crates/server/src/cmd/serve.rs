@@ -21,9 +21,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    config
-        .resolve_outputs()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    config.resolve_outputs()?;
     init_tracing(&config.log);
     match &args.config {
         Some(path) => eprintln!("netaudit serve: configuration {}", path.display()),

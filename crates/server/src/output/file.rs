@@ -16,14 +16,11 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use netaudit_auditfile::{
-    AuditFile, AuditFileConfig, AuditFileError, FullCause, OnFull as FileOnFull, SyncPolicy,
-    WriteOutcome,
-};
+use netaudit_auditfile::{AuditFile, AuditFileConfig, AuditFileError, FullCause, WriteOutcome};
 use netaudit_event::{Event, Severity};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{FileOutputConfig, FileSync, OnFull};
+use crate::config::FileOutputConfig;
 use crate::output::format::OutputFormatter;
 use crate::output::{sleep_or_cancel, Consumer, OutputContext, CHUNK_EVENTS};
 use crate::serve::ingest::internal_event;
@@ -43,14 +40,8 @@ pub fn audit_file_config(config: &FileOutputConfig) -> AuditFileConfig {
         archives: config.archives,
         compress: config.compress,
         max_total_bytes: config.max_total_bytes,
-        on_full: match config.on_full {
-            OnFull::OverwriteOldest => FileOnFull::OverwriteOldest,
-            OnFull::Stop => FileOnFull::Stop,
-        },
-        sync: match config.sync {
-            FileSync::EveryBatch => SyncPolicy::EveryBatch,
-            FileSync::Never => SyncPolicy::Never,
-        },
+        on_full: config.on_full,
+        sync: config.sync,
     }
 }
 

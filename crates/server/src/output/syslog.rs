@@ -21,9 +21,10 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
+use netaudit_syslog::framing::Framing;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{OutputFraming, SyslogOutputConfig, Transport};
+use crate::config::{SyslogOutputConfig, Transport};
 use crate::output::filter::Filter;
 use crate::output::format::OutputFormatter;
 use crate::output::transport::{Connection, Target, UDP_MAX_PAYLOAD};
@@ -55,7 +56,7 @@ struct InFlight {
 struct Forwarder {
     name: String,
     target: Target,
-    framing: OutputFraming,
+    framing: Framing,
     filter: Filter,
     formatter: OutputFormatter,
     consumer: Consumer,
@@ -171,13 +172,13 @@ impl Forwarder {
                         self.frames.extend_from_slice(&self.message);
                         datagrams.push((start, self.frames.len()));
                     }
-                    (_, OutputFraming::OctetCounting) => {
+                    (_, Framing::OctetCounting) => {
                         self.frames
                             .extend_from_slice(self.message.len().to_string().as_bytes());
                         self.frames.push(b' ');
                         self.frames.extend_from_slice(&self.message);
                     }
-                    (_, OutputFraming::Lf) => {
+                    (_, Framing::LfDelimited) => {
                         self.frames.extend_from_slice(&self.message);
                         self.frames.push(b'\n');
                     }

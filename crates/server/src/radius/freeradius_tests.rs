@@ -415,12 +415,15 @@ async fn run_output_reads_its_table_and_keeps_the_server_output_metrics() {
     let store = open_store(dir.path());
     let secret_path = dir.path().join("radius.secret");
     std::fs::write(&secret_path, format!("{SECRET}\n")).unwrap();
-    let table: super::config::RadiusOutputConfig = toml::from_str(&format!(
-        "name = \"aaa\"\nservers = [\"{}\"]\nsecret_file = {:?}\nnas_identifier = \"serve-test\"\ntimeout_ms = 200\n",
+    let table = crate::config::Config::from_toml(&format!(
+        "[[output.radius]]\nname = \"aaa\"\nservers = [\"{}\"]\nsecret_file = {:?}\nnas_identifier = \"serve-test\"\ntimeout_ms = 200\n",
         server.address(),
         secret_path.display().to_string()
-    ))
-    .unwrap();
+    ), "test.toml")
+    .unwrap()
+    .output
+    .radius
+    .remove(0);
     let metrics = Arc::new(crate::serve::metrics::Metrics::new());
     let (alerts, _alerts_rx) = mpsc::channel(4);
     let ctx = crate::output::OutputContext {

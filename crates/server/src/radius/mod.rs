@@ -3,7 +3,7 @@
 //! mapping live in the `netaudit-radius` crate; see docs/radius.md.
 
 pub mod client;
-pub mod config;
+pub use crate::config::output::radius as config;
 pub mod consumer;
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{ListenerConfig, Protocol};
+use crate::config::{ListenerConfig, ListenerTransport, StreamConfig};
 use crate::serve::ingest::{internal_event, now_ns, unparsed_event, Ingest};
 use crate::serve::tls;
 
@@ -56,6 +56,12 @@ pub struct RunningListener {
 /// The TLS acceptor of a listener, swapped in place on reload.
 type SharedAcceptor = Arc<std::sync::RwLock<TlsAcceptor>>;
 
+/// What the accept loop of a TLS listener needs beyond a TCP one.
+struct TlsSetup {
+    acceptor: SharedAcceptor,
+    handshake_timeout: Duration,
+}
+
 impl RunningListener {
     /// Binds the socket (errors here are reported to the caller) and starts
     /// serving in the background.
@@ -64,9 +70,9 @@ impl RunningListener {
         let tasks = TaskTracker::new();
         let name = config.display_name();
         let mut shared_acceptor = None;
-        match config.protocol {
-            Protocol::Udp => {
-                let socket = bind_udp(config.address, config.recv_buffer_bytes()).map_err(|e| {
+        match &config.transport {
+            ListenerTransport::Udp { recv_buffer_bytes } => {
+                let socket = bind_udp(config.address, *recv_buffer_bytes).map_err(|e| {
                     anyhow::anyhow!("listener {name}: cannot bind UDP {}: {e}", config.address)
                 })?;
                 let dropped = Arc::new(AtomicU64::new(0));
@@ -79,29 +85,37 @@ impl RunningListener {
                 ));
                 tasks.spawn(report_udp_drops(name, ingest, cancel.clone(), dropped));
             }
-            Protocol::Tcp | Protocol::Tls => {
-                let acceptor = match (&config.protocol, &config.tls) {
-                    (Protocol::Tls, Some(tls_config)) => Some(Arc::new(std::sync::RwLock::new(
-                        tls::acceptor(tls_config)
-                            .map_err(|e| anyhow::anyhow!("listener {name}: {e}"))?,
-                    ))),
+            ListenerTransport::Tcp(stream) | ListenerTransport::Tls { stream, .. } => {
+                let tls = match &config.transport {
+                    ListenerTransport::Tls {
+                        tls: tls_config,
+                        handshake_timeout,
+                        ..
+                    } => Some(TlsSetup {
+                        acceptor: Arc::new(std::sync::RwLock::new(
+                            tls::acceptor(tls_config)
+                                .map_err(|e| anyhow::anyhow!("listener {name}: {e}"))?,
+                        )),
+                        handshake_timeout: *handshake_timeout,
+                    }),
                     _ => None,
                 };
-                shared_acceptor = acceptor.clone();
+                shared_acceptor = tls.as_ref().map(|tls| tls.acceptor.clone());
                 let listener = TcpListener::bind(config.address).await.map_err(|e| {
                     anyhow::anyhow!("listener {name}: cannot bind TCP {}: {e}", config.address)
                 })?;
                 tasks.spawn(run_stream_listener(
                     listener,
                     config.clone(),
-                    acceptor,
+                    stream.clone(),
+                    tls,
                     ingest,
                     cancel.clone(),
                     tasks.clone(),
                 ));
             }
         }
-        tracing::info!(listener = %config.display_name(), protocol = %config.protocol, address = %config.address, "listening");
+        tracing::info!(listener = %config.display_name(), protocol = %config.protocol(), address = %config.address, "listening");
         Ok(RunningListener {
             config,
             cancel,
@@ -114,7 +128,7 @@ impl RunningListener {
     /// connections (open ones keep their session). `Ok(false)` for other
     /// listeners; on error the running acceptor is kept.
     pub fn reload_tls(&self) -> anyhow::Result<bool> {
-        let (Some(shared), Some(tls_config)) = (&self.acceptor, &self.config.tls) else {
+        let (Some(shared), Some(tls_config)) = (&self.acceptor, self.config.tls()) else {
             return Ok(false);
         };
         let fresh = tls::acceptor(tls_config)
@@ -295,13 +309,14 @@ async fn report_udp_drops(
 async fn run_stream_listener(
     listener: TcpListener,
     config: ListenerConfig,
-    acceptor: Option<SharedAcceptor>,
+    stream_config: StreamConfig,
+    tls: Option<TlsSetup>,
     ingest: Ingest,
     cancel: CancellationToken,
     tasks: TaskTracker,
 ) {
     let name: Arc<str> = config.display_name().into();
-    let slots = Arc::new(Semaphore::new(config.max_connections()));
+    let slots = Arc::new(Semaphore::new(stream_config.max_connections));
     let config = Arc::new(config);
     loop {
         let accepted = tokio::select! {
@@ -323,7 +338,7 @@ async fn run_stream_listener(
             tracing::warn!(
                 listener = %name,
                 %peer,
-                max_connections = config.max_connections(),
+                max_connections = stream_config.max_connections,
                 "connection refused: max_connections reached"
             );
             drop(stream);
@@ -333,11 +348,13 @@ async fn run_stream_listener(
         ingest.metrics.connections_active.fetch_add(1, Relaxed);
         let ingest = ingest.clone();
         let cancel = cancel.clone();
-        let acceptor = acceptor.as_ref().map(|shared| {
-            shared
+        let acceptor = tls.as_ref().map(|tls| {
+            let acceptor = tls
+                .acceptor
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone()
+                .clone();
+            (acceptor, tls.handshake_timeout)
         });
         let name = name.clone();
         let config = config.clone();
@@ -346,8 +363,8 @@ async fn run_stream_listener(
             tracing::debug!(listener = %name, %peer, "connection accepted");
             match acceptor {
                 None => serve_stream(stream, peer, &name, &config, &ingest, &cancel, true).await,
-                Some(acceptor) => {
-                    let handshake = tokio::time::timeout(config.handshake_timeout(), acceptor.accept(stream));
+                Some((acceptor, handshake_timeout)) => {
+                    let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(stream));
                     let handshake = tokio::select! {
                         () = cancel.cancelled() => None,
                         result = handshake => Some(result),
@@ -366,7 +383,7 @@ async fn run_stream_listener(
                             tracing::warn!(
                                 listener = %name,
                                 %peer,
-                                timeout_secs = config.handshake_timeout().as_secs(),
+                                timeout_secs = handshake_timeout.as_secs(),
                                 "TLS handshake timed out; connection closed"
                             );
                         }

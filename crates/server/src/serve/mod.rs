@@ -204,7 +204,7 @@ impl Server {
             tx: self.chunk_tx.clone(),
             metrics: self
                 .metrics
-                .listener(&listener.display_name(), &listener.protocol.to_string()),
+                .listener(&listener.display_name(), &listener.protocol().to_string()),
             global: self.metrics.clone(),
             on_parse_error: listener.on_parse_error,
             chunk_max_events: self.config.pipeline.chunk_max_events,
@@ -258,9 +258,9 @@ impl Server {
         let Some(path) = self.config_path.clone() else {
             return Err(ReloadError::NoConfigFile);
         };
-        let new = Config::load(&path)?;
-        let mut new = new;
-        new.resolve_outputs().map_err(ReloadError::Unresolved)?;
+        let mut new = Config::load(&path)?;
+        new.resolve_outputs()
+            .map_err(|err| ReloadError::Unresolved(err.to_string()))?;
         for (what, changed) in [
             ("store", new.store != self.config.store),
             ("pipeline", new.pipeline != self.config.pipeline),

@@ -108,12 +108,14 @@ pub const DEFAULT_MAX_SKIP: u64 = 16 * 1024 * 1024;
 /// is already far above any skip limit).
 pub const MAX_COUNT_DIGITS: usize = 10;
 
-/// The two RFC 6587 framings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The two RFC 6587 framings; `octet-counting` or `lf` in a configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Framing {
     /// `MSG-LEN SP SYSLOG-MSG`.
     OctetCounting,
     /// One message per line (non-transparent framing).
+    #[serde(rename = "lf")]
     LfDelimited,
 }
 

@@ -16,6 +16,7 @@
 //! alert_after_secs = 300                # then a stored alert event
 //! ```
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,93 +25,96 @@ use netaudit_radius::mapping::NasIdentity;
 use netaudit_radius::{Dictionary, SharedSecret};
 use serde::Deserialize;
 
-use super::client::{ClientOptions, ServerSpec};
+use crate::config::error::ConfigError;
+use crate::radius::client::{ClientOptions, ServerSpec};
 
-/// One `[[output.radius]]` table.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// One `[[output.radius]]` table as written.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct RawRadiusOutput {
+    name: String,
+    servers: Vec<String>,
+    secret_file: Option<PathBuf>,
+    secret_env: Option<String>,
+    allow_short_secret: Option<bool>,
+    nas_identifier: Option<String>,
+    nas_ip_address: Option<Ipv4Addr>,
+    timeout_ms: Option<u64>,
+    max_timeout_ms: Option<u64>,
+    retransmissions: Option<u32>,
+    dead_time_secs: Option<u64>,
+    retry_initial_ms: Option<u64>,
+    retry_max_ms: Option<u64>,
+    alert_after_secs: Option<u64>,
+    dictionary: Option<PathBuf>,
+    attribute_numbers: Option<BTreeMap<String, u8>>,
+}
+
+/// One `[[output.radius]]` table, parsed; [`RadiusOutputConfig::resolve`]
+/// checks what it refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RadiusOutputConfig {
     /// Unique; names the durable cursor (`radius:<name>`), logs and metrics.
     pub name: String,
     /// `HOST:PORT` of each accounting server, in failover order.
     pub servers: Vec<String>,
     /// File holding the shared secret (one trailing newline is ignored).
-    #[serde(default)]
     pub secret_file: Option<PathBuf>,
     /// Environment variable holding the shared secret.
-    #[serde(default)]
     pub secret_env: Option<String>,
     /// Accept a secret shorter than 16 octets (RFC 2865's "SHOULD").
-    #[serde(default)]
     pub allow_short_secret: bool,
-    #[serde(default = "default_nas_identifier")]
     pub nas_identifier: String,
-    #[serde(default)]
     pub nas_ip_address: Option<Ipv4Addr>,
-    #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
-    #[serde(default = "default_max_timeout_ms")]
     pub max_timeout_ms: u64,
-    #[serde(default = "default_retransmissions")]
     pub retransmissions: u32,
-    #[serde(default = "default_dead_time_secs")]
     pub dead_time_secs: u64,
-    #[serde(default = "default_retry_initial_ms")]
     pub retry_initial_ms: u64,
-    #[serde(default = "default_retry_max_ms")]
     pub retry_max_ms: u64,
     /// After this long without delivering a pending record, store an alert
     /// event (and again each time as long as it lasts).
-    #[serde(default = "default_alert_after_secs")]
     pub alert_after_secs: u64,
     /// A FreeRADIUS-format dictionary read on top of the built-in one.
-    #[serde(default)]
     pub dictionary: Option<PathBuf>,
     /// Other numbers for the JUNOScope vendor attributes, by name.
-    #[serde(default)]
-    pub attribute_numbers: std::collections::BTreeMap<String, u8>,
+    pub attribute_numbers: BTreeMap<String, u8>,
     /// A digest of what the table refers to outside the configuration
     /// (the secret's file or variable, the dictionary file), set by
     /// `Config::resolve_outputs`: part of the comparison, so that a reload
     /// restarts the output when only the secret file's content changed.
-    #[serde(skip)]
     pub referenced_digest: Option<[u8; 32]>,
 }
 
-fn default_nas_identifier() -> String {
-    "netaudit".to_string()
-}
-fn default_timeout_ms() -> u64 {
-    2_000
-}
-fn default_max_timeout_ms() -> u64 {
-    16_000
-}
-fn default_retransmissions() -> u32 {
-    2
-}
-fn default_dead_time_secs() -> u64 {
-    30
-}
-fn default_retry_initial_ms() -> u64 {
-    1_000
-}
-fn default_retry_max_ms() -> u64 {
-    60_000
-}
-fn default_alert_after_secs() -> u64 {
-    300
-}
-
-/// Errors of a `[[output.radius]]` table; each names the key.
-#[derive(Debug, thiserror::Error)]
-pub enum RadiusConfigError {
-    #[error("output.radius {name:?}: {key}: {message}")]
-    Invalid {
-        name: String,
-        key: &'static str,
-        message: String,
-    },
+impl RawRadiusOutput {
+    /// Fills in the defaults; key paths are relative to the table. What the
+    /// table refers to is checked later, by [`RadiusOutputConfig::resolve`].
+    pub(crate) fn resolve(self) -> Result<RadiusOutputConfig, ConfigError> {
+        if self.name.is_empty() {
+            return Err(ConfigError::invalid("name", "must not be empty"));
+        }
+        Ok(RadiusOutputConfig {
+            name: self.name,
+            servers: self.servers,
+            secret_file: self.secret_file,
+            secret_env: self.secret_env,
+            allow_short_secret: self.allow_short_secret.unwrap_or(false),
+            nas_identifier: self
+                .nas_identifier
+                .unwrap_or_else(|| "netaudit".to_string()),
+            nas_ip_address: self.nas_ip_address,
+            timeout_ms: self.timeout_ms.unwrap_or(2_000),
+            max_timeout_ms: self.max_timeout_ms.unwrap_or(16_000),
+            retransmissions: self.retransmissions.unwrap_or(2),
+            dead_time_secs: self.dead_time_secs.unwrap_or(30),
+            retry_initial_ms: self.retry_initial_ms.unwrap_or(1_000),
+            retry_max_ms: self.retry_max_ms.unwrap_or(60_000),
+            alert_after_secs: self.alert_after_secs.unwrap_or(300),
+            dictionary: self.dictionary,
+            attribute_numbers: self.attribute_numbers.unwrap_or_default(),
+            referenced_digest: None,
+        })
+    }
 }
 
 /// Everything a RADIUS output needs, checked.
@@ -126,37 +130,58 @@ pub struct RadiusOutput {
     pub alert_after: Duration,
 }
 
-/// Reads a secret from a file's contents or an environment variable's value.
+/// Reads a secret from a file's contents or an environment variable's value;
+/// the error's key is `secret_file` or `secret_env`, whichever is at fault.
 pub fn load_secret(
     file: Option<&std::path::Path>,
     env: Option<&str>,
     allow_short: bool,
-) -> Result<SharedSecret, String> {
-    let bytes = match (file, env) {
-        (Some(_), Some(_)) => return Err("give secret_file or secret_env, not both".to_string()),
+) -> Result<SharedSecret, ConfigError> {
+    let (key, bytes) = match (file, env) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::unresolved(
+                "secret_file",
+                "give secret_file or secret_env, not both",
+            ))
+        }
         (None, None) => {
-            return Err("a shared secret is required: set secret_file or secret_env".to_string())
+            return Err(ConfigError::unresolved(
+                "secret_file",
+                "a shared secret is required: set secret_file or secret_env",
+            ))
         }
         (Some(path), None) => {
-            let contents =
-                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let contents = std::fs::read(path).map_err(|e| {
+                ConfigError::unresolved(
+                    "secret_file",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
             let trimmed = contents
                 .strip_suffix(b"\r\n")
                 .or_else(|| contents.strip_suffix(b"\n"))
                 .unwrap_or(&contents)
                 .to_vec();
-            trimmed
+            ("secret_file", trimmed)
         }
-        (None, Some(var)) => std::env::var_os(var)
-            .ok_or_else(|| format!("environment variable {var} is not set"))?
-            .into_encoded_bytes(),
+        (None, Some(var)) => (
+            "secret_env",
+            std::env::var_os(var)
+                .ok_or_else(|| {
+                    ConfigError::unresolved(
+                        "secret_env",
+                        format!("environment variable {var} is not set"),
+                    )
+                })?
+                .into_encoded_bytes(),
+        ),
     };
     let secret = if allow_short {
         SharedSecret::new_allow_short(bytes)
     } else {
         SharedSecret::new(bytes)
     };
-    secret.map_err(|e| e.to_string())
+    secret.map_err(|e| ConfigError::unresolved(key, e.to_string()))
 }
 
 impl RadiusOutputConfig {
@@ -188,13 +213,10 @@ impl RadiusOutputConfig {
         hasher.finalize().into()
     }
 
-    /// Checks the table and loads the secret and dictionary.
-    pub fn resolve(&self) -> Result<RadiusOutput, RadiusConfigError> {
-        let invalid = |key: &'static str, message: String| RadiusConfigError::Invalid {
-            name: self.name.clone(),
-            key,
-            message,
-        };
+    /// Checks the table and loads the secret and dictionary; key paths in
+    /// errors are relative to the table.
+    pub fn resolve(&self) -> Result<RadiusOutput, ConfigError> {
+        let invalid = ConfigError::unresolved;
         if self.name.trim().is_empty() {
             return Err(invalid("name", "must not be empty".to_string()));
         }
@@ -206,23 +228,13 @@ impl RadiusOutputConfig {
         }
         let mut addresses = Vec::with_capacity(self.servers.len());
         for server in &self.servers {
-            addresses.push(resolve_address(server).map_err(|m| invalid("servers", m))?);
+            addresses.push(resolve_address(server)?);
         }
         let secret = load_secret(
             self.secret_file.as_deref(),
             self.secret_env.as_deref(),
             self.allow_short_secret,
-        )
-        .map_err(|m| {
-            invalid(
-                if self.secret_env.is_some() && self.secret_file.is_none() {
-                    "secret_env"
-                } else {
-                    "secret_file"
-                },
-                m,
-            )
-        })?;
+        )?;
         let servers = addresses
             .into_iter()
             .map(|address| ServerSpec {
@@ -281,20 +293,31 @@ impl RadiusOutputConfig {
     }
 }
 
-/// `HOST:PORT` to one socket address (the first the resolver gives).
-pub fn resolve_address(text: &str) -> Result<SocketAddr, String> {
+/// `HOST:PORT` to one socket address (the first the resolver gives); the
+/// error's key is `servers`.
+pub fn resolve_address(text: &str) -> Result<SocketAddr, ConfigError> {
     text.to_socket_addrs()
-        .map_err(|e| format!("{text:?} is not a usable HOST:PORT: {e}"))?
+        .map_err(|e| {
+            ConfigError::unresolved(
+                "servers",
+                format!("{text:?} is not a usable HOST:PORT: {e}"),
+            )
+        })?
         .next()
-        .ok_or_else(|| format!("{text:?} resolves to no address"))
+        .ok_or_else(|| {
+            ConfigError::unresolved("servers", format!("{text:?} resolves to no address"))
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<RadiusOutputConfig, toml::de::Error> {
-        toml::from_str(text)
+    fn parse(text: &str) -> Result<RadiusOutputConfig, String> {
+        toml::from_str::<RawRadiusOutput>(text)
+            .map_err(|e| e.to_string())?
+            .resolve()
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -359,7 +382,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let short = dir.path().join("short");
         std::fs::write(&short, "short\n").unwrap();
-        let error = load_secret(Some(&short), None, false).unwrap_err();
+        let error = load_secret(Some(&short), None, false)
+            .unwrap_err()
+            .to_string();
         assert!(
             error.contains("5 octets") && error.contains("16"),
             "{error}"
@@ -369,17 +394,21 @@ mod tests {
         std::fs::write(&long, "x".repeat(129)).unwrap();
         assert!(load_secret(Some(&long), None, true)
             .unwrap_err()
+            .to_string()
             .contains("129 octets"));
         let empty = dir.path().join("empty");
         std::fs::write(&empty, "\n").unwrap();
         assert!(load_secret(Some(&empty), None, true)
             .unwrap_err()
+            .to_string()
             .contains("empty"));
         assert!(load_secret(Some(&dir.path().join("missing")), None, false)
             .unwrap_err()
+            .to_string()
             .contains("cannot read"));
         assert!(load_secret(Some(&short), Some("X"), false)
             .unwrap_err()
+            .to_string()
             .contains("not both"));
     }
 

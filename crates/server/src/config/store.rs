@@ -1,0 +1,111 @@
+//! `[store]`: where and how events are kept (netaudit-store's `StoreConfig`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use netaudit_store::Synchronous;
+use serde::Deserialize;
+
+use super::error::ConfigError;
+
+/// `[store]` as written; absent keys take the defaults of [`StoreConfig`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStore {
+    path: Option<PathBuf>,
+    key_path: Option<PathBuf>,
+    synchronous: Option<Synchronous>,
+    epoch_events: Option<u64>,
+    epoch_interval_secs: Option<u64>,
+    partition_events: Option<u64>,
+    retention_max_age_days: Option<u64>,
+    retention_max_events: Option<u64>,
+}
+
+/// `[store]`, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreConfig {
+    /// The catalog database; partitions live in `<path minus .db>.parts/`;
+    /// its directory is created when missing.
+    pub path: PathBuf,
+    /// The chain key file; default `<path minus .db>.key`.
+    pub key_path: Option<PathBuf>,
+    /// SQLite `synchronous`: `full` survives power loss, `normal` survives a
+    /// crash of netaudit but may lose the last commits on power loss.
+    pub synchronous: Synchronous,
+    /// A chain epoch (checkpoint + key evolution) ends after this many events ...
+    pub epoch_events: u64,
+    /// ... or after this many seconds, whichever comes first.
+    pub epoch_interval_secs: u64,
+    /// A partition file is sealed once it holds this many events.
+    pub partition_events: u64,
+    /// Drop sealed partitions older than this many days (unset: keep).
+    pub retention_max_age_days: Option<u64>,
+    /// Drop sealed partitions beyond the newest this many events (unset: keep).
+    pub retention_max_events: Option<u64>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: PathBuf::from("./data/netaudit.db"),
+            key_path: None,
+            synchronous: Synchronous::default(),
+            epoch_events: 100_000,
+            epoch_interval_secs: 15 * 60,
+            partition_events: 131_072,
+            retention_max_age_days: None,
+            retention_max_events: None,
+        }
+    }
+}
+
+impl RawStore {
+    pub(crate) fn resolve(self) -> Result<StoreConfig, ConfigError> {
+        let default = StoreConfig::default();
+        let store = StoreConfig {
+            path: self.path.unwrap_or(default.path),
+            key_path: self.key_path,
+            synchronous: self.synchronous.unwrap_or(default.synchronous),
+            epoch_events: self.epoch_events.unwrap_or(default.epoch_events),
+            epoch_interval_secs: self
+                .epoch_interval_secs
+                .unwrap_or(default.epoch_interval_secs),
+            partition_events: self.partition_events.unwrap_or(default.partition_events),
+            retention_max_age_days: self.retention_max_age_days,
+            retention_max_events: self.retention_max_events,
+        };
+        if store.path.as_os_str().is_empty() {
+            return Err(ConfigError::invalid("store.path", "must not be empty"));
+        }
+        for (value, key) in [
+            (store.epoch_events, "store.epoch_events"),
+            (store.epoch_interval_secs, "store.epoch_interval_secs"),
+            (store.partition_events, "store.partition_events"),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::invalid(key, "must be at least 1"));
+            }
+        }
+        Ok(store)
+    }
+}
+
+impl StoreConfig {
+    /// The store crate's configuration for this section.
+    pub fn to_store_config(&self) -> netaudit_store::StoreConfig {
+        let mut store = netaudit_store::StoreConfig::new(self.path.clone());
+        store.key_path = self.key_path.clone();
+        store.synchronous = self.synchronous;
+        store.epoch_events = self.epoch_events;
+        store.epoch_interval = Duration::from_secs(self.epoch_interval_secs);
+        store.partition_events = self.partition_events;
+        store.retention = netaudit_store::RetentionPolicy {
+            max_age: self
+                .retention_max_age_days
+                .map(|days| Duration::from_secs(days.saturating_mul(86_400))),
+            max_events: self.retention_max_events,
+        };
+        store
+    }
+}
