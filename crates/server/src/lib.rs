@@ -6,8 +6,14 @@ pub mod cli;
 
 mod api;
 mod auth;
+mod clock;
 mod cmd;
+mod commit_signal;
 mod config;
+mod metrics;
 mod output;
+mod pem;
+mod pipeline;
 mod radius;
+mod self_events;
 mod serve;

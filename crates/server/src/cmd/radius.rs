@@ -11,7 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use netaudit_radius::{attr, AcctStatusType, Attribute};
 
-use crate::radius::client::{AccountingClient, ClientOptions, RadiusMetrics, ServerSpec};
+use crate::metrics::radius::RadiusMetrics;
+use crate::output::radius::client::{AccountingClient, ClientOptions, ServerSpec};
 use crate::radius::config::{load_secret, resolve_address};
 
 #[derive(Debug, clap::Args)]

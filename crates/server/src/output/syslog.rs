@@ -24,10 +24,12 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{OutputFraming, SyslogOutputConfig, Transport};
+use crate::output::backoff::Backoff;
+use crate::output::consumer::{sleep_or_cancel, Consumer, OutputKind, CHUNK_EVENTS};
+use crate::output::context::OutputContext;
 use crate::output::filter::Filter;
 use crate::output::format::OutputFormatter;
 use crate::output::transport::{Connection, Target, UDP_MAX_PAYLOAD};
-use crate::output::{sleep_or_cancel, Backoff, Consumer, OutputContext, CHUNK_EVENTS};
 
 /// How long a chunk's acknowledged bytes must stay on an open connection
 /// before the cursor passes it (see the module documentation).
@@ -70,8 +72,8 @@ struct Forwarder {
 }
 
 pub async fn run(config: SyslogOutputConfig, ctx: OutputContext, cancel: CancellationToken) {
-    let cursor_name = format!("syslog:{}", config.name);
-    let Some(consumer) = Consumer::open(&config.name, cursor_name, ctx, &cancel).await else {
+    let Some(consumer) = Consumer::open(OutputKind::Syslog, &config.name, &ctx, &cancel).await
+    else {
         return;
     };
     let mut forwarder = Forwarder {
@@ -88,7 +90,7 @@ pub async fn run(config: SyslogOutputConfig, ctx: OutputContext, cancel: Cancell
             facility: Some(config.facility),
             standard_pri: true,
         },
-        sent_seq: consumer.cursor,
+        sent_seq: consumer.cursor(),
         consumer,
         backoff: Backoff::new(
             Duration::from_millis(config.backoff_initial_ms),
@@ -305,7 +307,7 @@ impl Forwarder {
                 tracing::error!(output = %self.name, error = %err, "cannot advance the cursor; the events will be sent again");
                 // Resend from wherever the store says the cursor is.
                 self.in_flight.clear();
-                self.sent_seq = self.consumer.cursor;
+                self.sent_seq = self.consumer.cursor();
             }
         }
         Ok(())
@@ -320,12 +322,12 @@ impl Forwarder {
         tracing::warn!(
             output = %self.name,
             error = %err,
-            resend_from = self.consumer.cursor,
+            resend_from = self.consumer.cursor(),
             resend_events = resent,
             "connection lost; events after the cursor will be sent again"
         );
         self.in_flight.clear();
-        self.sent_seq = self.consumer.cursor;
+        self.sent_seq = self.consumer.cursor();
         self.connection = None;
         self.consumer.metrics.connected.store(0, Relaxed);
     }
@@ -343,7 +345,7 @@ impl Forwarder {
             };
             match attempt {
                 Ok(connection) => {
-                    tracing::info!(output = %self.name, peer = %connection.address, resume_after = self.consumer.cursor, "connected");
+                    tracing::info!(output = %self.name, peer = %connection.address, resume_after = self.consumer.cursor(), "connected");
                     self.consumer.metrics.connects.fetch_add(1, Relaxed);
                     self.consumer.metrics.connected.store(1, Relaxed);
                     self.backoff.reset();

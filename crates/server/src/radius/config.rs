@@ -24,7 +24,7 @@ use netaudit_radius::mapping::NasIdentity;
 use netaudit_radius::{Dictionary, SharedSecret};
 use serde::Deserialize;
 
-use super::client::{ClientOptions, ServerSpec};
+use crate::output::radius::client::{ClientOptions, ServerSpec};
 
 /// One `[[output.radius]]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
