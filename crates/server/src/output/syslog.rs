@@ -21,6 +21,9 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
+use netaudit_syslog::{LfDelimitedCodec, OctetCountingCodec};
+use tokio_util::codec::Encoder;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{OutputFraming, SyslogOutputConfig, Transport};
@@ -68,7 +71,7 @@ struct Forwarder {
     /// starts after it. Falls back to the cursor when a connection breaks.
     sent_seq: u64,
     message: Vec<u8>,
-    frames: Vec<u8>,
+    frames: BytesMut,
 }
 
 pub async fn run(config: SyslogOutputConfig, ctx: OutputContext, cancel: CancellationToken) {
@@ -99,7 +102,7 @@ pub async fn run(config: SyslogOutputConfig, ctx: OutputContext, cancel: Cancell
         connection: None,
         in_flight: VecDeque::new(),
         message: Vec::with_capacity(1024),
-        frames: Vec::with_capacity(CHUNK_EVENTS * 300),
+        frames: BytesMut::with_capacity(CHUNK_EVENTS * 300),
     };
     forwarder.run(&cancel).await;
 }
@@ -173,15 +176,22 @@ impl Forwarder {
                         self.frames.extend_from_slice(&self.message);
                         datagrams.push((start, self.frames.len()));
                     }
-                    (_, OutputFraming::OctetCounting) => {
-                        self.frames
-                            .extend_from_slice(self.message.len().to_string().as_bytes());
-                        self.frames.push(b' ');
-                        self.frames.extend_from_slice(&self.message);
-                    }
-                    (_, OutputFraming::Lf) => {
-                        self.frames.extend_from_slice(&self.message);
-                        self.frames.push(b'\n');
+                    (_, framing) => {
+                        // The formatter escapes control bytes (LF is `#012`,
+                        // CR `#015`), so the LF encoder's refusal of a
+                        // terminator inside a message is a last guard: such
+                        // a frame is skipped, never split into two records.
+                        let encoded = match framing {
+                            OutputFraming::Lf => LfDelimitedCodec::new(usize::MAX)
+                                .encode(&self.message[..], &mut self.frames),
+                            OutputFraming::OctetCounting => OctetCountingCodec::new(usize::MAX)
+                                .encode(&self.message[..], &mut self.frames),
+                        };
+                        if let Err(error) = encoded {
+                            self.consumer.metrics.errors.fetch_add(1, Relaxed);
+                            tracing::error!(output = %self.name, seq = stored.seq, %error, "message cannot be framed; skipped");
+                            continue;
+                        }
                     }
                 }
                 sent += 1;
