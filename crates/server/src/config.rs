@@ -44,6 +44,16 @@ pub enum ConfigError {
     },
 }
 
+/// An `[[output.radius]]` table whose secret, addresses or dictionary do
+/// not resolve (see [`Config::resolve_outputs`]).
+#[derive(Debug, thiserror::Error)]
+#[error("output.radius[{index}]: {source}")]
+pub struct UnresolvedOutput {
+    pub index: usize,
+    #[source]
+    pub source: crate::radius::config::RadiusConfigError,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -926,12 +936,12 @@ impl Config {
     /// of the running output. Kept out of parsing, like the TLS files.
     /// Also notes a digest of those files in each table, so that a reload
     /// sees a changed secret or dictionary as a changed output.
-    pub fn resolve_outputs(&mut self) -> Result<(), String> {
+    pub fn resolve_outputs(&mut self) -> Result<(), UnresolvedOutput> {
         for (index, radius) in self.output.radius.iter_mut().enumerate() {
             radius.referenced_digest = Some(radius.referenced_content_digest());
             radius
                 .resolve()
-                .map_err(|err| format!("output.radius[{index}]: {err}"))?;
+                .map_err(|source| UnresolvedOutput { index, source })?;
         }
         Ok(())
     }

@@ -21,7 +21,7 @@ use netaudit_event::{catalog, Event, EventContext, Facility, Param, Severity};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use crate::config::{ConfigError, OutputConfig, SyslogOutputConfig, Transport};
+use crate::config::{ConfigError, OutputConfig, SyslogOutputConfig, Transport, UnresolvedOutput};
 use crate::radius::config::RadiusOutputConfig;
 use crate::self_events::{self, API_APP};
 
@@ -68,7 +68,7 @@ pub enum ReloadError {
     #[error("configuration rejected, nothing changed: {0}")]
     Invalid(#[from] ConfigError),
     #[error("configuration rejected, nothing changed: {0}")]
-    Unresolved(String),
+    Unresolved(#[from] UnresolvedOutput),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -20,11 +20,11 @@ use netaudit_store::{Store, StoreConfig, Synchronous};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::config::{resolve_address, RadiusOutput};
 use crate::metrics::radius::{RadiusConsumerMetrics as ConsumerMetrics, RadiusMetrics};
 use crate::output::consumer::OutputKind;
 use crate::output::radius::client::{ClientOptions, ServerSpec};
 use crate::output::radius::consumer::{RadiusConsumer, CODE_UNDELIVERED};
+use crate::radius::config::{resolve_address, RadiusOutput};
 
 const SECRET: &str = "netaudit-consumer-secret-7";
 const SECOND: i64 = 1_000_000_000;
@@ -439,7 +439,7 @@ async fn run_output_reads_its_table_and_keeps_the_server_output_metrics() {
     let store = open_store(dir.path());
     let secret_path = dir.path().join("radius.secret");
     std::fs::write(&secret_path, format!("{SECRET}\n")).unwrap();
-    let table: super::config::RadiusOutputConfig = toml::from_str(&format!(
+    let table: crate::radius::config::RadiusOutputConfig = toml::from_str(&format!(
         "name = \"aaa\"\nservers = [\"{}\"]\nsecret_file = {:?}\nnas_identifier = \"serve-test\"\ntimeout_ms = 200\n",
         server.address(),
         secret_path.display().to_string()
@@ -461,7 +461,7 @@ async fn run_output_reads_its_table_and_keeps_the_server_output_metrics() {
         )])
         .unwrap()[0];
     let cancel = CancellationToken::new();
-    let task = tokio::spawn(super::run_output(
+    let task = tokio::spawn(crate::output::radius::run_output(
         table,
         ctx,
         Arc::new(RadiusMetrics::default()),
