@@ -6,8 +6,13 @@ pub mod cli;
 
 mod api;
 mod auth;
+mod clock;
 mod cmd;
+mod commit_signal;
 mod config;
+mod metrics;
 mod output;
-mod radius;
+mod pem;
+mod pipeline;
+mod self_events;
 mod serve;

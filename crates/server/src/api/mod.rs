@@ -24,13 +24,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
-use netaudit_event::{catalog, Event, EventContext};
+use netaudit_event::Event;
 use tokio::sync::mpsc;
 
 use crate::auth::{AuthDb, Policy, Role};
 use crate::config::ApiConfig;
-use crate::serve::batcher::BatchHandle;
-use crate::serve::metrics::Metrics;
+use crate::metrics::Metrics;
+use crate::pipeline::batcher::BatchHandle;
 
 pub use auth::Principal;
 
@@ -88,6 +88,12 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+impl From<netaudit_event::CatalogError> for ApiError {
+    fn from(err: netaudit_event::CatalogError) -> ApiError {
+        ApiError::internal(err)
     }
 }
 
@@ -298,60 +304,7 @@ async fn drain_outbox_once(state: &Arc<ApiState>) -> Result<usize, ApiError> {
 /// (the store writer retries a failing append every second meanwhile).
 pub const COMMIT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// SD-ID of the parameters netaudit adds to catalog events it makes itself
-/// (private enterprise number placeholder of RFC 5424's examples).
-pub const NETAUDIT_SD_ID: &str = "netaudit@32473";
-
-/// The application name of events made by the API.
-pub const API_APP: &str = "netaudit-api";
-
-/// A catalog event made by netaudit itself (`app` names which part).
-pub(crate) fn audit_event(
-    code: &str,
-    vars: &[(&str, &str)],
-    extra: &[(&str, &str)],
-    app: &str,
-) -> Result<Event, ApiError> {
-    let entry = catalog().lookup(code).map_err(ApiError::internal)?;
-    let rendered = entry.render(vars).map_err(ApiError::internal)?;
-    let now = crate::auth::now_ns();
-    let ctx = EventContext {
-        time_ns: Some(now),
-        host: hostname(),
-        app: Some(app.to_string()),
-        received_ns: now,
-        ..EventContext::default()
-    };
-    let mut event = rendered.into_event(&ctx);
-    for (name, value) in extra {
-        event.params.push(netaudit_event::Param {
-            sd_id: NETAUDIT_SD_ID.into(),
-            name: (*name).into(),
-            value: (*value).into(),
-        });
-    }
-    Ok(event)
-}
-
-/// This machine's name, for the HOSTNAME of events netaudit makes.
-pub(crate) fn hostname() -> Option<String> {
-    static NAME: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    NAME.get_or_init(|| {
-        let mut buf = [0u8; 256];
-        // SAFETY: buf is valid for buf.len() bytes; gethostname NUL-terminates
-        // on success when the name fits.
-        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-        if rc != 0 {
-            return None;
-        }
-        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-        std::str::from_utf8(buf.get(..end)?)
-            .ok()
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    })
-    .clone()
-}
+pub(crate) use crate::self_events::{audit_event, API_APP, NETAUDIT_SD_ID};
 
 /// The `/api/v1` routes with their state; starts the session sweeper.
 pub fn router(state: Arc<ApiState>) -> Router {

@@ -123,9 +123,7 @@ pub async fn reload(
         Err(err @ ReloadError::NoConfigFile) => {
             return Err(ApiError::new(StatusCode::CONFLICT, err.to_string()))
         }
-        Err(err @ (ReloadError::Invalid(_) | ReloadError::Unresolved(_))) => {
-            return Err(ApiError::bad_request(err.to_string()))
-        }
+        Err(err @ ReloadError::Invalid(_)) => return Err(ApiError::bad_request(err.to_string())),
     };
     let actor = Actor {
         user: principal.user.clone(),

@@ -256,10 +256,7 @@ pub struct AuthDb {
     conn: Mutex<Connection>,
 }
 
-/// Unix nanoseconds now.
-pub fn now_ns() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64
-}
+pub use crate::clock::now_ns;
 
 impl AuthDb {
     /// Opens (creating when missing, mode 0600) and migrates `path`.

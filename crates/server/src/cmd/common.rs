@@ -36,9 +36,7 @@ pub enum EventFormat {
     Structured,
 }
 
-pub fn now_ns() -> i64 {
-    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos()).unwrap_or(i64::MAX)
-}
+pub use crate::clock::now_ns;
 
 /// Parses `2026-11-23T10:00:00Z` (RFC 3339) or a duration before now:
 /// `90s`, `15m`, `1h`, `7d`, `2w`.

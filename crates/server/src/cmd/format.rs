@@ -89,7 +89,7 @@ fn render_line(args: &Args) -> anyhow::Result<Vec<u8>> {
         .map_err(|err| anyhow!("{err}; give each as --var NAME=VALUE"))?;
     let facility = parse_facility(&args.facility)?;
     check_sd_id(&args.sd_id)?;
-    let now = now_ns()?;
+    let now = crate::clock::now_ns();
     let time_ns = match &args.time {
         Some(text) => parse_time(text)?,
         None => now,
@@ -145,11 +145,6 @@ fn parse_time(text: &str) -> anyhow::Result<i64> {
     })?;
     i64::try_from(time.unix_timestamp_nanos())
         .map_err(|_| anyhow!("--time '{text}' is outside 1677..2262, the range netaudit stores"))
-}
-
-fn now_ns() -> anyhow::Result<i64> {
-    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos())
-        .context("the system clock is outside 1677..2262")
 }
 
 /// This machine's host name (Linux), if it can be read.

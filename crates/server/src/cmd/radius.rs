@@ -11,8 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use netaudit_radius::{attr, AcctStatusType, Attribute};
 
-use crate::radius::client::{AccountingClient, ClientOptions, RadiusMetrics, ServerSpec};
-use crate::radius::config::{load_secret, resolve_address};
+use crate::config::output::radius::{load_secret, resolve_address};
+use crate::metrics::radius::RadiusMetrics;
+use crate::output::radius::client::{AccountingClient, ClientOptions, ServerSpec};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

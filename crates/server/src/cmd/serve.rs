@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use crate::config::{Config, LogConfig, LogFormat};
-use crate::serve::StoreSink;
+use crate::pipeline::sink::StoreSink;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

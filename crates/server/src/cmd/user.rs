@@ -133,8 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The application name of events made by `netaudit user`.
-pub const CLI_APP: &str = "netaudit-cli";
+pub use crate::self_events::CLI_APP;
 
 /// The client address of `netaudit user` changes (no network peer).
 pub const CLI_CLIENT: &str = "local";
@@ -148,8 +147,8 @@ fn operator() -> String {
 }
 
 fn cli_event(code: &str, vars: &[(&str, &str)]) -> anyhow::Result<netaudit_event::Event> {
-    crate::api::audit_event(code, vars, &[("via", "netaudit user")], CLI_APP)
-        .map_err(|e| anyhow::anyhow!("cannot make the audit event {code}: {}", e.message))
+    crate::self_events::audit_event(code, vars, &[("via", "netaudit user")], CLI_APP)
+        .map_err(|e| anyhow::anyhow!("cannot make the audit event {code}: {e}"))
 }
 
 fn lock_event(code: &str, name: &str) -> anyhow::Result<netaudit_event::Event> {

@@ -21,11 +21,11 @@ use netaudit_event::{catalog, Event, EventContext, Facility, Param, Severity};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
+use crate::config::output::radius::RadiusOutputConfig;
 use crate::config::{ConfigError, OutputConfig, SyslogOutputConfig, Transport};
-use crate::radius::config::RadiusOutputConfig;
+use crate::self_events::{self, API_APP};
 
-/// SD-ID of the parameters netaudit adds to the events it makes itself.
-pub use crate::api::NETAUDIT_SD_ID;
+pub use crate::self_events::NETAUDIT_SD_ID;
 
 /// Who asked for a reload: the logged-in administrator and their client
 /// address, or the local signal.
@@ -67,8 +67,6 @@ pub enum ReloadError {
     NoConfigFile,
     #[error("configuration rejected, nothing changed: {0}")]
     Invalid(#[from] ConfigError),
-    #[error("configuration rejected, nothing changed: {0}")]
-    Unresolved(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -221,15 +219,9 @@ fn radius_events(
     }
 }
 
+/// Reload events are the API's, whether asked over HTTP or by SIGHUP.
 fn context() -> EventContext {
-    let now = crate::auth::now_ns();
-    EventContext {
-        time_ns: Some(now),
-        host: crate::api::hostname(),
-        app: Some(crate::api::API_APP.to_owned()),
-        received_ns: now,
-        ..EventContext::default()
-    }
+    self_events::context(API_APP)
 }
 
 fn actor_params(event: &mut Event, output: &str, actor: &Actor) {

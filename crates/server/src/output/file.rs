@@ -21,9 +21,10 @@ use netaudit_event::{Event, Severity};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::FileOutputConfig;
+use crate::output::consumer::{sleep_or_cancel, Consumer, OutputKind, CHUNK_EVENTS};
+use crate::output::context::OutputContext;
 use crate::output::format::OutputFormatter;
-use crate::output::{sleep_or_cancel, Consumer, OutputContext, CHUNK_EVENTS};
-use crate::serve::ingest::internal_event;
+use crate::self_events::internal_event;
 
 /// Retry period while the audit storage is full or the file cannot be opened.
 pub const FULL_RETRY: Duration = Duration::from_secs(5);
@@ -79,6 +80,8 @@ struct FileOutput {
     config: FileOutputConfig,
     consumer: Consumer,
     formatter: OutputFormatter,
+    /// For internal events: the pipeline and its counters.
+    ctx: OutputContext,
     file: Option<AuditFile>,
     lines: Lines,
     /// An alert was stored for the current full episode.
@@ -86,8 +89,7 @@ struct FileOutput {
 }
 
 pub async fn run(config: FileOutputConfig, ctx: OutputContext, cancel: CancellationToken) {
-    let cursor_name = format!("file:{}", config.name);
-    let Some(consumer) = Consumer::open(&config.name, cursor_name, ctx, &cancel).await else {
+    let Some(consumer) = Consumer::open(OutputKind::File, &config.name, &ctx, &cancel).await else {
         return;
     };
     let mut output = FileOutput {
@@ -99,6 +101,7 @@ pub async fn run(config: FileOutputConfig, ctx: OutputContext, cancel: Cancellat
         },
         config,
         consumer,
+        ctx,
         file: None,
         lines: Lines::default(),
         alerted: false,
@@ -117,7 +120,7 @@ impl FileOutput {
             }
             let events = match self
                 .consumer
-                .read_after(self.consumer.cursor, CHUNK_EVENTS)
+                .read_after(self.consumer.cursor(), CHUNK_EVENTS)
                 .await
             {
                 Ok(events) => events,
@@ -133,7 +136,7 @@ impl FileOutput {
             let Some(last_seq) = events.last().map(|e| e.seq) else {
                 if !self
                     .consumer
-                    .wait_for_events(self.consumer.cursor, Duration::from_secs(1), cancel)
+                    .wait_for_events(self.consumer.cursor(), Duration::from_secs(1), cancel)
                     .await
                 {
                     return;
@@ -341,11 +344,11 @@ impl FileOutput {
     /// Hands an internal event to the pipeline (it is stored like any other,
     /// then forwarded by the syslog outputs).
     async fn store_internal(&self, event: Event, cancel: &CancellationToken) {
-        let metrics = &self.consumer.ctx.metrics;
+        let metrics = &self.ctx.metrics;
         metrics.pending.fetch_add(1, Relaxed);
         let sent = tokio::select! {
             _ = cancel.cancelled() => false,
-            result = self.consumer.ctx.alerts.send(vec![event]) => result.is_ok(),
+            result = self.ctx.alerts.send(vec![event]) => result.is_ok(),
         };
         if sent {
             metrics.internal_events.fetch_add(1, Relaxed);

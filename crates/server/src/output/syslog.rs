@@ -21,14 +21,19 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
 use netaudit_syslog::framing::Framing;
+use netaudit_syslog::{LfDelimitedCodec, OctetCountingCodec};
+use tokio_util::codec::Encoder;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{SyslogOutputConfig, Transport};
+use crate::output::backoff::Backoff;
+use crate::output::consumer::{sleep_or_cancel, Consumer, OutputKind, CHUNK_EVENTS};
+use crate::output::context::OutputContext;
 use crate::output::filter::Filter;
 use crate::output::format::OutputFormatter;
 use crate::output::transport::{Connection, Target, UDP_MAX_PAYLOAD};
-use crate::output::{sleep_or_cancel, Backoff, Consumer, OutputContext, CHUNK_EVENTS};
 
 /// How long a chunk's acknowledged bytes must stay on an open connection
 /// before the cursor passes it (see the module documentation).
@@ -67,12 +72,12 @@ struct Forwarder {
     /// starts after it. Falls back to the cursor when a connection breaks.
     sent_seq: u64,
     message: Vec<u8>,
-    frames: Vec<u8>,
+    frames: BytesMut,
 }
 
 pub async fn run(config: SyslogOutputConfig, ctx: OutputContext, cancel: CancellationToken) {
-    let cursor_name = format!("syslog:{}", config.name);
-    let Some(consumer) = Consumer::open(&config.name, cursor_name, ctx, &cancel).await else {
+    let Some(consumer) = Consumer::open(OutputKind::Syslog, &config.name, &ctx, &cancel).await
+    else {
         return;
     };
     let mut forwarder = Forwarder {
@@ -89,7 +94,7 @@ pub async fn run(config: SyslogOutputConfig, ctx: OutputContext, cancel: Cancell
             facility: Some(config.facility),
             standard_pri: true,
         },
-        sent_seq: consumer.cursor,
+        sent_seq: consumer.cursor(),
         consumer,
         backoff: Backoff::new(
             Duration::from_millis(config.backoff_initial_ms),
@@ -98,7 +103,7 @@ pub async fn run(config: SyslogOutputConfig, ctx: OutputContext, cancel: Cancell
         connection: None,
         in_flight: VecDeque::new(),
         message: Vec::with_capacity(1024),
-        frames: Vec::with_capacity(CHUNK_EVENTS * 300),
+        frames: BytesMut::with_capacity(CHUNK_EVENTS * 300),
     };
     forwarder.run(&cancel).await;
 }
@@ -172,15 +177,22 @@ impl Forwarder {
                         self.frames.extend_from_slice(&self.message);
                         datagrams.push((start, self.frames.len()));
                     }
-                    (_, Framing::OctetCounting) => {
-                        self.frames
-                            .extend_from_slice(self.message.len().to_string().as_bytes());
-                        self.frames.push(b' ');
-                        self.frames.extend_from_slice(&self.message);
-                    }
-                    (_, Framing::LfDelimited) => {
-                        self.frames.extend_from_slice(&self.message);
-                        self.frames.push(b'\n');
+                    (_, framing) => {
+                        // The formatter escapes control bytes (LF is `#012`,
+                        // CR `#015`), so the LF encoder's refusal of a
+                        // terminator inside a message is a last guard: such
+                        // a frame is skipped, never split into two records.
+                        let encoded = match framing {
+                            Framing::LfDelimited => LfDelimitedCodec::new(usize::MAX)
+                                .encode(&self.message[..], &mut self.frames),
+                            Framing::OctetCounting => OctetCountingCodec::new(usize::MAX)
+                                .encode(&self.message[..], &mut self.frames),
+                        };
+                        if let Err(error) = encoded {
+                            self.consumer.metrics.errors.fetch_add(1, Relaxed);
+                            tracing::error!(output = %self.name, seq = stored.seq, %error, "message cannot be framed; skipped");
+                            continue;
+                        }
                     }
                 }
                 sent += 1;
@@ -306,7 +318,7 @@ impl Forwarder {
                 tracing::error!(output = %self.name, error = %err, "cannot advance the cursor; the events will be sent again");
                 // Resend from wherever the store says the cursor is.
                 self.in_flight.clear();
-                self.sent_seq = self.consumer.cursor;
+                self.sent_seq = self.consumer.cursor();
             }
         }
         Ok(())
@@ -321,12 +333,12 @@ impl Forwarder {
         tracing::warn!(
             output = %self.name,
             error = %err,
-            resend_from = self.consumer.cursor,
+            resend_from = self.consumer.cursor(),
             resend_events = resent,
             "connection lost; events after the cursor will be sent again"
         );
         self.in_flight.clear();
-        self.sent_seq = self.consumer.cursor;
+        self.sent_seq = self.consumer.cursor();
         self.connection = None;
         self.consumer.metrics.connected.store(0, Relaxed);
     }
@@ -344,7 +356,7 @@ impl Forwarder {
             };
             match attempt {
                 Ok(connection) => {
-                    tracing::info!(output = %self.name, peer = %connection.address, resume_after = self.consumer.cursor, "connected");
+                    tracing::info!(output = %self.name, peer = %connection.address, resume_after = self.consumer.cursor(), "connected");
                     self.consumer.metrics.connects.fetch_add(1, Relaxed);
                     self.consumer.metrics.connected.store(1, Relaxed);
                     self.backoff.reset();

@@ -5,11 +5,8 @@
 //! TLS never falls back to plain TCP: a handshake or verification failure is
 //! a failed connection attempt like any other, retried with backoff.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
-use std::path::Path;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -17,13 +14,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::FutureExt;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, RootCertStore};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio_rustls::TlsConnector;
 
 use crate::config::{OutputTlsConfig, SyslogOutputConfig, Transport};
+use crate::pem::{read_certs, read_key, PemError};
 
 /// Largest UDP payload over IPv4 (65,535 - 8 - 20): a longer message cannot
 /// be sent as one datagram and is skipped (counted as an error).
@@ -67,6 +65,8 @@ pub enum TransportError {
         path: String,
         reason: String,
     },
+    #[error(transparent)]
+    Pem(#[from] PemError),
     #[error("tls: {0}")]
     TlsConfig(String),
     #[error("send to {address}: {source}")]
@@ -212,37 +212,6 @@ impl Target {
     }
 }
 
-fn read_certs(
-    key: &'static str,
-    path: &Path,
-) -> Result<Vec<CertificateDer<'static>>, TransportError> {
-    let bad = |reason: String| TransportError::TlsFile {
-        key,
-        path: path.display().to_string(),
-        reason,
-    };
-    let file = File::open(path).map_err(|e| bad(e.to_string()))?;
-    let certs = rustls_pemfile::certs(&mut BufReader::new(file))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bad(format!("bad PEM: {e}")))?;
-    if certs.is_empty() {
-        return Err(bad("no CERTIFICATE in the file".into()));
-    }
-    Ok(certs)
-}
-
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TransportError> {
-    let bad = |reason: String| TransportError::TlsFile {
-        key: "client_key",
-        path: path.display().to_string(),
-        reason,
-    };
-    let file = File::open(path).map_err(|e| bad(e.to_string()))?;
-    rustls_pemfile::private_key(&mut BufReader::new(file))
-        .map_err(|e| bad(format!("bad PEM: {e}")))?
-        .ok_or_else(|| bad("no private key in the file".into()))
-}
-
 /// The client side of RFC 5425: the server certificate must chain to `ca`
 /// and name the server; optional client certificate. Read at each
 /// connection, so replaced certificate files take effect at the next one.
@@ -262,7 +231,10 @@ fn connector(tls: &OutputTlsConfig) -> Result<TlsConnector, TransportError> {
         .with_root_certificates(roots);
     let config = match (&tls.client_cert, &tls.client_key) {
         (Some(cert), Some(key)) => builder
-            .with_client_auth_cert(read_certs("client_cert", cert)?, read_key(key)?)
+            .with_client_auth_cert(
+                read_certs("client_cert", cert)?,
+                read_key("client_key", key)?,
+            )
             .map_err(|e| TransportError::TlsConfig(format!("client_cert/client_key: {e}")))?,
         _ => builder.with_no_client_auth(),
     };

@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::Router;
 use tokio_util::sync::CancellationToken;
 
-use crate::serve::metrics::Metrics;
+use crate::metrics::Metrics;
 
 /// Binds `address` and serves until `cancel` fires.
 pub async fn start(
@@ -53,7 +53,7 @@ async fn health(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
         "{{\"status\":\"{}\",\"stored\":{},\"last_seq\":{},\"pending\":{}}}\n",
         if healthy { "ok" } else { "store-failing" },
         metrics.stored.load(Relaxed),
-        metrics.last_seq.load(Relaxed),
+        metrics.committed.last_seq(),
         metrics.pending.load(Relaxed),
     );
     let status = if healthy {

@@ -22,8 +22,10 @@ use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::clock::now_ns;
 use crate::config::{ListenerConfig, ListenerTransport, StreamConfig};
-use crate::serve::ingest::{internal_event, now_ns, unparsed_event, Ingest};
+use crate::pipeline::ingest::Ingest;
+use crate::self_events::{internal_event, unparsed_event};
 use crate::serve::tls;
 
 /// The first byte of a TLS record carrying a handshake (a ClientHello).

@@ -11,11 +11,8 @@
 //! the open batch and return; SIGHUP re-reads the configuration file and
 //! restarts only the listeners whose configuration changed.
 
-pub mod batcher;
 pub mod http;
-pub mod ingest;
 pub mod listener;
-pub mod metrics;
 pub mod tls;
 
 use std::path::PathBuf;
@@ -23,18 +20,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use netaudit_event::Event;
-use netaudit_store::PreparedBatch;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ListenerConfig};
+use crate::metrics::Metrics;
 use crate::output::control::{Actor, AppliedReload, ControlRequest, ReloadError};
 use crate::output::{OutputContext, Outputs};
-use batcher::{BatchLimits, EventSink};
-use ingest::Ingest;
+use crate::pipeline::batcher::{self, BatchLimits};
+use crate::pipeline::ingest::Ingest;
+use crate::pipeline::sink::EventSink;
 use listener::RunningListener;
-use metrics::Metrics;
 
 /// Runs the server until SIGTERM or SIGINT; returns the sink after the last
 /// batch has been committed. `store` (the sink's store) feeds the outputs;
@@ -49,9 +46,7 @@ pub async fn serve<S: EventSink>(
         anyhow::bail!("outputs are configured but no store was given to read them from");
     }
     let metrics = Arc::new(Metrics::new());
-    metrics
-        .last_seq
-        .store(sink.last_seq(), std::sync::atomic::Ordering::Relaxed);
+    metrics.committed.start_at(sink.last_seq());
     if let Some(store) = &store {
         let _ = metrics
             .unindexed_partitions
@@ -128,7 +123,7 @@ pub async fn serve<S: EventSink>(
     let http = match started {
         Ok(http) => {
             tracing::info!(
-                store_last_seq = metrics.last_seq.load(std::sync::atomic::Ordering::Relaxed),
+                store_last_seq = metrics.committed.last_seq(),
                 "netaudit serve is running"
             );
             let mut terminate = signal(SignalKind::terminate())?;
@@ -151,40 +146,6 @@ pub async fn serve<S: EventSink>(
         }
     };
     server.shutdown(batcher, writer, http, http_cancel).await
-}
-
-/// The durable store as the batcher's sink.
-pub struct StoreSink {
-    store: Arc<netaudit_store::Store>,
-}
-
-impl StoreSink {
-    pub fn new(store: netaudit_store::Store) -> Self {
-        StoreSink {
-            store: Arc::new(store),
-        }
-    }
-
-    /// The store, shared with the outputs that read it.
-    pub fn store(&self) -> Arc<netaudit_store::Store> {
-        self.store.clone()
-    }
-}
-
-impl EventSink for StoreSink {
-    fn append(&mut self, batch: &PreparedBatch) -> Result<u64, String> {
-        match self.store.append_prepared(batch) {
-            Ok(seqs) => Ok(seqs
-                .last()
-                .copied()
-                .unwrap_or_else(|| self.store.last_seq())),
-            Err(err) => Err(err.to_string()),
-        }
-    }
-
-    fn last_seq(&self) -> u64 {
-        self.store.last_seq()
-    }
 }
 
 struct Server {
@@ -259,8 +220,7 @@ impl Server {
             return Err(ReloadError::NoConfigFile);
         };
         let mut new = Config::load(&path)?;
-        new.resolve_outputs()
-            .map_err(|err| ReloadError::Unresolved(err.to_string()))?;
+        new.resolve_outputs()?;
         for (what, changed) in [
             ("store", new.store != self.config.store),
             ("pipeline", new.pipeline != self.config.pipeline),
@@ -375,7 +335,7 @@ impl Server {
             parse_errors = metrics.total(|l| &l.parse_errors),
             dropped = metrics.total(|l| &l.dropped),
             stored = metrics.stored.load(Relaxed),
-            last_seq = metrics.last_seq.load(Relaxed),
+            last_seq = metrics.committed.last_seq(),
             "stopped: the open batch is committed"
         );
         Ok(sink)

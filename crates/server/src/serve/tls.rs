@@ -1,49 +1,27 @@
 //! rustls server configuration for TLS listeners (RFC 5425): certificate and
-//! key from PEM files, optional client-certificate verification against a CA.
+//! key from PEM files (read by `crate::pem`), optional client-certificate verification against a CA.
 
-use std::fs::File;
-use std::io::BufReader;
-use std::path::Path;
 use std::sync::Arc;
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::ListenerTlsConfig;
-
-fn read_certs(path: &Path, key: &str) -> anyhow::Result<Vec<CertificateDer<'static>>> {
-    let file =
-        File::open(path).map_err(|e| anyhow::anyhow!("tls.{key} {}: {e}", path.display()))?;
-    let certs = rustls_pemfile::certs(&mut BufReader::new(file))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| anyhow::anyhow!("tls.{key} {}: bad PEM: {e}", path.display()))?;
-    if certs.is_empty() {
-        anyhow::bail!("tls.{key} {}: no CERTIFICATE in the file", path.display());
-    }
-    Ok(certs)
-}
-
-fn read_key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
-    let file = File::open(path).map_err(|e| anyhow::anyhow!("tls.key {}: {e}", path.display()))?;
-    rustls_pemfile::private_key(&mut BufReader::new(file))
-        .map_err(|e| anyhow::anyhow!("tls.key {}: bad PEM: {e}", path.display()))?
-        .ok_or_else(|| anyhow::anyhow!("tls.key {}: no private key in the file", path.display()))
-}
+use crate::pem::{read_certs, read_key};
 
 /// The acceptor for one TLS listener; errors name the key and file.
 pub fn acceptor(config: &ListenerTlsConfig) -> anyhow::Result<TlsAcceptor> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let certs = read_certs(&config.cert, "cert")?;
-    let key = read_key(&config.key)?;
+    let certs = read_certs("cert", &config.cert)?;
+    let key = read_key("key", &config.key)?;
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| anyhow::anyhow!("TLS: {e}"))?;
     let builder = match &config.client_ca {
         Some(ca) => {
             let mut roots = RootCertStore::empty();
-            for cert in read_certs(ca, "client_ca")? {
+            for cert in read_certs("client_ca", ca)? {
                 roots
                     .add(cert)
                     .map_err(|e| anyhow::anyhow!("tls.client_ca {}: {e}", ca.display()))?;

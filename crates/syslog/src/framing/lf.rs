@@ -178,8 +178,8 @@ impl Encoder<&[u8]> for LfDelimitedCodec {
     type Error = FramingError;
 
     /// Writes `MSG LF`. A message containing LF or NUL would become two
-    /// frames, so it is refused. A trailing CR is written but the decoder
-    /// drops it.
+    /// frames, so it is refused; so is one containing CR, which some
+    /// receivers take as the end of a record too.
     fn encode(&mut self, msg: &[u8], dst: &mut BytesMut) -> Result<(), FramingError> {
         if msg.is_empty() {
             return Err(FramingError::EmptyMessage);
@@ -190,7 +190,7 @@ impl Encoder<&[u8]> for LfDelimitedCodec {
                 max: self.max_frame,
             });
         }
-        if let Some(position) = memchr::memchr2(b'\n', 0, msg) {
+        if let Some(position) = memchr::memchr3(b'\n', b'\r', 0, msg) {
             return Err(FramingError::MessageContainsTerminator {
                 byte: msg.get(position).copied().unwrap_or_default(),
                 position,
@@ -335,6 +335,19 @@ mod tests {
         assert_eq!(out.frames, frames(&["ab"]));
         assert_eq!(out.errors.len(), 1);
         assert!(!out.stopped);
+    }
+
+    #[test]
+    fn encoding_refuses_a_cr_anywhere() {
+        let mut codec = LfDelimitedCodec::new(10);
+        let mut dst = BytesMut::new();
+        for (msg, position) in [(&b"ab\rcd"[..], 2), (b"ab\r", 2)] {
+            assert!(matches!(
+                codec.encode(msg, &mut dst),
+                Err(FramingError::MessageContainsTerminator { byte: b'\r', position: p }) if p == position
+            ));
+        }
+        assert!(dst.is_empty());
     }
 
     #[test]

@@ -258,7 +258,8 @@ pub enum FramingError {
     )]
     Stopped { offset: u64 },
     /// Encoding: the message contains the LF-delimited framing's terminator
-    /// (LF or NUL) at `position`, which would split it into two frames.
+    /// (LF or NUL) or a CR at `position`, which would split it into two
+    /// records.
     #[error(
         "cannot LF-frame a message containing {} at byte {position}",
         ByteName(*.byte)

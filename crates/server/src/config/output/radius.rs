@@ -26,7 +26,7 @@ use netaudit_radius::{Dictionary, SharedSecret};
 use serde::Deserialize;
 
 use crate::config::error::ConfigError;
-use crate::radius::client::{ClientOptions, ServerSpec};
+use crate::output::radius::client::{ClientOptions, ServerSpec};
 
 /// One `[[output.radius]]` table as written.
 #[derive(Debug, Deserialize)]

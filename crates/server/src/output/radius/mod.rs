@@ -1,19 +1,24 @@
-//! RADIUS accounting output (RFC 2866): the UDP client, the store consumer
-//! and the `[[output.radius]]` configuration. The pure codec and the event
-//! mapping live in the `netaudit-radius` crate; see docs/radius.md.
+//! RADIUS accounting output (RFC 2866): the UDP client and the store
+//! consumer. The `[[output.radius]]` configuration is `crate::config::output::radius`;
+//! the pure codec and the event mapping live in the `netaudit-radius` crate;
+//! see docs/radius.md.
 
 pub mod client;
-pub use crate::config::output::radius as config;
 pub mod consumer;
 
 #[cfg(test)]
 mod freeradius_tests;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::output::OutputContext;
+use crate::config::output::radius as config;
+use crate::metrics::radius::{RadiusConsumerMetrics, RadiusMetrics};
+use crate::output::backoff::Backoff;
+use crate::output::consumer::sleep_or_cancel;
+use crate::output::context::OutputContext;
 
 /// Runs one `[[output.radius]]` inside `serve` until `cancel` fires: the
 /// counters go to the server's `netaudit_output_*` series for `name` (lag
@@ -26,8 +31,8 @@ use crate::output::OutputContext;
 pub async fn run_output(
     config: config::RadiusOutputConfig,
     ctx: OutputContext,
-    client_metrics: Arc<client::RadiusMetrics>,
-    consumer_metrics: Arc<consumer::ConsumerMetrics>,
+    client_metrics: Arc<RadiusMetrics>,
+    consumer_metrics: Arc<RadiusConsumerMetrics>,
     cancel: CancellationToken,
 ) {
     let output_metrics = ctx.metrics.output(&config.name);
@@ -43,7 +48,7 @@ pub async fn run_output(
     };
     // Opening reads the store (cursor, session replay) and binds sockets;
     // a failure there is retried, every 1 s doubling to 30 s.
-    let mut delay = std::time::Duration::from_secs(1);
+    let mut backoff = Backoff::exact(Duration::from_secs(1), Duration::from_secs(30));
     loop {
         let opened = consumer::RadiusConsumer::open(
             output.clone(),
@@ -60,20 +65,20 @@ pub async fn run_output(
             Ok(consumer) => {
                 return consumer
                     .with_output_metrics(output_metrics)
+                    .with_commits(ctx.metrics.committed.clone())
                     .run(cancel)
                     .await
             }
             Err(error) => {
+                let delay = backoff.next_delay();
                 output_metrics
                     .errors
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::error!(output = %config.name, %error, retry_in_s = delay.as_secs(), "RADIUS accounting output cannot start; retrying");
+                if !sleep_or_cancel(delay, &cancel).await {
+                    return;
+                }
             }
         }
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = cancel.cancelled() => return,
-        }
-        delay = (delay * 2).min(std::time::Duration::from_secs(30));
     }
 }

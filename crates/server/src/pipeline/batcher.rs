@@ -20,17 +20,8 @@ use netaudit_event::Event;
 use netaudit_store::PreparedBatch;
 use tokio::sync::mpsc;
 
-use crate::serve::metrics::Metrics;
-
-/// Where committed batches go: the store, in the server.
-pub trait EventSink: Send + 'static {
-    /// Append the batch's events in one transaction and commit it; returns
-    /// the sequence number of the last event.
-    fn append(&mut self, batch: &PreparedBatch) -> Result<u64, String>;
-
-    /// The sequence number of the last event already stored (0 when empty).
-    fn last_seq(&self) -> u64;
-}
+use crate::metrics::Metrics;
+use crate::pipeline::sink::EventSink;
 
 /// One batch on its way to the writer thread.
 struct Batch {
@@ -220,8 +211,7 @@ pub fn spawn_writer<S: EventSink>(
                             metrics.observe_commit(now - commit_started, now - prepared.started);
                             metrics.stored.fetch_add(count, Relaxed);
                             metrics.batches.fetch_add(1, Relaxed);
-                            metrics.last_seq.store(last_seq, Relaxed);
-                            metrics.committed.notify_waiters();
+                            metrics.committed.publish(last_seq);
                             metrics.store_healthy.store(true, Relaxed);
                             metrics
                                 .pending
@@ -256,6 +246,7 @@ pub fn spawn_writer<S: EventSink>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::sink::AppendError;
 
     /// A sink that keeps everything in memory and numbers events from 1.
     struct Collect {
@@ -264,13 +255,20 @@ mod tests {
     }
 
     impl EventSink for Collect {
-        fn append(&mut self, batch: &PreparedBatch) -> Result<u64, String> {
+        fn append(&mut self, batch: &PreparedBatch) -> Result<u64, AppendError> {
             if self.fail_first > 0 {
                 self.fail_first -= 1;
-                return Err("disk full".into());
+                return Err(AppendError::Store {
+                    events: batch.len(),
+                    source: netaudit_store::StoreError::Io {
+                        path: "test".into(),
+                        op: "append",
+                        source: std::io::Error::other("disk full"),
+                    },
+                });
             }
             self.committed
-                .push(batch.decode_events().map_err(|e| e.to_string())?);
+                .push(batch.decode_events().expect("test batches decode"));
             Ok(self.last_seq())
         }
 
@@ -363,7 +361,7 @@ mod tests {
             .collect();
         assert_eq!(all, (0..70).collect::<Vec<_>>());
         assert_eq!(metrics.stored.load(Relaxed), 70);
-        assert_eq!(metrics.last_seq.load(Relaxed), 70);
+        assert_eq!(metrics.committed.last_seq(), 70);
         assert_eq!(metrics.pending.load(Relaxed), 0);
     }
 

@@ -4,7 +4,7 @@
 //! because the consumer is part of the `netaudit` binary; the harness is
 //! shared with tests/radius_cli.rs.)
 
-#[path = "../../tests/common_radius/mod.rs"]
+#[path = "../../../tests/common_radius/mod.rs"]
 mod common_radius;
 
 use std::path::Path;
@@ -20,9 +20,11 @@ use netaudit_store::{Store, StoreConfig, Synchronous};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::client::{ClientOptions, RadiusMetrics, ServerSpec};
-use super::config::{resolve_address, RadiusOutput};
-use super::consumer::{cursor_name, ConsumerMetrics, RadiusConsumer, CODE_UNDELIVERED};
+use crate::config::output::radius::{resolve_address, RadiusOutput};
+use crate::metrics::radius::{RadiusConsumerMetrics as ConsumerMetrics, RadiusMetrics};
+use crate::output::consumer::OutputKind;
+use crate::output::radius::client::{ClientOptions, ServerSpec};
+use crate::output::radius::consumer::{RadiusConsumer, CODE_UNDELIVERED};
 
 const SECRET: &str = "netaudit-consumer-secret-7";
 const SECOND: i64 = 1_000_000_000;
@@ -302,7 +304,12 @@ async fn every_record_type_arrives_and_freeradius_decodes_every_attribute_by_nam
     while running.metrics.delivered_seq.load(Relaxed) < last && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(store.cursor(&cursor_name("aaa")).unwrap(), last);
+    assert_eq!(
+        store
+            .cursor(&OutputKind::Radius.cursor_name("aaa"))
+            .unwrap(),
+        last
+    );
     assert_eq!(running.client_metrics.acknowledged.load(Relaxed), 12);
     assert_eq!(running.metrics.queued_records.load(Relaxed), 0);
     let mut text = String::new();
@@ -365,14 +372,21 @@ async fn a_stopped_server_gets_every_pending_record_after_restarts_of_both() {
     assert!(running.metrics.failing_since.load(Relaxed) > 0);
     assert_eq!(running.metrics.queued_records.load(Relaxed), 2);
     assert_eq!(
-        store.cursor(&cursor_name("aaa")).unwrap(),
+        store
+            .cursor(&OutputKind::Radius.cursor_name("aaa"))
+            .unwrap(),
         login,
         "nothing unacknowledged is behind the cursor"
     );
 
     // netaudit restarts while the server is still down ...
     running.stop().await;
-    assert_eq!(store.cursor(&cursor_name("aaa")).unwrap(), login);
+    assert_eq!(
+        store
+            .cursor(&OutputKind::Radius.cursor_name("aaa"))
+            .unwrap(),
+        login
+    );
     let running = start(output(&server), &store, alerts).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     // ... then the server comes back: everything pending arrives.
@@ -400,10 +414,20 @@ async fn a_stopped_server_gets_every_pending_record_after_restarts_of_both() {
     );
     let last = store.last_seq();
     let deadline = Instant::now() + Duration::from_secs(5);
-    while store.cursor(&cursor_name("aaa")).unwrap() < last && Instant::now() < deadline {
+    while store
+        .cursor(&OutputKind::Radius.cursor_name("aaa"))
+        .unwrap()
+        < last
+        && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(store.cursor(&cursor_name("aaa")).unwrap(), last);
+    assert_eq!(
+        store
+            .cursor(&OutputKind::Radius.cursor_name("aaa"))
+            .unwrap(),
+        last
+    );
     assert_eq!(running.metrics.failing_since.load(Relaxed), 0);
     running.stop().await;
 }
@@ -424,7 +448,7 @@ async fn run_output_reads_its_table_and_keeps_the_server_output_metrics() {
     .output
     .radius
     .remove(0);
-    let metrics = Arc::new(crate::serve::metrics::Metrics::new());
+    let metrics = Arc::new(crate::metrics::Metrics::new());
     let (alerts, _alerts_rx) = mpsc::channel(4);
     let ctx = crate::output::OutputContext {
         store: store.clone(),
@@ -440,7 +464,7 @@ async fn run_output_reads_its_table_and_keeps_the_server_output_metrics() {
         )])
         .unwrap()[0];
     let cancel = CancellationToken::new();
-    let task = tokio::spawn(super::run_output(
+    let task = tokio::spawn(crate::output::radius::run_output(
         table,
         ctx,
         Arc::new(RadiusMetrics::default()),

@@ -26,20 +26,25 @@
 //! Acct-Session-Id of its login before it.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesOrdered, StreamExt};
 use netaudit_event::{Event, Severity};
 use netaudit_radius::mapping::{AccountingMapper, AccountingRecord};
-use netaudit_store::{Query, Store, StoreError};
+use netaudit_store::{Query, Store};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::client::{AccountingClient, ClientError, RadiusMetrics};
-use super::config::RadiusOutput;
-use crate::serve::metrics::OutputMetrics;
+use crate::clock::now_seconds;
+use crate::commit_signal::CommitSignal;
+use crate::config::output::radius::RadiusOutput;
+use crate::metrics::radius::{RadiusConsumerMetrics, RadiusMetrics};
+use crate::metrics::OutputMetrics;
+use crate::output::consumer::{sleep_or_cancel, Consumer, OutputKind, StoreOpError};
+use crate::output::radius::client::{AccountingClient, ClientError};
+use crate::self_events::internal_event;
 
 /// Events read from the store per step.
 pub const CHUNK_EVENTS: usize = 500;
@@ -52,86 +57,6 @@ const POLL_INTERVAL: Duration = Duration::from_millis(200);
 /// The code of the alert event stored when records stay undelivered.
 pub const CODE_UNDELIVERED: &str = "NETAUDIT_RADIUS_UNDELIVERED";
 
-/// Progress counters of the consumer, next to the client's.
-#[derive(Debug, Default)]
-pub struct ConsumerMetrics {
-    /// The durable cursor: every record up to this event was acknowledged.
-    pub delivered_seq: AtomicU64,
-    /// Committed events after the cursor.
-    pub lag_events: AtomicU64,
-    /// Records mapped and not yet acknowledged.
-    pub queued_records: AtomicU64,
-    /// Seconds since 1970 of the first failure of the current outage, 0 when none.
-    pub failing_since: AtomicU64,
-    /// Alert events stored.
-    pub alerts: AtomicU64,
-    /// Store reads or cursor writes that failed (retried).
-    pub store_errors: AtomicU64,
-}
-
-impl ConsumerMetrics {
-    /// Prometheus text, labelled `output="name"`.
-    pub fn render(&self, output: &str, out: &mut String) {
-        use std::fmt::Write as _;
-        let label = output.replace('\\', "\\\\").replace('"', "\\\"");
-        let series: [(&str, &str, &str, &AtomicU64); 6] = [
-            (
-                "netaudit_radius_delivered_seq",
-                "gauge",
-                "Store sequence number up to which every record was acknowledged.",
-                &self.delivered_seq,
-            ),
-            (
-                "netaudit_radius_lag_events",
-                "gauge",
-                "Committed events the RADIUS output has not delivered yet.",
-                &self.lag_events,
-            ),
-            (
-                "netaudit_radius_queued_records",
-                "gauge",
-                "Accounting records mapped and not yet acknowledged.",
-                &self.queued_records,
-            ),
-            (
-                "netaudit_radius_failing_since_seconds",
-                "gauge",
-                "Unix time of the first failure of the current outage (0: none).",
-                &self.failing_since,
-            ),
-            (
-                "netaudit_radius_alerts_total",
-                "counter",
-                "Alert events stored for undelivered records.",
-                &self.alerts,
-            ),
-            (
-                "netaudit_radius_store_errors_total",
-                "counter",
-                "Store reads or cursor writes that failed.",
-                &self.store_errors,
-            ),
-        ];
-        for (name, kind, help, value) in series {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
-            let _ = writeln!(out, "{name}{{output=\"{label}\"}} {}", value.load(Relaxed));
-        }
-    }
-}
-
-/// The durable cursor's name for an output.
-pub fn cursor_name(output: &str) -> String {
-    format!("radius:{output}")
-}
-
-fn now_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// One event's records, waiting for acknowledgement.
 struct Pending {
     sequence: u64,
@@ -143,20 +68,16 @@ struct Pending {
 /// The running output.
 pub struct RadiusConsumer {
     name: String,
-    cursor_name: String,
-    store: Arc<Store>,
+    /// The durable cursor and the server's generic output counters
+    /// (`netaudit_output_*`, kept apart when running outside `serve`).
+    consumer: Consumer,
     client: AccountingClient,
     mapper: AccountingMapper,
     alerts: mpsc::Sender<Vec<Event>>,
-    metrics: Arc<ConsumerMetrics>,
-    /// The server's generic output counters (`netaudit_output_*`), kept in
-    /// step when the output runs inside `serve`.
-    output_metrics: Option<Arc<OutputMetrics>>,
+    metrics: Arc<RadiusConsumerMetrics>,
     retry_initial: Duration,
     retry_max: Duration,
     alert_after: Duration,
-    /// The durable cursor, as last written.
-    cursor: u64,
     /// The last event mapped into `queue`.
     mapped: u64,
     queue: VecDeque<Pending>,
@@ -170,30 +91,30 @@ impl RadiusConsumer {
         store: Arc<Store>,
         alerts: mpsc::Sender<Vec<Event>>,
         client_metrics: Arc<RadiusMetrics>,
-        metrics: Arc<ConsumerMetrics>,
+        metrics: Arc<RadiusConsumerMetrics>,
     ) -> anyhow::Result<RadiusConsumer> {
         let mapper = AccountingMapper::new(&output.dictionary, output.nas.clone())?;
         let client = AccountingClient::new(output.servers, output.options, client_metrics).await?;
-        let cursor_name = cursor_name(&output.name);
-        let cursor = blocking(&store, {
-            let name = cursor_name.clone();
-            move |store| store.cursor(&name)
-        })
+        let store_consumer = Consumer::try_open(
+            OutputKind::Radius,
+            &output.name,
+            store,
+            None,
+            Arc::new(OutputMetrics::default()),
+        )
         .await?;
+        let cursor = store_consumer.cursor();
         metrics.delivered_seq.store(cursor, Relaxed);
         let mut consumer = RadiusConsumer {
             name: output.name,
-            cursor_name,
-            store,
+            consumer: store_consumer,
             client,
             mapper,
             alerts,
             metrics,
-            output_metrics: None,
             retry_initial: output.retry_initial,
             retry_max: output.retry_max,
             alert_after: output.alert_after,
-            cursor,
             mapped: cursor,
             queue: VecDeque::new(),
         };
@@ -204,24 +125,30 @@ impl RadiusConsumer {
     /// Also keeps `metrics` (delivered sequence, forwarded records, errors)
     /// up to date.
     pub fn with_output_metrics(mut self, metrics: Arc<OutputMetrics>) -> RadiusConsumer {
-        metrics.delivered_seq.store(self.cursor, Relaxed);
-        self.output_metrics = Some(metrics);
+        self.consumer.set_metrics(metrics);
+        self
+    }
+
+    /// Wakes up at every commit of the pipeline instead of only polling.
+    pub fn with_commits(mut self, commits: Arc<CommitSignal>) -> RadiusConsumer {
+        self.consumer.set_commits(commits);
         self
     }
 
     /// Maps (and discards) the JUNOScope events before the cursor.
-    async fn replay_sessions(&mut self) -> anyhow::Result<()> {
-        let mut after = self.cursor.saturating_sub(REPLAY_EVENTS);
+    async fn replay_sessions(&mut self) -> Result<(), StoreOpError> {
+        let cursor = self.consumer.cursor();
+        let mut after = cursor.saturating_sub(REPLAY_EVENTS);
         // Bounded: each page moves `after` forward, and it stops at the cursor.
-        while after < self.cursor {
+        while after < cursor {
             let query = Query {
                 code: Some("JUNOSCOPE_*".to_string()),
                 after_seq: Some(after),
-                before_seq: Some(self.cursor.saturating_add(1)),
+                before_seq: Some(cursor.saturating_add(1)),
                 limit: CHUNK_EVENTS,
                 ..Query::default()
             };
-            let page = blocking(&self.store, move |store| store.query(&query)).await?;
+            let page = self.consumer.query(query).await?;
             for stored in &page.events {
                 self.mapper.map(stored.seq, &stored.event);
             }
@@ -252,7 +179,11 @@ impl RadiusConsumer {
             }
             if self.queue.is_empty() {
                 self.advance_cursor_to(self.mapped).await;
-                if !sleep_or_cancel(POLL_INTERVAL, &cancel).await {
+                if !self
+                    .consumer
+                    .wait_for_events(self.mapped, POLL_INTERVAL, &cancel)
+                    .await
+                {
                     break;
                 }
                 continue;
@@ -277,9 +208,7 @@ impl RadiusConsumer {
                     delay = self.retry_initial;
                 }
                 Err(error) => {
-                    if let Some(output) = &self.output_metrics {
-                        output.errors.fetch_add(1, Relaxed);
-                    }
+                    self.consumer.metrics.errors.fetch_add(1, Relaxed);
                     let since = *failing_since.get_or_insert_with(Instant::now);
                     if self.metrics.failing_since.load(Relaxed) == 0 {
                         self.metrics.failing_since.store(now_seconds(), Relaxed);
@@ -304,21 +233,16 @@ impl RadiusConsumer {
     }
 
     /// Reads and maps events after `mapped` while the queue is short.
-    async fn fill_queue(&mut self) -> Result<(), StoreError> {
-        let last = self.store.last_seq();
+    async fn fill_queue(&mut self) -> Result<(), StoreOpError> {
+        let last = self.consumer.store_last_seq();
         self.metrics
             .lag_events
-            .store(last.saturating_sub(self.cursor), Relaxed);
+            .store(last.saturating_sub(self.consumer.cursor()), Relaxed);
         if self.queue.len() >= CHUNK_EVENTS || self.mapped >= last {
             return Ok(());
         }
-        let query = Query {
-            after_seq: Some(self.mapped),
-            limit: CHUNK_EVENTS,
-            ..Query::default()
-        };
-        let page = blocking(&self.store, move |store| store.query(&query)).await?;
-        for stored in page.events {
+        let events = self.consumer.read_after(self.mapped, CHUNK_EVENTS).await?;
+        for stored in events {
             let records = self.mapper.map(stored.seq, &stored.event);
             self.mapped = stored.seq;
             if !records.is_empty() {
@@ -394,15 +318,16 @@ impl RadiusConsumer {
             }
         }
         drop(sends);
-        if let Some(output) = &self.output_metrics {
-            let newly: usize = self
-                .queue
-                .iter()
-                .zip(&done)
-                .map(|(pending, acknowledged)| acknowledged.saturating_sub(pending.acknowledged))
-                .sum();
-            output.forwarded.fetch_add(newly as u64, Relaxed);
-        }
+        let newly: usize = self
+            .queue
+            .iter()
+            .zip(&done)
+            .map(|(pending, acknowledged)| acknowledged.saturating_sub(pending.acknowledged))
+            .sum();
+        self.consumer
+            .metrics
+            .forwarded
+            .fetch_add(newly as u64, Relaxed);
         for acknowledged in done {
             let complete = match self.queue.front_mut() {
                 Some(front) => {
@@ -420,36 +345,22 @@ impl RadiusConsumer {
         outcome
     }
 
-    /// Writes the durable cursor (no-op when already there).
+    /// Writes the durable cursor (no-op when already there); follows it
+    /// when an operator tool moved it.
     async fn advance_cursor_to(&mut self, to: u64) {
-        if to <= self.cursor {
-            return;
-        }
-        let (name, from) = (self.cursor_name.clone(), self.cursor);
-        match blocking(&self.store, move |store| {
-            store.advance_cursor(&name, from, to)
-        })
-        .await
-        {
-            Ok(()) => {
-                self.cursor = to;
-                self.metrics.delivered_seq.store(to, Relaxed);
-                if let Some(output) = &self.output_metrics {
-                    output.delivered_seq.store(to, Relaxed);
-                }
-            }
-            Err(StoreError::CursorConflict { found, .. }) => {
-                // An operator tool moved it: follow the store.
+        match self.consumer.advance(to).await {
+            Ok(()) => {}
+            Err(StoreOpError::CursorMoved { .. }) => {
                 self.metrics.store_errors.fetch_add(1, Relaxed);
-                tracing::warn!(output = %self.name, expected = from, found, "RADIUS output cursor moved by someone else; following it");
-                self.cursor = found;
-                self.metrics.delivered_seq.store(found, Relaxed);
             }
             Err(error) => {
                 self.metrics.store_errors.fetch_add(1, Relaxed);
                 tracing::error!(output = %self.name, %error, "cannot advance the RADIUS output cursor; will retry");
             }
         }
+        self.metrics
+            .delivered_seq
+            .store(self.consumer.cursor(), Relaxed);
     }
 
     /// Stores one alert event; `false` if the pipeline is closed.
@@ -467,23 +378,7 @@ impl RadiusConsumer {
             self.metrics.queued_records.load(Relaxed)
         );
         tracing::error!(output = %self.name, "{message}");
-        let now = i64::try_from(
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0),
-        )
-        .unwrap_or(i64::MAX);
-        let event = Event {
-            received_ns: now,
-            time_ns: Some(now),
-            app: Some("netaudit".into()),
-            facility: Some(netaudit_event::Facility::Syslog),
-            severity: Some(Severity::Alert),
-            code: Some(CODE_UNDELIVERED.into()),
-            message: Some(message.into()),
-            ..Event::default()
-        };
+        let event = internal_event(CODE_UNDELIVERED, Severity::Alert, message);
         let sent = tokio::select! {
             _ = cancel.cancelled() => false,
             result = self.alerts.send(vec![event]) => result.is_ok(),
@@ -492,28 +387,5 @@ impl RadiusConsumer {
             self.metrics.alerts.fetch_add(1, Relaxed);
         }
         sent
-    }
-}
-
-/// Runs a store call off the async threads.
-async fn blocking<T: Send + 'static>(
-    store: &Arc<Store>,
-    call: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    let store = store.clone();
-    match tokio::task::spawn_blocking(move || call(&store)).await {
-        Ok(result) => result,
-        Err(join) => Err(StoreError::Io {
-            path: std::path::PathBuf::new(),
-            op: "RADIUS store task",
-            source: std::io::Error::other(join.to_string()),
-        }),
-    }
-}
-
-async fn sleep_or_cancel(delay: Duration, cancel: &CancellationToken) -> bool {
-    tokio::select! {
-        _ = cancel.cancelled() => false,
-        _ = tokio::time::sleep(delay) => true,
     }
 }

@@ -5,59 +5,22 @@
 //! [`OutputMetrics`] per output name, and keeps them across SIGHUP reloads so
 //! that counters never go backwards.
 
+pub mod histogram;
+pub mod listener;
+pub mod output;
+pub mod prometheus;
+pub mod radius;
+
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-/// Counters of one listener.
-#[derive(Debug, Default)]
-pub struct ListenerMetrics {
-    pub protocol: String,
-    /// Messages taken from the network (datagrams or frames).
-    pub received: AtomicU64,
-    pub received_bytes: AtomicU64,
-    /// Messages that did not parse (stored or dropped as configured).
-    pub parse_errors: AtomicU64,
-    /// Messages lost: UDP datagrams that found the pipeline full, and
-    /// unparsable messages when `on_parse_error = "drop"`.
-    pub dropped: AtomicU64,
-    /// TCP/TLS frames that broke the framing rules (oversized, bad count).
-    pub framing_errors: AtomicU64,
-    /// UDP datagrams longer than `max_message_bytes` (cut and flagged).
-    pub oversized: AtomicU64,
-    pub connections_accepted: AtomicU64,
-    /// Connections closed at once because `max_connections` was reached.
-    pub connections_refused: AtomicU64,
-    pub connections_active: AtomicU64,
-    pub idle_timeouts: AtomicU64,
-    pub tls_handshake_failures: AtomicU64,
-    /// A TLS ClientHello on a plain TCP listener.
-    pub tls_on_plain_tcp: AtomicU64,
-}
-
-/// Counters of one output (store consumer), updated by the forwarders.
-#[derive(Debug, Default)]
-pub struct OutputMetrics {
-    pub forwarded: AtomicU64,
-    /// Events the output's filters skipped.
-    pub filtered: AtomicU64,
-    pub errors: AtomicU64,
-    /// The last store sequence number the output has delivered.
-    pub delivered_seq: AtomicU64,
-    /// Events sent again after a connection broke before they were
-    /// confirmed (the receiver may see them twice).
-    pub resent: AtomicU64,
-    /// Connections established (the first one and every reconnection).
-    pub connects: AtomicU64,
-    /// 1 while a syslog output holds a connection.
-    pub connected: AtomicU64,
-    /// Audit file writes refused because the audit storage was full.
-    pub full: AtomicU64,
-    /// Audit file archives deleted by `on_full = "overwrite-oldest"`.
-    pub archives_removed: AtomicU64,
-}
+use crate::commit_signal::CommitSignal;
+use histogram::Histogram;
+pub use listener::ListenerMetrics;
+pub use output::OutputMetrics;
+use radius::{RadiusConsumerMetrics, RadiusMetrics};
 
 /// One labelled series family: name, type, help, and which counter it shows.
 type Series<T> = (
@@ -67,63 +30,15 @@ type Series<T> = (
     fn(&T) -> &AtomicU64,
 );
 
-/// Upper bounds (seconds) of the batch commit latency histogram.
-const LATENCY_BUCKETS: [f64; 12] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-];
-
-#[derive(Debug, Default)]
-struct Histogram {
-    /// Cumulative counts are computed when rendering; these are per bucket,
-    /// the last one for +Inf.
-    buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
-    sum_micros: AtomicU64,
-    count: AtomicU64,
-}
-
-impl Histogram {
-    fn observe(&self, value: Duration) {
-        let secs = value.as_secs_f64();
-        let index = LATENCY_BUCKETS
-            .iter()
-            .position(|bound| secs <= *bound)
-            .unwrap_or(LATENCY_BUCKETS.len());
-        if let Some(bucket) = self.buckets.get(index) {
-            bucket.fetch_add(1, Relaxed);
-        }
-        self.sum_micros.fetch_add(
-            u64::try_from(value.as_micros()).unwrap_or(u64::MAX),
-            Relaxed,
-        );
-        self.count.fetch_add(1, Relaxed);
-    }
-
-    fn render(&self, out: &mut String, name: &str, help: &str) {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} histogram");
-        let mut cumulative = 0;
-        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.buckets) {
-            cumulative += bucket.load(Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
-        }
-        if let Some(inf) = self.buckets.last() {
-            cumulative += inf.load(Relaxed);
-        }
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
-        let sum = self.sum_micros.load(Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "{name}_sum {sum}");
-        let _ = writeln!(out, "{name}_count {}", self.count.load(Relaxed));
-    }
-}
-
 /// Everything `/metrics` shows.
 #[derive(Debug, Default)]
 pub struct Metrics {
     /// Events committed to the store.
     pub stored: AtomicU64,
     pub batches: AtomicU64,
-    /// The sequence number of the last committed event.
-    pub last_seq: AtomicU64,
+    /// The last committed sequence number, and the wake-up of consumers
+    /// waiting for commits.
+    pub committed: Arc<CommitSignal>,
     pub store_errors: AtomicU64,
     /// False while store appends fail (then `/health` answers 503).
     pub store_healthy: std::sync::atomic::AtomicBool,
@@ -141,8 +56,6 @@ pub struct Metrics {
     outputs: Mutex<BTreeMap<String, Arc<OutputMetrics>>>,
     /// The RADIUS client and consumer counters of each `[[output.radius]]`.
     radius: Mutex<BTreeMap<String, RadiusOutputMetrics>>,
-    /// Woken after every commit (outputs wait on it for new events).
-    pub committed: tokio::sync::Notify,
     pub started: Option<std::time::Instant>,
 }
 
@@ -200,12 +113,7 @@ impl Metrics {
     /// Prometheus text exposition format, version 0.0.4.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
-        let gauge_or_counter =
-            |out: &mut String, name: &str, kind: &str, help: &str, value: u64| {
-                let _ = writeln!(out, "# HELP {name} {help}");
-                let _ = writeln!(out, "# TYPE {name} {kind}");
-                let _ = writeln!(out, "{name} {value}");
-            };
+        let gauge_or_counter = prometheus::single;
         gauge_or_counter(
             &mut out,
             "netaudit_stored_events_total",
@@ -225,7 +133,7 @@ impl Metrics {
             "netaudit_store_last_seq",
             "gauge",
             "Sequence number of the last committed event.",
-            self.last_seq.load(Relaxed),
+            self.committed.last_seq(),
         );
         gauge_or_counter(
             &mut out,
@@ -347,22 +255,16 @@ impl Metrics {
             ),
         ];
         for (name, kind, help, counter) in listener_counters {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
+            prometheus::header(&mut out, name, kind, help);
             for (listener, m) in listeners.iter() {
-                let _ = writeln!(
-                    out,
-                    "{name}{{listener=\"{}\",protocol=\"{}\"}} {}",
-                    escape_label(listener),
-                    escape_label(&m.protocol),
-                    counter(m).load(Relaxed)
-                );
+                let labels = [("listener", listener.as_str()), ("protocol", &m.protocol)];
+                prometheus::sample(&mut out, name, &labels, counter(m).load(Relaxed));
             }
         }
         drop(listeners);
 
         let outputs = self.outputs.lock().unwrap_or_else(PoisonError::into_inner);
-        let last_seq = self.last_seq.load(Relaxed);
+        let last_seq = self.committed.last_seq();
         let output_counters: [Series<OutputMetrics>; 8] = [
             (
                 "netaudit_forwarded_total",
@@ -414,42 +316,33 @@ impl Metrics {
             ),
         ];
         for (name, kind, help, counter) in output_counters {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
+            prometheus::header(&mut out, name, kind, help);
             for (output, m) in outputs.iter() {
-                let _ = writeln!(
-                    out,
-                    "{name}{{output=\"{}\"}} {}",
-                    escape_label(output),
-                    counter(m).load(Relaxed)
-                );
+                let labels = [("output", output.as_str())];
+                prometheus::sample(&mut out, name, &labels, counter(m).load(Relaxed));
             }
         }
-        let _ = writeln!(
-            out,
-            "# HELP netaudit_output_lag_events Committed events an output has not delivered yet."
+        let name = "netaudit_output_lag_events";
+        prometheus::header(
+            &mut out,
+            name,
+            "gauge",
+            "Committed events an output has not delivered yet.",
         );
-        let _ = writeln!(out, "# TYPE netaudit_output_lag_events gauge");
         for (output, m) in outputs.iter() {
             let lag = last_seq.saturating_sub(m.delivered_seq.load(Relaxed));
-            let _ = writeln!(
-                out,
-                "netaudit_output_lag_events{{output=\"{}\"}} {lag}",
-                escape_label(output)
-            );
+            prometheus::sample(&mut out, name, &[("output", output)], lag);
         }
-        let _ = writeln!(
-            out,
-            "# HELP netaudit_output_cursor_seq Last store sequence number an output has delivered (its durable cursor)."
+        let name = "netaudit_output_cursor_seq";
+        prometheus::header(
+            &mut out,
+            name,
+            "gauge",
+            "Last store sequence number an output has delivered (its durable cursor).",
         );
-        let _ = writeln!(out, "# TYPE netaudit_output_cursor_seq gauge");
         for (output, m) in outputs.iter() {
-            let _ = writeln!(
-                out,
-                "netaudit_output_cursor_seq{{output=\"{}\"}} {}",
-                escape_label(output),
-                m.delivered_seq.load(Relaxed)
-            );
+            let labels = [("output", output.as_str())];
+            prometheus::sample(&mut out, name, &labels, m.delivered_seq.load(Relaxed));
         }
         let radius = self.radius.lock().unwrap_or_else(PoisonError::into_inner);
         if !radius.is_empty() {
@@ -460,7 +353,7 @@ impl Metrics {
             }
             // Each output renders whole families; the exposition format wants
             // one family's samples together under a single HELP/TYPE.
-            out.push_str(&group_families(&text));
+            out.push_str(&prometheus::group_families(&text));
         }
         drop(radius);
         if let Some(started) = self.started {
@@ -477,70 +370,11 @@ impl Metrics {
 }
 
 /// The client and consumer counters of one RADIUS output.
-pub type RadiusOutputMetrics = (
-    Arc<crate::radius::client::RadiusMetrics>,
-    Arc<crate::radius::consumer::ConsumerMetrics>,
-);
-
-/// Regroups Prometheus text so that each family's HELP and TYPE appear once,
-/// followed by all its samples, in order of first appearance.
-fn group_families(text: &str) -> String {
-    let mut families: Vec<(String, Vec<&str>, Vec<&str>)> = Vec::new();
-    for line in text.lines() {
-        let (name, is_header) = match line.strip_prefix("# ") {
-            Some(rest) => (rest.split_whitespace().nth(1).unwrap_or(""), true),
-            None => (line.split(['{', ' ']).next().unwrap_or(""), false),
-        };
-        let index = match families.iter().position(|(n, _, _)| n == name) {
-            Some(i) => i,
-            None => {
-                families.push((name.to_owned(), Vec::new(), Vec::new()));
-                families.len() - 1
-            }
-        };
-        let family = &mut families[index];
-        if is_header {
-            if !family.1.contains(&line) {
-                family.1.push(line);
-            }
-        } else {
-            family.2.push(line);
-        }
-    }
-    let mut out = String::with_capacity(text.len());
-    for (_, headers, samples) in families {
-        for line in headers.into_iter().chain(samples) {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
-}
-
-/// Label values escape backslash, double quote and newline.
-fn escape_label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
+pub type RadiusOutputMetrics = (Arc<RadiusMetrics>, Arc<RadiusConsumerMetrics>);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn families_from_several_outputs_are_grouped_under_one_header() {
-        let text = "# HELP a_total A.\n# TYPE a_total counter\na_total{output=\"x\"} 1\n\
-                    # HELP b B.\n# TYPE b gauge\nb{output=\"x\"} 2\n\
-                    # HELP a_total A.\n# TYPE a_total counter\na_total{output=\"y\"} 3\n\
-                    # HELP b B.\n# TYPE b gauge\nb{output=\"y\"} 4\n";
-        assert_eq!(
-            group_families(text),
-            "# HELP a_total A.\n# TYPE a_total counter\na_total{output=\"x\"} 1\na_total{output=\"y\"} 3\n\
-             # HELP b B.\n# TYPE b gauge\nb{output=\"x\"} 2\nb{output=\"y\"} 4\n"
-        );
-    }
 
     #[test]
     fn radius_outputs_render_each_family_once() {
@@ -565,7 +399,7 @@ mod tests {
         let tcp = metrics.listener("tcp:127.0.0.1:5514", "tcp");
         tcp.received.fetch_add(3, Relaxed);
         metrics.stored.fetch_add(3, Relaxed);
-        metrics.last_seq.store(10, Relaxed);
+        metrics.committed.publish(10);
         metrics.output("siem").delivered_seq.store(4, Relaxed);
         let text = metrics.render();
         assert!(
@@ -601,10 +435,5 @@ mod tests {
         assert!(text.contains("netaudit_store_commit_seconds_bucket{le=\"+Inf\"} 2\n"));
         assert!(text.contains("netaudit_store_commit_seconds_count 2\n"));
         assert!(text.contains("netaudit_batch_latency_seconds_bucket{le=\"0.005\"} 1\n"));
-    }
-
-    #[test]
-    fn label_values_are_escaped() {
-        assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }

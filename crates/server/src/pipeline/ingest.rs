@@ -4,14 +4,14 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use netaudit_event::Event;
 use netaudit_syslog::ParseOptions;
 use tokio::sync::mpsc;
 
 use crate::config::OnParseError;
-use crate::serve::metrics::{ListenerMetrics, Metrics};
+use crate::metrics::{ListenerMetrics, Metrics};
+use crate::self_events::unparsed_event;
 
 /// What a listener needs to turn messages into stored events.
 #[derive(Clone)]
@@ -21,14 +21,6 @@ pub struct Ingest {
     pub global: Arc<Metrics>,
     pub on_parse_error: OnParseError,
     pub chunk_max_events: usize,
-}
-
-/// Unix nanoseconds now (0 if the clock is before 1970).
-pub fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// A message without the line ends and NULs that senders put after it
@@ -97,32 +89,6 @@ impl Ingest {
                 count
             }
         }
-    }
-}
-
-/// The event stored for a message that did not parse: its raw bytes and why.
-pub fn unparsed_event(raw: &[u8], received_ns: i64, error: String) -> Event {
-    Event {
-        received_ns,
-        raw: raw.to_vec(),
-        parse_error: Some(error.into()),
-        ..Event::default()
-    }
-}
-
-/// An event netaudit stores about itself (facility syslog, app `netaudit`).
-pub fn internal_event(code: &str, severity: netaudit_event::Severity, message: String) -> Event {
-    let now = now_ns();
-    Event {
-        received_ns: now,
-        time_ns: Some(now),
-        host: None,
-        app: Some("netaudit".into()),
-        facility: Some(netaudit_event::Facility::Syslog),
-        severity: Some(severity),
-        code: Some(code.into()),
-        message: Some(message.into()),
-        ..Event::default()
     }
 }
 

@@ -18,7 +18,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,8 @@ use netaudit_radius::{
 use tokio::net::UdpSocket;
 use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinHandle;
+
+use crate::metrics::radius::RadiusMetrics;
 
 /// Identifiers per socket: the one-octet Identifier field.
 pub const MAX_OUTSTANDING: usize = 256;
@@ -60,99 +62,6 @@ impl Default for ClientOptions {
             max_timeout: Duration::from_secs(16),
             retransmissions: 2,
             dead_time: Duration::from_secs(30),
-        }
-    }
-}
-
-/// Counters of one accounting client, plain atomics for `/metrics`.
-#[derive(Debug, Default)]
-pub struct RadiusMetrics {
-    /// Accounting-Requests built and sent (new identifier and authenticator).
-    pub requests: AtomicU64,
-    /// Identical retransmissions.
-    pub retransmissions: AtomicU64,
-    /// Requests answered by a valid Accounting-Response.
-    pub acknowledged: AtomicU64,
-    /// Waits for a reply that ran out.
-    pub timeouts: AtomicU64,
-    /// Datagrams discarded: strangers, malformed, oversized, wrong code,
-    /// identifier or authenticator, or answering no waiting request.
-    pub invalid_replies: AtomicU64,
-    /// Times a request moved on to the next server.
-    pub failovers: AtomicU64,
-    /// Requests no server acknowledged.
-    pub failures: AtomicU64,
-    /// Socket errors while sending.
-    pub send_errors: AtomicU64,
-    /// The round trip of the last acknowledged request, microseconds.
-    pub last_round_trip_micros: AtomicU64,
-}
-
-impl RadiusMetrics {
-    /// Prometheus text for these counters, labelled `output="name"`.
-    pub fn render(&self, output: &str, out: &mut String) {
-        use std::fmt::Write as _;
-        let label = output.replace('\\', "\\\\").replace('"', "\\\"");
-        let series: [(&str, &str, &str, &AtomicU64); 9] = [
-            (
-                "netaudit_radius_requests_total",
-                "counter",
-                "Accounting-Requests sent with a new identifier.",
-                &self.requests,
-            ),
-            (
-                "netaudit_radius_retransmissions_total",
-                "counter",
-                "Identical retransmissions of Accounting-Requests.",
-                &self.retransmissions,
-            ),
-            (
-                "netaudit_radius_acknowledged_total",
-                "counter",
-                "Accounting-Requests acknowledged by a server.",
-                &self.acknowledged,
-            ),
-            (
-                "netaudit_radius_timeouts_total",
-                "counter",
-                "Waits for an Accounting-Response that timed out.",
-                &self.timeouts,
-            ),
-            (
-                "netaudit_radius_invalid_replies_total",
-                "counter",
-                "Datagrams discarded as invalid replies.",
-                &self.invalid_replies,
-            ),
-            (
-                "netaudit_radius_failovers_total",
-                "counter",
-                "Requests moved on to the next server.",
-                &self.failovers,
-            ),
-            (
-                "netaudit_radius_failures_total",
-                "counter",
-                "Requests that no server acknowledged.",
-                &self.failures,
-            ),
-            (
-                "netaudit_radius_send_errors_total",
-                "counter",
-                "Socket errors while sending.",
-                &self.send_errors,
-            ),
-            (
-                "netaudit_radius_last_round_trip_microseconds",
-                "gauge",
-                "Round trip of the last acknowledged request.",
-                &self.last_round_trip_micros,
-            ),
-        ];
-        for (name, kind, help, value) in series {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
-            let _ = writeln!(out, "{name}{{output=\"{label}\"}} {}", value.load(Relaxed));
         }
     }
 }
@@ -878,17 +787,5 @@ mod tests {
         assert!(AccountingClient::new(Vec::new(), fast(), Arc::default())
             .await
             .is_err());
-    }
-
-    #[test]
-    fn metrics_render_with_the_output_label() {
-        let m = RadiusMetrics::default();
-        m.acknowledged.store(3, Relaxed);
-        let mut out = String::new();
-        m.render("aaa", &mut out);
-        assert!(
-            out.contains("netaudit_radius_acknowledged_total{output=\"aaa\"} 3\n"),
-            "{out}"
-        );
     }
 }

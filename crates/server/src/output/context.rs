@@ -1,0 +1,17 @@
+//! What every output task shares with the server.
+
+use std::sync::Arc;
+
+use netaudit_event::Event;
+use netaudit_store::Store;
+use tokio::sync::mpsc;
+
+use crate::metrics::Metrics;
+
+#[derive(Clone)]
+pub struct OutputContext {
+    pub store: Arc<Store>,
+    pub metrics: Arc<Metrics>,
+    /// The pipeline into the store, for alert events (e.g. audit storage full).
+    pub alerts: mpsc::Sender<Vec<Event>>,
+}

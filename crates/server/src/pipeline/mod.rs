@@ -1,0 +1,14 @@
+//! From listeners to the store: messages become events in the listener's
+//! task (`ingest`), travel in chunks over the bounded channel and are
+//! committed in batches (`batcher`).
+//!
+//! ```text
+//! listener task: parse + convert (ingest)
+//!     -> mpsc channel of Vec<Event> chunks (pipeline.channel_capacity)
+//!     -> batcher task (pipeline.batch_max_events or batch_max_delay_ms)
+//!     -> store writer thread (owns the store; one transaction per batch)
+//! ```
+
+pub mod batcher;
+pub mod ingest;
+pub mod sink;

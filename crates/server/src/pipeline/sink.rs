@@ -1,0 +1,65 @@
+//! Where committed batches go: the [`EventSink`] the store writer thread
+//! appends to, and [`StoreSink`], the durable store as that sink.
+
+use std::sync::Arc;
+
+use netaudit_store::{PreparedBatch, Store, StoreError};
+
+/// Why a batch was not committed (the writer logs it and retries).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppendError {
+    #[error("appending a batch of {events} event(s) to the store: {source}")]
+    Store {
+        events: usize,
+        #[source]
+        source: StoreError,
+    },
+}
+
+/// Where committed batches go: the store, in the server.
+pub trait EventSink: Send + 'static {
+    /// Append the batch's events in one transaction and commit it; returns
+    /// the sequence number of the last event.
+    fn append(&mut self, batch: &PreparedBatch) -> Result<u64, AppendError>;
+
+    /// The sequence number of the last event already stored (0 when empty).
+    fn last_seq(&self) -> u64;
+}
+
+/// The durable store as the batcher's sink.
+pub struct StoreSink {
+    store: Arc<Store>,
+}
+
+impl StoreSink {
+    pub fn new(store: Store) -> Self {
+        StoreSink {
+            store: Arc::new(store),
+        }
+    }
+
+    /// The store, shared with the outputs that read it.
+    pub fn store(&self) -> Arc<Store> {
+        self.store.clone()
+    }
+}
+
+impl EventSink for StoreSink {
+    fn append(&mut self, batch: &PreparedBatch) -> Result<u64, AppendError> {
+        match self.store.append_prepared(batch) {
+            Ok(seqs) => Ok(seqs
+                .last()
+                .copied()
+                .unwrap_or_else(|| self.store.last_seq())),
+            Err(source) => Err(AppendError::Store {
+                events: batch.len(),
+                source,
+            }),
+        }
+    }
+
+    fn last_seq(&self) -> u64 {
+        self.store.last_seq()
+    }
+}
