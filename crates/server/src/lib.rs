@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod cmd;
 mod config;
+mod display;
 mod output;
 mod radius;
 mod serve;

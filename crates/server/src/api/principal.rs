@@ -1,0 +1,190 @@
+//! Who is calling: API tokens (submission only) and login sessions (bearer
+//! token or HttpOnly cookie), with the idle timeout. [`Principal`] is the
+//! extractor; the role check is applied per route group in `routes`.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+
+use super::error::ApiError;
+use super::session::{Session, Touched, SESSION_COOKIE, SESSION_PREFIX};
+use super::state::ApiState;
+use crate::auth::{token_digest, Role, TOKEN_PREFIX};
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: String,
+    pub role: Role,
+    /// True for an API token (submission only).
+    pub token: bool,
+    /// The caller's address (no port).
+    pub client: String,
+    /// The session's key, for logout.
+    pub session: Option<String>,
+}
+
+/// Authenticates once per request: a route guard that already did so left
+/// the principal in the request's extensions.
+#[axum::async_trait]
+impl FromRequestParts<Arc<ApiState>> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<ApiState>,
+    ) -> Result<Principal, ApiError> {
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(principal.clone());
+        }
+        let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::internal(format!("no peer address: {e}")))?;
+        authenticate(state, &parts.headers, peer).await
+    }
+}
+
+/// The peer address as the API reports it (no port: JUNOScope's client
+/// address is the host).
+pub fn client_address(peer: SocketAddr) -> String {
+    peer.ip().to_string()
+}
+
+/// Role check: 403 naming what is needed.
+pub fn check_role(principal: &Principal, allowed: &[Role], what: &str) -> Result<(), ApiError> {
+    if principal.token && !allowed.contains(&Role::Reporter) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("{what}: API tokens may only submit events and operations"),
+        ));
+    }
+    if allowed.contains(&principal.role) {
+        Ok(())
+    } else {
+        let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{what} needs the role {}; {} has the role {}",
+                names.join(" or "),
+                principal.user,
+                principal.role
+            ),
+        ))
+    }
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, message)
+}
+
+/// The bearer token or the session cookie of a request.
+fn credential(headers: &HeaderMap) -> Option<String> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return Some(token.trim().to_string());
+        }
+        return None;
+    }
+    for cookies in headers.get_all(header::COOKIE) {
+        let Ok(cookies) = cookies.to_str() else {
+            continue;
+        };
+        for pair in cookies.split(';') {
+            if let Some((name, value)) = pair.trim().split_once('=') {
+                if name == SESSION_COOKIE {
+                    return Some(value.to_string());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// 401 without a valid credential; an expired session ends here with
+/// JUNOSCOPE_SESSION_TIMEOUT.
+async fn authenticate(
+    state: &ApiState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Result<Principal, ApiError> {
+    let client = client_address(peer);
+    let Some(secret) = credential(headers) else {
+        return Err(unauthorized(
+            "authentication required: Authorization: Bearer <token> or the session cookie",
+        ));
+    };
+    if secret.starts_with(TOKEN_PREFIX) {
+        let user = state.auth.token_user(&secret)?;
+        return match user {
+            Some(user) => Ok(Principal {
+                user: user.name,
+                role: user.role,
+                token: true,
+                client,
+                session: None,
+            }),
+            None => Err(unauthorized("invalid API token")),
+        };
+    }
+    if !secret.starts_with(SESSION_PREFIX) {
+        return Err(unauthorized("invalid token"));
+    }
+    let key = token_digest(&secret);
+    match state.sessions.touch(&key, state.idle_timeout()) {
+        Touched::Live { user, role } => Ok(Principal {
+            user,
+            role,
+            token: false,
+            client,
+            session: Some(key),
+        }),
+        Touched::Unknown => Err(unauthorized("invalid or expired session")),
+        Touched::Expired(session) => {
+            end_by_timeout(state, session).await;
+            Err(unauthorized("session timed out"))
+        }
+    }
+}
+
+async fn end_by_timeout(state: &ApiState, session: Session) {
+    let result = state
+        .audit(
+            "JUNOSCOPE_SESSION_TIMEOUT",
+            &[
+                ("username", &session.user),
+                ("client-address", &session.client),
+            ],
+        )
+        .await;
+    if let Err(err) = result {
+        tracing::error!(user = %session.user, error = %err, "session timeout not recorded");
+    }
+}
+
+/// Ends idle sessions in the background so that their timeout is recorded
+/// even when the client never comes back. Stops with the API state.
+pub fn spawn_session_sweeper(state: Weak<ApiState>) {
+    tokio::spawn(async move {
+        loop {
+            let period = match state.upgrade() {
+                Some(state) => (state.idle_timeout() / 4)
+                    .clamp(Duration::from_millis(200), Duration::from_secs(5)),
+                None => return,
+            };
+            tokio::time::sleep(period).await;
+            let Some(state) = state.upgrade() else {
+                return;
+            };
+            for session in state.sessions.take_expired(state.idle_timeout()) {
+                end_by_timeout(&state, session).await;
+            }
+        }
+    });
+}
