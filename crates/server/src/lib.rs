@@ -10,6 +10,7 @@ mod clock;
 mod cmd;
 mod commit_signal;
 mod config;
+mod display;
 mod metrics;
 mod output;
 mod pem;

@@ -3,30 +3,28 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use netaudit_event::{catalog, Event, EventContext, Severity};
-use netaudit_store::{Order, Query as StoreQuery};
+use netaudit_store::{Order, Query as StoreQuery, StoreError};
 use serde::Deserialize;
 
-use super::auth::authenticate;
-use super::{check_text, parse_json, require, ApiError, ApiState, VALUE_MAX};
-use crate::auth::Role;
-use crate::cmd::common::{
-    json_of, now_ns, parse_time, verify_report_json, write_events, EventFormat,
-};
+use super::error::ApiError;
+use super::input::{check_text, parse_json, VALUE_MAX};
+use super::principal::Principal;
+use super::state::ApiState;
+use crate::display::{json_of, now_ns, parse_time, verify_report_json, write_events, EventFormat};
+use crate::self_events::{API_APP, NETAUDIT_SD_ID};
 
 type St = State<Arc<ApiState>>;
-type Peer = ConnectInfo<SocketAddr>;
 
 /// The most events one request may submit.
 pub const SUBMIT_MAX_EVENTS: usize = 50_000;
@@ -104,7 +102,7 @@ pub fn to_event(s: Submission, received_ns: i64) -> Result<Event, ApiError> {
     let ctx = EventContext {
         time_ns,
         host: s.host.clone(),
-        app: Some(super::API_APP.to_string()),
+        app: Some(API_APP.to_string()),
         received_ns,
         ..EventContext::default()
     };
@@ -128,12 +126,9 @@ pub fn to_event(s: Submission, received_ns: i64) -> Result<Event, ApiError> {
 /// once committed.
 pub async fn submit(
     State(state): St,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    principal: Principal,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(&state, &headers, peer).await?;
-    require(&principal, &[Role::Reporter], "submitting events")?;
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let received = now_ns();
     let events = match first {
@@ -153,10 +148,7 @@ pub async fn submit(
             }
             let mut events = Vec::with_capacity(submissions.len());
             for (i, s) in submissions.into_iter().enumerate() {
-                events.push(
-                    to_event(s, received)
-                        .map_err(|e| ApiError::new(e.status, format!("[{i}]: {}", e.message)))?,
-                );
+                events.push(to_event(s, received).map_err(|e| e.prefixed(&format!("[{i}]: ")))?);
             }
             events
         }
@@ -175,7 +167,7 @@ pub async fn submit(
             ("submitted-from", &principal.client),
         ] {
             event.params.push(netaudit_event::Param {
-                sd_id: super::NETAUDIT_SD_ID.into(),
+                sd_id: NETAUDIT_SD_ID.into(),
                 name: name.into(),
                 value: value.as_str().into(),
             });
@@ -273,18 +265,24 @@ async fn run_query(state: &ApiState, query: StoreQuery) -> Result<netaudit_store
     tokio::task::spawn_blocking(move || store.query(&query))
         .await
         .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::bad_request(format!("query: {e}")))
+        .map_err(|e| match e {
+            // The client's own filters: safe and useful to show.
+            StoreError::ZeroLimit | StoreError::OutOfRange { .. } => {
+                ApiError::bad_request(format!("query: {e}"))
+            }
+            _ => ApiError::hiding(
+                StatusCode::BAD_REQUEST,
+                "query: the store could not run it (see the server log)",
+                e,
+            ),
+        })
 }
 
 /// `GET /api/v1/events` (auditor): one page, `next` continues it.
 pub async fn query(
     State(state): St,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(&state, &headers, peer).await?;
-    require(&principal, &[Role::Auditor], "reading events")?;
     let f = filters(q)?;
     let page = run_query(&state, to_store_query(&f, 100)?).await?;
     let events: Vec<serde_json::Value> = page.events.iter().map(json_of).collect();
@@ -295,12 +293,9 @@ pub async fn query(
 /// per stored event (id = sequence number), from `after_seq` or from now.
 pub async fn stream(
     State(state): St,
-    ConnectInfo(peer): Peer,
     headers: HeaderMap,
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(&state, &headers, peer).await?;
-    require(&principal, &[Role::Auditor], "reading events")?;
     let f = filters(q)?;
     let mut query = to_store_query(&f, PAGE_MAX)?;
     let store = state.store()?;
@@ -355,13 +350,7 @@ pub async fn stream(
 }
 
 /// `GET /api/v1/verify` (auditor): the chain walk of `netaudit verify`.
-pub async fn verify(
-    State(state): St,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let principal = authenticate(&state, &headers, peer).await?;
-    require(&principal, &[Role::Auditor], "verifying the store")?;
+pub async fn verify(State(state): St) -> Result<Response, ApiError> {
     let store = state.store()?;
     let config = store.config().clone();
     let report = tokio::task::spawn_blocking(move || {
@@ -372,9 +361,11 @@ pub async fn verify(
     .await
     .map_err(ApiError::internal)?
     .map_err(|e| {
-        ApiError::new(
+        // The cause names the store's files: logged, not sent.
+        ApiError::hiding(
             StatusCode::CONFLICT,
-            format!("cannot verify here: {e} (the verify key may have been exported and erased; run `netaudit verify --key FILE`)"),
+            "cannot verify here: the store or its verify key cannot be read (the verify key may have been exported and erased; run `netaudit verify --key FILE`)",
+            e,
         )
     })?;
     Ok(Json(verify_report_json(&report, report.ok())).into_response())
@@ -384,12 +375,8 @@ pub async fn verify(
 /// stored when the request came, streamed as JSON lines or standard syslog.
 pub async fn export(
     State(state): St,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(&state, &headers, peer).await?;
-    require(&principal, &[Role::Auditor], "exporting events")?;
     let f = filters(q)?;
     let (format, content_type) = match f.format.as_deref() {
         None | Some("json") => (EventFormat::Json, "application/x-ndjson"),
@@ -417,8 +404,16 @@ pub async fn export(
             let page = tokio::task::spawn_blocking(move || store.query(&q)).await;
             let page = match page {
                 Ok(Ok(page)) => page,
-                Ok(Err(e)) => return Some((Err(std::io::Error::other(e.to_string())), None)),
-                Err(e) => return Some((Err(std::io::Error::other(e.to_string())), None)),
+                // The body is cut short; the client sees an aborted
+                // transfer, the cause goes to the log only.
+                Ok(Err(e)) => {
+                    tracing::error!(route = "/api/v1/export", cause = %e, "export stopped");
+                    return Some((Err(std::io::Error::other("export stopped")), None));
+                }
+                Err(e) => {
+                    tracing::error!(route = "/api/v1/export", cause = %e, "export stopped");
+                    return Some((Err(std::io::Error::other("export stopped")), None));
+                }
             };
             if page.events.is_empty() {
                 return None;

@@ -15,7 +15,7 @@ pub async fn document() -> impl IntoResponse {
 mod tests {
     use super::DOCUMENT;
 
-    /// The routes of `api::router`, in OpenAPI path syntax; keep in step.
+    /// The routes of `api::router` (routes.rs), in OpenAPI path syntax; keep in step.
     const ROUTES: &[(&str, &[&str])] = &[
         ("/api/v1/login", &["post"]),
         ("/api/v1/logout", &["post"]),
@@ -52,7 +52,7 @@ mod tests {
             assert_eq!(&listed, methods, "{path}");
         }
         // The router source names the same paths (axum's `:param` syntax).
-        let router = include_str!("mod.rs");
+        let router = include_str!("routes.rs");
         for (path, _) in ROUTES {
             let axum_path = path
                 .replace("{name}", ":name")

@@ -3,24 +3,22 @@
 //! carry the administrator and their client address (see
 //! `crate::output::control`).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use tokio::sync::oneshot;
 
-use super::auth::authenticate;
-use super::{require, ApiError, ApiState};
-use crate::auth::Role;
+use super::error::ApiError;
+use super::principal::Principal;
+use super::state::ApiState;
 use crate::config::{OutputConfig, Transport};
 use crate::output::control::{self, Actor, ControlRequest, ReloadError};
 use crate::output::OutputSpec;
 
 type St = State<Arc<ApiState>>;
-type Peer = ConnectInfo<SocketAddr>;
 
 /// Asks the serve loop and waits for its answer.
 async fn ask<T>(
@@ -82,13 +80,7 @@ fn describe(spec: &OutputSpec, cursor: u64, last_seq: u64) -> serde_json::Value 
 
 /// `GET /api/v1/outputs` (admin or auditor): the running outputs with their
 /// durable cursor and lag (events committed but not yet behind the cursor).
-pub async fn list(
-    State(state): St,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let principal = authenticate(&state, &headers, peer).await?;
-    require(&principal, &[Role::Admin, Role::Auditor], "listing outputs")?;
+pub async fn list(State(state): St) -> Result<Response, ApiError> {
     let config: OutputConfig = ask(&state, ControlRequest::Outputs).await?;
     let store = state.store()?;
     let outputs = tokio::task::spawn_blocking(move || {
@@ -111,13 +103,7 @@ pub async fn list(
 /// and applies it as SIGHUP does; 200 with what changed and the sequence
 /// numbers of the audit events, 400 when the file is rejected (nothing
 /// changed), 409 when the server runs without a configuration file.
-pub async fn reload(
-    State(state): St,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let principal = authenticate(&state, &headers, peer).await?;
-    require(&principal, &[Role::Admin], "reloading the configuration")?;
+pub async fn reload(State(state): St, principal: Principal) -> Result<Response, ApiError> {
     let applied = match ask(&state, ControlRequest::Reload).await? {
         Ok(applied) => applied,
         Err(err @ ReloadError::NoConfigFile) => {

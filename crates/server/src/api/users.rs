@@ -6,13 +6,16 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use super::auth::{authenticate, close_session, close_sessions_of, open_session, SESSION_COOKIE};
-use super::{check_text, client_address, parse_json, require, ApiError, ApiState};
+use super::error::ApiError;
+use super::input::{check_text, parse_json};
+use super::principal::{client_address, Principal};
+use super::session::SESSION_COOKIE;
+use super::state::ApiState;
 use crate::auth::{validate_name, LoginOutcome, Role};
 
 type St = State<Arc<ApiState>>;
@@ -56,7 +59,7 @@ pub async fn login(
                     &[("username", user), ("client-address", &client)],
                 )
                 .await?;
-            let secret = open_session(&state, &account.name, account.role, &client);
+            let secret = state.sessions.open(&account.name, account.role, &client);
             let cookie = format!(
                 "{SESSION_COOKIE}={secret}; Path=/api; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
                 state.config.session_idle_timeout_secs
@@ -87,7 +90,7 @@ pub async fn login(
                         &[("username", user), ("client-address", &client)],
                     )
                     .await?;
-                close_sessions_of(&state, user);
+                state.sessions.close_all_of(user);
             }
             Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -98,18 +101,13 @@ pub async fn login(
 }
 
 /// `POST /api/v1/logout`: ends the calling session (204).
-pub async fn logout(
-    State(state): St,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let principal = authenticate(&state, &headers, peer).await?;
+pub async fn logout(State(state): St, principal: Principal) -> Result<Response, ApiError> {
     let Some(key) = principal.session else {
         return Err(ApiError::bad_request(
             "an API token has no session to log out of",
         ));
     };
-    if close_session(&state, &key) {
+    if state.sessions.close(&key) {
         state
             .audit(
                 "JUNOSCOPE_LOGOUT",
@@ -126,13 +124,7 @@ pub async fn logout(
 }
 
 /// `GET /api/v1/users` (admin).
-pub async fn list(
-    State(state): St,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let principal = authenticate(&state, &headers, peer).await?;
-    require(&principal, &[Role::Admin], "listing users")?;
+pub async fn list(State(state): St) -> Result<Response, ApiError> {
     let users = state.auth.users()?;
     Ok(Json(serde_json::json!({ "users": users })).into_response())
 }
@@ -148,12 +140,9 @@ pub struct CreateUser {
 /// `POST /api/v1/users` (admin): JUNOSCOPE_USER_CREATED.
 pub async fn create(
     State(state): St,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    principal: Principal,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(&state, &headers, peer).await?;
-    require(&principal, &[Role::Admin], "creating users")?;
     let request: CreateUser = parse_json(&body)?;
     validate_name(&request.name)?;
     let user = {
@@ -186,12 +175,9 @@ fn checked_name(name: &str) -> Result<(), ApiError> {
 /// `DELETE /api/v1/users/{name}` (admin): JUNOSCOPE_USER_DELETED.
 pub async fn delete(
     State(state): St,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    principal: Principal,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(&state, &headers, peer).await?;
-    require(&principal, &[Role::Admin], "deleting users")?;
     checked_name(&name)?;
     if name == principal.user {
         return Err(ApiError::new(
@@ -200,7 +186,7 @@ pub async fn delete(
         ));
     }
     state.auth.delete_user(&name)?;
-    close_sessions_of(&state, &name);
+    state.sessions.close_all_of(&name);
     state
         .audit(
             "JUNOSCOPE_USER_DELETED",
@@ -223,13 +209,10 @@ pub struct SetPassword {
 /// `PUT /api/v1/users/{name}/password` (admin): JUNOSCOPE_USER_PASSWORD_CHANGED.
 pub async fn set_password(
     State(state): St,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    principal: Principal,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(&state, &headers, peer).await?;
-    require(&principal, &[Role::Admin], "changing passwords")?;
     checked_name(&name)?;
     let request: SetPassword = parse_json(&body)?;
     {
@@ -254,21 +237,10 @@ pub async fn set_password(
 
 async fn set_locked(
     state: Arc<ApiState>,
-    peer: SocketAddr,
-    headers: HeaderMap,
+    principal: Principal,
     name: String,
     locked: bool,
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(&state, &headers, peer).await?;
-    require(
-        &principal,
-        &[Role::Admin],
-        if locked {
-            "locking users"
-        } else {
-            "unlocking users"
-        },
-    )?;
     checked_name(&name)?;
     if locked && name == principal.user {
         return Err(ApiError::new(
@@ -278,7 +250,7 @@ async fn set_locked(
     }
     state.auth.set_locked(&name, locked)?;
     if locked {
-        close_sessions_of(&state, &name);
+        state.sessions.close_all_of(&name);
     }
     state
         .audit(
@@ -300,21 +272,19 @@ async fn set_locked(
 /// `POST /api/v1/users/{name}/lock` (admin): JUNOSCOPE_USER_LOCKED_BY_ADMIN.
 pub async fn lock(
     State(state): St,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    principal: Principal,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    set_locked(state, peer, headers, name, true).await
+    set_locked(state, principal, name, true).await
 }
 
 /// `POST /api/v1/users/{name}/unlock` (admin): JUNOSCOPE_USER_UNLOCKED_BY_ADMIN.
 pub async fn unlock(
     State(state): St,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    principal: Principal,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    set_locked(state, peer, headers, name, false).await
+    set_locked(state, principal, name, false).await
 }
 
 /// `POST /api/v1/users/{name}/tokens` (admin): a new API token, shown once.
@@ -322,12 +292,9 @@ pub async fn unlock(
 /// own log rather than into the store as a catalog event.
 pub async fn token(
     State(state): St,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    principal: Principal,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(&state, &headers, peer).await?;
-    require(&principal, &[Role::Admin], "making API tokens")?;
     checked_name(&name)?;
     let token = state.auth.create_token(&name)?;
     tracing::info!(user = %name, by = %principal.user, client = %principal.client, "API token created");

@@ -14,7 +14,8 @@ use netaudit_event::Event;
 use netaudit_store::Store;
 use netaudit_syslog::parse::{parse, ParseOptions};
 
-use super::common::{now_ns, DbArgs};
+use super::common::DbArgs;
+use crate::display::now_ns;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -7,7 +7,8 @@ use anyhow::Context;
 use netaudit_event::Severity;
 use netaudit_store::{Order, Query, Reader};
 
-use super::common::{now_ns, parse_time, write_events, DbArgs, EventFormat};
+use super::common::DbArgs;
+use crate::display::{now_ns, parse_time, write_events, EventFormat};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use netaudit_store::{Order, Query, Reader};
 
-use super::common::{write_events, DbArgs, EventFormat};
+use super::common::DbArgs;
+use crate::display::{write_events, EventFormat};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

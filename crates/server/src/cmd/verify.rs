@@ -43,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let report = verify(&config.path, &key, live.as_deref())?;
     let unsealed_fails = args.require_sealed && report.unsealed.is_some();
     if args.json {
-        let value = super::common::verify_report_json(&report, report.ok() && !unsealed_fails);
+        let value = crate::display::verify_report_json(&report, report.ok() && !unsealed_fails);
         println!("{value}");
     } else {
         match &report.failure {

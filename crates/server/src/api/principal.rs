@@ -1,27 +1,19 @@
 //! Who is calling: API tokens (submission only) and login sessions (bearer
-//! token or HttpOnly cookie), with the idle timeout.
+//! token or HttpOnly cookie), with the idle timeout. [`Principal`] is the
+//! extractor; the role check is applied per route group in `routes`.
 
 use std::net::SocketAddr;
-use std::sync::Weak;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 
-use super::{client_address, idle_since, ApiError, ApiState};
+use super::error::ApiError;
+use super::session::{Session, Touched, SESSION_COOKIE, SESSION_PREFIX};
+use super::state::ApiState;
 use crate::auth::{token_digest, Role, TOKEN_PREFIX};
-
-/// The session cookie's name.
-pub const SESSION_COOKIE: &str = "netaudit_session";
-/// Session secrets start with this; API tokens with [`TOKEN_PREFIX`].
-pub const SESSION_PREFIX: &str = "na_ses_";
-
-/// One logged-in session, keyed by the digest of its secret.
-pub struct Session {
-    pub user: String,
-    pub role: Role,
-    pub client: String,
-    pub last_seen: Instant,
-}
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
@@ -34,6 +26,56 @@ pub struct Principal {
     pub client: String,
     /// The session's key, for logout.
     pub session: Option<String>,
+}
+
+/// Authenticates once per request: a route guard that already did so left
+/// the principal in the request's extensions.
+#[axum::async_trait]
+impl FromRequestParts<Arc<ApiState>> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<ApiState>,
+    ) -> Result<Principal, ApiError> {
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(principal.clone());
+        }
+        let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::internal(format!("no peer address: {e}")))?;
+        authenticate(state, &parts.headers, peer).await
+    }
+}
+
+/// The peer address as the API reports it (no port: JUNOScope's client
+/// address is the host).
+pub fn client_address(peer: SocketAddr) -> String {
+    peer.ip().to_string()
+}
+
+/// Role check: 403 naming what is needed.
+pub fn check_role(principal: &Principal, allowed: &[Role], what: &str) -> Result<(), ApiError> {
+    if principal.token && !allowed.contains(&Role::Reporter) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("{what}: API tokens may only submit events and operations"),
+        ));
+    }
+    if allowed.contains(&principal.role) {
+        Ok(())
+    } else {
+        let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{what} needs the role {}; {} has the role {}",
+                names.join(" or "),
+                principal.user,
+                principal.role
+            ),
+        ))
+    }
 }
 
 fn unauthorized(message: &str) -> ApiError {
@@ -67,7 +109,7 @@ fn credential(headers: &HeaderMap) -> Option<String> {
 
 /// 401 without a valid credential; an expired session ends here with
 /// JUNOSCOPE_SESSION_TIMEOUT.
-pub async fn authenticate(
+async fn authenticate(
     state: &ApiState,
     headers: &HeaderMap,
     peer: SocketAddr,
@@ -95,28 +137,20 @@ pub async fn authenticate(
         return Err(unauthorized("invalid token"));
     }
     let key = token_digest(&secret);
-    let timeout = state.idle_timeout();
-    let expired = {
-        let mut sessions = state.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        match sessions.get_mut(&key) {
-            None => return Err(unauthorized("invalid or expired session")),
-            Some(session) if idle_since(session.last_seen) <= timeout => {
-                session.last_seen = Instant::now();
-                return Ok(Principal {
-                    user: session.user.clone(),
-                    role: session.role,
-                    token: false,
-                    client,
-                    session: Some(key),
-                });
-            }
-            Some(_) => sessions.remove(&key),
+    match state.sessions.touch(&key, state.idle_timeout()) {
+        Touched::Live { user, role } => Ok(Principal {
+            user,
+            role,
+            token: false,
+            client,
+            session: Some(key),
+        }),
+        Touched::Unknown => Err(unauthorized("invalid or expired session")),
+        Touched::Expired(session) => {
+            end_by_timeout(state, session).await;
+            Err(unauthorized("session timed out"))
         }
-    };
-    if let Some(session) = expired {
-        end_by_timeout(state, session).await;
     }
-    Err(unauthorized("session timed out"))
 }
 
 async fn end_by_timeout(state: &ApiState, session: Session) {
@@ -130,7 +164,7 @@ async fn end_by_timeout(state: &ApiState, session: Session) {
         )
         .await;
     if let Err(err) = result {
-        tracing::error!(user = %session.user, error = %err.message, "session timeout not recorded");
+        tracing::error!(user = %session.user, error = %err, "session timeout not recorded");
     }
 }
 
@@ -148,47 +182,9 @@ pub fn spawn_session_sweeper(state: Weak<ApiState>) {
             let Some(state) = state.upgrade() else {
                 return;
             };
-            let timeout = state.idle_timeout();
-            let expired: Vec<Session> = {
-                let mut sessions = state.sessions.lock().unwrap_or_else(|p| p.into_inner());
-                let keys: Vec<String> = sessions
-                    .iter()
-                    .filter(|(_, s)| idle_since(s.last_seen) > timeout)
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                keys.iter().filter_map(|k| sessions.remove(k)).collect()
-            };
-            for session in expired {
+            for session in state.sessions.take_expired(state.idle_timeout()) {
                 end_by_timeout(&state, session).await;
             }
         }
     });
-}
-
-/// Registers a new session; returns its secret.
-pub fn open_session(state: &ApiState, user: &str, role: Role, client: &str) -> String {
-    let secret = crate::auth::random_secret(SESSION_PREFIX);
-    let mut sessions = state.sessions.lock().unwrap_or_else(|p| p.into_inner());
-    sessions.insert(
-        token_digest(&secret),
-        Session {
-            user: user.to_string(),
-            role,
-            client: client.to_string(),
-            last_seen: Instant::now(),
-        },
-    );
-    secret
-}
-
-/// Removes a session; true when it existed.
-pub fn close_session(state: &ApiState, key: &str) -> bool {
-    let mut sessions = state.sessions.lock().unwrap_or_else(|p| p.into_inner());
-    sessions.remove(key).is_some()
-}
-
-/// Ends every session of `user` (locked or deleted accounts).
-pub fn close_sessions_of(state: &ApiState, user: &str) {
-    let mut sessions = state.sessions.lock().unwrap_or_else(|p| p.into_inner());
-    sessions.retain(|_, s| s.user != user);
 }

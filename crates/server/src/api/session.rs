@@ -1,0 +1,103 @@
+//! Login sessions in memory, keyed by the digest of their secret (a
+//! restart ends them). Knows nothing of requests or audit events.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::auth::{token_digest, Role};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "netaudit_session";
+/// Session secrets start with this; API tokens with `auth::TOKEN_PREFIX`.
+pub const SESSION_PREFIX: &str = "na_ses_";
+
+/// One logged-in session.
+pub struct Session {
+    pub user: String,
+    pub role: Role,
+    pub client: String,
+    pub last_seen: Instant,
+}
+
+/// What [`Sessions::touch`] found.
+pub enum Touched {
+    /// In use: its user and role.
+    Live {
+        user: String,
+        role: Role,
+    },
+    /// Idle too long: removed, its timeout still to be recorded.
+    Expired(Session),
+    Unknown,
+}
+
+/// Every open session.
+#[derive(Default)]
+pub struct Sessions(Mutex<HashMap<String, Session>>);
+
+impl Sessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        // A panic elsewhere leaves the map consistent (single operations).
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers a new session; returns its secret.
+    pub fn open(&self, user: &str, role: Role, client: &str) -> String {
+        let secret = crate::auth::random_secret(SESSION_PREFIX);
+        self.lock().insert(
+            token_digest(&secret),
+            Session {
+                user: user.to_string(),
+                role,
+                client: client.to_string(),
+                last_seen: Instant::now(),
+            },
+        );
+        secret
+    }
+
+    /// Marks the session `key` as used now, unless idle beyond `timeout`.
+    pub fn touch(&self, key: &str, timeout: Duration) -> Touched {
+        let mut sessions = self.lock();
+        match sessions.get_mut(key) {
+            None => Touched::Unknown,
+            Some(session) if idle_since(session.last_seen) <= timeout => {
+                session.last_seen = Instant::now();
+                Touched::Live {
+                    user: session.user.clone(),
+                    role: session.role,
+                }
+            }
+            Some(_) => sessions
+                .remove(key)
+                .map_or(Touched::Unknown, Touched::Expired),
+        }
+    }
+
+    /// Removes and returns the sessions idle beyond `timeout`.
+    pub fn take_expired(&self, timeout: Duration) -> Vec<Session> {
+        let mut sessions = self.lock();
+        let keys: Vec<String> = sessions
+            .iter()
+            .filter(|(_, s)| idle_since(s.last_seen) > timeout)
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.iter().filter_map(|k| sessions.remove(k)).collect()
+    }
+
+    /// Removes a session; true when it existed.
+    pub fn close(&self, key: &str) -> bool {
+        self.lock().remove(key).is_some()
+    }
+
+    /// Ends every session of `user` (locked or deleted accounts).
+    pub fn close_all_of(&self, user: &str) {
+        self.lock().retain(|_, s| s.user != user);
+    }
+}
+
+/// Time elapsed since `since`, for idle checks.
+fn idle_since(since: Instant) -> Duration {
+    Instant::now().saturating_duration_since(since)
+}

@@ -1,0 +1,152 @@
+//! What the handlers share, and the one way their events reach the store:
+//! each request's events go to the store writer as a batch of their own and
+//! the request is answered only after it has committed, with the sequence
+//! numbers from the writer's acknowledgement.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use netaudit_event::Event;
+use tokio::sync::mpsc;
+
+use super::error::ApiError;
+use super::session::Sessions;
+use crate::auth::{AuthDb, Policy};
+use crate::config::ApiConfig;
+use crate::metrics::Metrics;
+use crate::output::control::ControlRequest;
+use crate::pipeline::batcher::BatchHandle;
+use crate::self_events::API_APP;
+
+/// How long a request waits for its events' commit before answering 503
+/// (the store writer retries a failing append every second meanwhile).
+pub const COMMIT_WAIT: Duration = Duration::from_secs(30);
+
+/// What the handlers share.
+pub struct ApiState {
+    pub auth: AuthDb,
+    /// Weak, so that the writer thread ends at shutdown once the batcher
+    /// has handed over its last batch.
+    writer: mpsc::WeakSender<BatchHandle>,
+    store: Option<Arc<netaudit_store::Store>>,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) sessions: Sessions,
+    pub(super) config: ApiConfig,
+    /// Requests to the serve loop (output reload and listing).
+    pub(super) control: Option<mpsc::Sender<ControlRequest>>,
+}
+
+impl ApiState {
+    pub fn new(
+        auth: AuthDb,
+        writer: mpsc::WeakSender<BatchHandle>,
+        store: Option<Arc<netaudit_store::Store>>,
+        metrics: Arc<Metrics>,
+        config: ApiConfig,
+    ) -> ApiState {
+        ApiState {
+            auth,
+            writer,
+            store,
+            metrics,
+            sessions: Sessions::default(),
+            config,
+            control: None,
+        }
+    }
+
+    /// Lets the API reload and list the outputs through the serve loop.
+    pub fn with_control(mut self, control: mpsc::Sender<ControlRequest>) -> ApiState {
+        self.control = Some(control);
+        self
+    }
+
+    pub(super) fn policy(&self) -> Policy {
+        Policy {
+            max_login_attempts: self.config.max_login_attempts,
+            access_window_ns: i64::try_from(self.config.access_window_secs)
+                .unwrap_or(i64::MAX / 1_000_000_000)
+                .saturating_mul(1_000_000_000),
+        }
+    }
+
+    pub(super) fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.config.session_idle_timeout_secs)
+    }
+
+    pub(super) fn store(&self) -> Result<Arc<netaudit_store::Store>, ApiError> {
+        self.store
+            .clone()
+            .ok_or_else(|| ApiError::unavailable("this server runs without a store"))
+    }
+
+    /// Hands `events` to the store writer and waits for the commit; returns
+    /// their sequence numbers (consecutive: one transaction).
+    pub async fn commit(&self, events: Vec<Event>) -> Result<Vec<u64>, ApiError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let count = events.len() as u64;
+        let writer = self
+            .writer
+            .upgrade()
+            .ok_or_else(|| ApiError::unavailable("the server is shutting down"))?;
+        let (batch, ack) = BatchHandle::acknowledged(events);
+        self.metrics.pending.fetch_add(count, Relaxed);
+        if writer.send(batch).await.is_err() {
+            return Err(ApiError::unavailable("the store writer has stopped"));
+        }
+        drop(writer);
+        let last = match tokio::time::timeout(COMMIT_WAIT, ack).await {
+            Ok(Ok(last)) => last,
+            Ok(Err(_)) => {
+                return Err(ApiError::unavailable(
+                    "the store writer stopped before committing",
+                ))
+            }
+            // The batch stays queued and is committed once the store
+            // recovers; the caller only stops waiting.
+            Err(_) => {
+                return Err(ApiError::unavailable(format!(
+                    "the store has not committed within {} s (see /health); the events are queued and will be stored once it recovers",
+                    COMMIT_WAIT.as_secs()
+                )))
+            }
+        };
+        let first = last.saturating_add(1).saturating_sub(count);
+        Ok((first..=last).collect())
+    }
+
+    /// Records one catalog event made by netaudit itself (logins, user
+    /// changes); waits for its commit.
+    pub async fn audit(&self, code: &str, vars: &[(&str, &str)]) -> Result<u64, ApiError> {
+        self.audit_with(code, vars, &[]).await
+    }
+
+    /// Like [`ApiState::audit`] with extra parameters in netaudit's own
+    /// SD element (e.g. the login failure reason).
+    pub async fn audit_with(
+        &self,
+        code: &str,
+        vars: &[(&str, &str)],
+        extra: &[(&str, &str)],
+    ) -> Result<u64, ApiError> {
+        let event = audit_event(code, vars, extra, API_APP)?;
+        let seqs = self.commit(vec![event]).await?;
+        seqs.last()
+            .copied()
+            .ok_or_else(|| ApiError::internal("commit returned no sequence number"))
+    }
+}
+
+/// A catalog event made by netaudit itself (`app` names which part); a
+/// catalog failure is an internal error of this server.
+pub(crate) fn audit_event(
+    code: &str,
+    vars: &[(&str, &str)],
+    extra: &[(&str, &str)],
+    app: &str,
+) -> Result<Event, ApiError> {
+    crate::self_events::audit_event(code, vars, extra, app).map_err(ApiError::internal)
+}
