@@ -3,7 +3,8 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
-use super::{DeferredError, Framing, FramingError, DEFAULT_MAX_FRAME};
+use super::error::{DeferredError, FramingError};
+use super::kind::{Framing, DEFAULT_MAX_FRAME};
 
 /// Decodes and encodes LF-delimited frames. A frame ends at LF or NUL; a CR
 /// before the LF is dropped; empty lines are skipped. See the module

@@ -3,10 +3,8 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
-use super::{
-    strip_line_end, DeferredError, Framing, FramingError, OctetCountProblem, DEFAULT_MAX_FRAME,
-    DEFAULT_MAX_SKIP, MAX_COUNT_DIGITS,
-};
+use super::error::{DeferredError, FramingError, OctetCountProblem};
+use super::kind::{strip_line_end, Framing, DEFAULT_MAX_FRAME, DEFAULT_MAX_SKIP, MAX_COUNT_DIGITS};
 
 /// Decodes and encodes octet-counted frames. See the module documentation of
 /// [`crate::framing`] for what it accepts and how it recovers.

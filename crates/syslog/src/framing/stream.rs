@@ -3,10 +3,10 @@
 use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::Decoder;
 
-use super::{
-    Framing, FramingError, LfDelimitedCodec, OctetCountingCodec, DEFAULT_MAX_FRAME,
-    DEFAULT_MAX_SKIP,
-};
+use super::error::FramingError;
+use super::kind::{Framing, DEFAULT_MAX_FRAME, DEFAULT_MAX_SKIP};
+use super::LfDelimitedCodec;
+use super::OctetCountingCodec;
 
 /// Decodes a syslog stream in whichever RFC 6587 framing its first byte
 /// shows: a digit `1`-`9` starts an octet count, `<` starts a PRI (one
