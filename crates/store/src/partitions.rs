@@ -7,7 +7,7 @@ use rusqlite::Connection;
 
 use crate::config::StoreConfig;
 use crate::error::{Context, Result, StoreError};
-use crate::paths::{partition_file, sync_dir, with_suffix};
+use crate::paths::{partition_file, remove_with_suffixes, sync_dir, with_suffix};
 use crate::schema::{self, PARTITION_APP_ID, PARTITION_MIGRATIONS};
 use crate::sqlite::{configure, meta_set, open_read_only, open_rw};
 
@@ -116,20 +116,11 @@ pub(crate) fn create_partition_file(
     prev_chain: &[u8; 32],
 ) -> Result<Connection> {
     let tmp = with_suffix(path, ".tmp");
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let file = with_suffix(&tmp, suffix);
-        match std::fs::remove_file(&file) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(StoreError::Io {
-                    path: file,
-                    op: "remove leftover temporary partition",
-                    source: e,
-                })
-            }
-        }
-    }
+    remove_with_suffixes(
+        &tmp,
+        &["", "-wal", "-shm", "-journal"],
+        "remove leftover temporary partition",
+    )?;
     {
         // Large pages: a batch commit writes a tenth as many WAL frames
         // (each with its header, checksum and page-cache work), which is

@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Context, Result};
+use crate::error::{Context, Result, StoreError};
 
 pub(crate) fn with_suffix(stem: &Path, suffix: &str) -> PathBuf {
     let mut s = stem.as_os_str().to_owned();
@@ -40,4 +40,24 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .at(dir, "sync directory")
+}
+
+/// Removes `base` and each of its SQLite companions (`base` + suffix, e.g.
+/// `-wal`); a file that is already gone is not an error.
+pub(crate) fn remove_with_suffixes(base: &Path, suffixes: &[&str], op: &'static str) -> Result<()> {
+    for suffix in suffixes {
+        let file = with_suffix(base, suffix);
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(StoreError::Io {
+                    path: file,
+                    op,
+                    source: e,
+                })
+            }
+        }
+    }
+    Ok(())
 }

@@ -7,7 +7,7 @@ use crate::clock::now_ns;
 use crate::config::RetentionPolicy;
 use crate::error::{Context, Result, StoreError};
 use crate::partitions::{load_partitions, PartitionState};
-use crate::paths::with_suffix;
+use crate::paths::remove_with_suffixes;
 use crate::rows::to_i64;
 use crate::shared::{lock, Shared};
 
@@ -90,20 +90,11 @@ pub(crate) fn apply_retention(
         drop(cat);
         // Readers holding the file open keep reading it until they close it.
         lock(&shared.reader).forget(oldest.id);
-        for suffix in ["", "-wal", "-shm"] {
-            let file = with_suffix(&oldest.path, suffix);
-            match std::fs::remove_file(&file) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(StoreError::Io {
-                        path: file,
-                        op: "remove dropped partition",
-                        source: e,
-                    })
-                }
-            }
-        }
+        remove_with_suffixes(
+            &oldest.path,
+            &["", "-wal", "-shm"],
+            "remove dropped partition",
+        )?;
         report.partitions_dropped += 1;
         report.events_dropped += oldest.rows.unwrap_or(0);
         report.first_kept_seq = Some(p_last + 1);
