@@ -246,9 +246,12 @@ fn background_thread_indexes_sealed_partitions() {
     c.background = true;
     let store = Store::open(c).unwrap();
     let unindexed = store.unindexed_partitions();
-    store.append_batch(&events(0, 1000)).unwrap();
+    // One short of full: the background round rolls a full partition on
+    // its own, so a full one could already be sealed here on a slow machine.
+    store.append_batch(&events(0, 999)).unwrap();
     assert_eq!(unindexed.load(Ordering::Relaxed), 0);
-    store.append_batch(&events(1000, 10)).unwrap();
+    // This batch does not fit: the append itself seals the first partition.
+    store.append_batch(&events(999, 10)).unwrap();
     let mut indexed = false;
     for _ in 0..100 {
         if store.partitions().unwrap()[0].state == PartitionState::Indexed
