@@ -100,14 +100,13 @@ pub async fn serve<S: EventSink>(
         }),
         outputs: Outputs::default(),
     };
+    // Signals are caught from here on, and the HTTP port (whose `/health`
+    // tells supervisors and tests that the server is up) opens last, once
+    // every listener is bound.
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut hangup = signal(SignalKind::hangup())?;
     let started = async {
-        let http = http::start(
-            server.config.http.address,
-            metrics.clone(),
-            api.clone(),
-            http_cancel.clone(),
-        )
-        .await?;
         for listener_config in server.config.listeners.clone() {
             let running =
                 RunningListener::start(listener_config.clone(), server.ingest(&listener_config))
@@ -117,7 +116,13 @@ pub async fn serve<S: EventSink>(
         if let Some(ctx) = &server.outputs_context {
             server.outputs = Outputs::start(&server.config.output, ctx);
         }
-        anyhow::Ok(http)
+        http::start(
+            server.config.http.address,
+            metrics.clone(),
+            api.clone(),
+            http_cancel.clone(),
+        )
+        .await
     }
     .await;
     let http = match started {
@@ -126,9 +131,6 @@ pub async fn serve<S: EventSink>(
                 store_last_seq = metrics.committed.last_seq(),
                 "netaudit serve is running"
             );
-            let mut terminate = signal(SignalKind::terminate())?;
-            let mut interrupt = signal(SignalKind::interrupt())?;
-            let mut hangup = signal(SignalKind::hangup())?;
             loop {
                 tokio::select! {
                     _ = terminate.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
