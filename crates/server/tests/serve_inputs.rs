@@ -351,7 +351,7 @@ fn serve_without_a_file_runs_on_the_embedded_defaults() {
         .unwrap();
     let http: std::net::SocketAddr = "127.0.0.1:8514".parse().unwrap();
     let mut healthy = false;
-    for _ in 0..200 {
+    for _ in 0..600 {
         if http_get(http, "/health").is_some_and(|(status, _)| status == 200) {
             healthy = true;
             break;
@@ -378,7 +378,7 @@ fn serve_without_a_file_runs_on_the_embedded_defaults() {
     )
     .unwrap();
     let mut stored = 0;
-    for _ in 0..200 {
+    for _ in 0..600 {
         stored = http_get(http, "/metrics").map_or(0, |(_, body)| {
             metric_value(&body, "netaudit_stored_events_total")
         });

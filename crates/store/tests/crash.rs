@@ -66,21 +66,32 @@ fn sigkill_never_loses_acknowledged_events() {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        let (first_tx, first_rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut acks = Vec::new();
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(rest) = line.strip_prefix("ACK ") {
                     let mut it = rest.split(' ').map(|n| n.parse::<u64>().unwrap());
                     acks.push((it.next().unwrap(), it.next().unwrap()));
+                    if acks.len() == 1 {
+                        let _ = first_tx.send(());
+                    }
                 }
             }
             acks
         });
-        std::thread::sleep(Duration::from_millis(rng.gen_range(150..700)));
+        // The kill lands at a random point of the writing, counted from the
+        // first acknowledgement: a loaded machine may take long to start the child.
+        let started = first_rx.recv_timeout(Duration::from_secs(60)).is_ok();
+        std::thread::sleep(Duration::from_millis(rng.gen_range(0..550)));
         let still_running = child.try_wait().unwrap().is_none();
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
         let round_acks = reader.join().unwrap();
+        assert!(
+            started || !still_running,
+            "round {round}: no acknowledgement within 60 s"
+        );
         if !still_running {
             let mut err = String::new();
             std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
