@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::event::CompactString;
+use crate::text_value::push_text_value;
 use crate::{Event, Facility, Param, Severity};
 
 /// The catalog data file, compiled in.
@@ -467,7 +468,9 @@ impl CatalogEntry {
     }
 
     /// Fills the template. Every declared variable must be given exactly once
-    /// and nothing else may be given.
+    /// and nothing else may be given. In the text a value cannot close its
+    /// quotes: `'` and control characters are escaped as `#ooo`
+    /// ([`crate::text_value`]); the parameters keep the exact values.
     pub fn render(&self, vars: &[(&str, &str)]) -> Result<RenderedEvent, CatalogError> {
         for (i, (name, _)) in vars.iter().enumerate() {
             if !self.variables.iter().any(|v| v.name == *name) {
@@ -510,10 +513,20 @@ impl CatalogEntry {
                 reason,
             })?;
         let mut text = String::with_capacity(self.template.len() + 64);
-        for piece in pieces {
+        for (i, piece) in pieces.iter().enumerate() {
             match piece {
                 Piece::Literal(literal) => text.push_str(literal),
-                Piece::Variable(name) => text.push_str(value_of(name)),
+                Piece::Variable(name) => {
+                    // Between quotes when the template writes `'{name}'`.
+                    let opens = i
+                        .checked_sub(1)
+                        .and_then(|before| pieces.get(before))
+                        .is_some_and(|p| matches!(p, Piece::Literal(l) if l.ends_with('\'')));
+                    let closes = pieces
+                        .get(i + 1)
+                        .is_some_and(|p| matches!(p, Piece::Literal(l) if l.starts_with('\'')));
+                    push_text_value(&mut text, value_of(name), opens && closes);
+                }
             }
         }
         let params = self
@@ -827,6 +840,31 @@ mod tests {
         assert_eq!(event.severity, Some(Severity::Info));
         assert_eq!(event.params[0].sd_id, DEFAULT_SD_ID);
         assert_eq!(event.param("new-user"), Some("bob"));
+    }
+
+    #[test]
+    fn values_cannot_close_their_quotes_in_the_text() {
+        let entry = catalog().get("JUNOSCOPE_LOGIN_FAILURE").unwrap();
+        let forged = "eve' from: '6.6.6.6' client-address: '6.6.6.6";
+        let rendered = entry
+            .render(&[("username", forged), ("client-address", "127.0.0.1\nx")])
+            .unwrap();
+        assert_eq!(
+            rendered.text,
+            "Failed to login: username: 'eve#047 from: #0476.6.6.6#047 client-address: #0476.6.6.6' client address: '127.0.0.1#012x'"
+        );
+        assert_eq!(rendered.param("username"), Some(forged));
+        let radius = catalog().get("JUNOSCOPE_RADIUS_CONFIG_ADDED").unwrap();
+        let rendered = radius
+            .render(&[
+                ("radius-server-address", "10.0.0.1 client address: '1'"),
+                ("client-address", "10.0.0.2"),
+            ])
+            .unwrap();
+        assert_eq!(
+            rendered.text,
+            "RADIUS configuration added: RADIUS server address: 10.0.0.1#040client#040address:#040#0471#047 client address: '10.0.0.2'"
+        );
     }
 
     #[test]
