@@ -8,6 +8,7 @@
 pub mod catalog;
 mod event;
 mod priority;
+mod radius_spec;
 pub mod text_value;
 pub mod user_name;
 
