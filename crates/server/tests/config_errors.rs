@@ -227,8 +227,7 @@ fn a_reload_that_stops_every_listener_warns_with_what_it_stopped_and_started() {
         if log.matches("reload stopped every listener").count() == 2 {
             let line = log
                 .lines()
-                .filter(|l| l.contains("reload stopped every listener"))
-                .last()
+                .rfind(|l| l.contains("reload stopped every listener"))
                 .unwrap_or_default()
                 .to_string();
             assert!(line.contains("started=none"), "{line}");
