@@ -83,8 +83,10 @@ fn a_forged_login_name_cannot_forge_fields_in_the_standard_format() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (port, received) = lf_receiver();
     let audit_dir = dir.path().join("audit");
+    // A listener of its own: without one the defaults (127.0.0.1:5514) start.
+    let listen = free_tcp_port();
     let rest = format!(
-        "[api]\n\n\
+        "[[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{listen}\"\n\n[api]\n\n\
          [[output.syslog]]\nname = \"siem\"\ntransport = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n\
          format = \"standard\"\nframing = \"lf\"\nbackoff_initial_ms = 100\nbackoff_max_ms = 500\n\n\
          [[output.file]]\nname = \"audit\"\ndir = \"{}\"\nformat = \"standard\"\n",
