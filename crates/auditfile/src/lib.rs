@@ -11,11 +11,12 @@ mod archive;
 mod config;
 mod error;
 mod family;
+mod file_io;
+mod outcome;
 mod writer;
 
 pub use config::{archive_size_bound, AuditFileConfig, OnFull, SyncPolicy, MAX_ARCHIVES};
 pub use error::AuditFileError;
 pub use family::ArchiveFile;
-pub use writer::{
-    AuditFile, FullCause, Recovery, RemovalReason, RemovedArchive, Usage, WriteOutcome,
-};
+pub use outcome::{FullCause, Recovery, RemovalReason, RemovedArchive, Usage, WriteOutcome};
+pub use writer::AuditFile;

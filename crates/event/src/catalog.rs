@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::event::CompactString;
+pub use crate::radius_spec::{AcctStatusType, RadiusRecord, RadiusSpec, TerminateCause};
+use crate::text_value::push_text_value;
 use crate::{Event, Facility, Param, Severity};
 
 /// The catalog data file, compiled in.
@@ -121,112 +123,6 @@ impl EventKind {
     }
 }
 
-/// RADIUS Acct-Status-Type (RFC 2866 section 5.1), the values JUNOScope uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AcctStatusType {
-    /// Start (1): a session or operation begins.
-    Start,
-    /// Stop (2): it ends.
-    Stop,
-    /// Interim-Update (3): it is still going on.
-    InterimUpdate,
-}
-
-impl AcctStatusType {
-    /// The attribute value on the wire.
-    pub fn code(self) -> u32 {
-        match self {
-            AcctStatusType::Start => 1,
-            AcctStatusType::Stop => 2,
-            AcctStatusType::InterimUpdate => 3,
-        }
-    }
-
-    /// The RFC 2866 name.
-    pub fn name(self) -> &'static str {
-        match self {
-            AcctStatusType::Start => "Start",
-            AcctStatusType::Stop => "Stop",
-            AcctStatusType::InterimUpdate => "Interim-Update",
-        }
-    }
-}
-
-/// RADIUS Acct-Terminate-Cause (RFC 2866 section 5.10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TerminateCause {
-    /// User-Request (1).
-    UserRequest,
-    /// Lost-Carrier (2).
-    LostCarrier,
-    /// Lost-Service (3).
-    LostService,
-    /// Idle-Timeout (4).
-    IdleTimeout,
-    /// Session-Timeout (5).
-    SessionTimeout,
-    /// Admin-Reset (6).
-    AdminReset,
-    /// Admin-Reboot (7).
-    AdminReboot,
-    /// Port-Error (8).
-    PortError,
-    /// NAS-Error (9).
-    NasError,
-    /// NAS-Request (10).
-    NasRequest,
-    /// NAS-Reboot (11).
-    NasReboot,
-    /// Port-Unneeded (12).
-    PortUnneeded,
-    /// Port-Preempted (13).
-    PortPreempted,
-    /// Port-Suspended (14).
-    PortSuspended,
-    /// Service-Unavailable (15).
-    ServiceUnavailable,
-    /// Callback (16).
-    Callback,
-    /// User-Error (17).
-    UserError,
-    /// Host-Request (18).
-    HostRequest,
-}
-
-impl TerminateCause {
-    /// The attribute value on the wire (RFC 2866 numbers them 1..=18 in
-    /// declaration order).
-    pub fn code(self) -> u32 {
-        self as u32 + 1
-    }
-
-    /// The RFC 2866 name.
-    pub fn name(self) -> &'static str {
-        match self {
-            TerminateCause::UserRequest => "User-Request",
-            TerminateCause::LostCarrier => "Lost-Carrier",
-            TerminateCause::LostService => "Lost-Service",
-            TerminateCause::IdleTimeout => "Idle-Timeout",
-            TerminateCause::SessionTimeout => "Session-Timeout",
-            TerminateCause::AdminReset => "Admin-Reset",
-            TerminateCause::AdminReboot => "Admin-Reboot",
-            TerminateCause::PortError => "Port-Error",
-            TerminateCause::NasError => "NAS-Error",
-            TerminateCause::NasRequest => "NAS-Request",
-            TerminateCause::NasReboot => "NAS-Reboot",
-            TerminateCause::PortUnneeded => "Port-Unneeded",
-            TerminateCause::PortPreempted => "Port-Preempted",
-            TerminateCause::PortSuspended => "Port-Suspended",
-            TerminateCause::ServiceUnavailable => "Service-Unavailable",
-            TerminateCause::Callback => "Callback",
-            TerminateCause::UserError => "User-Error",
-            TerminateCause::HostRequest => "Host-Request",
-        }
-    }
-}
-
 /// One template variable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -235,38 +131,6 @@ pub struct Variable {
     pub name: String,
     /// What the variable holds, from the seed.
     pub description: String,
-}
-
-/// One RADIUS accounting record an event produces. User-Name is always the
-/// session user (the event's acting user).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RadiusRecord {
-    /// Acct-Status-Type of the record.
-    pub status_type: AcctStatusType,
-    /// Acct-Terminate-Cause, for Stop records that have one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub terminate_cause: Option<TerminateCause>,
-    /// Juniper-JUNOScope-Privileged-Command.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub privileged_command: Option<String>,
-    /// The variable whose value is sent as Juniper-JUNOScope-Target.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_variable: Option<String>,
-    /// Juniper-JUNOScope-Login-Failure-Reason sent by default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub login_failure_reason: Option<String>,
-    /// Every Login-Failure-Reason value the seed allows for this record.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub login_failure_reasons: Vec<String>,
-}
-
-/// The RADIUS accounting records of one event, in sending order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RadiusSpec {
-    /// The records, in sending order.
-    pub records: Vec<RadiusRecord>,
 }
 
 /// One message of the catalog.
@@ -467,7 +331,9 @@ impl CatalogEntry {
     }
 
     /// Fills the template. Every declared variable must be given exactly once
-    /// and nothing else may be given.
+    /// and nothing else may be given. In the text a value cannot close its
+    /// quotes: `'` and control characters are escaped as `#ooo`
+    /// ([`crate::text_value`]); the parameters keep the exact values.
     pub fn render(&self, vars: &[(&str, &str)]) -> Result<RenderedEvent, CatalogError> {
         for (i, (name, _)) in vars.iter().enumerate() {
             if !self.variables.iter().any(|v| v.name == *name) {
@@ -510,10 +376,20 @@ impl CatalogEntry {
                 reason,
             })?;
         let mut text = String::with_capacity(self.template.len() + 64);
-        for piece in pieces {
+        for (i, piece) in pieces.iter().enumerate() {
             match piece {
                 Piece::Literal(literal) => text.push_str(literal),
-                Piece::Variable(name) => text.push_str(value_of(name)),
+                Piece::Variable(name) => {
+                    // Between quotes when the template writes `'{name}'`.
+                    let opens = i
+                        .checked_sub(1)
+                        .and_then(|before| pieces.get(before))
+                        .is_some_and(|p| matches!(p, Piece::Literal(l) if l.ends_with('\'')));
+                    let closes = pieces
+                        .get(i + 1)
+                        .is_some_and(|p| matches!(p, Piece::Literal(l) if l.starts_with('\'')));
+                    push_text_value(&mut text, value_of(name), opens && closes);
+                }
             }
         }
         let params = self
@@ -769,198 +645,4 @@ pub fn catalog() -> &'static Catalog {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn built_in_catalog_parses_and_is_consistent() {
-        let catalog = Catalog::from_toml(CATALOG_TOML).unwrap();
-        assert_eq!(catalog.entries().len(), 43);
-        for entry in catalog.entries() {
-            assert!(entry.validate().is_ok(), "{}", entry.code);
-            assert!(catalog.get(&entry.code).is_some());
-            // Every entry renders with a value for each variable.
-            let vars: Vec<(&str, &str)> = entry
-                .variables
-                .iter()
-                .map(|v| (v.name.as_str(), "x"))
-                .collect();
-            let rendered = entry.render(&vars).unwrap();
-            assert!(!rendered.text.contains('{'), "{}", entry.code);
-        }
-    }
-
-    #[test]
-    fn aliases_resolve_to_canonical_entries() {
-        let c = catalog();
-        assert_eq!(
-            c.get("JUNOSCOPE_LOGIN_SUCCESS").unwrap().code,
-            "JUNOSCOPE_LOGIN_SUCCESSFUL"
-        );
-        assert_eq!(
-            c.get("JUNOSCOPE_REPORT_SUCESS").unwrap().code,
-            "JUNOSCOPE_REPORT_SUCCESS"
-        );
-        assert!(c.get("junoscope_logout").is_none());
-    }
-
-    #[test]
-    fn render_fills_template_and_params_in_order() {
-        let entry = catalog().get("JUNOSCOPE_USER_CREATED").unwrap();
-        let rendered = entry
-            .render(&[
-                ("client-address", "10.0.0.9"),
-                ("username", "admin"),
-                ("new-user", "bob"),
-            ])
-            .unwrap();
-        assert_eq!(
-            rendered.text,
-            "User created: user: 'bob' by username: 'admin' client address: '10.0.0.9'"
-        );
-        let names: Vec<&str> = rendered.params.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["new-user", "username", "client-address"]);
-        let event = rendered.into_event(&EventContext::default());
-        assert_eq!(event.user.as_deref(), Some("admin"));
-        assert_eq!(event.client_addr.as_deref(), Some("10.0.0.9"));
-        assert_eq!(event.facility, Some(Facility::Local2));
-        assert_eq!(event.severity, Some(Severity::Info));
-        assert_eq!(event.params[0].sd_id, DEFAULT_SD_ID);
-        assert_eq!(event.param("new-user"), Some("bob"));
-    }
-
-    #[test]
-    fn render_errors_name_the_variable_and_list_expected() {
-        let entry = catalog().get("JUNOSCOPE_LOGIN_FAILURE").unwrap();
-        let err = entry.render(&[("username", "a")]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "JUNOSCOPE_LOGIN_FAILURE is missing variable(s) client-address (expected: username, client-address)"
-        );
-        let err = entry
-            .render(&[("username", "a"), ("client-address", "b"), ("user", "c")])
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "JUNOSCOPE_LOGIN_FAILURE has no variable 'user' (expected: username, client-address)"
-        );
-        let err = entry
-            .render(&[("username", "a"), ("username", "b")])
-            .unwrap_err();
-        assert!(matches!(err, CatalogError::DuplicateVariable { .. }));
-        let none = catalog()
-            .get("JUNOSCOPE_SOFTWARE_IMAGE_IMPORT_ERROR")
-            .unwrap();
-        let err = none.render(&[("x", "y")]).unwrap_err();
-        assert!(
-            err.to_string().ends_with("(expected: no variables)"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn admin_is_the_acting_user_when_present() {
-        let entry = catalog().get("JUNOSCOPE_USER_LOCKED_BY_ADMIN").unwrap();
-        let event = entry
-            .render(&[
-                ("username", "bob"),
-                ("client-address", "10.1.1.1"),
-                ("admin-username", "root"),
-            ])
-            .unwrap()
-            .into_event(&EventContext::default());
-        assert_eq!(event.user.as_deref(), Some("root"));
-    }
-
-    #[test]
-    fn unknown_codes_get_suggestions() {
-        let c = catalog();
-        let err = c.lookup("JUNOSCOPE_USER_CREATE").unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("did you mean JUNOSCOPE_USER_CREATED"),
-            "{err}"
-        );
-        assert_eq!(c.suggest("user_created")[0], "JUNOSCOPE_USER_CREATED");
-        assert_eq!(c.suggest("LOGIN_SUCESS")[0], "JUNOSCOPE_LOGIN_SUCCESSFUL");
-        assert!(c.suggest("COMPLETELY_DIFFERENT_THING").is_empty());
-        assert!(c.suggest("").is_empty());
-        let err = c.lookup("nothing").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown catalog code 'nothing'; run `netaudit catalog` for the list"
-        );
-    }
-
-    #[test]
-    fn malformed_catalogs_are_rejected_with_reasons() {
-        let base = |template: &str, vars: &str, extra: &str| {
-            format!(
-                "[[entry]]\ncode = \"JUNOSCOPE_X\"\ngroup = \"G\"\ntemplate = \"{template}\"\nvariables = [{vars}]\nkind = \"event\"\nseverity = \"info\"\ndescription = \"d\"\n{extra}"
-            )
-        };
-        let one_var = "{ name = \"a\", description = \"d\" }";
-        assert!(Catalog::from_toml(&base("x '{a}'", one_var, "")).is_ok());
-        let cases = [
-            base("x '{a}'", "", ""),
-            base("x '{b}'", one_var, ""),
-            base("x '{a'", one_var, ""),
-            base("x a}", one_var, ""),
-            base("x '{A B}'", one_var, ""),
-            base(
-                "x '{a}'",
-                one_var,
-                "radius = { records = [{ status_type = \"start\", terminate_cause = \"user-error\" }] }",
-            ),
-            base(
-                "x '{a}'",
-                one_var,
-                "radius = { records = [{ status_type = \"start\", target_variable = \"b\" }] }",
-            ),
-            base("x '{a}'", one_var, "radius = { records = [] }"),
-            base("x '{a}'", one_var, "colour = \"red\""),
-            "entry = 3".to_string(),
-        ];
-        for case in &cases {
-            assert!(Catalog::from_toml(case).is_err(), "accepted:\n{case}");
-        }
-        let twice = format!("{}\n{}", base("x", "", ""), base("y", "", ""));
-        assert_eq!(
-            Catalog::from_toml(&twice),
-            Err(CatalogError::DuplicateCode {
-                code: "JUNOSCOPE_X".into()
-            })
-        );
-    }
-
-    #[test]
-    fn long_codes_get_short_msgids_that_map_back() {
-        let c = catalog();
-        let mut long = 0;
-        for entry in c.entries() {
-            let msgid = msgid_for(&entry.code);
-            assert!(msgid.len() <= MSGID_MAX, "{msgid}");
-            if msgid != entry.code {
-                long += 1;
-            }
-            assert_eq!(c.get_by_msgid(msgid).map(|e| &e.code), Some(&entry.code));
-        }
-        assert_eq!(long, 9);
-        assert_eq!(
-            msgid_for("JUNOSCOPE_SOFTWARE_IMAGE_INSTALL_ERROR"),
-            "SOFTWARE_IMAGE_INSTALL_ERROR"
-        );
-        assert_eq!(msgid_for("JUNOSCOPE_LOGOUT"), "JUNOSCOPE_LOGOUT");
-        assert!(c.get_by_msgid("LOGOUT").is_none());
-        assert!(c.get_by_msgid("UI_DBASE_LOGOUT_EVENT").is_none());
-    }
-
-    #[test]
-    fn radius_numbers_follow_rfc_2866() {
-        assert_eq!(AcctStatusType::InterimUpdate.code(), 3);
-        assert_eq!(TerminateCause::UserRequest.code(), 1);
-        assert_eq!(TerminateCause::SessionTimeout.code(), 5);
-        assert_eq!(TerminateCause::UserError.code(), 17);
-        assert_eq!(TerminateCause::HostRequest.code(), 18);
-    }
-}
+mod tests;

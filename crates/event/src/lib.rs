@@ -8,7 +8,11 @@
 pub mod catalog;
 mod event;
 mod priority;
+mod radius_spec;
+pub mod text_value;
+pub mod user_name;
 
 pub use catalog::{catalog, Catalog, CatalogEntry, CatalogError, EventContext, RenderedEvent};
 pub use event::{CompactString, Event, Param, ToCompactString};
 pub use priority::{Facility, Priority, PriorityError, Severity};
+pub use user_name::{is_user_name, recorded_user_name};

@@ -50,7 +50,9 @@ pub async fn login(
             .await
             .map_err(ApiError::internal)??
     };
-    let user = request.username.as_str();
+    // A name that cannot be a user name is recorded marked and escaped.
+    let recorded = netaudit_event::recorded_user_name(&request.username);
+    let user = recorded.as_ref();
     match check {
         LoginOutcome::Accepted(account) => {
             state

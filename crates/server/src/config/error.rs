@@ -32,6 +32,14 @@ pub enum ConfigError {
         key: String,
         message: String,
     },
+    /// A file that sets no key at all (empty, or only comments and empty
+    /// table headers): most likely the wrong file or a truncated one, and
+    /// taking it would silently replace every setting with the defaults.
+    #[error("{origin}: the file sets no configuration key (it is empty or holds only comments and empty tables); write at least one setting, or start `netaudit serve` without --config for the embedded defaults")]
+    Empty {
+        /// The file name, or `<config>` for text without a file.
+        origin: String,
+    },
     /// A value that refers outside the file (a secret file or variable, a
     /// host name, a dictionary) and cannot be used as it is now. Found after
     /// parsing, when the text is no longer at hand: the key says where.

@@ -6,9 +6,11 @@
 //! then resolves into its checked type (defaults filled in, values checked,
 //! library types where a library has one). Every error names the key path
 //! and, where the text is at hand, the file and line, so that a typo never
-//! silently falls back to a default. A missing section takes its defaults;
-//! [`Config::default`] is what `netaudit serve` runs with when no file is
-//! given.
+//! silently falls back to a default. A missing section takes its defaults,
+//! but a file that sets no key at all is an error ([`ConfigError::Empty`]):
+//! an empty or truncated file must not replace a running configuration with
+//! the defaults. [`Config::default`] is what `netaudit serve` runs with when
+//! no file is given.
 //!
 //! ```text
 //! error.rs     ConfigError (one type for every configuration error)
@@ -127,6 +129,25 @@ impl RawConfig {
     }
 }
 
+/// True when `table`, or a table nested in it, holds a value that is not a
+/// table (a setting): `[store]` alone sets nothing, `[[listener]]` alone
+/// sets nothing either.
+fn sets_a_key(table: &toml::Table) -> bool {
+    table.values().any(|value| match value {
+        toml::Value::Table(inner) => sets_a_key(inner),
+        // `listener = []` is a setting (no listeners); `[[listener]]` with
+        // nothing in it is not.
+        toml::Value::Array(items) => {
+            items.is_empty()
+                || items.iter().any(|item| match item {
+                    toml::Value::Table(inner) => sets_a_key(inner),
+                    _ => true,
+                })
+        }
+        _ => true,
+    })
+}
+
 impl Config {
     /// Read, parse and validate a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -138,7 +159,16 @@ impl Config {
     }
 
     /// Parse and validate TOML text; `origin` names it in error messages.
+    /// Text that sets no key is [`ConfigError::Empty`].
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        // Text that is not TOML is reported below, with its line.
+        if let Ok(table) = text.parse::<toml::Table>() {
+            if !sets_a_key(&table) {
+                return Err(ConfigError::Empty {
+                    origin: origin.to_owned(),
+                });
+            }
+        }
         let deserializer = toml::Deserializer::new(text);
         let raw: RawConfig = serde_path_to_error::deserialize(deserializer).map_err(|err| {
             let path = err.path().to_string();
@@ -223,12 +253,40 @@ mod tests {
     }
 
     #[test]
-    fn empty_file_is_the_embedded_defaults() {
-        let config = parse("").unwrap();
+    fn a_file_that_sets_nothing_is_an_error() {
+        for text in [
+            "",
+            "\n  \n",
+            "# only a comment\n",
+            "[store]\n",
+            "[store]\n[log]\n# x\n",
+            "[output]\n",
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(matches!(err, ConfigError::Empty { .. }), "{text:?}: {err}");
+            assert!(
+                err.to_string()
+                    .starts_with("test.toml: the file sets no configuration key"),
+                "{err}"
+            );
+        }
+        // One key is enough; the rest are defaults.
+        let config = parse("[log]\nlevel = \"info\"\n").unwrap();
         assert_eq!(config, Config::default());
         assert_eq!(config.listeners.len(), 2);
         assert_eq!(config.http.address.to_string(), "127.0.0.1:8514");
         assert_eq!(config.store.path, PathBuf::from("./data/netaudit.db"));
+        // A table of an array with nothing in it sets nothing either; a
+        // file that is not TOML is still reported as what it is.
+        assert!(!matches!(
+            parse("listener = []\n"),
+            Err(ConfigError::Empty { .. })
+        ));
+        assert!(matches!(
+            parse("[[listener]]\n"),
+            Err(ConfigError::Empty { .. })
+        ));
+        assert!(matches!(parse("[store\n"), Err(ConfigError::Syntax { .. })));
     }
 
     #[test]

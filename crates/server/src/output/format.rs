@@ -1,11 +1,22 @@
 //! Formatting stored events for an output: the configured format, the
 //! output's facility, and the RFC 5424 `meta sequenceId` that lets a receiver
 //! drop the duplicates at-least-once delivery allows.
+//!
+//! A message that did not parse is stored with its raw bytes and the parse
+//! error; it is forwarded with the raw content as its text (invalid UTF-8
+//! bytes as `#` and three octal digits, control characters escaped by the
+//! writers as for any text) and, in the structured and brief formats, the
+//! SD element `[netaudit@32473 unparsed="<parse error>"]` that marks it.
 
 use netaudit_event::{Event, Facility, Param, ToCompactString};
 use netaudit_syslog::{write_standard, write_structured, StandardOptions, StructuredOptions};
 
 use crate::config::OutputFormat;
+use crate::self_events::NETAUDIT_SD_ID;
+
+/// The SD-PARAM of [`NETAUDIT_SD_ID`] that marks a forwarded message that
+/// did not parse; its value is the parse error.
+pub const UNPARSED_PARAM: &str = "unparsed";
 
 /// RFC 5424 section 7.3.1: sequenceId runs from 1 to 2147483647, then
 /// starts again at 1.
@@ -42,6 +53,18 @@ impl OutputFormatter {
         if let Some(facility) = self.facility {
             event.facility = Some(facility);
         }
+        if let Some(error) = event.parse_error.take() {
+            if event.message.is_none() {
+                event.message = Some(raw_text(&event.raw).into());
+            }
+            if self.format != OutputFormat::Standard {
+                event.params.push(Param {
+                    sd_id: NETAUDIT_SD_ID.into(),
+                    name: UNPARSED_PARAM.into(),
+                    value: error,
+                });
+            }
+        }
         match self.format {
             OutputFormat::Standard => write_standard(
                 event,
@@ -69,6 +92,24 @@ impl OutputFormatter {
             }
         }
     }
+}
+
+/// Raw bytes as text: valid UTF-8 kept, each byte of an invalid sequence
+/// as `#` and its three octal digits (`0xFF` is `#377`), as rsyslog writes
+/// the bytes it escapes. Control characters are left to the writers, which
+/// escape them in every text.
+pub fn raw_text(raw: &[u8]) -> String {
+    let mut text = String::with_capacity(raw.len());
+    for chunk in raw.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for &b in chunk.invalid() {
+            text.push('#');
+            for shift in [6, 3, 0] {
+                text.push(char::from(b'0' + ((b >> shift) & 0o7)));
+            }
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -173,6 +214,48 @@ mod tests {
         assert_eq!(
             render(OutputFormat::Structured, Some(Facility::Local2), 1, event),
             "<149>1 - - - - X [meta sequenceId=\"1\"]"
+        );
+    }
+
+    #[test]
+    fn raw_bytes_become_text_with_invalid_bytes_in_octal() {
+        assert_eq!(raw_text(b"abc"), "abc");
+        assert_eq!(raw_text(b"a\xffb\xc3"), "a#377b#303");
+        assert_eq!(raw_text("é\n".as_bytes()), "é\n");
+        assert_eq!(raw_text(b""), "");
+    }
+
+    #[test]
+    fn unparsed_messages_carry_their_raw_content_and_a_mark() {
+        let unparsed = || Event {
+            received_ns: 1_171_531_035_719_000_000,
+            raw: b"<13>1 - h a - - - bad\xff\nbyte".to_vec(),
+            parse_error: Some("invalid UTF-8 at byte 21".into()),
+            ..Event::default()
+        };
+        assert_eq!(
+            render(
+                OutputFormat::Standard,
+                Some(Facility::Local2),
+                3,
+                unparsed()
+            ),
+            "<149>Feb 15 09:17:15 - -: <13>1 - h a - - - bad#377#012byte"
+        );
+        assert_eq!(
+            render(
+                OutputFormat::Structured,
+                Some(Facility::Local2),
+                3,
+                unparsed()
+            ),
+            "<149>1 - - - - - [netaudit@32473 unparsed=\"invalid UTF-8 at byte 21\"]\
+             [meta sequenceId=\"3\"] <13>1 - h a - - - bad#377#012byte"
+        );
+        assert_eq!(
+            render(OutputFormat::Brief, Some(Facility::Local2), 3, unparsed()),
+            "<149>1 - - - - - [netaudit@32473 unparsed=\"invalid UTF-8 at byte 21\"]\
+             [meta sequenceId=\"3\"]"
         );
     }
 

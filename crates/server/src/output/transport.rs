@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub const UDP_MAX_PAYLOAD: usize = 65_507;
 
 /// Why a connection could not be made or used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
     #[error("address {address}: cannot resolve: {source}")]
     Resolve {
@@ -67,8 +69,27 @@ pub enum TransportError {
     },
     #[error(transparent)]
     Pem(#[from] PemError),
-    #[error("tls: {0}")]
-    TlsConfig(String),
+    /// `transport = "tls"` without its `[output.syslog.tls]` table.
+    #[error("transport = \"tls\" needs a [output.syslog.tls] table")]
+    TlsTableMissing,
+    /// The name the server certificate is checked against is no DNS name
+    /// or IP address.
+    #[error("tls.server_name {name:?} (default: the host of address): not a DNS name or IP address: {source}")]
+    TlsServerName {
+        name: String,
+        source: rustls::pki_types::InvalidDnsNameError,
+    },
+    /// The TLS library refused the protocol versions it was asked for.
+    #[error("TLS client setup: protocol versions 1.2 and 1.3 refused: {source}")]
+    TlsProtocols { source: rustls::Error },
+    /// The client certificate and key load but do not make a client
+    /// identity (e.g. the key is not the certificate's).
+    #[error("tls.client_cert {cert} and tls.client_key {key}: not a usable certificate and key pair: {source}")]
+    TlsClientIdentity {
+        cert: PathBuf,
+        key: PathBuf,
+        source: rustls::Error,
+    },
     #[error("send to {address}: {source}")]
     Send {
         address: SocketAddr,
@@ -145,11 +166,7 @@ impl Target {
         // reported as such, and nothing is ever sent in plain text.
         let tls = match (&self.transport, &self.tls) {
             (Transport::Tls, Some(tls)) => Some((connector(tls)?, self.server_name(tls)?)),
-            (Transport::Tls, None) => {
-                return Err(TransportError::TlsConfig(
-                    "transport = \"tls\" needs a [output.syslog.tls] table".into(),
-                ))
-            }
+            (Transport::Tls, None) => return Err(TransportError::TlsTableMissing),
             _ => None,
         };
         let tcp =
@@ -208,7 +225,7 @@ impl Target {
             .clone()
             .unwrap_or_else(|| self.host().to_owned());
         ServerName::try_from(name.clone())
-            .map_err(|e| TransportError::TlsConfig(format!("server name {name:?}: {e}")))
+            .map_err(|source| TransportError::TlsServerName { name, source })
     }
 }
 
@@ -227,7 +244,7 @@ fn connector(tls: &OutputTlsConfig) -> Result<TlsConnector, TransportError> {
     }
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| TransportError::TlsConfig(e.to_string()))?
+        .map_err(|source| TransportError::TlsProtocols { source })?
         .with_root_certificates(roots);
     let config = match (&tls.client_cert, &tls.client_key) {
         (Some(cert), Some(key)) => builder
@@ -235,7 +252,11 @@ fn connector(tls: &OutputTlsConfig) -> Result<TlsConnector, TransportError> {
                 read_certs("client_cert", cert)?,
                 read_key("client_key", key)?,
             )
-            .map_err(|e| TransportError::TlsConfig(format!("client_cert/client_key: {e}")))?,
+            .map_err(|source| TransportError::TlsClientIdentity {
+                cert: cert.clone(),
+                key: key.clone(),
+                source,
+            })?,
         _ => builder.with_no_client_auth(),
     };
     Ok(TlsConnector::from(Arc::new(config)))
@@ -491,6 +512,67 @@ mod tests {
         });
         let err = tls.connect().await.err().unwrap().to_string();
         assert!(err.contains("tls.ca /nonexistent/ca.pem"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn tls_setup_errors_name_what_failed_and_which_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let other_key = rcgen::KeyPair::generate().unwrap();
+        let ca = dir.path().join("ca.pem");
+        let client_cert = dir.path().join("client.crt");
+        let client_key = dir.path().join("other.key");
+        std::fs::write(&ca, cert.pem()).unwrap();
+        std::fs::write(&client_cert, cert.pem()).unwrap();
+        std::fs::write(&client_key, other_key.serialize_pem()).unwrap();
+        let mut mismatched = target("127.0.0.1:1", Transport::Tls);
+        mismatched.tls = Some(OutputTlsConfig {
+            ca: ca.clone(),
+            server_name: Some("localhost".into()),
+            client_cert: Some(client_cert.clone()),
+            client_key: Some(client_key.clone()),
+        });
+        let err = mismatched.connect().await.err().unwrap();
+        assert!(
+            matches!(&err, TransportError::TlsClientIdentity { cert, key, .. }
+                if cert == &client_cert && key == &client_key),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "tls.client_cert {} and tls.client_key {}: not a usable certificate and key pair",
+                client_cert.display(),
+                client_key.display()
+            )),
+            "{text}"
+        );
+
+        let mut bad_name = target("127.0.0.1:1", Transport::Tls);
+        bad_name.tls = Some(OutputTlsConfig {
+            ca,
+            server_name: Some("not a name".into()),
+            client_cert: None,
+            client_key: None,
+        });
+        let err = bad_name.connect().await.err().unwrap();
+        assert!(
+            matches!(&err, TransportError::TlsServerName { name, .. } if name == "not a name"),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("tls.server_name \"not a name\""),
+            "{err}"
+        );
+
+        let no_table = target("127.0.0.1:1", Transport::Tls);
+        let err = no_table.connect().await.err().unwrap();
+        assert!(matches!(err, TransportError::TlsTableMissing), "{err:?}");
     }
 
     #[tokio::test]

@@ -150,6 +150,16 @@ pub async fn serve<S: EventSink>(
     server.shutdown(batcher, writer, http, http_cancel).await
 }
 
+/// A listener as the reload log names it: `name (protocol address)`.
+fn describe(listener: &ListenerConfig) -> String {
+    format!(
+        "{} ({} {})",
+        listener.display_name(),
+        listener.protocol(),
+        listener.address
+    )
+}
+
 struct Server {
     config: Config,
     config_path: Option<PathBuf>,
@@ -241,6 +251,7 @@ impl Server {
             .into_iter()
             .partition(|running| new.listeners.contains(&running.config));
         let stopped = stop.len();
+        let stopped_names: Vec<String> = stop.iter().map(|r| describe(&r.config)).collect();
         for running in stop {
             running.stop().await;
         }
@@ -261,6 +272,7 @@ impl Server {
         }
         let mut started = 0;
         let mut failed = 0;
+        let mut started_names: Vec<String> = Vec::new();
         for listener_config in &new.listeners {
             if self.listeners.iter().any(|r| &r.config == listener_config) {
                 continue;
@@ -269,6 +281,7 @@ impl Server {
                 .await
             {
                 Ok(running) => {
+                    started_names.push(describe(&running.config));
                     self.listeners.push(running);
                     started += 1;
                 }
@@ -277,6 +290,15 @@ impl Server {
                     tracing::error!(error = %err, "SIGHUP: listener not started");
                 }
             }
+        }
+        if stopped > 0 && kept == 0 {
+            // Not one listener survived: say what went and what came, so a
+            // wrong file is seen at once.
+            tracing::warn!(
+                stopped = %stopped_names.join(", "),
+                started = %if started_names.is_empty() { "none".to_string() } else { started_names.join(", ") },
+                "reload stopped every listener"
+            );
         }
         self.config.listeners = new.listeners.clone();
         if let Some(ctx) = &self.outputs_context {
