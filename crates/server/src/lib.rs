@@ -1,10 +1,12 @@
 //! netaudit, the server as a library: the command line (`cli`), `serve`
 //! (listeners, pipeline, outputs, HTTP API) and the subcommands in `cmd/`.
 //! The `netaudit` binary (`main.rs`) only calls [`cli::main`].
+//! [`api::LocalApi`] builds the HTTP API's router in-process, without the
+//! serve loop (embedding, and tests that need no socket).
 
+pub mod api;
 pub mod cli;
 
-mod api;
 mod auth;
 mod clock;
 mod cmd;

@@ -1,10 +1,13 @@
 //! The HTTP API under `/api/v1` (docs/api.md): event submission for
 //! applications, sessions, users and the authentication policy, examination
-//! of the store, operations and their leaves. [`router`] is the whole API.
+//! of the store, operations and their leaves. `routes::router` is the whole
+//! API; `netaudit serve` mounts it on its running pipeline, and
+//! [`LocalApi`] builds it in-process on a store of its own.
 
 mod error;
 mod events;
 mod input;
+mod local;
 mod openapi;
 mod operations;
 mod outbox;
@@ -15,6 +18,7 @@ mod session;
 mod state;
 mod users;
 
-pub use outbox::drain_outbox;
-pub use routes::router;
-pub use state::ApiState;
+pub use local::LocalApi;
+pub(crate) use outbox::drain_outbox;
+pub(crate) use routes::router;
+pub(crate) use state::ApiState;

@@ -2,9 +2,9 @@
 //! the consumer, the client, and FreeRADIUS's detail file, where every
 //! attribute must appear decoded by name. (These live beside the code
 //! because the consumer is part of the `netaudit` binary; the harness is
-//! shared with tests/radius_cli.rs.)
+//! shared with the tests in tests/cli/radius.rs and tests/serve/radius.rs.)
 
-#[path = "../../../tests/common_radius/mod.rs"]
+#[path = "../../../tests/support/radius.rs"]
 mod common_radius;
 
 use std::path::Path;

@@ -3,12 +3,10 @@
 //! the alert event is stored and forwarded by a syslog output to rsyslog;
 //! freeing space resumes writing where it stopped.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::rsyslog::*;
-use common::*;
+use crate::support::rsyslog::*;
+use crate::support::*;
 
 #[test]
 fn full_audit_storage_stops_alerts_and_resumes() {

@@ -2,12 +2,10 @@
 //! by rsyslog exactly as sent, TLS with a verified server certificate, and
 //! refusal of a server whose certificate does not verify.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::rsyslog::*;
-use common::*;
+use crate::support::rsyslog::*;
+use crate::support::*;
 use netaudit_event::{Facility, Param};
 
 /// Waits (bounded) until output `name` has no lag and `stored` events are committed.

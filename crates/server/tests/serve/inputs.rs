@@ -2,14 +2,12 @@
 //! syslog-ng's `loggen`, over TCP and UDP, RFC 5424 and BSD; graceful stop;
 //! the `check-config` command and the example configuration.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use netaudit_event::{Facility, Severity};
 
 fn listeners(tcp: u16, udp: u16) -> String {

@@ -2,13 +2,11 @@
 //! their connections, new ones start, removed ones stop, an invalid file
 //! changes nothing, and no event is lost on the way.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 
 fn frame(text: &str) -> String {
     let message = format!("<13>1 2026-11-20T10:00:00Z host app - - - {text}");

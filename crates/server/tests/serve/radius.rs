@@ -3,16 +3,13 @@
 //! acknowledged by a real FreeRADIUS, and the output's counters show in
 //! `/metrics`.
 
-mod common;
-mod common_radius;
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
-use common_radius::{free_udp_port, value, FreeRadius};
+use crate::support::radius::{free_udp_port, value, FreeRadius};
+use crate::support::*;
 
 const SECRET: &str = "netaudit-serve-secret-0042";
 

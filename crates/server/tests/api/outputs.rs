@@ -4,14 +4,12 @@
 //! the administrator and their client address. SIGHUP does the same with
 //! the actor `local-signal` from `local`.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{config_text, free_port, free_tcp_port, stored_events, Netaudit};
+use crate::support::{config_text, free_port, free_tcp_port, stored_events, Netaudit};
 use netaudit_event::Event;
 use serde_json::{json, Value};
 

@@ -1,13 +1,11 @@
 //! `netaudit radius test` against a real FreeRADIUS on a loopback high port.
 
-mod common_radius;
-
 use std::net::UdpSocket;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common_radius::{free_udp_port, value, FreeRadius};
+use crate::support::radius::{free_udp_port, value, FreeRadius};
 
 const SECRET: &str = "netaudit-test-secret-42";
 

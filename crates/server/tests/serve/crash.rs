@@ -2,13 +2,11 @@
 //! TCP keeps every event it reported committed; after a restart it goes on
 //! numbering after the last stored event.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 
 #[test]
 fn sigkill_while_receiving_loses_nothing_acknowledged() {

@@ -3,14 +3,12 @@
 //! killed with SIGKILL while receiving and forwarding. Every event arrives,
 //! in order of first arrival; duplicates are bounded and counted.
 
-mod common;
-
 use std::collections::HashSet;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::rsyslog::*;
-use common::*;
+use crate::support::rsyslog::*;
+use crate::support::*;
 
 fn config(dir: &std::path::Path, listen: u16, rsyslog_port: u16, synchronous: &str) -> String {
     let rest = format!(

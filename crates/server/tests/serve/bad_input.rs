@@ -3,13 +3,11 @@
 //! Each is logged and counted, the connection is closed where it must be,
 //! and everyone else keeps being served with nothing lost.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 
 fn frame(text: &str) -> String {
     format!("{} {}", text.len(), text)

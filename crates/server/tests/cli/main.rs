@@ -1,0 +1,11 @@
+//! The subcommands run as the built binary: `format` and `catalog`,
+//! `parse`, the store subcommands (import, query, tail, verify, keys), and
+//! `radius test` against a real FreeRADIUS.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod format;
+mod parse;
+mod radius;
+mod store;

@@ -1,0 +1,9 @@
+//! `netaudit serve` with outputs, against real receivers: the local audit
+//! file, rsyslog over TCP and TLS, forwarding across outages and crashes.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod file;
+mod outage;
+mod rsyslog;

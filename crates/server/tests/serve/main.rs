@@ -1,0 +1,13 @@
+//! `netaudit serve` over its sockets: real senders on UDP and TCP, bad
+//! input, crash safety, SIGHUP reloads, TLS listeners, and the RADIUS
+//! accounting output against a real FreeRADIUS.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod bad_input;
+mod crash;
+mod inputs;
+mod radius;
+mod reload;
+mod tls;
