@@ -5,5 +5,6 @@
 mod support;
 
 mod file;
+mod forwarding_safety;
 mod outage;
 mod rsyslog;

@@ -340,13 +340,22 @@ fn serve_without_a_file_runs_on_the_embedded_defaults() {
     // The defaults: store under ./data, TCP and UDP on 127.0.0.1:5514, HTTP on
     // 127.0.0.1:8514. Run in a private working directory.
     let dir = tempfile::tempdir().unwrap();
+    // The fixed ports must be free, or another server would answer for ours.
+    for port in [8514, 5514] {
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "127.0.0.1:{port} is taken: this test needs the default ports"
+        );
+    }
     let log = std::fs::File::create(dir.path().join("log")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netaudit"))
-        .arg("serve")
-        .current_dir(dir.path())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let mut child = ChildGuard(
+        Command::new(env!("CARGO_BIN_EXE_netaudit"))
+            .arg("serve")
+            .current_dir(dir.path())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
     let http: std::net::SocketAddr = "127.0.0.1:8514".parse().unwrap();
     let mut healthy = false;
     for _ in 0..600 {
@@ -358,7 +367,6 @@ fn serve_without_a_file_runs_on_the_embedded_defaults() {
     }
     let log = || std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
     if !healthy {
-        let _ = child.kill();
         panic!(
             "no /health on 127.0.0.1:8514 (are the default ports taken?):\n{}",
             log()
@@ -386,8 +394,8 @@ fn serve_without_a_file_runs_on_the_embedded_defaults() {
         std::thread::sleep(Duration::from_millis(50));
     }
     // SAFETY: kill(2) on our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = child.wait().unwrap();
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+    let status = child.0.wait().unwrap();
     assert_eq!(stored, 2, "{}", log());
     assert!(status.success(), "{}", log());
     assert!(log().contains("embedded defaults"), "{}", log());

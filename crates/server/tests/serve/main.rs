@@ -6,6 +6,7 @@
 mod support;
 
 mod bad_input;
+mod config_errors;
 mod crash;
 mod inputs;
 mod radius;

@@ -7,7 +7,7 @@
 //!
 //! Threaded mode (`-f -xx`, not `-X`): FreeRADIUS then answers an identical
 //! retransmission from its duplicate cache instead of processing it twice,
-//! as a production server does (see /work/shared/BENCHMARKING.md).
+//! as a production server does.
 #![allow(dead_code)] // each test file uses its own subset
 
 use std::net::UdpSocket;

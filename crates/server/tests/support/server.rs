@@ -314,3 +314,16 @@ pub fn run_ok(command: &mut Command) -> String {
     );
     text
 }
+
+/// A child process that is killed (by its PID) and reaped when dropped, so a
+/// failing assertion never leaves a server behind holding its ports.
+pub struct ChildGuard(pub std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}

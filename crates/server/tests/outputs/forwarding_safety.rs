@@ -4,15 +4,13 @@
 //! `netaudit serve` on loopback ports with a private directory; the syslog
 //! receivers are plain TCP listeners of the test.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{config_text, free_tcp_port, stored_events, Netaudit};
+use crate::support::{config_text, free_tcp_port, stored_events, Netaudit};
 
 /// A TCP syslog receiver (LF framing) collecting the lines it gets.
 fn lf_receiver() -> (u16, Arc<Mutex<Vec<String>>>) {

@@ -3,14 +3,12 @@
 //! running configuration and logs why), and a reload that stops every
 //! listener says so at WARN, naming what it stopped and started.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 
 fn frame(text: &str) -> String {
     let message = format!("<13>1 2026-12-03T10:00:00Z host app - - - {text}");
