@@ -75,6 +75,8 @@ pub async fn serve<S: EventSink>(
         }
         None => None,
     };
+    // Kept for the final seal, after the writer thread has stopped.
+    let store_to_seal = store.clone();
     let pool = Arc::new(batcher::BatchPool::default());
     let writer = batcher::spawn_writer(sink, batch_rx, metrics.clone(), pool.clone())?;
     let limits = BatchLimits {
@@ -142,10 +144,43 @@ pub async fn serve<S: EventSink>(
         Err(err) => {
             tracing::error!(error = %err, "startup failed; committing what was received");
             server.shutdown(batcher, writer, None, http_cancel).await?;
+            if let Err(seal) = seal_on_shutdown(store_to_seal.as_deref()) {
+                tracing::error!(error = %seal, "startup failed and the tail is not sealed");
+            }
             return Err(err);
         }
     };
-    server.shutdown(batcher, writer, http, http_cancel).await
+    let sink = server.shutdown(batcher, writer, http, http_cancel).await?;
+    seal_on_shutdown(store_to_seal.as_deref())?;
+    Ok(sink)
+}
+
+/// The last step of a clean shutdown, once the writer thread has committed
+/// the last batch (nothing appends after it): seal the open epoch, so that
+/// `verify` finds no unsealed tail. A failure here makes the exit non-zero.
+fn seal_on_shutdown(store: Option<&netaudit_store::Store>) -> anyhow::Result<()> {
+    let Some(store) = store else {
+        return Ok(());
+    };
+    match store.seal_tail() {
+        Ok(Some(checkpoint)) => {
+            tracing::info!(
+                epoch = checkpoint.epoch,
+                sealed_through = checkpoint.last_seq,
+                "stopped: the open epoch is sealed"
+            );
+            Ok(())
+        }
+        Ok(None) => {
+            tracing::info!(
+                last_seq = store.last_seq(),
+                "stopped: nothing unsealed to seal"
+            );
+            Ok(())
+        }
+        Err(err) => Err(anyhow::Error::new(err)
+            .context("shutting down: cannot seal the open epoch; `netaudit verify` will report the unsealed tail")),
+    }
 }
 
 struct Server {
