@@ -133,3 +133,132 @@ fn sigterm_under_load_seals_the_tail() {
         "{stored} stored:\n{out}"
     );
 }
+
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+/// Every directory and file of the store under `data`, with its mode, the
+/// key files left out (they are 0600 and checked by their own tests).
+fn store_modes(data: &Path) -> Vec<(String, u32)> {
+    let mut out = vec![(data.display().to_string(), mode_of(data))];
+    let mut dirs = vec![data.to_path_buf()];
+    // Bounded: the store has two levels.
+    for _ in 0..4 {
+        let Some(dir) = dirs.pop() else { break };
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.ends_with(".key") || name.ends_with(".verify-key") || name.starts_with("auth") {
+                continue;
+            }
+            if path.is_dir() {
+                dirs.push(path.clone());
+            }
+            out.push((path.display().to_string(), mode_of(&path)));
+        }
+    }
+    out
+}
+
+fn assert_not_world_readable(data: &Path, when: &str) {
+    let modes = store_modes(data);
+    let names: Vec<_> = modes.iter().map(|(p, _)| p.as_str()).collect();
+    for suffix in [".db", ".db-wal", ".db-shm", ".parts"] {
+        assert!(
+            names.iter().any(|n| n.ends_with(suffix)),
+            "{when}: no *{suffix} in {names:?}"
+        );
+    }
+    for (path, mode) in &modes {
+        let allowed = if Path::new(path).is_dir() {
+            0o750
+        } else {
+            0o640
+        };
+        assert_eq!(
+            mode & !allowed,
+            0,
+            "{when}: {path} has mode {mode:04o}, more than {allowed:04o}"
+        );
+        assert_eq!(mode & 0o007, 0, "{when}: {path} is open to others");
+    }
+}
+
+#[test]
+fn store_folder_is_0750_and_its_files_0640() {
+    // The usual umask, which let SQLite make every file 0644.
+    // SAFETY: umask(2) only sets this process's file creation mask.
+    unsafe { libc::umask(0o022) };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_tcp_port();
+    let config = config_text(dir.path(), free_tcp_port(), &tcp_listener(port))
+        .replace(
+            &format!("{}", dir.path().join("netaudit.db").display()),
+            &format!("{}", data.join("netaudit.db").display()),
+        )
+        .replace(
+            "synchronous = \"normal\"",
+            "synchronous = \"normal\"\npartition_events = 500",
+        );
+    let mut server = Netaudit::start(dir.path(), &config);
+    let db = data.join("netaudit.db");
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    for i in 0..1200 {
+        let text = format!("<13>1 2026-11-20T10:00:00Z host app - MODE - message {i}");
+        write!(stream, "{} {}", text.len(), text).unwrap();
+    }
+    drop(stream);
+    server.wait_metric(
+        "netaudit_stored_events_total",
+        1200,
+        Duration::from_secs(60),
+    );
+    // Sealed partitions exist, the open one's -wal and -shm too.
+    let parts = data.join("netaudit.parts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::fs::read_dir(&parts).unwrap().count() < 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no partition roll within 30 s: {:?}",
+            store_modes(&data)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(mode_of(&data), 0o750);
+    assert_eq!(mode_of(&parts), 0o750);
+    assert_eq!(mode_of(&db), 0o640);
+    assert_not_world_readable(&data, "while serving");
+    assert!(server.stop().success(), "{}", server.log());
+    assert_not_world_readable(&data, "after SIGTERM");
+
+    // A store made by an older version (everything 0644 and 0755) is
+    // narrowed when it is opened; the data folder, which may be the
+    // operator's, is left as it is.
+    use std::os::unix::fs::PermissionsExt;
+    for (path, _) in store_modes(&data) {
+        let mode = if Path::new(&path).is_dir() {
+            0o755
+        } else {
+            0o644
+        };
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let mut server = Netaudit::start_with(dir.path(), &dir.path().join("netaudit.toml"));
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let text = "<13>1 2026-11-20T10:00:00Z host app - MODE - after restart";
+    write!(stream, "{} {}", text.len(), text).unwrap();
+    drop(stream);
+    server.wait_metric("netaudit_stored_events_total", 1, Duration::from_secs(30));
+    assert_eq!(mode_of(&data), 0o755);
+    assert_eq!(mode_of(&db), 0o640);
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o750)).unwrap();
+    assert_not_world_readable(&data, "after a restart on 0644 files");
+    assert!(server.stop().success(), "{}", server.log());
+}

@@ -19,6 +19,7 @@ mod config;
 mod cursors;
 mod encoding;
 mod error;
+mod file_mode;
 mod indexer;
 mod maintenance;
 mod params_column;
