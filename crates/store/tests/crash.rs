@@ -66,17 +66,23 @@ fn sigkill_never_loses_acknowledged_events() {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        let (first_ack, acking) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut acks = Vec::new();
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(rest) = line.strip_prefix("ACK ") {
                     let mut it = rest.split(' ').map(|n| n.parse::<u64>().unwrap());
                     acks.push((it.next().unwrap(), it.next().unwrap()));
+                    let _ = first_ack.send(());
                 }
             }
             acks
         });
-        std::thread::sleep(Duration::from_millis(rng.gen_range(150..700)));
+        // The child's start (process, store recovery) takes what it takes
+        // on a loaded machine: the random moment counts from its first
+        // acknowledged batch (bounded wait).
+        let _ = acking.recv_timeout(Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(rng.gen_range(0..550)));
         let still_running = child.try_wait().unwrap().is_none();
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
