@@ -262,3 +262,158 @@ fn store_folder_is_0750_and_its_files_0640() {
     assert_not_world_readable(&data, "after a restart on 0644 files");
     assert!(server.stop().success(), "{}", server.log());
 }
+
+/// Copies the store folder `from` into a new folder `to` (two levels).
+fn copy_store(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_store(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// The partition file of `parts` whose `checkpoints` table holds `epoch`.
+fn partition_holding(parts: &Path, epoch: i64) -> std::path::PathBuf {
+    for entry in std::fs::read_dir(parts).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "db") {
+            continue;
+        }
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM checkpoints WHERE epoch = ?1",
+                [epoch],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if n == 1 {
+            return path;
+        }
+    }
+    panic!("no partition in {} holds epoch {epoch}", parts.display());
+}
+
+fn verify_local(db: &Path) -> (Option<i32>, String) {
+    let out = netaudit(&["verify", "--db", db.to_str().unwrap()]);
+    (out.status.code(), text(&out.stdout) + &text(&out.stderr))
+}
+
+#[test]
+fn verify_reports_a_missing_or_differing_checkpoint_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_tcp_port();
+    // Epochs of 100 events, partitions of about 300: checkpoints in
+    // several partitions, each with its copy in the catalog.
+    let config = config_text(dir.path(), free_tcp_port(), &tcp_listener(port))
+        .replace(
+            &format!("{}", dir.path().join("netaudit.db").display()),
+            &format!("{}", data.join("netaudit.db").display()),
+        )
+        .replace(
+            "synchronous = \"normal\"",
+            "synchronous = \"normal\"\nepoch_events = 100\npartition_events = 300",
+        );
+    let mut server = Netaudit::start(dir.path(), &config);
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    for i in 0..1000 {
+        let text = format!("<13>1 2026-11-20T10:00:00Z host app - COPY - message {i}");
+        write!(stream, "{} {}", text.len(), text).unwrap();
+    }
+    drop(stream);
+    server.wait_metric(
+        "netaudit_stored_events_total",
+        1000,
+        Duration::from_secs(60),
+    );
+    assert!(server.stop().success(), "{}", server.log());
+    let (rc, out) = verify_local(&data.join("netaudit.db"));
+    assert_eq!(rc, Some(0), "the untouched store: {out}");
+
+    // Epoch 3 sits in the middle: older and newer checkpoints exist in
+    // both places.
+    let epoch = 3;
+    type Change = fn(&rusqlite::Connection);
+    let delete: Change = |c| {
+        c.execute("DELETE FROM checkpoints WHERE epoch = 3", [])
+            .map(|n| assert_eq!(n, 1))
+            .unwrap()
+    };
+    let flip: Change = |c| {
+        let sig: Vec<u8> = c
+            .query_row(
+                "SELECT signature FROM checkpoints WHERE epoch = 3",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let mut sig = sig;
+        sig[17] ^= 0x01;
+        c.execute(
+            "UPDATE checkpoints SET signature = ?1 WHERE epoch = 3",
+            [sig],
+        )
+        .map(|n| assert_eq!(n, 1))
+        .unwrap();
+    };
+    for (name, change, in_catalog, expect) in [
+        (
+            "catalog copy deleted",
+            delete,
+            true,
+            "the catalog's copy of the checkpoint of epoch 3 is missing (the copy in partition",
+        ),
+        (
+            "partition copy deleted",
+            delete,
+            false,
+            "the checkpoint of epoch 3 (events up to",
+        ),
+        (
+            "catalog copy's signature changed",
+            flip,
+            true,
+            "the catalog's copy was altered",
+        ),
+        (
+            "partition copy's signature changed",
+            flip,
+            false,
+            "the partition's copy was altered",
+        ),
+    ] {
+        let copy = dir.path().join(name.replace(' ', "-"));
+        copy_store(&data, &copy);
+        let parts = copy.join("netaudit.parts");
+        let holder = partition_holding(&parts, epoch);
+        let holder_name = holder.file_name().unwrap().to_string_lossy().into_owned();
+        let target = if in_catalog {
+            copy.join("netaudit.db")
+        } else {
+            holder.clone()
+        };
+        change(&rusqlite::Connection::open(&target).unwrap());
+        let (rc, out) = verify_local(&copy.join("netaudit.db"));
+        assert_eq!(rc, Some(1), "{name}: {out}");
+        assert!(out.contains("BROKEN at sequence"), "{name}: {out}");
+        assert!(out.contains("(checkpoint)"), "{name}: {out}");
+        assert!(
+            out.contains(expect),
+            "{name}: expected {expect:?} in:\n{out}"
+        );
+        assert!(
+            out.contains(&format!("partition {holder_name}")),
+            "{name}: the partition {holder_name} is not named:\n{out}"
+        );
+        assert!(
+            !out.contains(&copy.display().to_string()),
+            "{name}: verify shows a path:\n{out}"
+        );
+    }
+}

@@ -14,6 +14,7 @@
 
 mod batch;
 mod chain;
+mod checkpoint_copies;
 mod clock;
 mod config;
 mod cursors;
