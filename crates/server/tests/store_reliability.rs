@@ -417,3 +417,232 @@ fn verify_reports_a_missing_or_differing_checkpoint_copy() {
         );
     }
 }
+
+/// A minimal HTTP/1.1 POST with a JSON body: status and body.
+fn http_post(
+    address: std::net::SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, String) {
+    use std::io::Read;
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(5)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {response:?}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// `netaudit serve --config FILE EXTRA...` as a child whose stderr goes to
+/// `log` (killed when the returned guard drops).
+fn spawn_serve(dir: &Path, config: &Path, extra: &[&str], log: &Path) -> Netaudit {
+    let child = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let text = std::fs::read_to_string(config).unwrap();
+    let http = text
+        .lines()
+        .skip_while(|l| l.trim() != "[http]")
+        .find_map(|l| l.trim().strip_prefix("address = "))
+        .map(|a| a.trim_matches('"').parse().unwrap())
+        .unwrap();
+    Netaudit {
+        child: Some(child),
+        dir: dir.to_owned(),
+        config_path: config.to_owned(),
+        http,
+        db: dir.join("netaudit.db"),
+        log_path: log.to_owned(),
+    }
+}
+
+#[test]
+fn serve_refuses_a_damaged_store_unless_accepted_and_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_tcp_port();
+    let config = config_text(dir.path(), free_tcp_port(), &tcp_listener(port)).replace(
+        "synchronous = \"normal\"",
+        "synchronous = \"normal\"\nepoch_events = 100\npartition_events = 300",
+    );
+    let mut server = Netaudit::start(dir.path(), &config);
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    for i in 0..1000 {
+        let text = format!("<13>1 2026-11-20T10:00:00Z host app - DMG - message {i}");
+        write!(stream, "{} {}", text.len(), text).unwrap();
+    }
+    drop(stream);
+    server.wait_metric(
+        "netaudit_stored_events_total",
+        1000,
+        Duration::from_secs(60),
+    );
+    assert!(server.stop().success(), "{}", server.log());
+    let config_path = dir.path().join("netaudit.toml");
+
+    // An intact store starts (the check finds nothing): shown by the start
+    // above and by this restart.
+    let mut again = Netaudit::start_with(dir.path(), &config_path);
+    assert!(again.stop().success(), "{}", again.log());
+
+    // The last event of the first sealed partition removed.
+    let db = dir.path().join("netaudit.db");
+    let last: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT last_seq FROM partitions WHERE first_seq = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let part = dir.path().join("netaudit.parts/00000000000000000001.db");
+    rusqlite::Connection::open(&part)
+        .unwrap()
+        .execute("DELETE FROM events WHERE seq = ?1", [last])
+        .unwrap();
+
+    // Refused, with the partition, the sequence and what to do.
+    let log = dir.path().join("refused.log");
+    let mut refused = spawn_serve(dir.path(), &config_path, &[], &log);
+    let mut child = refused.child.take().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "serve started on a damaged store:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    for needle in [
+        "the start-up check found the store damaged",
+        &format!("partition 00000000000000000001.db, event {last}: the catalog lists them in this sealed partition but they are gone"),
+        "netaudit verify --db",
+        "--accept-damaged-store",
+    ] {
+        assert!(stderr.contains(needle), "{needle:?} not in:\n{stderr}");
+    }
+    assert!(
+        http_get(refused.http, "/health").is_none(),
+        "nothing listens"
+    );
+
+    // An administrator, made before the start.
+    let password = dir.path().join("admin.pw");
+    std::fs::write(&password, "correct horse battery staple\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(["user", "-c", config_path.to_str().unwrap()])
+        .args(["add", "root-admin", "--role", "admin", "--password-file"])
+        .arg(&password)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // Accepted: it starts, stores the damage first, /health says so.
+    let log = dir.path().join("accepted.log");
+    let mut server = spawn_serve(dir.path(), &config_path, &["--accept-damaged-store"], &log);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let health = loop {
+        if let Some(answer) = http_get(server.http, "/health") {
+            break answer;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no /health within 30 s:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(health.0, 503, "{health:?}");
+    assert!(
+        health.1.contains("\"status\":\"store-damaged\""),
+        "{health:?}"
+    );
+
+    // Only an administrator acknowledges.
+    let ack = "/api/v1/store/damage/ack";
+    assert_eq!(http_post(server.http, ack, None, "{}").0, 401);
+    let (status, body) = http_post(
+        server.http,
+        "/api/v1/login",
+        None,
+        r#"{"username":"root-admin","password":"correct horse battery staple"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let token: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let (status, body) = http_post(server.http, ack, Some(&token), "{}");
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["acknowledged"], true, "{body}");
+    assert_eq!(answer["events"].as_array().map(Vec::len), Some(1), "{body}");
+    let health = http_get(server.http, "/health").unwrap();
+    assert_eq!(health.0, 200, "{health:?}");
+    assert!(health.1.contains("\"status\":\"ok\""), "{health:?}");
+    let (status, body) = http_post(server.http, ack, Some(&token), "{}");
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("\"error\""), "{body}");
+    assert!(server.stop().success(), "{}", server.log());
+
+    // The trail: the damage (before anything else of that run), then who
+    // acknowledged it.
+    let events = stored_events(&db);
+    let damaged: Vec<_> = events
+        .iter()
+        .filter(|e| e.code.as_deref() == Some("NETAUDIT_STORE_DAMAGED"))
+        .collect();
+    assert_eq!(damaged.len(), 1);
+    let message = damaged[0].message.as_deref().unwrap_or_default();
+    assert!(
+        message.contains(&format!("partition 00000000000000000001.db, event {last}")),
+        "{message}"
+    );
+    let acked: Vec<_> = events
+        .iter()
+        .filter(|e| e.code.as_deref() == Some("NETAUDIT_STORE_DAMAGE_ACKNOWLEDGED"))
+        .collect();
+    assert_eq!(acked.len(), 1);
+    assert!(
+        acked[0]
+            .params
+            .iter()
+            .any(|p| p.name == "username" && p.value == "root-admin"),
+        "{:?}",
+        acked[0].params
+    );
+}

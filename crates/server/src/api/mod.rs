@@ -13,6 +13,7 @@ mod principal;
 mod routes;
 mod session;
 mod state;
+mod store_damage;
 mod users;
 
 pub use outbox::drain_outbox;
