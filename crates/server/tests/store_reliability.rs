@@ -637,6 +637,7 @@ fn serve_refuses_a_damaged_store_unless_accepted_and_acknowledged() {
         .filter(|e| e.code.as_deref() == Some("NETAUDIT_STORE_DAMAGE_ACKNOWLEDGED"))
         .collect();
     assert_eq!(acked.len(), 1);
+    assert_eq!(acked[0].user.as_deref(), Some("root-admin"));
     assert!(
         acked[0]
             .params

@@ -128,5 +128,5 @@ fn holder(parts: &[PartitionInfo], last_seq: u64, empty_epoch: bool) -> Option<&
             found = Some(next);
         }
     }
-    found.filter(|p| !(p.state == PartitionState::Open && !p.path.exists()))
+    found.filter(|p| p.state != PartitionState::Open || p.path.exists())
 }

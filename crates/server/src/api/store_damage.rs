@@ -45,6 +45,8 @@ pub async fn acknowledge(
         ),
     );
     event.app = Some(API_APP.into());
+    event.user = Some(principal.user.as_str().into());
+    event.client_addr = Some(principal.client.as_str().into());
     for (name, value) in [
         ("username", principal.user.as_str()),
         ("client-address", principal.client.as_str()),
