@@ -35,6 +35,21 @@ fn some_number(lo: u64, hi: u64) -> u64 {
     lo + (nanos ^ u64::from(std::process::id())) % (hi - lo)
 }
 
+/// Connects to the TCP listener on `port`, retrying for up to 30 s: `/health`
+/// answers as soon as the HTTP port is up, the listeners bind right after.
+fn connect(port: u16) -> TcpStream {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) => return stream,
+            Err(e) if std::time::Instant::now() > deadline => {
+                panic!("no TCP listener on 127.0.0.1:{port} within 30 s: {e}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
 fn tcp_listener(port: u16) -> String {
     format!("[[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n")
 }
@@ -43,9 +58,7 @@ fn tcp_listener(port: u16) -> String {
 /// goes away, or 500,000 messages are written.
 fn start_sender(port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
     std::thread::spawn(move || {
-        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-            return 0;
-        };
+        let mut stream = connect(port);
         let mut sent = 0u64;
         let mut batch = String::new();
         while sent < 500_000 && !stop.load(Ordering::Relaxed) {
@@ -209,7 +222,7 @@ fn store_folder_is_0750_and_its_files_0640() {
         );
     let mut server = Netaudit::start(dir.path(), &config);
     let db = data.join("netaudit.db");
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut stream = connect(port);
     for i in 0..1200 {
         let text = format!("<13>1 2026-11-20T10:00:00Z host app - MODE - message {i}");
         write!(stream, "{} {}", text.len(), text).unwrap();
@@ -251,7 +264,7 @@ fn store_folder_is_0750_and_its_files_0640() {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
     }
     let mut server = Netaudit::start_with(dir.path(), &dir.path().join("netaudit.toml"));
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut stream = connect(port);
     let text = "<13>1 2026-11-20T10:00:00Z host app - MODE - after restart";
     write!(stream, "{} {}", text.len(), text).unwrap();
     drop(stream);
@@ -321,7 +334,7 @@ fn verify_reports_a_missing_or_differing_checkpoint_copy() {
             "synchronous = \"normal\"\nepoch_events = 100\npartition_events = 300",
         );
     let mut server = Netaudit::start(dir.path(), &config);
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut stream = connect(port);
     for i in 0..1000 {
         let text = format!("<13>1 2026-11-20T10:00:00Z host app - COPY - message {i}");
         write!(stream, "{} {}", text.len(), text).unwrap();
@@ -484,6 +497,21 @@ fn spawn_serve(dir: &Path, config: &Path, extra: &[&str], log: &Path) -> Netaudi
     }
 }
 
+/// The last sequence number of the first partition once the catalog
+/// records it sealed.
+fn sealed_first_partition_end(db: &Path) -> Option<i64> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .ok()?;
+    conn.query_row(
+        "SELECT last_seq FROM partitions WHERE first_seq = 1",
+        [],
+        |r| r.get::<_, Option<i64>>(0),
+    )
+    .ok()
+    .flatten()
+}
+
 #[test]
 fn serve_refuses_a_damaged_store_unless_accepted_and_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
@@ -493,7 +521,7 @@ fn serve_refuses_a_damaged_store_unless_accepted_and_acknowledged() {
         "synchronous = \"normal\"\nepoch_events = 100\npartition_events = 300",
     );
     let mut server = Netaudit::start(dir.path(), &config);
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut stream = connect(port);
     for i in 0..1000 {
         let text = format!("<13>1 2026-11-20T10:00:00Z host app - DMG - message {i}");
         write!(stream, "{} {}", text.len(), text).unwrap();
@@ -504,6 +532,18 @@ fn serve_refuses_a_damaged_store_unless_accepted_and_acknowledged() {
         1000,
         Duration::from_secs(60),
     );
+    // One batch may hold all 1000: then the background thread rolls the
+    // full partition (within about half a second); wait for a sealed one.
+    let db = dir.path().join("netaudit.db");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while sealed_first_partition_end(&db).is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first partition was not sealed within 30 s:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert!(server.stop().success(), "{}", server.log());
     let config_path = dir.path().join("netaudit.toml");
 
@@ -513,15 +553,7 @@ fn serve_refuses_a_damaged_store_unless_accepted_and_acknowledged() {
     assert!(again.stop().success(), "{}", again.log());
 
     // The last event of the first sealed partition removed.
-    let db = dir.path().join("netaudit.db");
-    let last: i64 = rusqlite::Connection::open(&db)
-        .unwrap()
-        .query_row(
-            "SELECT last_seq FROM partitions WHERE first_seq = 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let last = sealed_first_partition_end(&db).unwrap();
     let part = dir.path().join("netaudit.parts/00000000000000000001.db");
     rusqlite::Connection::open(&part)
         .unwrap()
