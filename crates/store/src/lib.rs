@@ -14,11 +14,13 @@
 
 mod batch;
 mod chain;
+mod checkpoint_copies;
 mod clock;
 mod config;
 mod cursors;
 mod encoding;
 mod error;
+mod file_mode;
 mod indexer;
 mod maintenance;
 mod params_column;
@@ -31,6 +33,7 @@ mod rows;
 mod schema;
 mod shared;
 mod sqlite;
+mod startup_check;
 mod static_insert;
 mod store;
 mod verify;
@@ -49,5 +52,6 @@ pub use paths::partitions_dir;
 pub use query::{Order, Page, Query, Reader, RetentionRecord};
 pub use retention::RetentionReport;
 pub use rows::{query_time, StoredEvent};
+pub use startup_check::{check_store, Damage};
 pub use store::Store;
 pub use verify::{verify, Break, BreakKind, VerifyReport};

@@ -7,6 +7,7 @@ use rusqlite::Connection;
 
 use crate::config::StoreConfig;
 use crate::error::{Context, Result, StoreError};
+use crate::file_mode::prepare_db_file;
 use crate::paths::{partition_file, remove_with_suffixes, sync_dir, with_suffix};
 use crate::schema::{self, PARTITION_APP_ID, PARTITION_MIGRATIONS};
 use crate::sqlite::{configure, meta_set, open_read_only, open_rw};
@@ -126,6 +127,7 @@ pub(crate) fn create_partition_file(
         // (each with its header, checksum and page-cache work), which is
         // most of the append cost; events are never updated in place.
         // Must be set before the file gets its first page (and WAL mode).
+        prepare_db_file(&tmp)?;
         let conn = Connection::open(&tmp).at(&tmp, "create partition")?;
         conn.execute_batch(&format!("PRAGMA page_size={PARTITION_PAGE_SIZE};"))
             .at(&tmp, "set page size")?;

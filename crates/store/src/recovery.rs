@@ -12,6 +12,7 @@ use crate::chain::{self, ChainState, Checkpoint, KeyFile, KeyState, VerifyKey};
 use crate::clock::now_ns;
 use crate::config::StoreConfig;
 use crate::error::{Context, Result, StoreError};
+use crate::file_mode::{create_dir, narrow_dir};
 use crate::partitions::{
     create_partition_file, load_partitions, open_partition_writer, PartitionState,
 };
@@ -26,11 +27,12 @@ pub(crate) fn open_writer(config: &StoreConfig) -> Result<(Writer, [u8; 16])> {
     let path = config.path.clone();
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir).at(dir, "create data directory")?;
+            create_dir(dir, "create data directory")?;
         }
     }
     let parts = partitions_dir(&path);
-    std::fs::create_dir_all(&parts).at(&parts, "create partitions directory")?;
+    create_dir(&parts, "create partitions directory")?;
+    narrow_dir(&parts)?;
     let mut catalog = open_rw(
         &path,
         config.synchronous,

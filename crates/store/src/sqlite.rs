@@ -8,6 +8,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use crate::config::Synchronous;
 use crate::error::{at_first_read, Context, Result, StoreError};
+use crate::file_mode::prepare_db_file;
 use crate::schema;
 
 pub(crate) fn configure(conn: &Connection, path: &Path, sync: Synchronous) -> Result<()> {
@@ -39,6 +40,7 @@ pub(crate) fn open_rw(
     app_id: i64,
     migrations: &[&str],
 ) -> Result<Connection> {
+    prepare_db_file(path)?;
     let mut conn = Connection::open(path).at(path, "open database")?;
     configure(&conn, path, sync)?;
     schema::migrate(&mut conn, path, app_id, migrations)?;
@@ -72,7 +74,12 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
 /// Copies a partition's WAL into its database file (the open one's, from
 /// the maintenance thread).
 pub(crate) fn checkpoint_wal(path: &Path) -> Result<()> {
-    let conn = Connection::open(path).at(path, "open for WAL checkpoint")?;
+    // Never creates the file: a missing partition is verify's to report.
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .at(path, "open for WAL checkpoint")?;
     conn.busy_timeout(Duration::from_secs(1))
         .at(path, "set busy timeout")?;
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))

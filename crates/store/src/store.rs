@@ -193,11 +193,19 @@ impl Store {
     /// events, so that a clean shutdown leaves no unsealed tail.
     pub fn close(mut self) -> Result<()> {
         self.stop_background();
+        self.seal_tail().map(|_| ())
+    }
+
+    /// Seals the current epoch (checkpoint, signature, key evolution) if it
+    /// holds events; `None` when there was nothing to seal. For a shared
+    /// handle that cannot be [closed](Store::close): call it after the last
+    /// append, as the last step of a clean shutdown.
+    pub fn seal_tail(&self) -> Result<Option<Checkpoint>> {
         let mut w = lock(&self.shared.writer);
-        if w.chain.epoch_events > 0 {
-            w.close_epoch_now(&self.shared.store_id)?;
+        if w.chain.epoch_events == 0 {
+            return Ok(None);
         }
-        Ok(())
+        w.close_epoch_now(&self.shared.store_id).map(Some)
     }
 
     fn stop_background(&mut self) {

@@ -16,6 +16,7 @@ mod principal;
 mod routes;
 mod session;
 mod state;
+mod store_damage;
 mod users;
 
 pub use local::LocalApi;

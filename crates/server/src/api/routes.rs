@@ -14,7 +14,7 @@ use axum::Router;
 use super::error::{log_causes, ApiError};
 use super::principal::{check_role, spawn_session_sweeper, Principal};
 use super::state::ApiState;
-use super::{events, openapi, operations, outputs, users};
+use super::{events, openapi, operations, outputs, store_damage, users};
 use crate::auth::Role;
 
 type Route = MethodRouter<Arc<ApiState>>;
@@ -63,6 +63,13 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route(
             "/api/v1/outputs/reload",
             admin.on("reloading the configuration", post(outputs::reload)),
+        )
+        .route(
+            "/api/v1/store/damage/ack",
+            admin.on(
+                "acknowledging store damage",
+                post(store_damage::acknowledge),
+            ),
         );
     let auditor = Router::new()
         .route(

@@ -14,6 +14,11 @@ pub struct Args {
     /// under ./data, TCP and UDP on 127.0.0.1:5514, HTTP on 127.0.0.1:8514).
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Start even though the start-up check found the store damaged: the
+    /// damage is stored as an event and `/health` says `store-damaged` until
+    /// an administrator acknowledges it (`POST /api/v1/store/damage/ack`).
+    #[arg(long)]
+    pub accept_damaged_store: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -28,6 +33,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => eprintln!("netaudit serve: no --config given, running on the embedded defaults"),
     }
     eprint!("{}", config.summary());
+    let damage = check_store_at_start(&config, args.accept_damaged_store)?;
     let store = netaudit_store::Store::open(config.store.to_store_config()).with_context(|| {
         format!(
             "store.path {}: cannot open the store",
@@ -41,9 +47,45 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     let sink = StoreSink::new(store);
     let shared = sink.store();
-    let sink = runtime.block_on(crate::serve::serve(config, args.config, sink, Some(shared)))?;
+    let sink = runtime.block_on(crate::serve::serve(
+        config,
+        args.config,
+        sink,
+        Some(shared),
+        &damage,
+    ))?;
     drop(sink);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The start-up check (before the store is opened, which would rebuild a
+/// lost WAL's index): on damage, refuse to start with what and where and
+/// what to do, unless the operator accepted it.
+fn check_store_at_start(
+    config: &Config,
+    accept: bool,
+) -> anyhow::Result<Vec<netaudit_store::Damage>> {
+    let path = &config.store.path;
+    let damage = netaudit_store::check_store(&config.store.to_store_config())
+        .with_context(|| format!("store.path {}: cannot check the store", path.display()))?;
+    if damage.is_empty() || accept {
+        return Ok(damage);
+    }
+    let mut message = format!(
+        "store.path {}: the start-up check found the store damaged:",
+        path.display()
+    );
+    for d in &damage {
+        message.push_str(&format!("\n  {d}"));
+    }
+    message.push_str(&format!(
+        "\nnot starting. Run `netaudit verify --db {}` (with --key FILE, the exported verify key) \
+         for the full extent, keep a copy of the store for examination, then either restore it \
+         or start anyway with `netaudit serve --accept-damaged-store` (the damage is recorded \
+         as an event and /health says store-damaged until an administrator acknowledges it)",
+        path.display()
+    ));
+    anyhow::bail!(message)
 }
 
 /// Structured logs of netaudit itself on stderr; RUST_LOG overrides `log.level`.

@@ -70,6 +70,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                  current key, which this machine still holds, so they are not yet tamper-proof"
             );
         }
+        if let (Some(first), Some(last)) = (
+            report.checkpoints_not_in_catalog_yet.first(),
+            report.checkpoints_not_in_catalog_yet.last(),
+        ) {
+            println!(
+                "  NOTE: the checkpoints of epochs {first}..{last} are in their partition but not yet \
+                 copied to the catalog (a crash between the two commits, or the server is writing \
+                 them now); the next start of the server copies them"
+            );
+        }
         match report.live_key_epoch {
             Some(e) => println!("  live key at epoch {e} follows from the verify key"),
             None => println!("  live key not checked (no readable key file)"),

@@ -42,6 +42,9 @@ pub struct Metrics {
     pub store_errors: AtomicU64,
     /// False while store appends fail (then `/health` answers 503).
     pub store_healthy: std::sync::atomic::AtomicBool,
+    /// True from a start with `--accept-damaged-store` until an
+    /// administrator acknowledges the damage (`/health` says `store-damaged`).
+    pub store_damaged: std::sync::atomic::AtomicBool,
     /// Events waiting in the channels and the open batch.
     pub pending: AtomicU64,
     /// Internal events netaudit stored about itself (e.g. UDP drops).

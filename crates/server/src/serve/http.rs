@@ -46,12 +46,22 @@ pub async fn start(
     }))
 }
 
-/// 200 while the last store append succeeded, 503 while appends fail.
+/// 200 while the last store append succeeded, 503 while appends fail
+/// (`store-failing`) or while a damage found at start is not acknowledged
+/// (`store-damaged`).
 async fn health(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
-    let healthy = metrics.store_healthy.load(Relaxed);
+    let failing = !metrics.store_healthy.load(Relaxed);
+    let damaged = metrics.store_damaged.load(Relaxed);
+    let healthy = !failing && !damaged;
     let body = format!(
         "{{\"status\":\"{}\",\"stored\":{},\"last_seq\":{},\"pending\":{}}}\n",
-        if healthy { "ok" } else { "store-failing" },
+        if failing {
+            "store-failing"
+        } else if damaged {
+            "store-damaged"
+        } else {
+            "ok"
+        },
         metrics.stored.load(Relaxed),
         metrics.committed.last_seq(),
         metrics.pending.load(Relaxed),

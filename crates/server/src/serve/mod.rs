@@ -35,12 +35,17 @@ use listener::RunningListener;
 
 /// Runs the server until SIGTERM or SIGINT; returns the sink after the last
 /// batch has been committed. `store` (the sink's store) feeds the outputs;
-/// without it, configured outputs are refused.
+/// without it, configured outputs are refused. `damage` is what the
+/// start-up check found and the operator accepted (`--accept-damaged-store`;
+/// empty otherwise): it is stored as an internal event first, and `/health`
+/// says `store-damaged` until an administrator acknowledges it
+/// (`POST /api/v1/store/damage/ack`).
 pub async fn serve<S: EventSink>(
     config: Config,
     config_path: Option<PathBuf>,
     sink: S,
     store: Option<Arc<netaudit_store::Store>>,
+    damage: &[netaudit_store::Damage],
 ) -> anyhow::Result<S> {
     if store.is_none() && !config.output.is_empty() {
         anyhow::bail!("outputs are configured but no store was given to read them from");
@@ -53,6 +58,7 @@ pub async fn serve<S: EventSink>(
             .set(store.unindexed_partitions());
     }
     let (chunk_tx, chunk_rx) = mpsc::channel::<Vec<Event>>(config.pipeline.channel_capacity);
+    record_accepted_damage(&metrics, &chunk_tx, damage).await;
     let (batch_tx, batch_rx) = mpsc::channel(1);
     // `POST /api/v1/outputs/reload` and `GET /api/v1/outputs` ask the loop
     // below, which owns the listeners and outputs.
@@ -75,6 +81,8 @@ pub async fn serve<S: EventSink>(
         }
         None => None,
     };
+    // Kept for the final seal, after the writer thread has stopped.
+    let store_to_seal = store.clone();
     let pool = Arc::new(batcher::BatchPool::default());
     let writer = batcher::spawn_writer(sink, batch_rx, metrics.clone(), pool.clone())?;
     let limits = BatchLimits {
@@ -144,10 +152,77 @@ pub async fn serve<S: EventSink>(
         Err(err) => {
             tracing::error!(error = %err, "startup failed; committing what was received");
             server.shutdown(batcher, writer, None, http_cancel).await?;
+            if let Err(seal) = seal_on_shutdown(store_to_seal.as_deref()) {
+                tracing::error!(error = %seal, "startup failed and the tail is not sealed");
+            }
             return Err(err);
         }
     };
-    server.shutdown(batcher, writer, http, http_cancel).await
+    let sink = server.shutdown(batcher, writer, http, http_cancel).await?;
+    seal_on_shutdown(store_to_seal.as_deref())?;
+    Ok(sink)
+}
+
+/// A start on a damaged store the operator accepted: mark `/health`, and
+/// put one internal event naming every break first into the pipeline (the
+/// batcher, started next, stores it before anything received).
+async fn record_accepted_damage(
+    metrics: &Metrics,
+    chunk_tx: &mpsc::Sender<Vec<Event>>,
+    damage: &[netaudit_store::Damage],
+) {
+    if damage.is_empty() {
+        return;
+    }
+    use std::sync::atomic::Ordering::Relaxed;
+    metrics.store_damaged.store(true, Relaxed);
+    let list: Vec<String> = damage.iter().map(ToString::to_string).collect();
+    tracing::warn!(
+        damage = %list.join("; "),
+        "starting on a damaged store (--accept-damaged-store); /health says store-damaged until an administrator acknowledges it"
+    );
+    let event = crate::self_events::internal_event(
+        STORE_DAMAGED_CODE,
+        netaudit_event::Severity::Alert,
+        format!(
+            "started on a damaged store (--accept-damaged-store): {}",
+            list.join("; ")
+        ),
+    );
+    if chunk_tx.send(vec![event]).await.is_ok() {
+        metrics.internal_events.fetch_add(1, Relaxed);
+    }
+}
+
+/// The code of the internal event a start on an accepted damaged store stores.
+pub const STORE_DAMAGED_CODE: &str = "NETAUDIT_STORE_DAMAGED";
+
+/// The last step of a clean shutdown, once the writer thread has committed
+/// the last batch (nothing appends after it): seal the open epoch, so that
+/// `verify` finds no unsealed tail. A failure here makes the exit non-zero.
+fn seal_on_shutdown(store: Option<&netaudit_store::Store>) -> anyhow::Result<()> {
+    let Some(store) = store else {
+        return Ok(());
+    };
+    match store.seal_tail() {
+        Ok(Some(checkpoint)) => {
+            tracing::info!(
+                epoch = checkpoint.epoch,
+                sealed_through = checkpoint.last_seq,
+                "stopped: the open epoch is sealed"
+            );
+            Ok(())
+        }
+        Ok(None) => {
+            tracing::info!(
+                last_seq = store.last_seq(),
+                "stopped: nothing unsealed to seal"
+            );
+            Ok(())
+        }
+        Err(err) => Err(anyhow::Error::new(err)
+            .context("shutting down: cannot seal the open epoch; `netaudit verify` will report the unsealed tail")),
+    }
 }
 
 /// A listener as the reload log names it: `name (protocol address)`.
