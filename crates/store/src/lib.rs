@@ -12,6 +12,7 @@
 //! secondary index, sealed ones are indexed in bulk by a background thread),
 //! the key file (`netaudit.key`, 0600) and, until exported, the verify key.
 
+mod append_event;
 mod batch;
 mod chain;
 mod clock;
@@ -36,6 +37,7 @@ mod store;
 mod verify;
 mod writer;
 
+pub use append_event::AppendEvent;
 pub use batch::PreparedBatch;
 pub use chain::{
     chain_value, derive, erase_local_verify_key, evolve, fingerprint, genesis,

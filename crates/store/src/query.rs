@@ -365,7 +365,7 @@ impl Reader {
     /// Calls `f` for every stored event with `from <= seq <= to`, in
     /// partition order then sequence order (so that misplaced rows show).
     /// An event that keeps its parameters in its raw bytes comes with
-    /// `params` empty and `params_from_raw` set (this walk is for verify,
+    /// `params` empty and `params_in_raw` set (this walk is for verify,
     /// whose chain covers the raw bytes; `netaudit_syslog::params_of`
     /// parses them when wanted).
     pub fn scan(

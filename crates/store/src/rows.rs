@@ -6,6 +6,7 @@ use netaudit_event::{CompactString, Event, Facility, Param, Severity};
 use rusqlite::types::ValueRef;
 use rusqlite::Row;
 
+use crate::append_event::AppendEvent;
 use crate::error::{Result, StoreError};
 use crate::params_column::{parse_params_json, PARAMS_IN_RAW};
 
@@ -27,6 +28,23 @@ pub struct StoredEvent {
     pub ts: i64,
     pub chain: [u8; 32],
     pub event: Event,
+    /// The row keeps the parameters only in the raw bytes (encoding
+    /// version 2, `params` column `raw`): `event.params` holds what the
+    /// raw bytes parse to (or nothing, from [`Reader::scan`](crate::Reader::scan)).
+    pub params_in_raw: bool,
+}
+
+impl AppendEvent for StoredEvent {
+    /// The event as read back.
+    fn event(&self) -> &Event {
+        &self.event
+    }
+
+    /// As stored: re-encoding a stored event gives the bytes its chain
+    /// value covers.
+    fn params_in_raw(&self) -> bool {
+        self.params_in_raw
+    }
 }
 
 pub(crate) fn to_i64(what: &'static str, value: u64) -> Result<i64> {
@@ -97,15 +115,15 @@ pub(crate) fn decode_row_as(path: &Path, row: &Row<'_>, parse_params: bool) -> R
         })
         .transpose()?;
     let raw: Vec<u8> = row.get(18).map_err(get)?;
-    let params_from_raw = params.as_deref() == Some(PARAMS_IN_RAW);
+    let params_in_raw = params.as_deref() == Some(PARAMS_IN_RAW);
     let params: Vec<Param> = match params {
         None => Vec::new(),
         // Parsed at ingest, so they parse again. Should a later parser
         // reject them, the event still reads, with its raw bytes whole and
         // no parameters (the chain does not cover a separate copy of them,
         // so `verify` is unaffected).
-        Some(_) if params_from_raw && !parse_params => Vec::new(),
-        Some(_) if params_from_raw => netaudit_syslog::params_of(&raw).unwrap_or_default(),
+        Some(_) if params_in_raw && !parse_params => Vec::new(),
+        Some(_) if params_in_raw => netaudit_syslog::params_of(&raw).unwrap_or_default(),
         Some(text) => parse_params_json(&text)
             .map_err(|e| bad(path, seq, &format!("params are not valid JSON: {e}")))?,
     };
@@ -126,7 +144,6 @@ pub(crate) fn decode_row_as(path: &Path, row: &Row<'_>, parse_params: bool) -> R
         message: text(16)?,
         raw,
         parse_error: text(17)?,
-        params_from_raw,
     };
     Ok(StoredEvent {
         seq: u64::try_from(seq).map_err(|_| bad(path, seq, "negative sequence number"))?,
@@ -136,5 +153,6 @@ pub(crate) fn decode_row_as(path: &Path, row: &Row<'_>, parse_params: bool) -> R
             .try_into()
             .map_err(|_| bad(path, seq, "chain value is not 32 bytes"))?,
         event,
+        params_in_raw,
     })
 }

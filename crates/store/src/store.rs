@@ -6,8 +6,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use netaudit_event::Event;
-
+use crate::append_event::AppendEvent;
 use crate::batch::{Encoded, PreparedBatch};
 use crate::chain::Checkpoint;
 use crate::config::{RetentionPolicy, StoreConfig};
@@ -92,8 +91,10 @@ impl Store {
 
     /// Appends a batch in one transaction and returns its sequence numbers.
     /// When this returns `Ok`, the batch is committed (and, with
-    /// [`Synchronous::Full`](crate::Synchronous::Full), on disk).
-    pub fn append_batch(&self, events: &[Event]) -> Result<Vec<u64>> {
+    /// [`Synchronous::Full`](crate::Synchronous::Full), on disk). Takes
+    /// plain [`Event`](netaudit_event::Event)s or events whose parameters stay in their raw bytes
+    /// (see [`AppendEvent`]).
+    pub fn append_batch<E: AppendEvent>(&self, events: &[E]) -> Result<Vec<u64>> {
         self.append_encoded(&Encoded::of(events))
     }
 

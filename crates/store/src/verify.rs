@@ -110,7 +110,7 @@ impl Walk<'_> {
         e: &StoredEvent,
     ) -> [u8; 32] {
         self.buf.clear();
-        encode_event(&e.event, &mut self.buf);
+        encode_event(e, &mut self.buf);
         chain::chain_value(key, prev, seq, e.epoch, &self.buf)
     }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::{config, event, events, open};
-use netaudit_event::Severity;
+use netaudit_event::{Event, Severity};
 use netaudit_store::{
     read_local_verify_key, verify, Order, PartitionState, Query, Reader, RetentionPolicy, Store,
     StoreConfig, StoreError,
@@ -18,7 +18,7 @@ fn sequence_numbers_continue_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     assert_eq!(store.append_batch(&events(0, 3)).unwrap(), vec![1, 2, 3]);
-    assert_eq!(store.append_batch(&[]).unwrap(), Vec::<u64>::new());
+    assert_eq!(store.append_batch::<Event>(&[]).unwrap(), Vec::<u64>::new());
     drop(store);
     let store = open(dir.path());
     assert_eq!(store.last_seq(), 3);

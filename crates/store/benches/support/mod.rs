@@ -85,6 +85,5 @@ pub fn event(i: u64, time_ns: i64) -> Event {
         message: Some(message.into()),
         raw: raw.into_bytes(),
         parse_error: None,
-        params_from_raw: false,
     }
 }

@@ -47,7 +47,6 @@ pub fn event(i: u64) -> Event {
         message: Some(format!("User '{user}' event number {i}").into()),
         raw: raw.into_bytes(),
         parse_error: None,
-        params_from_raw: false,
     }
 }
 
