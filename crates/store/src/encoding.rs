@@ -15,7 +15,7 @@ pub const ENCODING_VERSION: u8 = 1;
 /// Version byte of an event whose parameters are read from its raw bytes
 /// ([`AppendEvent::params_in_raw`]): the same layout without the parameter
 /// section, since the raw bytes the encoding ends with already hold them.
-pub const ENCODING_VERSION_PARAMS_IN_RAW: u8 = 2;
+pub(crate) const ENCODING_VERSION_PARAMS_IN_RAW: u8 = 2;
 
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     // Lengths above u32::MAX cannot be stored by SQLite either (its limit is
@@ -91,7 +91,9 @@ pub fn encode_event<E: AppendEvent + ?Sized>(event: &E, out: &mut Vec<u8>) {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("event encoding: {what} at byte {offset}")]
 pub struct DecodeError {
+    /// What could not be read (the field, or what was wrong with it).
     pub what: &'static str,
+    /// Byte offset into the encoding where it was found.
     pub offset: usize,
 }
 

@@ -6,54 +6,108 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// A file system operation failed.
     #[error("{path}: {op}: {source}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// What the store was doing.
         op: &'static str,
+        /// The cause.
         #[source]
         source: std::io::Error,
     },
+    /// An SQLite call failed.
     #[error("{path}: {op}: {source}")]
     Sqlite {
+        /// The database file.
         path: PathBuf,
+        /// What the store was doing.
         op: &'static str,
+        /// The cause.
         #[source]
         source: rusqlite::Error,
     },
+    /// An SQLite database that is not a netaudit catalog or partition.
     #[error("{path}: not a netaudit database ({reason})")]
     Foreign {
+        /// The database file.
         path: PathBuf,
+        /// How it was told apart.
         reason: ForeignReason,
     },
     /// SQLite says so when it first reads the file.
     #[error(
         "{path}: not a netaudit database (the file is not an SQLite database (or it is corrupt))"
     )]
-    NotADatabase { path: PathBuf },
+    NotADatabase {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A schema written by a newer netaudit.
     #[error("{path}: database schema version {found} is newer than this netaudit supports ({supported}); use a newer netaudit")]
     TooNew {
+        /// The database file.
         path: PathBuf,
+        /// Its schema version (`user_version`).
         found: i64,
+        /// The newest version this build knows.
         supported: i64,
     },
+    /// The key file or a verify key is missing, malformed or does not
+    /// belong to this store.
     #[error("{path}: key file: {reason}")]
-    Key { path: PathBuf, reason: String },
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Another process holds the store's writer lock.
     #[error("{path}: the store is in use by another netaudit process (lock held)")]
-    Locked { path: PathBuf },
+    Locked {
+        /// The locked catalog.
+        path: PathBuf,
+    },
+    /// The files disagree with each other or with what the store wrote.
     #[error("{path}: inconsistent store: {reason}")]
-    Inconsistent { path: PathBuf, reason: String },
+    Inconsistent {
+        /// The file where it was found.
+        path: PathBuf,
+        /// What disagrees.
+        reason: String,
+    },
+    /// A query with `limit` 0.
     #[error("invalid query: limit must be at least 1")]
     ZeroLimit,
+    /// A compare-and-set cursor advance lost against another one.
     #[error("cursor '{name}': expected position {expected}, found {found} (another consumer advanced it)")]
     CursorConflict {
+        /// The cursor.
         name: String,
+        /// The position the caller read.
         expected: u64,
+        /// The position it has now.
         found: u64,
     },
+    /// A cursor advance past the last stored event.
     #[error("cursor '{name}': cannot advance to {to}: the store ends at sequence {last}")]
-    CursorBeyondEnd { name: String, to: u64, last: u64 },
+    CursorBeyondEnd {
+        /// The cursor.
+        name: String,
+        /// The position asked for.
+        to: u64,
+        /// The last sequence number stored.
+        last: u64,
+    },
+    /// A sequence number or time beyond what SQLite's signed integers hold.
     #[error("{what}: value {value} does not fit (sequence numbers and times must fit in a signed 64-bit integer)")]
-    OutOfRange { what: &'static str, value: u64 },
+    OutOfRange {
+        /// Which value.
+        what: &'static str,
+        /// The value.
+        value: u64,
+    },
 }
 
 /// Why an SQLite file is not one of ours.
@@ -63,9 +117,17 @@ pub enum ForeignReason {
     /// A catalog opened as a partition, or the other way round.
     OtherKind,
     /// Another application's database (not empty, not ours).
-    ApplicationId { found: i64, objects: i64 },
+    ApplicationId {
+        /// Its `application_id`.
+        found: i64,
+        /// How many schema objects it has.
+        objects: i64,
+    },
     /// Opened read-only as a catalog, with another application id.
-    NotACatalog { found: i64 },
+    NotACatalog {
+        /// Its `application_id`.
+        found: i64,
+    },
 }
 
 impl std::fmt::Display for ForeignReason {
@@ -85,6 +147,7 @@ impl std::fmt::Display for ForeignReason {
     }
 }
 
+/// The store's result type.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Attaches a path and an operation to SQLite and I/O errors.

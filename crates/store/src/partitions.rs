@@ -14,17 +14,27 @@ use crate::sqlite::{configure, meta_set, open_read_only, open_rw};
 /// One partition as the catalog lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionInfo {
+    /// The catalog's id of the partition.
     pub id: i64,
+    /// The sequence number of its first event (also its file name).
     pub first_seq: u64,
+    /// The sequence number of its last event, once sealed.
     pub last_seq: Option<u64>,
+    /// Open, sealed or indexed.
     pub state: PartitionState,
+    /// How many events it holds, once sealed.
     pub rows: Option<u64>,
+    /// The smallest query time (`ts`) in it, once sealed.
     pub min_ts: Option<i64>,
+    /// The largest query time (`ts`) in it, once sealed.
     pub max_ts: Option<i64>,
+    /// The latest received time in it, once sealed (retention by age).
     pub max_received_ns: Option<i64>,
+    /// The partition's SQLite file.
     pub path: PathBuf,
 }
 
+/// Where a partition is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PartitionState {
     /// Being appended to; no secondary index.
@@ -103,7 +113,7 @@ pub(crate) fn open_partition_writer(path: &Path, config: &StoreConfig) -> Result
 }
 
 /// Page size of new partition files (existing ones keep theirs).
-pub const PARTITION_PAGE_SIZE: u32 = 65_536;
+pub(crate) const PARTITION_PAGE_SIZE: u32 = 65_536;
 
 /// Creates a partition file completely under a temporary name and renames
 /// it into place, so that a partition file either does not exist or has its

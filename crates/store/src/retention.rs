@@ -14,7 +14,9 @@ use crate::shared::{lock, Shared};
 /// The result of a retention pass.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RetentionReport {
+    /// Sealed partitions removed.
     pub partitions_dropped: u64,
+    /// Events in them.
     pub events_dropped: u64,
     /// Events before this sequence number are gone.
     pub first_kept_seq: Option<u64>,

@@ -22,11 +22,16 @@ pub(crate) const INSERT_SQL: &str = "INSERT INTO events(seq, epoch, received_ns,
 /// An event as stored: its sequence number, epoch and chain value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
+    /// The event's sequence number (from 1, no gaps except retention's).
     pub seq: u64,
+    /// The epoch whose key sealed it.
     pub epoch: u64,
     /// The query time: the event time, or the received time when unknown.
     pub ts: i64,
+    /// The chain value: HMAC over the previous one, `seq`, `epoch` and the
+    /// canonical encoding.
     pub chain: [u8; 32],
+    /// The event's fields.
     pub event: Event,
     /// The row keeps the parameters only in the raw bytes (encoding
     /// version 2, `params` column `raw`): `event.params` holds what the

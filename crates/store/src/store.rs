@@ -81,10 +81,12 @@ impl Store {
         Ok(store)
     }
 
+    /// The configuration the store was opened with.
     pub fn config(&self) -> &StoreConfig {
         &self.shared.config
     }
 
+    /// The store's identity (16 random bytes chosen at creation).
     pub fn store_id(&self) -> [u8; 16] {
         self.shared.store_id
     }
@@ -135,6 +137,7 @@ impl Store {
         lock(&self.shared.writer).chain.epoch
     }
 
+    /// One page of `query`'s results (see [`Reader::query`]).
     pub fn query(&self, query: &Query) -> Result<Page> {
         lock(&self.shared.reader).query(query)
     }

@@ -47,18 +47,24 @@ impl fmt::Display for BreakKind {
 /// The first break found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Break {
+    /// The sequence number where the chain breaks.
     pub seq: u64,
+    /// What kind of break it is.
     pub kind: BreakKind,
+    /// What was found, for the report.
     pub detail: String,
 }
 
 /// What verification established.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VerifyReport {
+    /// Events whose chain values were recomputed and matched.
     pub events_verified: u64,
+    /// Checkpoints whose MAC and signature were checked.
     pub checkpoints_verified: u64,
     /// First and last sequence number examined.
     pub first_seq: Option<u64>,
+    /// See `first_seq`.
     pub last_seq: Option<u64>,
     /// The last sequence number covered by a verified checkpoint.
     pub sealed_through: u64,
@@ -71,10 +77,12 @@ pub struct VerifyReport {
     pub unsealed: Option<(u64, u64)>,
     /// The epoch of the live key file, when it was read.
     pub live_key_epoch: Option<u64>,
+    /// The first break, if any.
     pub failure: Option<Break>,
 }
 
 impl VerifyReport {
+    /// Whether the walk found no break.
     pub fn ok(&self) -> bool {
         self.failure.is_none()
     }

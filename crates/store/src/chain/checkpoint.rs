@@ -14,13 +14,17 @@ use crate::rows::to_i64;
 /// public key can check a copy sent off the machine).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
+    /// The epoch this checkpoint closes.
     pub epoch: u64,
     /// The last sequence number of the epoch (0 when the store is empty).
     pub last_seq: u64,
     /// The chain value of `last_seq` (the genesis value when empty).
     pub chain: [u8; 32],
+    /// When the checkpoint was written (Unix nanoseconds, UTC).
     pub time_ns: i64,
+    /// HMAC-SHA256 of [`Checkpoint::signed_bytes`] under the epoch's chain key.
     pub mac: [u8; 32],
+    /// Ed25519 signature of [`Checkpoint::signed_bytes`] by the store's signing key.
     pub signature: [u8; 64],
 }
 
@@ -50,6 +54,8 @@ impl Checkpoint {
         mac.finalize().into_bytes().into()
     }
 
+    /// Whether `mac` is the HMAC of this checkpoint under `key` (the key of
+    /// its epoch), compared in constant time.
     pub fn mac_ok(&self, store_id: &[u8; 16], key: &SecretKey) -> bool {
         let bytes = Self::signed_bytes(
             store_id,
@@ -64,6 +70,8 @@ impl Checkpoint {
         mac.verify_slice(&self.mac).is_ok()
     }
 
+    /// Whether `signature` is a valid Ed25519 signature of this checkpoint
+    /// by `public` (the store's checkpoint signing key).
     pub fn signature_ok(&self, store_id: &[u8; 16], public: &VerifyingKey) -> bool {
         let bytes = Self::signed_bytes(
             store_id,

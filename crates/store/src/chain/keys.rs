@@ -24,6 +24,7 @@ pub(crate) type HmacSha256 = Hmac<Sha256>;
 pub struct SecretKey(pub(crate) [u8; 32]);
 
 impl SecretKey {
+    /// The raw key bytes (for HMAC; never printed).
     pub fn bytes(&self) -> &[u8; 32] {
         &self.0
     }
@@ -42,6 +43,7 @@ impl std::fmt::Debug for SecretKey {
 }
 
 /// Overwrites a buffer in a way the optimizer may not elide.
+#[allow(unsafe_code)]
 pub(crate) fn wipe(buf: &mut [u8]) {
     for b in buf.iter_mut() {
         // SAFETY: `b` is a valid, aligned, exclusive reference.
@@ -194,6 +196,7 @@ pub struct KeyFile {
 }
 
 impl KeyFile {
+    /// The file this key file was read from or written to.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -308,14 +311,18 @@ impl KeyFile {
 /// What an external verifier needs: the store id, the epoch 0 chain key and
 /// the checkpoint signing public key. Text, one `name value` per line.
 pub struct VerifyKey {
+    /// The identity of the store the key belongs to.
     pub store_id: [u8; 16],
+    /// The chain key of epoch 0; later epochs' keys are derived from it.
     pub epoch0_key: SecretKey,
+    /// The public half of the checkpoint signing key.
     pub public_key: VerifyingKey,
 }
 
 const VERIFY_KEY_HEADER: &str = "netaudit-verify-key v1";
 
 impl VerifyKey {
+    /// The key as text, the format [`VerifyKey::parse`] reads.
     pub fn to_text(&self) -> String {
         format!(
             "{VERIFY_KEY_HEADER}\nstore-id {}\nepoch0-key {}\nsigning-public-key {}\n",
@@ -325,6 +332,8 @@ impl VerifyKey {
         )
     }
 
+    /// Reads the text [`VerifyKey::to_text`] writes; `path` is named in the
+    /// errors (which line, which field).
     pub fn parse(path: &Path, text: &str) -> Result<VerifyKey> {
         let mut lines = text.lines();
         if lines.next().map(str::trim) != Some(VERIFY_KEY_HEADER) {
@@ -362,6 +371,7 @@ impl VerifyKey {
         })
     }
 
+    /// Reads and parses the verify key file at `path`.
     pub fn read(path: &Path) -> Result<VerifyKey> {
         let text = std::fs::read_to_string(path).at(path, "read verify key")?;
         VerifyKey::parse(path, &text)
