@@ -45,7 +45,7 @@ pub use chain::{
 };
 pub use config::{RetentionPolicy, StoreConfig, Synchronous, DEFAULT_PATH};
 pub use encoding::{decode_event, encode_event, DecodeError, ENCODING_VERSION};
-pub use error::{ForeignReason, Result, StoreError};
+pub use error::{EventProblem, ForeignReason, Inconsistency, KeyProblem, Result, StoreError};
 pub use partitions::{PartitionInfo, PartitionState};
 pub use paths::partitions_dir;
 pub use query::{Order, Page, Query, Reader, RetentionRecord};

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 use crate::config::StoreConfig;
-use crate::error::{Context, Result, StoreError};
+use crate::error::{Context, Inconsistency, Result, StoreError};
 use crate::paths::{partition_file, remove_with_suffixes, sync_dir, with_suffix};
 use crate::schema::{self, PARTITION_APP_ID, PARTITION_MIGRATIONS};
 use crate::sqlite::{configure, meta_set, open_read_only, open_rw};
@@ -70,11 +70,12 @@ pub(crate) fn load_partitions(catalog: &Connection, path: &Path) -> Result<Vec<P
     for row in rows {
         let (id, first, last, state, count, min_ts, max_ts, max_rx) =
             row.at(path, "read partition")?;
-        let bad = |what: &str| StoreError::Inconsistent {
+        let bad = |reason| StoreError::Inconsistent {
             path: path.to_path_buf(),
-            reason: format!("partition {id}: {what}"),
+            reason,
         };
-        let first_seq = u64::try_from(first).map_err(|_| bad("negative first_seq"))?;
+        let first_seq =
+            u64::try_from(first).map_err(|_| bad(Inconsistency::PartitionFirstSeq { id }))?;
         out.push(PartitionInfo {
             id,
             first_seq,
@@ -83,7 +84,12 @@ pub(crate) fn load_partitions(catalog: &Connection, path: &Path) -> Result<Vec<P
                 "open" => PartitionState::Open,
                 "sealed" => PartitionState::Sealed,
                 "indexed" => PartitionState::Indexed,
-                other => return Err(bad(&format!("unknown state '{other}'"))),
+                other => {
+                    return Err(bad(Inconsistency::PartitionState {
+                        id,
+                        state: other.to_string(),
+                    }))
+                }
             },
             rows: count.and_then(|c| u64::try_from(c).ok()),
             min_ts,
@@ -178,7 +184,7 @@ pub(crate) fn open_partition(part: &PartitionInfo) -> Result<Option<Connection>>
     if has_events == 0 {
         return Err(StoreError::Inconsistent {
             path: part.path.clone(),
-            reason: "partition file has no events table".into(),
+            reason: Inconsistency::NoEventsTable,
         });
     }
     Ok(Some(conn))

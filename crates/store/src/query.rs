@@ -10,7 +10,7 @@ use rusqlite::Connection;
 
 use crate::chain::Checkpoint;
 use crate::cursors;
-use crate::error::{at_first_read, Context, ForeignReason, Result, StoreError};
+use crate::error::{at_first_read, Context, ForeignReason, Inconsistency, Result, StoreError};
 use crate::partitions::{load_partitions, open_partition, PartitionInfo, PartitionState};
 use crate::rows::{decode_row, decode_row_as, to_i64, StoredEvent, COLUMNS};
 use crate::schema::{CATALOG_APP_ID, CATALOG_MIGRATIONS};
@@ -182,7 +182,7 @@ impl Reader {
             .and_then(|v| v.try_into().ok())
             .ok_or_else(|| StoreError::Inconsistent {
                 path: self.path.clone(),
-                reason: "no store identity (the store was never opened for writing)".into(),
+                reason: Inconsistency::NoStoreIdentity,
             })
     }
 

@@ -7,7 +7,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::Row;
 
 use crate::append_event::AppendEvent;
-use crate::error::{Result, StoreError};
+use crate::error::{EventProblem, Inconsistency, Result, StoreError};
 use crate::params_column::{parse_params_json, PARAMS_IN_RAW};
 
 /// Column list shared by INSERT and SELECT, in this order.
@@ -61,10 +61,14 @@ pub fn query_time(event: &Event) -> i64 {
     event.time_ns.unwrap_or(event.received_ns)
 }
 
-fn bad(path: &Path, seq: i64, what: &str) -> StoreError {
+fn bad(path: &Path, seq: i64, what: &'static str) -> StoreError {
+    bad_row(path, seq, EventProblem::Column(what))
+}
+
+fn bad_row(path: &Path, seq: i64, what: EventProblem) -> StoreError {
     StoreError::Inconsistent {
         path: path.to_path_buf(),
-        reason: format!("event {seq}: {what}"),
+        reason: Inconsistency::Event { seq, what },
     }
 }
 
@@ -130,7 +134,7 @@ pub(crate) fn decode_row_as(path: &Path, row: &Row<'_>, parse_params: bool) -> R
         Some(_) if params_in_raw && !parse_params => Vec::new(),
         Some(_) if params_in_raw => netaudit_syslog::params_of(&raw).unwrap_or_default(),
         Some(text) => parse_params_json(&text)
-            .map_err(|e| bad(path, seq, &format!("params are not valid JSON: {e}")))?,
+            .map_err(|e| bad_row(path, seq, EventProblem::ParamsNotJson(e.to_string())))?,
     };
     let event = Event {
         received_ns: row.get(2).map_err(get)?,

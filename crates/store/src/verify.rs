@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::chain::{self, evolve, Checkpoint, KeyFile, SecretKey, VerifyKey};
 use crate::encoding::encode_event;
-use crate::error::{Result, StoreError};
+use crate::error::{KeyProblem, Result, StoreError};
 use crate::query::Reader;
 use crate::rows::{query_time, StoredEvent};
 
@@ -353,11 +353,10 @@ pub fn verify(
     if store_id != verify_key.store_id {
         return Err(StoreError::Key {
             path: path.to_path_buf(),
-            reason: format!(
-                "the verify key is for store {}, this is store {}",
-                hex::encode(verify_key.store_id),
-                hex::encode(store_id)
-            ),
+            reason: KeyProblem::VerifyKeyForOtherStore {
+                key_store: verify_key.store_id,
+                store: store_id,
+            },
         });
     }
     let mut walk = Walk {

@@ -6,7 +6,7 @@ use rusqlite::{params, Connection};
 use std::path::Path;
 
 use super::keys::{HmacSha256, SecretKey};
-use crate::error::{Context, Result, StoreError};
+use crate::error::{Context, Inconsistency, Result, StoreError};
 use crate::rows::to_i64;
 
 /// The chain head at the end of an epoch: MAC'd with that epoch's key (so it
@@ -140,7 +140,7 @@ impl Checkpoint {
                 row.at(path, "read checkpoint")?;
             let bad = || StoreError::Inconsistent {
                 path: path.to_path_buf(),
-                reason: format!("checkpoint of epoch {epoch} is malformed"),
+                reason: Inconsistency::MalformedCheckpoint { epoch },
             };
             out.push(Checkpoint {
                 epoch: u64::try_from(epoch).map_err(|_| bad())?,

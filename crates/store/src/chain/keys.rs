@@ -14,7 +14,7 @@ use hmac::Hmac;
 use sha2::{Digest, Sha256};
 
 use crate::config::StoreConfig;
-use crate::error::{Context, Result, StoreError};
+use crate::error::{Context, KeyProblem, Result, StoreError, VERIFY_KEY_HEADER};
 use crate::paths::sync_dir;
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
@@ -157,31 +157,25 @@ fn decode_slot(slot: &[u8]) -> Option<KeyState> {
 fn parse_slots(path: &Path, bytes: &[u8]) -> Result<KeyState> {
     let (Some(first), Some(second)) = (bytes.get(..SLOT_LEN), bytes.get(SLOT_LEN..2 * SLOT_LEN))
     else {
-        return Err(key_err(path, "not a netaudit key file (too short)"));
+        return Err(key_err(path, KeyProblem::TooShort));
     };
     match (decode_slot(first), decode_slot(second)) {
         (Some(a), Some(b)) => {
             if a.store_id != b.store_id {
-                return Err(key_err(
-                    path,
-                    "the two key slots belong to different stores",
-                ));
+                return Err(key_err(path, KeyProblem::SlotsDisagree));
             }
             Ok(if a.epoch >= b.epoch { a } else { b })
         }
         (Some(a), None) => Ok(a),
         (None, Some(b)) => Ok(b),
-        (None, None) => Err(key_err(
-            path,
-            "corrupt or not a netaudit key file (no slot has a valid checksum)",
-        )),
+        (None, None) => Err(key_err(path, KeyProblem::NoValidSlot)),
     }
 }
 
-fn key_err(path: &Path, reason: impl Into<String>) -> StoreError {
+fn key_err(path: &Path, reason: KeyProblem) -> StoreError {
     StoreError::Key {
         path: path.to_path_buf(),
-        reason: reason.into(),
+        reason,
     }
 }
 
@@ -246,10 +240,7 @@ impl KeyFile {
         let meta = file.metadata().at(path, "stat key file")?;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            return Err(key_err(
-                path,
-                format!("mode {mode:04o} lets other users read it; run chmod 600 on it"),
-            ));
+            return Err(key_err(path, KeyProblem::ReadableByOthers { mode }));
         }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).at(path, "read key file")?;
@@ -257,11 +248,10 @@ impl KeyFile {
             wipe(&mut bytes);
             return Err(key_err(
                 path,
-                format!(
-                    "not a netaudit key file (size {} bytes, expected {})",
-                    meta.len(),
-                    2 * SLOT_LEN
-                ),
+                KeyProblem::WrongSize {
+                    size: meta.len(),
+                    expected: 2 * SLOT_LEN as u64,
+                },
             ));
         }
         let state = parse_slots(path, &bytes);
@@ -319,8 +309,6 @@ pub struct VerifyKey {
     pub public_key: VerifyingKey,
 }
 
-const VERIFY_KEY_HEADER: &str = "netaudit-verify-key v1";
-
 impl VerifyKey {
     /// The key as text, the format [`VerifyKey::parse`] reads.
     pub fn to_text(&self) -> String {
@@ -337,10 +325,7 @@ impl VerifyKey {
     pub fn parse(path: &Path, text: &str) -> Result<VerifyKey> {
         let mut lines = text.lines();
         if lines.next().map(str::trim) != Some(VERIFY_KEY_HEADER) {
-            return Err(key_err(
-                path,
-                format!("not a netaudit verify key (first line must be '{VERIFY_KEY_HEADER}')"),
-            ));
+            return Err(key_err(path, KeyProblem::NotAVerifyKey));
         }
         let (mut id, mut key, mut public) = (None, None, None);
         for (n, line) in lines.enumerate() {
@@ -349,8 +334,16 @@ impl VerifyKey {
                 continue;
             }
             let (name, value) = line.split_once(' ').unwrap_or((line, ""));
-            let bytes = hex::decode(value.trim())
-                .map_err(|e| key_err(path, format!("line {}: {name}: {e}", n + 2)))?;
+            let bytes = hex::decode(value.trim()).map_err(|cause| {
+                key_err(
+                    path,
+                    KeyProblem::BadHex {
+                        line: n + 2,
+                        field: name.to_string(),
+                        cause,
+                    },
+                )
+            })?;
             match name {
                 "store-id" => id = <[u8; 16]>::try_from(bytes.as_slice()).ok(),
                 "epoch0-key" => key = <[u8; 32]>::try_from(bytes.as_slice()).ok(),
@@ -358,12 +351,32 @@ impl VerifyKey {
                 _ => {}
             }
         }
-        let store_id = id.ok_or_else(|| key_err(path, "missing or malformed store-id"))?;
-        let epoch0 = key.ok_or_else(|| key_err(path, "missing or malformed epoch0-key"))?;
-        let public =
-            public.ok_or_else(|| key_err(path, "missing or malformed signing-public-key"))?;
-        let public_key = VerifyingKey::from_bytes(&public)
-            .map_err(|e| key_err(path, format!("signing-public-key: {e}")))?;
+        let store_id =
+            id.ok_or_else(|| key_err(path, KeyProblem::MissingField { field: "store-id" }))?;
+        let epoch0 = key.ok_or_else(|| {
+            key_err(
+                path,
+                KeyProblem::MissingField {
+                    field: "epoch0-key",
+                },
+            )
+        })?;
+        let public = public.ok_or_else(|| {
+            key_err(
+                path,
+                KeyProblem::MissingField {
+                    field: "signing-public-key",
+                },
+            )
+        })?;
+        let public_key = VerifyingKey::from_bytes(&public).map_err(|e| {
+            key_err(
+                path,
+                KeyProblem::BadPublicKey {
+                    cause: e.to_string(),
+                },
+            )
+        })?;
         Ok(VerifyKey {
             store_id,
             epoch0_key: SecretKey(epoch0),
@@ -401,8 +414,7 @@ pub fn read_local_verify_key(config: &StoreConfig) -> Result<VerifyKey> {
     if !path.exists() {
         return Err(StoreError::Key {
             path,
-            reason: "no local verify key: it was exported already (the epoch 0 key is no longer on                      this machine; use the exported copy), or the store was never created"
-                .into(),
+            reason: KeyProblem::NoLocalVerifyKey,
         });
     }
     VerifyKey::read(&path)
