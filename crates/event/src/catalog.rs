@@ -499,7 +499,6 @@ impl RenderedEvent {
             message: Some(self.text.into()),
             raw: Vec::new(),
             parse_error: None,
-            params_from_raw: false,
         }
     }
 }

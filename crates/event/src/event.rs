@@ -55,12 +55,6 @@ pub struct Event {
     pub raw: Vec<u8>,
     /// Why the raw line could not be parsed, if it could not.
     pub parse_error: Option<CompactString>,
-    /// The parameters are those the syslog parser reads from `raw`: the
-    /// store keeps them only there (not a second time as a column and in
-    /// the chained encoding) and parses them back when the event is read.
-    /// `params` may be empty or filled; a storage detail, not serialized.
-    #[serde(skip)]
-    pub params_from_raw: bool,
 }
 
 impl Event {

@@ -4,6 +4,9 @@
 //!
 //! cargo bench -p netaudit-store --bench append
 
+// criterion_main! defines an undocumented `main`.
+#![allow(missing_docs)]
+
 mod support;
 
 use std::time::Duration;

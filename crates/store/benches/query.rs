@@ -6,6 +6,9 @@
 //!
 //! Without NETAUDIT_BENCH_STORE the benchmark says so and does nothing.
 
+// criterion_main! defines an undocumented `main`.
+#![allow(missing_docs)]
+
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -3,6 +3,7 @@
 
 use netaudit_event::Event;
 
+use crate::append_event::AppendEvent;
 use crate::encoding::{decode_event, encode_event, DecodeError};
 use crate::params_column::{push_params_json, PARAMS_IN_RAW};
 
@@ -17,29 +18,35 @@ pub struct PreparedBatch {
 }
 
 impl PreparedBatch {
-    pub fn new(events: &[Event]) -> PreparedBatch {
+    /// Encodes `events` into fresh buffers.
+    pub fn new<E: AppendEvent>(events: &[E]) -> PreparedBatch {
         PreparedBatch::new_in(events, PreparedBatch::default())
     }
 
     /// Prepares `events` in the buffers of `spent` (a batch done with): a
     /// steady stream of batches then reuses the same memory instead of
     /// asking the system for more.
-    pub fn new_in(events: &[Event], spent: PreparedBatch) -> PreparedBatch {
+    pub fn new_in<E: AppendEvent>(events: &[E], spent: PreparedBatch) -> PreparedBatch {
         let mut encoded = spent.encoded;
         encoded.fill(events);
         PreparedBatch { encoded }
     }
 
+    /// How many events the batch holds.
     pub fn len(&self) -> usize {
         self.encoded.len()
     }
 
+    /// Whether the batch holds no event.
     pub fn is_empty(&self) -> bool {
         self.encoded.is_empty()
     }
 
     /// The events back from their encodings, in order (for checks and
-    /// tests; the store never needs them).
+    /// tests; the store never needs them). Events whose parameters are in
+    /// their raw bytes come back without them (see [`decode_event`]).
+    ///
+    /// [`decode_event`]: crate::decode_event
     pub fn decode_events(&self) -> Result<Vec<Event>, DecodeError> {
         (0..self.len())
             .map(|i| decode_event(self.encoded.get(i).0))
@@ -60,7 +67,7 @@ pub(crate) struct Encoded {
 }
 
 impl Encoded {
-    pub(crate) fn of(events: &[Event]) -> Encoded {
+    pub(crate) fn of<E: AppendEvent>(events: &[E]) -> Encoded {
         let mut encoded = Encoded::default();
         encoded.fill(events);
         encoded
@@ -68,7 +75,7 @@ impl Encoded {
 
     /// Replaces the contents with `events`' encodings, reserving all the
     /// room at once.
-    fn fill(&mut self, events: &[Event]) {
+    fn fill<E: AppendEvent>(&mut self, events: &[E]) {
         self.bytes.clear();
         self.ends.clear();
         self.text.clear();
@@ -82,11 +89,11 @@ impl Encoded {
             encode_event(event, &mut self.bytes);
             self.ends.push(self.bytes.len());
             let start = self.text.len();
-            let written = if event.params_from_raw {
+            let written = if event.params_in_raw() {
                 self.text.push_str(PARAMS_IN_RAW);
                 true
             } else {
-                push_params_json(&mut self.text, &event.params)
+                push_params_json(&mut self.text, &event.event().params)
             };
             self.params.push(written.then_some(start..self.text.len()));
         }

@@ -22,7 +22,10 @@ pub enum Synchronous {
 /// beyond the newest `max_events`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RetentionPolicy {
+    /// Drop sealed partitions whose newest event is older than this.
     pub max_age: Option<Duration>,
+    /// Keep at most about this many events: whole sealed partitions beyond
+    /// the newest `max_events` are dropped.
     pub max_events: Option<u64>,
 }
 
@@ -33,6 +36,7 @@ pub struct StoreConfig {
     pub path: PathBuf,
     /// The key file; default `<path minus .db>.key`.
     pub key_path: Option<PathBuf>,
+    /// SQLite's `synchronous` for the writer (how durable a commit is).
     pub synchronous: Synchronous,
     /// An epoch ends after this many events ...
     pub epoch_events: u64,
@@ -42,12 +46,17 @@ pub struct StoreConfig {
     pub partition_events: u64,
     /// Run the background thread (indexing, time-based epochs, retention).
     pub background: bool,
+    /// Which partitions to drop, checked by the background thread.
     pub retention: RetentionPolicy,
 }
 
+/// The catalog path when none is configured.
 pub const DEFAULT_PATH: &str = "./data/netaudit.db";
 
 impl StoreConfig {
+    /// The defaults for a store at `path`: `synchronous = FULL`, epochs of
+    /// 100,000 events or 15 minutes, partitions of 131,072 events, the
+    /// background thread on, no retention.
     pub fn new(path: impl Into<PathBuf>) -> StoreConfig {
         StoreConfig {
             path: path.into(),
@@ -61,6 +70,7 @@ impl StoreConfig {
         }
     }
 
+    /// The key file: `key_path`, or `<path minus .db>.key`.
     pub fn key_path(&self) -> PathBuf {
         self.key_path
             .clone()

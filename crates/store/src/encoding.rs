@@ -7,13 +7,15 @@
 
 use netaudit_event::{CompactString, Event, Facility, Param, Severity};
 
+use crate::append_event::AppendEvent;
+
 /// Version byte at the start of an encoding that carries the parameters.
 pub const ENCODING_VERSION: u8 = 1;
 
 /// Version byte of an event whose parameters are read from its raw bytes
-/// (`Event::params_from_raw`): the same layout without the parameter
+/// ([`AppendEvent::params_in_raw`]): the same layout without the parameter
 /// section, since the raw bytes the encoding ends with already hold them.
-pub const ENCODING_VERSION_PARAMS_IN_RAW: u8 = 2;
+pub(crate) const ENCODING_VERSION_PARAMS_IN_RAW: u8 = 2;
 
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     // Lengths above u32::MAX cannot be stored by SQLite either (its limit is
@@ -43,9 +45,12 @@ fn put_opt_u8(out: &mut Vec<u8>, value: Option<u8>) {
     }
 }
 
-/// Appends the canonical encoding of `event` to `out`.
-pub fn encode_event(event: &Event, out: &mut Vec<u8>) {
-    out.push(if event.params_from_raw {
+/// Appends the canonical encoding of `event` to `out`: version 2 when its
+/// parameters are in its raw bytes, else version 1.
+pub fn encode_event<E: AppendEvent + ?Sized>(event: &E, out: &mut Vec<u8>) {
+    let params_in_raw = event.params_in_raw();
+    let event = event.event();
+    out.push(if params_in_raw {
         ENCODING_VERSION_PARAMS_IN_RAW
     } else {
         ENCODING_VERSION
@@ -68,7 +73,7 @@ pub fn encode_event(event: &Event, out: &mut Vec<u8>) {
     put_opt_str(out, event.client_addr.as_deref());
     put_opt_str(out, event.device.as_deref());
     put_opt_str(out, event.operation.as_deref());
-    if !event.params_from_raw {
+    if !params_in_raw {
         let count = u32::try_from(event.params.len()).unwrap_or(u32::MAX);
         out.extend_from_slice(&count.to_be_bytes());
         for param in &event.params {
@@ -86,7 +91,9 @@ pub fn encode_event(event: &Event, out: &mut Vec<u8>) {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("event encoding: {what} at byte {offset}")]
 pub struct DecodeError {
+    /// What could not be read (the field, or what was wrong with it).
     pub what: &'static str,
+    /// Byte offset into the encoding where it was found.
     pub offset: usize,
 }
 
@@ -106,7 +113,7 @@ pub(crate) struct EncodedFields<'a> {
     pub device: Option<&'a str>,
     pub operation: Option<&'a str>,
     /// Version 2: the parameters are in `raw` (`param_count` is 0).
-    pub params_from_raw: bool,
+    pub params_in_raw: bool,
     pub param_count: u32,
     /// The parameters' encoding (see [`EncodedFields::params`]).
     pub params: &'a [u8],
@@ -193,7 +200,7 @@ impl<'a> Decoder<'a> {
 /// Reads back what [`encode_event`] wrote.
 pub(crate) fn decode_fields(bytes: &[u8]) -> Result<EncodedFields<'_>, DecodeError> {
     let mut d = Decoder { bytes, at: 0 };
-    let params_from_raw = match d.array::<1>("version")?[0] {
+    let params_in_raw = match d.array::<1>("version")?[0] {
         ENCODING_VERSION => false,
         ENCODING_VERSION_PARAMS_IN_RAW => true,
         _ => {
@@ -217,7 +224,7 @@ pub(crate) fn decode_fields(bytes: &[u8]) -> Result<EncodedFields<'_>, DecodeErr
     let client_addr = d.opt_str("client address")?;
     let device = d.opt_str("device")?;
     let operation = d.opt_str("operation")?;
-    let param_count = if params_from_raw {
+    let param_count = if params_in_raw {
         0
     } else {
         u32::from_be_bytes(d.array("parameter count")?)
@@ -249,7 +256,7 @@ pub(crate) fn decode_fields(bytes: &[u8]) -> Result<EncodedFields<'_>, DecodeErr
         client_addr,
         device,
         operation,
-        params_from_raw,
+        params_in_raw,
         param_count,
         params,
         message,
@@ -278,7 +285,8 @@ impl<'a> EncodedFields<'a> {
     }
 }
 
-/// The event an encoding holds.
+/// The event an encoding holds; a version 2 encoding gives it without
+/// parameters (they are in its raw bytes: `netaudit_syslog::params_of`).
 pub fn decode_event(bytes: &[u8]) -> Result<Event, DecodeError> {
     let f = decode_fields(bytes)?;
     let text = |v: Option<&str>| v.map(CompactString::new);
@@ -323,13 +331,13 @@ pub fn decode_event(bytes: &[u8]) -> Result<Event, DecodeError> {
         message: text(f.message),
         raw: f.raw.to_vec(),
         parse_error: text(f.parse_error),
-        params_from_raw: f.params_from_raw,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netaudit_syslog::RawBackedEvent;
     use proptest::prelude::*;
 
     fn full_event() -> Event {
@@ -361,7 +369,6 @@ mod tests {
             message: Some("m".into()),
             raw: vec![0xff, 0, b'r'],
             parse_error: Some("e".into()),
-            params_from_raw: false,
         }
     }
 
@@ -454,7 +461,7 @@ mod tests {
             codes in (proptest::option::of(0u8..24), proptest::option::of(0u8..8)),
             params in proptest::collection::vec((any::<String>(), any::<String>(), any::<String>()), 0..4),
             raw in proptest::collection::vec(any::<u8>(), 0..64),
-            params_from_raw in any::<bool>(),
+            params_in_raw in any::<bool>(),
         ) {
             let s = |i: usize| strings[i].clone();
             let event = Event {
@@ -477,13 +484,13 @@ mod tests {
                 message: s(8),
                 raw,
                 parse_error: s(9),
-                params_from_raw,
             };
             let mut out = Vec::new();
-            encode_event(&event, &mut out);
-            prop_assert_eq!(out[0], if params_from_raw { 2 } else { 1 });
+            encode_event(&RawBackedEvent { event: event.clone(), params_in_raw }, &mut out);
+            prop_assert_eq!(out[0], if params_in_raw { 2 } else { 1 });
+            prop_assert_eq!(decode_fields(&out).unwrap().params_in_raw, params_in_raw);
             let mut expected = event.clone();
-            if params_from_raw {
+            if params_in_raw {
                 // Version 2 leaves them to the raw bytes.
                 expected.params.clear();
             }
@@ -502,9 +509,9 @@ mod tests {
             raw: b"<189>1 - h mgd - UI_COMMIT [junos@2636.1.1.1.2.18 username=\"jdoe\"] x".to_vec(),
             ..Event::default()
         };
-        let in_raw = Event {
-            params_from_raw: true,
-            ..with_params.clone()
+        let in_raw = RawBackedEvent {
+            event: with_params.clone(),
+            params_in_raw: true,
         };
         let (mut v1, mut v2) = (Vec::new(), Vec::new());
         encode_event(&with_params, &mut v1);
@@ -514,7 +521,7 @@ mod tests {
         // Whether params are in raw is covered by the chain: the two differ.
         assert_ne!(v1[0], v2[0]);
         let f = decode_fields(&v2).unwrap();
-        assert!(f.params_from_raw);
+        assert!(f.params_in_raw);
         assert_eq!(f.param_count, 0);
         // A version-2 encoding with a parameter section appended is not one.
         let mut bad = v2.clone();

@@ -20,7 +20,7 @@ use crate::sqlite::open_rw;
 /// indexed afterwards; under longer overload, indexing takes its share
 /// again. Queries stay correct meanwhile (an unindexed partition is
 /// scanned).
-pub const MAX_INDEX_WAIT: Duration = Duration::from_secs(30);
+pub(crate) const MAX_INDEX_WAIT: Duration = Duration::from_secs(30);
 
 /// When the maintenance thread first saw each sealed partition: which ones
 /// have waited too long for the idle indexer.
@@ -181,6 +181,7 @@ fn lower_thread_priority() {
     #[cfg(target_os = "linux")]
     {
         let param = libc::sched_param { sched_priority: 0 };
+        #[allow(unsafe_code)]
         // SAFETY: sched_setscheduler with pid 0 changes only the calling
         // thread; `param` is a valid, initialised struct for the call.
         // Failure is not fatal: the indexer then runs at normal priority.

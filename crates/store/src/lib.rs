@@ -12,6 +12,7 @@
 //! secondary index, sealed ones are indexed in bulk by a background thread),
 //! the key file (`netaudit.key`, 0600) and, until exported, the verify key.
 
+mod append_event;
 mod batch;
 mod chain;
 mod checkpoint_copies;
@@ -39,6 +40,7 @@ mod store;
 mod verify;
 mod writer;
 
+pub use append_event::AppendEvent;
 pub use batch::PreparedBatch;
 pub use chain::{
     chain_value, derive, erase_local_verify_key, evolve, fingerprint, genesis,
@@ -46,7 +48,7 @@ pub use chain::{
 };
 pub use config::{RetentionPolicy, StoreConfig, Synchronous, DEFAULT_PATH};
 pub use encoding::{decode_event, encode_event, DecodeError, ENCODING_VERSION};
-pub use error::{ForeignReason, Result, StoreError};
+pub use error::{EventProblem, ForeignReason, Inconsistency, KeyProblem, Result, StoreError};
 pub use partitions::{PartitionInfo, PartitionState};
 pub use paths::partitions_dir;
 pub use query::{Order, Page, Query, Reader, RetentionRecord};

@@ -14,7 +14,7 @@ use crate::sqlite::checkpoint_wal;
 /// While appends keep the writer busier than this share of the time, the
 /// background thread defers the open partition's WAL checkpoint, so that
 /// the CPU goes to ingest during a burst.
-pub const BUSY_WRITER_SHARE: f64 = 0.2;
+pub(crate) const BUSY_WRITER_SHARE: f64 = 0.2;
 
 pub(crate) fn background_loop(shared: &Shared) {
     let mut last = (Instant::now(), shared.append_busy_ns.load(Relaxed));

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 use crate::config::StoreConfig;
-use crate::error::{Context, Result, StoreError};
+use crate::error::{Context, Inconsistency, Result, StoreError};
 use crate::file_mode::prepare_db_file;
 use crate::paths::{partition_file, remove_with_suffixes, sync_dir, with_suffix};
 use crate::schema::{self, PARTITION_APP_ID, PARTITION_MIGRATIONS};
@@ -15,17 +15,27 @@ use crate::sqlite::{configure, meta_set, open_read_only, open_rw};
 /// One partition as the catalog lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionInfo {
+    /// The catalog's id of the partition.
     pub id: i64,
+    /// The sequence number of its first event (also its file name).
     pub first_seq: u64,
+    /// The sequence number of its last event, once sealed.
     pub last_seq: Option<u64>,
+    /// Open, sealed or indexed.
     pub state: PartitionState,
+    /// How many events it holds, once sealed.
     pub rows: Option<u64>,
+    /// The smallest query time (`ts`) in it, once sealed.
     pub min_ts: Option<i64>,
+    /// The largest query time (`ts`) in it, once sealed.
     pub max_ts: Option<i64>,
+    /// The latest received time in it, once sealed (retention by age).
     pub max_received_ns: Option<i64>,
+    /// The partition's SQLite file.
     pub path: PathBuf,
 }
 
+/// Where a partition is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PartitionState {
     /// Being appended to; no secondary index.
@@ -61,11 +71,12 @@ pub(crate) fn load_partitions(catalog: &Connection, path: &Path) -> Result<Vec<P
     for row in rows {
         let (id, first, last, state, count, min_ts, max_ts, max_rx) =
             row.at(path, "read partition")?;
-        let bad = |what: &str| StoreError::Inconsistent {
+        let bad = |reason| StoreError::Inconsistent {
             path: path.to_path_buf(),
-            reason: format!("partition {id}: {what}"),
+            reason,
         };
-        let first_seq = u64::try_from(first).map_err(|_| bad("negative first_seq"))?;
+        let first_seq =
+            u64::try_from(first).map_err(|_| bad(Inconsistency::PartitionFirstSeq { id }))?;
         out.push(PartitionInfo {
             id,
             first_seq,
@@ -74,7 +85,12 @@ pub(crate) fn load_partitions(catalog: &Connection, path: &Path) -> Result<Vec<P
                 "open" => PartitionState::Open,
                 "sealed" => PartitionState::Sealed,
                 "indexed" => PartitionState::Indexed,
-                other => return Err(bad(&format!("unknown state '{other}'"))),
+                other => {
+                    return Err(bad(Inconsistency::PartitionState {
+                        id,
+                        state: other.to_string(),
+                    }))
+                }
             },
             rows: count.and_then(|c| u64::try_from(c).ok()),
             min_ts,
@@ -104,7 +120,7 @@ pub(crate) fn open_partition_writer(path: &Path, config: &StoreConfig) -> Result
 }
 
 /// Page size of new partition files (existing ones keep theirs).
-pub const PARTITION_PAGE_SIZE: u32 = 65_536;
+pub(crate) const PARTITION_PAGE_SIZE: u32 = 65_536;
 
 /// Creates a partition file completely under a temporary name and renames
 /// it into place, so that a partition file either does not exist or has its
@@ -170,7 +186,7 @@ pub(crate) fn open_partition(part: &PartitionInfo) -> Result<Option<Connection>>
     if has_events == 0 {
         return Err(StoreError::Inconsistent {
             path: part.path.clone(),
-            reason: "partition file has no events table".into(),
+            reason: Inconsistency::NoEventsTable,
         });
     }
     Ok(Some(conn))

@@ -10,7 +10,7 @@ use rusqlite::Connection;
 
 use crate::chain::Checkpoint;
 use crate::cursors;
-use crate::error::{at_first_read, Context, ForeignReason, Result, StoreError};
+use crate::error::{at_first_read, Context, ForeignReason, Inconsistency, Result, StoreError};
 use crate::partitions::{load_partitions, open_partition, PartitionInfo, PartitionState};
 use crate::rows::{decode_row, decode_row_as, to_i64, StoredEvent, COLUMNS};
 use crate::schema::{CATALOG_APP_ID, CATALOG_MIGRATIONS};
@@ -37,8 +37,11 @@ pub struct Query {
     pub code: Option<String>,
     /// At least this severe (severity code <= this one's).
     pub min_severity: Option<Severity>,
+    /// Exactly this acting user.
     pub user: Option<String>,
+    /// Exactly this sender host name.
     pub host: Option<String>,
+    /// Exactly this device.
     pub device: Option<String>,
     /// Substring of the message text (ASCII case-insensitive).
     pub text: Option<String>,
@@ -46,7 +49,9 @@ pub struct Query {
     pub after_seq: Option<u64>,
     /// Only sequence numbers less than this.
     pub before_seq: Option<u64>,
+    /// Oldest or newest first.
     pub order: Order,
+    /// At most this many events per page (at least 1).
     pub limit: usize,
 }
 
@@ -72,6 +77,7 @@ impl Default for Query {
 /// One page of results.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
+    /// The events, in the query's order.
     pub events: Vec<StoredEvent>,
     /// The sequence number to continue from (as `after_seq` when ascending,
     /// `before_seq` when descending), when the page is full.
@@ -95,9 +101,13 @@ fn like_pattern(text: &str) -> String {
 /// the checkpoint of `anchor_epoch` anchors the chain after them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetentionRecord {
+    /// The first dropped sequence number.
     pub first_seq: u64,
+    /// The last dropped sequence number.
     pub last_seq: u64,
+    /// The epoch whose checkpoint the chain after the gap continues from.
     pub anchor_epoch: u64,
+    /// When they were dropped (Unix nanoseconds, UTC).
     pub time_ns: i64,
     /// "age" or "count".
     pub reason: String,
@@ -142,6 +152,7 @@ impl Reader {
         })
     }
 
+    /// The catalog database this reader opened.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -150,6 +161,7 @@ impl Reader {
         self.partitions.remove(&partition_id);
     }
 
+    /// Every partition the catalog lists, oldest first.
     pub fn partitions(&self) -> Result<Vec<PartitionInfo>> {
         load_partitions(&self.catalog, &self.path)
     }
@@ -164,15 +176,17 @@ impl Reader {
             .at(&self.path, "read meta")
     }
 
+    /// The store's identity (written when it was first opened for writing).
     pub fn store_id(&self) -> Result<[u8; 16]> {
         self.meta("store_id")?
             .and_then(|v| v.try_into().ok())
             .ok_or_else(|| StoreError::Inconsistent {
                 path: self.path.clone(),
-                reason: "no store identity (the store was never opened for writing)".into(),
+                reason: Inconsistency::NoStoreIdentity,
             })
     }
 
+    /// The checkpoint signing public key, when the catalog holds it.
     pub fn public_key(&self) -> Result<Option<[u8; 32]>> {
         Ok(self.meta("public_key")?.and_then(|v| v.try_into().ok()))
     }
@@ -213,10 +227,12 @@ impl Reader {
         Ok(out)
     }
 
+    /// The position of cursor `name` (0 when it was never advanced).
     pub fn cursor(&self, name: &str) -> Result<u64> {
         cursors::read(&self.catalog, &self.path, name)
     }
 
+    /// Every cursor and its position, by name.
     pub fn cursors(&self) -> Result<Vec<(String, u64)>> {
         cursors::list(&self.catalog, &self.path)
     }
@@ -365,7 +381,7 @@ impl Reader {
     /// Calls `f` for every stored event with `from <= seq <= to`, in
     /// partition order then sequence order (so that misplaced rows show).
     /// An event that keeps its parameters in its raw bytes comes with
-    /// `params` empty and `params_from_raw` set (this walk is for verify,
+    /// `params` empty and `params_in_raw` set (this walk is for verify,
     /// whose chain covers the raw bytes; `netaudit_syslog::params_of`
     /// parses them when wanted).
     pub fn scan(

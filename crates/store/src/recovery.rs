@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::chain::{self, ChainState, Checkpoint, KeyFile, KeyState, VerifyKey};
 use crate::clock::now_ns;
 use crate::config::StoreConfig;
-use crate::error::{Context, Result, StoreError};
+use crate::error::{Context, Inconsistency, KeyProblem, Result, StoreError};
 use crate::file_mode::{create_dir, narrow_dir};
 use crate::partitions::{
     create_partition_file, load_partitions, open_partition_writer, PartitionState,
@@ -44,26 +44,23 @@ pub(crate) fn open_writer(config: &StoreConfig) -> Result<(Writer, [u8; 16])> {
         Some(id) => {
             let store_id: [u8; 16] = id.try_into().map_err(|_| StoreError::Inconsistent {
                 path: path.clone(),
-                reason: "store_id is not 16 bytes".into(),
+                reason: Inconsistency::StoreIdLength,
             })?;
             if !key_path.exists() {
                 return Err(StoreError::Key {
                     path: key_path,
-                    reason: "missing: the store exists but its key file does not; \
-                             without it no event can be appended (verify still works with the exported verify key)"
-                        .into(),
+                    reason: KeyProblem::Missing,
                 });
             }
             let (kf, state) = KeyFile::open(&key_path)?;
             if state.store_id != store_id {
                 return Err(StoreError::Key {
                     path: key_path,
-                    reason: format!(
-                        "belongs to store {} but {} is store {}",
-                        hex::encode(state.store_id),
-                        path.display(),
-                        hex::encode(store_id)
-                    ),
+                    reason: KeyProblem::OtherStore {
+                        key_store: state.store_id,
+                        catalog: path.clone(),
+                        store: store_id,
+                    },
                 });
             }
             (kf, state)
@@ -104,7 +101,7 @@ fn initialise(
     if partitions != 0 {
         return Err(StoreError::Inconsistent {
             path: path.clone(),
-            reason: "the catalog has partitions but no store identity".into(),
+            reason: Inconsistency::PartitionsWithoutIdentity,
         });
     }
     // A key file without a store identity is what a crash during the
@@ -114,12 +111,10 @@ fn initialise(
         if state.epoch != 0 {
             return Err(StoreError::Key {
                 path: key_path.to_path_buf(),
-                reason: format!(
-                    "a key file at epoch {} exists but {} is a new, empty database; \
-                     move the key file away or point --db at the store it belongs to",
-                    state.epoch,
-                    path.display()
-                ),
+                reason: KeyProblem::KeyForEmptyDatabase {
+                    epoch: state.epoch,
+                    catalog: path.to_path_buf(),
+                },
             });
         }
         (kf, state)
@@ -179,7 +174,7 @@ fn recover(
         .cloned()
         .ok_or_else(|| StoreError::Inconsistent {
             path: path.clone(),
-            reason: "no open partition".into(),
+            reason: Inconsistency::NoOpenPartition,
         })?;
     // Where the open partition starts in the chain: after the last
     // event of the partition before it, or at the genesis value.
@@ -203,10 +198,9 @@ fn recover(
                 None => {
                     let prev = before.as_ref().ok_or_else(|| StoreError::Inconsistent {
                         path: path.clone(),
-                        reason: format!(
-                            "open partition starts at {} but nothing precedes it",
-                            open.first_seq
-                        ),
+                        reason: Inconsistency::NothingPrecedes {
+                            first_seq: open.first_seq,
+                        },
                     })?;
                     let conn = open_read_only(&prev.path)?;
                     let (seq, chain): (i64, Vec<u8>) = conn
@@ -219,7 +213,7 @@ fn recover(
                     (
                         chain.try_into().map_err(|_| StoreError::Inconsistent {
                             path: prev.path.clone(),
-                            reason: "chain value is not 32 bytes".into(),
+                            reason: Inconsistency::ChainValueLength,
                         })?,
                         u64::try_from(seq).unwrap_or(0),
                     )
@@ -254,7 +248,7 @@ fn recover(
         Some((seq, chain)) => (
             chain.try_into().map_err(|_| StoreError::Inconsistent {
                 path: open.path.clone(),
-                reason: "chain value is not 32 bytes".into(),
+                reason: Inconsistency::ChainValueLength,
             })?,
             u64::try_from(seq).unwrap_or(0),
         ),
@@ -286,14 +280,11 @@ fn recover(
     if key_state.epoch > epoch {
         return Err(StoreError::Key {
             path: key_file.path().to_path_buf(),
-            reason: format!(
-                "the key is at epoch {} but the database's checkpoints end with epoch {} \
-                 (sequence {}): the database was truncated or restored from an older copy; \
-                 run `netaudit verify`",
-                key_state.epoch,
-                i128::from(epoch) - 1,
-                sealed_seq
-            ),
+            reason: KeyProblem::AheadOfCheckpoints {
+                key_epoch: key_state.epoch,
+                last_checkpoint_epoch: i128::from(epoch) - 1,
+                sealed_seq,
+            },
         });
     }
     let key = chain::derive(&key_state.chain_key, key_state.epoch, epoch);

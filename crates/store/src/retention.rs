@@ -5,7 +5,7 @@ use rusqlite::{params, OptionalExtension};
 
 use crate::clock::now_ns;
 use crate::config::RetentionPolicy;
-use crate::error::{Context, Result, StoreError};
+use crate::error::{Context, Inconsistency, Result, StoreError};
 use crate::partitions::{load_partitions, PartitionState};
 use crate::paths::remove_with_suffixes;
 use crate::rows::to_i64;
@@ -14,7 +14,9 @@ use crate::shared::{lock, Shared};
 /// The result of a retention pass.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RetentionReport {
+    /// Sealed partitions removed.
     pub partitions_dropped: u64,
+    /// Events in them.
     pub events_dropped: u64,
     /// Events before this sequence number are gone.
     pub first_kept_seq: Option<u64>,
@@ -67,9 +69,7 @@ pub(crate) fn apply_retention(
         let Some(anchor) = anchor else {
             return Err(StoreError::Inconsistent {
                 path: path.clone(),
-                reason: format!(
-                    "partition ending at {p_last} has no checkpoint in the catalog; not dropping it"
-                ),
+                reason: Inconsistency::NoRetentionAnchor { last_seq: p_last },
             });
         };
         let tx = cat.transaction().at(path, "begin retention")?;

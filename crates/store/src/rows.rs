@@ -6,7 +6,8 @@ use netaudit_event::{CompactString, Event, Facility, Param, Severity};
 use rusqlite::types::ValueRef;
 use rusqlite::Row;
 
-use crate::error::{Result, StoreError};
+use crate::append_event::AppendEvent;
+use crate::error::{EventProblem, Inconsistency, Result, StoreError};
 use crate::params_column::{parse_params_json, PARAMS_IN_RAW};
 
 /// Column list shared by INSERT and SELECT, in this order.
@@ -21,12 +22,34 @@ pub(crate) const INSERT_SQL: &str = "INSERT INTO events(seq, epoch, received_ns,
 /// An event as stored: its sequence number, epoch and chain value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
+    /// The event's sequence number (from 1, no gaps except retention's).
     pub seq: u64,
+    /// The epoch whose key sealed it.
     pub epoch: u64,
     /// The query time: the event time, or the received time when unknown.
     pub ts: i64,
+    /// The chain value: HMAC over the previous one, `seq`, `epoch` and the
+    /// canonical encoding.
     pub chain: [u8; 32],
+    /// The event's fields.
     pub event: Event,
+    /// The row keeps the parameters only in the raw bytes (encoding
+    /// version 2, `params` column `raw`): `event.params` holds what the
+    /// raw bytes parse to (or nothing, from [`Reader::scan`](crate::Reader::scan)).
+    pub params_in_raw: bool,
+}
+
+impl AppendEvent for StoredEvent {
+    /// The event as read back.
+    fn event(&self) -> &Event {
+        &self.event
+    }
+
+    /// As stored: re-encoding a stored event gives the bytes its chain
+    /// value covers.
+    fn params_in_raw(&self) -> bool {
+        self.params_in_raw
+    }
 }
 
 pub(crate) fn to_i64(what: &'static str, value: u64) -> Result<i64> {
@@ -38,10 +61,14 @@ pub fn query_time(event: &Event) -> i64 {
     event.time_ns.unwrap_or(event.received_ns)
 }
 
-fn bad(path: &Path, seq: i64, what: &str) -> StoreError {
+fn bad(path: &Path, seq: i64, what: &'static str) -> StoreError {
+    bad_row(path, seq, EventProblem::Column(what))
+}
+
+fn bad_row(path: &Path, seq: i64, what: EventProblem) -> StoreError {
     StoreError::Inconsistent {
         path: path.to_path_buf(),
-        reason: format!("event {seq}: {what}"),
+        reason: Inconsistency::Event { seq, what },
     }
 }
 
@@ -97,17 +124,17 @@ pub(crate) fn decode_row_as(path: &Path, row: &Row<'_>, parse_params: bool) -> R
         })
         .transpose()?;
     let raw: Vec<u8> = row.get(18).map_err(get)?;
-    let params_from_raw = params.as_deref() == Some(PARAMS_IN_RAW);
+    let params_in_raw = params.as_deref() == Some(PARAMS_IN_RAW);
     let params: Vec<Param> = match params {
         None => Vec::new(),
         // Parsed at ingest, so they parse again. Should a later parser
         // reject them, the event still reads, with its raw bytes whole and
         // no parameters (the chain does not cover a separate copy of them,
         // so `verify` is unaffected).
-        Some(_) if params_from_raw && !parse_params => Vec::new(),
-        Some(_) if params_from_raw => netaudit_syslog::params_of(&raw).unwrap_or_default(),
+        Some(_) if params_in_raw && !parse_params => Vec::new(),
+        Some(_) if params_in_raw => netaudit_syslog::params_of(&raw).unwrap_or_default(),
         Some(text) => parse_params_json(&text)
-            .map_err(|e| bad(path, seq, &format!("params are not valid JSON: {e}")))?,
+            .map_err(|e| bad_row(path, seq, EventProblem::ParamsNotJson(e.to_string())))?,
     };
     let event = Event {
         received_ns: row.get(2).map_err(get)?,
@@ -126,7 +153,6 @@ pub(crate) fn decode_row_as(path: &Path, row: &Row<'_>, parse_params: bool) -> R
         message: text(16)?,
         raw,
         parse_error: text(17)?,
-        params_from_raw,
     };
     Ok(StoredEvent {
         seq: u64::try_from(seq).map_err(|_| bad(path, seq, "negative sequence number"))?,
@@ -136,5 +162,6 @@ pub(crate) fn decode_row_as(path: &Path, row: &Row<'_>, parse_params: bool) -> R
             .try_into()
             .map_err(|_| bad(path, seq, "chain value is not 32 bytes"))?,
         event,
+        params_in_raw,
     })
 }

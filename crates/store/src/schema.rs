@@ -9,11 +9,11 @@ use rusqlite::Connection;
 use crate::error::{at_first_read, Context, ForeignReason, Result, StoreError};
 
 /// 'NAUC': netaudit catalog.
-pub const CATALOG_APP_ID: i64 = 0x4E41_5543;
+pub(crate) const CATALOG_APP_ID: i64 = 0x4E41_5543;
 /// 'NAUP': netaudit partition.
-pub const PARTITION_APP_ID: i64 = 0x4E41_5550;
+pub(crate) const PARTITION_APP_ID: i64 = 0x4E41_5550;
 
-pub const CATALOG_MIGRATIONS: &[&str] = &[
+pub(crate) const CATALOG_MIGRATIONS: &[&str] = &[
     // 1: the catalog.
     "CREATE TABLE meta(name TEXT PRIMARY KEY, value BLOB NOT NULL);
      CREATE TABLE partitions(
@@ -45,7 +45,7 @@ pub const CATALOG_MIGRATIONS: &[&str] = &[
         reason TEXT NOT NULL);",
 ];
 
-pub const PARTITION_MIGRATIONS: &[&str] = &[
+pub(crate) const PARTITION_MIGRATIONS: &[&str] = &[
     // 1: events with no secondary index (indexes come when the partition is
     // sealed, see INDEX_SQL), the checkpoints sealed in this partition, and
     // where the partition starts in the chain.
@@ -88,7 +88,7 @@ pub const PARTITION_MIGRATIONS: &[&str] = &[
 /// which implies `IS NOT NULL`, so SQLite uses the partial index. Partitions
 /// indexed before have full `events_user` / `events_device` indexes, which
 /// serve the same queries.
-pub const INDEX_SQL: &str = "
+pub(crate) const INDEX_SQL: &str = "
     CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
     CREATE INDEX IF NOT EXISTS events_code ON events(code, ts);
     CREATE INDEX IF NOT EXISTS events_user_set ON events(user, ts) WHERE user IS NOT NULL;
@@ -101,7 +101,12 @@ fn pragma_i64(conn: &Connection, path: &Path, name: &'static str) -> Result<i64>
 }
 
 /// Checks the file is ours (or empty) and brings its schema up to date.
-pub fn migrate(conn: &mut Connection, path: &Path, app_id: i64, migrations: &[&str]) -> Result<()> {
+pub(crate) fn migrate(
+    conn: &mut Connection,
+    path: &Path,
+    app_id: i64,
+    migrations: &[&str],
+) -> Result<()> {
     let found_id = pragma_i64(conn, path, "application_id")?;
     let version = pragma_i64(conn, path, "user_version")?;
     let tables: i64 = conn

@@ -7,7 +7,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use crate::config::Synchronous;
-use crate::error::{at_first_read, Context, Result, StoreError};
+use crate::error::{at_first_read, Context, Inconsistency, Result, StoreError};
 use crate::file_mode::prepare_db_file;
 use crate::schema;
 
@@ -20,7 +20,7 @@ pub(crate) fn configure(conn: &Connection, path: &Path, sync: Synchronous) -> Re
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Inconsistent {
             path: path.to_path_buf(),
-            reason: format!("could not enable WAL mode (journal_mode is {mode})"),
+            reason: Inconsistency::NoWal { mode },
         });
     }
     let sync = match sync {

@@ -8,6 +8,9 @@
 //! cleared before [`StaticInsert::insert`] returns, so SQLite never holds a
 //! pointer past the borrow.
 
+// Calls into SQLite's C API; each unsafe block says why it is sound.
+#![allow(unsafe_code)]
+
 use std::ffi::{c_char, c_int, CStr};
 use std::marker::PhantomData;
 use std::path::Path;

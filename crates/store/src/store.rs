@@ -6,8 +6,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use netaudit_event::Event;
-
+use crate::append_event::AppendEvent;
 use crate::batch::{Encoded, PreparedBatch};
 use crate::chain::Checkpoint;
 use crate::config::{RetentionPolicy, StoreConfig};
@@ -82,18 +81,22 @@ impl Store {
         Ok(store)
     }
 
+    /// The configuration the store was opened with.
     pub fn config(&self) -> &StoreConfig {
         &self.shared.config
     }
 
+    /// The store's identity (16 random bytes chosen at creation).
     pub fn store_id(&self) -> [u8; 16] {
         self.shared.store_id
     }
 
     /// Appends a batch in one transaction and returns its sequence numbers.
     /// When this returns `Ok`, the batch is committed (and, with
-    /// [`Synchronous::Full`](crate::Synchronous::Full), on disk).
-    pub fn append_batch(&self, events: &[Event]) -> Result<Vec<u64>> {
+    /// [`Synchronous::Full`](crate::Synchronous::Full), on disk). Takes
+    /// plain [`Event`](netaudit_event::Event)s or events whose parameters stay in their raw bytes
+    /// (see [`AppendEvent`]).
+    pub fn append_batch<E: AppendEvent>(&self, events: &[E]) -> Result<Vec<u64>> {
         self.append_encoded(&Encoded::of(events))
     }
 
@@ -134,6 +137,7 @@ impl Store {
         lock(&self.shared.writer).chain.epoch
     }
 
+    /// One page of `query`'s results (see [`Reader::query`]).
     pub fn query(&self, query: &Query) -> Result<Page> {
         lock(&self.shared.reader).query(query)
     }

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::chain::{self, evolve, Checkpoint, KeyFile, SecretKey, VerifyKey};
 use crate::checkpoint_copies;
 use crate::encoding::encode_event;
-use crate::error::{Result, StoreError};
+use crate::error::{KeyProblem, Result, StoreError};
 use crate::query::Reader;
 use crate::rows::{query_time, StoredEvent};
 
@@ -48,18 +48,24 @@ impl fmt::Display for BreakKind {
 /// The first break found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Break {
+    /// The sequence number where the chain breaks.
     pub seq: u64,
+    /// What kind of break it is.
     pub kind: BreakKind,
+    /// What was found, for the report.
     pub detail: String,
 }
 
 /// What verification established.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VerifyReport {
+    /// Events whose chain values were recomputed and matched.
     pub events_verified: u64,
+    /// Checkpoints whose MAC and signature were checked.
     pub checkpoints_verified: u64,
     /// First and last sequence number examined.
     pub first_seq: Option<u64>,
+    /// See `first_seq`.
     pub last_seq: Option<u64>,
     /// The last sequence number covered by a verified checkpoint.
     pub sealed_through: u64,
@@ -77,10 +83,12 @@ pub struct VerifyReport {
     /// two commits, or a verify between them; the next start copies them).
     /// A copy missing from the catalog before its newest is a failure.
     pub checkpoints_not_in_catalog_yet: Vec<u64>,
+    /// The first break, if any.
     pub failure: Option<Break>,
 }
 
 impl VerifyReport {
+    /// Whether the walk found no break.
     pub fn ok(&self) -> bool {
         self.failure.is_none()
     }
@@ -116,7 +124,7 @@ impl Walk<'_> {
         e: &StoredEvent,
     ) -> [u8; 32] {
         self.buf.clear();
-        encode_event(&e.event, &mut self.buf);
+        encode_event(e, &mut self.buf);
         chain::chain_value(key, prev, seq, e.epoch, &self.buf)
     }
 
@@ -351,11 +359,10 @@ pub fn verify(
     if store_id != verify_key.store_id {
         return Err(StoreError::Key {
             path: path.to_path_buf(),
-            reason: format!(
-                "the verify key is for store {}, this is store {}",
-                hex::encode(verify_key.store_id),
-                hex::encode(store_id)
-            ),
+            reason: KeyProblem::VerifyKeyForOtherStore {
+                key_store: verify_key.store_id,
+                store: store_id,
+            },
         });
     }
     let mut walk = Walk {

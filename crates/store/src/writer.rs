@@ -12,7 +12,7 @@ use crate::chain::{ChainHasher, ChainState, Checkpoint, KeyFile, KeyState};
 use crate::clock::now_ns;
 use crate::config::StoreConfig;
 use crate::encoding::decode_fields;
-use crate::error::{Context, Result, StoreError};
+use crate::error::{Context, Inconsistency, Result, StoreError};
 use crate::partitions::create_partition_file;
 use crate::paths::partition_file;
 use crate::rows::{to_i64, INSERT_SQL};
@@ -179,7 +179,7 @@ impl Writer {
                 // The columns come from the bytes the chain covers.
                 let event = decode_fields(encoding).map_err(|e| StoreError::Inconsistent {
                     path: path.clone(),
-                    reason: format!("batch event {i}: {e}"),
+                    reason: Inconsistency::BatchEvent { index: i, cause: e },
                 })?;
                 let value = hasher.value(&chain.head, seq, chain.epoch, encoding);
                 insert.insert(

@@ -291,7 +291,7 @@ fn reseal(dir: &Path, from: u64, to: u64, epoch: u64, key: &netaudit_store::Secr
     let mut prev = rows[0].chain;
     for r in &rows[1..] {
         let mut enc = Vec::new();
-        netaudit_store::encode_event(&r.event, &mut enc);
+        netaudit_store::encode_event(r, &mut enc);
         let value = netaudit_store::chain_value(key, &prev, r.seq, epoch, &enc);
         conn.execute(
             "UPDATE events SET epoch = ?1, chain = ?2 WHERE seq = ?3",
@@ -331,7 +331,7 @@ fn raw_backed_events_read_back_and_verify() {
         .collect();
     assert!(lean
         .iter()
-        .all(|e| e.params_from_raw && e.params.is_empty()));
+        .all(|e| e.params_in_raw && e.event.params.is_empty()));
     store.append_batch(&lean).unwrap();
     let page = store.query(&netaudit_store::Query::default()).unwrap();
     assert_eq!(page.events.len(), 25);
@@ -340,7 +340,7 @@ fn raw_backed_events_read_back_and_verify() {
         assert_eq!(stored.event.params, full.params);
         assert_eq!(stored.event.params[2].value, "a \"b\" ]");
         assert_eq!(stored.event.user.as_deref(), full.user.as_deref());
-        assert!(stored.event.params_from_raw);
+        assert!(stored.params_in_raw);
     }
     // Rows are smaller: no JSON copy of the parameters.
     let conn = rusqlite::Connection::open(partition_of(dir.path(), 1)).unwrap();

@@ -7,10 +7,10 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::{config, event, events, open};
-use netaudit_event::Severity;
+use netaudit_event::{Event, Severity};
 use netaudit_store::{
-    read_local_verify_key, verify, Order, PartitionState, Query, Reader, RetentionPolicy, Store,
-    StoreConfig, StoreError,
+    read_local_verify_key, verify, KeyProblem, Order, PartitionState, Query, Reader,
+    RetentionPolicy, Store, StoreConfig, StoreError,
 };
 
 #[test]
@@ -18,7 +18,7 @@ fn sequence_numbers_continue_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     assert_eq!(store.append_batch(&events(0, 3)).unwrap(), vec![1, 2, 3]);
-    assert_eq!(store.append_batch(&[]).unwrap(), Vec::<u64>::new());
+    assert_eq!(store.append_batch::<Event>(&[]).unwrap(), Vec::<u64>::new());
     drop(store);
     let store = open(dir.path());
     assert_eq!(store.last_seq(), 3);
@@ -397,6 +397,86 @@ fn missing_or_wrong_key_file_is_refused() {
     assert!(err.contains("not a netaudit key file"), "{err}");
     std::fs::write(&key, saved).unwrap();
     drop(open(dir.path()));
+}
+
+/// Key and consistency errors carry typed reasons a caller can match on;
+/// their text still says what and where.
+#[test]
+fn key_errors_have_typed_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()));
+    let c = config(dir.path());
+    let key = c.key_path();
+    // Readable by others.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = Store::open(config(dir.path())).err().unwrap();
+    assert!(
+        matches!(
+            &err,
+            StoreError::Key { path, reason: KeyProblem::ReadableByOthers { mode } }
+                if path == &key && mode & 0o777 == 0o644
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: key file: mode 0644 lets other users read it; run chmod 600 on it",
+            key.display()
+        )
+    );
+    // The wrong size.
+    std::fs::write(&key, b"garbage").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let err = Store::open(config(dir.path())).err().unwrap();
+    assert!(
+        matches!(
+            err,
+            StoreError::Key {
+                reason: KeyProblem::WrongSize { size: 7, .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // Missing.
+    std::fs::remove_file(&key).unwrap();
+    let err = Store::open(config(dir.path())).err().unwrap();
+    assert!(
+        matches!(
+            err,
+            StoreError::Key {
+                reason: KeyProblem::Missing,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // A verify key that is not one.
+    let bad = dir.path().join("bad.verify");
+    for (text, expected) in [
+        ("hello\n", KeyProblem::NotAVerifyKey),
+        (
+            "netaudit-verify-key v1\nstore-id 00\n",
+            KeyProblem::MissingField { field: "store-id" },
+        ),
+    ] {
+        std::fs::write(&bad, text).unwrap();
+        match netaudit_store::VerifyKey::read(&bad) {
+            Err(StoreError::Key { path, reason }) => {
+                assert_eq!(path, bad);
+                assert_eq!(reason, expected);
+            }
+            other => panic!("{text:?}: {:?}", other.err()),
+        }
+    }
+    std::fs::write(&bad, "netaudit-verify-key v1\nstore-id zz\n").unwrap();
+    let err = netaudit_store::VerifyKey::read(&bad).err().unwrap();
+    assert!(
+        matches!(&err, StoreError::Key { reason: KeyProblem::BadHex { line: 2, field, .. }, .. } if field == "store-id"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("line 2: store-id: "), "{err}");
 }
 
 #[test]

@@ -13,6 +13,9 @@
 //! MB/s per parser; the summary printed at the end (own timing loop, see
 //! `blocked_medians`) gives lines/s, MB/s and the ratio.
 
+// criterion_main! defines an undocumented `main`.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

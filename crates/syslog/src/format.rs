@@ -31,6 +31,7 @@ pub struct StructuredOptions {
 /// PRI used for a missing facility or severity: user.notice, as RFC 3164
 /// section 4.3.3 prescribes for a message without PRI.
 pub const DEFAULT_FACILITY: Facility = Facility::User;
+/// See [`DEFAULT_FACILITY`].
 pub const DEFAULT_SEVERITY: Severity = Severity::Notice;
 
 /// RFC 5424 header field limits (section 6).

@@ -13,7 +13,7 @@ pub mod timestamp;
 pub use format::{write_standard, write_structured, StandardOptions, StructuredOptions};
 pub use framing::{Framing, FramingError, LfDelimitedCodec, OctetCountingCodec, SyslogStreamCodec};
 pub use parse::{
-    params_of, parse, Format, ParseError, ParseErrorKind, ParseOptions, SdElement, SdParam,
-    SyslogMessage,
+    params_of, parse, Format, ParseError, ParseErrorKind, ParseOptions, RawBackedEvent, SdElement,
+    SdParam, SyslogMessage,
 };
 pub use timestamp::{Timestamp, YearRule};

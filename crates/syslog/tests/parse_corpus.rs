@@ -64,18 +64,18 @@ fn raw_backed_events_read_back_whole() {
             continue;
         };
         let full = m.to_event(7, line.as_bytes());
-        let mut lean = m.to_raw_backed_event(7, line.as_bytes());
+        let backed = m.to_raw_backed_event(7, line.as_bytes());
         assert_eq!(
-            lean.params_from_raw,
+            backed.params_in_raw,
             !full.params.is_empty(),
             "line {}",
             i + 1
         );
+        let mut lean = backed.event;
         assert!(lean.params.is_empty(), "line {}", i + 1);
-        if lean.params_from_raw {
+        if backed.params_in_raw {
             with_params += 1;
             lean.params = netaudit_syslog::params_of(line.as_bytes()).expect("parses again");
-            lean.params_from_raw = false;
         }
         assert_eq!(lean, full, "line {}", i + 1);
     }

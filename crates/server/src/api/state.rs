@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use netaudit_event::Event;
+use netaudit_syslog::RawBackedEvent;
 use tokio::sync::mpsc;
 
 use super::error::ApiError;
@@ -92,6 +93,7 @@ impl ApiState {
             .writer
             .upgrade()
             .ok_or_else(|| ApiError::unavailable("the server is shutting down"))?;
+        let events = events.into_iter().map(RawBackedEvent::from).collect();
         let (batch, ack) = BatchHandle::acknowledged(events);
         self.metrics.pending.fetch_add(count, Relaxed);
         if writer.send(batch).await.is_err() {

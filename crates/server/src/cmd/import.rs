@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use netaudit_event::Event;
 use netaudit_store::Store;
 use netaudit_syslog::parse::{parse, ParseOptions};
+use netaudit_syslog::RawBackedEvent;
 
 use super::common::DbArgs;
 use crate::display::now_ns;
@@ -75,7 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let batch_size = args.batch.max(1);
     // Parsing runs on a second thread and hands over whole batches (at most
     // two in flight, so memory stays bounded); this thread appends them.
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<(Vec<Event>, u64, u64)>(2);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<(Vec<RawBackedEvent>, u64, u64)>(2);
     let (lines, rejected) = std::thread::scope(|scope| -> anyhow::Result<(u64, Rejected)> {
         let parser = scope.spawn(|| parse_files(&args, &opts, batch_size, sender));
         let mut append_error = None;
@@ -144,12 +144,12 @@ fn parse_files(
     args: &Args,
     opts: &ParseOptions,
     batch_size: usize,
-    sender: std::sync::mpsc::SyncSender<(Vec<Event>, u64, u64)>,
+    sender: std::sync::mpsc::SyncSender<(Vec<RawBackedEvent>, u64, u64)>,
 ) -> anyhow::Result<(u64, Rejected)> {
     let mut rejected = Rejected::default();
     let mut lines = 0u64;
     let mut bytes = 0u64;
-    let mut batch: Vec<Event> = Vec::with_capacity(batch_size);
+    let mut batch: Vec<RawBackedEvent> = Vec::with_capacity(batch_size);
     let mut line = Vec::with_capacity(4096);
     for path in &args.files {
         let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use netaudit_event::Event;
 use netaudit_store::Store;
+use netaudit_syslog::RawBackedEvent;
 use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
@@ -13,5 +13,5 @@ pub struct OutputContext {
     pub store: Arc<Store>,
     pub metrics: Arc<Metrics>,
     /// The pipeline into the store, for alert events (e.g. audit storage full).
-    pub alerts: mpsc::Sender<Vec<Event>>,
+    pub alerts: mpsc::Sender<Vec<RawBackedEvent>>,
 }

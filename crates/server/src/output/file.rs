@@ -348,7 +348,7 @@ impl FileOutput {
         metrics.pending.fetch_add(1, Relaxed);
         let sent = tokio::select! {
             _ = cancel.cancelled() => false,
-            result = self.ctx.alerts.send(vec![event]) => result.is_ok(),
+            result = self.ctx.alerts.send(vec![event.into()]) => result.is_ok(),
         };
         if sent {
             metrics.internal_events.fetch_add(1, Relaxed);

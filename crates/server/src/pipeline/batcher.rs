@@ -16,8 +16,8 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use netaudit_event::Event;
 use netaudit_store::PreparedBatch;
+use netaudit_syslog::RawBackedEvent;
 use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
@@ -25,7 +25,7 @@ use crate::pipeline::sink::EventSink;
 
 /// One batch on its way to the writer thread.
 struct Batch {
-    events: Vec<Event>,
+    events: Vec<RawBackedEvent>,
     /// When its first event reached the batcher.
     started: Instant,
     /// Told the last sequence number once the batch has committed (API
@@ -46,7 +46,7 @@ pub struct BatchLimits {
 /// return and re-fault megabytes each time).
 #[derive(Default)]
 pub struct BatchPool {
-    events: std::sync::Mutex<Vec<Vec<Event>>>,
+    events: std::sync::Mutex<Vec<Vec<RawBackedEvent>>>,
     prepared: std::sync::Mutex<Vec<PreparedBatch>>,
 }
 
@@ -54,7 +54,7 @@ pub struct BatchPool {
 const POOL_KEEPS: usize = 2;
 
 impl BatchPool {
-    fn take_events(&self, capacity: usize) -> Vec<Event> {
+    fn take_events(&self, capacity: usize) -> Vec<RawBackedEvent> {
         let mut events = lock(&self.events).pop().unwrap_or_default();
         events.reserve(capacity);
         events
@@ -66,7 +66,7 @@ impl BatchPool {
 
     /// Frees the events (here: on the thread that just encoded them, while
     /// they are in its cache) and keeps the vector.
-    fn give_events(&self, mut events: Vec<Event>) {
+    fn give_events(&self, mut events: Vec<RawBackedEvent>) {
         events.clear();
         let mut pool = lock(&self.events);
         if pool.len() < POOL_KEEPS {
@@ -95,12 +95,12 @@ const BATCH_PREALLOCATION: usize = 16_384;
 /// Collects chunks from `chunks` into batches until every sender is gone,
 /// then hands over the open batch and returns.
 pub async fn run_batcher(
-    mut chunks: mpsc::Receiver<Vec<Event>>,
+    mut chunks: mpsc::Receiver<Vec<RawBackedEvent>>,
     writer: mpsc::Sender<BatchHandle>,
     limits: BatchLimits,
     pool: Arc<BatchPool>,
 ) {
-    let mut carry: Vec<Event> = Vec::new();
+    let mut carry: Vec<RawBackedEvent> = Vec::new();
     let mut closed = false;
     while !closed || !carry.is_empty() {
         // Room for a whole batch from the start: growing it by doubling
@@ -148,7 +148,9 @@ impl BatchHandle {
     /// A batch sent straight to the writer (API submissions): the receiver
     /// gets the sequence number of its last event once it has committed.
     /// Its events are numbered consecutively.
-    pub fn acknowledged(events: Vec<Event>) -> (BatchHandle, tokio::sync::oneshot::Receiver<u64>) {
+    pub fn acknowledged(
+        events: Vec<RawBackedEvent>,
+    ) -> (BatchHandle, tokio::sync::oneshot::Receiver<u64>) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let handle = BatchHandle(Batch {
             events,
@@ -247,6 +249,7 @@ pub fn spawn_writer<S: EventSink>(
 mod tests {
     use super::*;
     use crate::pipeline::sink::AppendError;
+    use netaudit_event::Event;
 
     /// A sink that keeps everything in memory and numbers events from 1.
     struct Collect {
@@ -277,15 +280,16 @@ mod tests {
         }
     }
 
-    fn event(n: i64) -> Event {
+    fn event(n: i64) -> RawBackedEvent {
         Event {
             received_ns: n,
             ..Event::default()
         }
+        .into()
     }
 
     async fn run(
-        chunks: Vec<Vec<Event>>,
+        chunks: Vec<Vec<RawBackedEvent>>,
         limits: BatchLimits,
         fail_first: usize,
     ) -> (Collect, Arc<Metrics>) {
@@ -318,7 +322,7 @@ mod tests {
     #[test]
     fn the_pool_hands_back_emptied_buffers_and_keeps_few() {
         let pool = BatchPool::default();
-        let events: Vec<Event> = (0..100).map(event).collect();
+        let events: Vec<RawBackedEvent> = (0..100).map(event).collect();
         let batch = PreparedBatch::new(&events);
         pool.give_events(events);
         pool.give_prepared(batch);
@@ -331,7 +335,7 @@ mod tests {
         let again = PreparedBatch::new_in(&[event(0), event(1), event(2)], prepared);
         assert_eq!(
             again.decode_events().unwrap(),
-            [event(0), event(1), event(2)]
+            [event(0).event, event(1).event, event(2).event]
         );
         for _ in 0..5 {
             pool.give_events(vec![event(1)]);
@@ -343,7 +347,7 @@ mod tests {
 
     #[tokio::test]
     async fn batches_by_size_and_keeps_order() {
-        let chunks: Vec<Vec<Event>> = (0..10)
+        let chunks: Vec<Vec<RawBackedEvent>> = (0..10)
             .map(|c| (0..7).map(|i| event(c * 7 + i)).collect())
             .collect();
         let limits = BatchLimits {

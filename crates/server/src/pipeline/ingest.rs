@@ -5,8 +5,7 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use netaudit_event::Event;
-use netaudit_syslog::ParseOptions;
+use netaudit_syslog::{ParseOptions, RawBackedEvent};
 use tokio::sync::mpsc;
 
 use crate::config::OnParseError;
@@ -16,7 +15,7 @@ use crate::self_events::unparsed_event;
 /// What a listener needs to turn messages into stored events.
 #[derive(Clone)]
 pub struct Ingest {
-    pub tx: mpsc::Sender<Vec<Event>>,
+    pub tx: mpsc::Sender<Vec<RawBackedEvent>>,
     pub metrics: Arc<ListenerMetrics>,
     pub global: Arc<Metrics>,
     pub on_parse_error: OnParseError,
@@ -36,7 +35,12 @@ pub fn trim_message(raw: &[u8]) -> &[u8] {
 impl Ingest {
     /// Parses one message; `None` when it is unparsable and configured to be
     /// dropped. Counts it either way.
-    pub fn event(&self, raw: &[u8], received_ns: i64, opts: &ParseOptions) -> Option<Event> {
+    pub fn event(
+        &self,
+        raw: &[u8],
+        received_ns: i64,
+        opts: &ParseOptions,
+    ) -> Option<RawBackedEvent> {
         self.metrics.received.fetch_add(1, Relaxed);
         self.metrics
             .received_bytes
@@ -47,7 +51,9 @@ impl Ingest {
             Err(err) => {
                 self.metrics.parse_errors.fetch_add(1, Relaxed);
                 match self.on_parse_error {
-                    OnParseError::Store => Some(unparsed_event(raw, received_ns, err.to_string())),
+                    OnParseError::Store => {
+                        Some(unparsed_event(raw, received_ns, err.to_string()).into())
+                    }
                     OnParseError::Drop => {
                         self.metrics.dropped.fetch_add(1, Relaxed);
                         None
@@ -60,7 +66,7 @@ impl Ingest {
     /// Hands a chunk to the batcher, waiting while the pipeline is full
     /// (this is the back-pressure of stream listeners). `false` when the
     /// pipeline has shut down.
-    pub async fn send(&self, chunk: Vec<Event>) -> bool {
+    pub async fn send(&self, chunk: Vec<RawBackedEvent>) -> bool {
         if chunk.is_empty() {
             return true;
         }
@@ -75,7 +81,7 @@ impl Ingest {
 
     /// Hands a chunk over only if there is room now (UDP: the reader never
     /// waits on storage). Returns how many events were dropped.
-    pub fn try_send(&self, chunk: Vec<Event>) -> u64 {
+    pub fn try_send(&self, chunk: Vec<RawBackedEvent>) -> u64 {
         if chunk.is_empty() {
             return 0;
         }
@@ -96,7 +102,7 @@ impl Ingest {
 mod tests {
     use super::*;
 
-    fn ingest(on_parse_error: OnParseError) -> (Ingest, mpsc::Receiver<Vec<Event>>) {
+    fn ingest(on_parse_error: OnParseError) -> (Ingest, mpsc::Receiver<Vec<RawBackedEvent>>) {
         let (tx, rx) = mpsc::channel(1);
         let global = Arc::new(Metrics::new());
         let metrics = global.listener("t", "tcp");
@@ -129,14 +135,18 @@ mod tests {
                 7,
                 &opts,
             )
-            .unwrap();
+            .unwrap()
+            .event;
         assert_eq!(good.host.as_deref(), Some("host"));
         assert_eq!(good.code.as_deref(), Some("JUNOSCOPE_X"));
         assert_eq!(
             good.raw,
             b"<165>1 2026-11-20T10:00:00Z host app - JUNOSCOPE_X - hello"
         );
-        let bad = ingest.event(b"\x00\xff\xfe garbage", 8, &opts).unwrap();
+        let bad = ingest
+            .event(b"\x00\xff\xfe garbage", 8, &opts)
+            .unwrap()
+            .event;
         assert!(bad.parse_error.is_some());
         assert_eq!(bad.raw, b"\x00\xff\xfe garbage");
         assert_eq!(ingest.metrics.parse_errors.load(Relaxed), 1);
@@ -154,8 +164,9 @@ mod tests {
     #[tokio::test]
     async fn try_send_counts_drops_when_full() {
         let (ingest, mut rx) = ingest(OnParseError::Store);
-        assert_eq!(ingest.try_send(vec![Event::default()]), 0);
-        assert_eq!(ingest.try_send(vec![Event::default(), Event::default()]), 2);
+        let event = RawBackedEvent::default;
+        assert_eq!(ingest.try_send(vec![event()]), 0);
+        assert_eq!(ingest.try_send(vec![event(), event()]), 2);
         assert_eq!(ingest.metrics.dropped.load(Relaxed), 2);
         assert_eq!(ingest.global.pending.load(Relaxed), 1);
         assert_eq!(rx.recv().await.map(|c| c.len()), Some(1));

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! listener task: parse + convert (ingest)
-//!     -> mpsc channel of Vec<Event> chunks (pipeline.channel_capacity)
+//!     -> mpsc channel of Vec<RawBackedEvent> chunks (pipeline.channel_capacity)
 //!     -> batcher task (pipeline.batch_max_events or batch_max_delay_ms)
 //!     -> store writer thread (owns the store; one transaction per batch)
 //! ```

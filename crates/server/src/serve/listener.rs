@@ -11,9 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use netaudit_event::{Event, Severity};
+use netaudit_event::Severity;
 use netaudit_syslog::framing::{FramingError, SyslogStreamCodec};
 use netaudit_syslog::ParseOptions;
+use netaudit_syslog::RawBackedEvent;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::Semaphore;
@@ -244,11 +245,14 @@ async fn run_udp(
                             "datagram of {len} bytes is longer than max_message_bytes = {max}; cut"
                         );
                         match ingest.on_parse_error {
-                            crate::config::OnParseError::Store => chunk.push(unparsed_event(
-                                datagram.get(..max).unwrap_or(datagram),
-                                received_ns,
-                                error,
-                            )),
+                            crate::config::OnParseError::Store => chunk.push(
+                                unparsed_event(
+                                    datagram.get(..max).unwrap_or(datagram),
+                                    received_ns,
+                                    error,
+                                )
+                                .into(),
+                            ),
                             crate::config::OnParseError::Drop => {
                                 ingest.metrics.dropped.fetch_add(1, Relaxed);
                             }
@@ -298,7 +302,7 @@ async fn report_udp_drops(
                 Severity::Warning,
                 format!("listener {name}: {since} UDP datagrams dropped because the pipeline was full ({total} since start)"),
             );
-            if ingest.send(vec![event]).await {
+            if ingest.send(vec![event.into()]).await {
                 ingest.global.internal_events.fetch_add(1, Relaxed);
             }
         }
@@ -410,7 +414,7 @@ enum End {
 
 /// Hands over the events gathered so far and leaves room for as many:
 /// growing a chunk from nothing again would move every event several times.
-fn drain_chunk(chunk: &mut Vec<Event>) -> Vec<Event> {
+fn drain_chunk(chunk: &mut Vec<RawBackedEvent>) -> Vec<RawBackedEvent> {
     if chunk.is_empty() {
         return Vec::new();
     }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! UDP / TCP / TLS listeners (parse in the connection task)
-//!     -> mpsc channel of Vec<Event> chunks (pipeline.channel_capacity)
+//!     -> mpsc channel of Vec<RawBackedEvent> chunks (pipeline.channel_capacity)
 //!     -> batcher task (pipeline.batch_max_events or batch_max_delay_ms)
 //!     -> store writer thread (owns the store; one transaction per batch)
 //! ```
@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use netaudit_event::Event;
+use netaudit_syslog::RawBackedEvent;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -57,7 +57,8 @@ pub async fn serve<S: EventSink>(
             .unindexed_partitions
             .set(store.unindexed_partitions());
     }
-    let (chunk_tx, chunk_rx) = mpsc::channel::<Vec<Event>>(config.pipeline.channel_capacity);
+    let (chunk_tx, chunk_rx) =
+        mpsc::channel::<Vec<RawBackedEvent>>(config.pipeline.channel_capacity);
     record_accepted_damage(&metrics, &chunk_tx, damage).await;
     let (batch_tx, batch_rx) = mpsc::channel(1);
     // `POST /api/v1/outputs/reload` and `GET /api/v1/outputs` ask the loop
@@ -168,7 +169,7 @@ pub async fn serve<S: EventSink>(
 /// batcher, started next, stores it before anything received).
 async fn record_accepted_damage(
     metrics: &Metrics,
-    chunk_tx: &mpsc::Sender<Vec<Event>>,
+    chunk_tx: &mpsc::Sender<Vec<RawBackedEvent>>,
     damage: &[netaudit_store::Damage],
 ) {
     if damage.is_empty() {
@@ -189,7 +190,7 @@ async fn record_accepted_damage(
             list.join("; ")
         ),
     );
-    if chunk_tx.send(vec![event]).await.is_ok() {
+    if chunk_tx.send(vec![event.into()]).await.is_ok() {
         metrics.internal_events.fetch_add(1, Relaxed);
     }
 }
@@ -239,7 +240,7 @@ struct Server {
     config: Config,
     config_path: Option<PathBuf>,
     metrics: Arc<Metrics>,
-    chunk_tx: mpsc::Sender<Vec<Event>>,
+    chunk_tx: mpsc::Sender<Vec<RawBackedEvent>>,
     listeners: Vec<RunningListener>,
     /// Present when the server runs on a store (outputs read from it).
     outputs_context: Option<OutputContext>,
@@ -269,6 +270,7 @@ impl Server {
                     &applied.new,
                     &Actor::local_signal(),
                 );
+                let events: Vec<RawBackedEvent> = events.into_iter().map(Into::into).collect();
                 if !events.is_empty() && self.chunk_tx.send(events).await.is_err() {
                     tracing::error!("SIGHUP: the pipeline is closed; output change events lost");
                 }

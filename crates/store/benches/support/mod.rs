@@ -3,8 +3,8 @@
 
 use netaudit_event::{Event, Facility, Param, Severity};
 
-pub const USERS: usize = 50;
-pub const CODES: [&str; 12] = [
+pub(crate) const USERS: usize = 50;
+pub(crate) const CODES: [&str; 12] = [
     "UI_CMDLINE_READ_LINE",
     "UI_COMMIT",
     "UI_COMMIT_COMPLETED",
@@ -20,7 +20,7 @@ pub const CODES: [&str; 12] = [
 ];
 
 /// A cheap deterministic mixer (splitmix64), so runs are reproducible.
-pub fn mix(mut x: u64) -> u64 {
+pub(crate) fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -28,7 +28,7 @@ pub fn mix(mut x: u64) -> u64 {
 }
 
 /// Event `i`, happening at `time_ns`.
-pub fn event(i: u64, time_ns: i64) -> Event {
+pub(crate) fn event(i: u64, time_ns: i64) -> Event {
     let r = mix(i);
     let user = format!("user{:02}", r % USERS as u64);
     let code = CODES[((r >> 8) % CODES.len() as u64) as usize];
@@ -85,6 +85,5 @@ pub fn event(i: u64, time_ns: i64) -> Event {
         message: Some(message.into()),
         raw: raw.into_bytes(),
         parse_error: None,
-        params_from_raw: false,
     }
 }

@@ -6,7 +6,7 @@ use rusqlite::{params, Connection};
 use std::path::Path;
 
 use super::keys::{HmacSha256, SecretKey};
-use crate::error::{Context, Result, StoreError};
+use crate::error::{Context, Inconsistency, Result, StoreError};
 use crate::rows::to_i64;
 
 /// The chain head at the end of an epoch: MAC'd with that epoch's key (so it
@@ -14,13 +14,17 @@ use crate::rows::to_i64;
 /// public key can check a copy sent off the machine).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
+    /// The epoch this checkpoint closes.
     pub epoch: u64,
     /// The last sequence number of the epoch (0 when the store is empty).
     pub last_seq: u64,
     /// The chain value of `last_seq` (the genesis value when empty).
     pub chain: [u8; 32],
+    /// When the checkpoint was written (Unix nanoseconds, UTC).
     pub time_ns: i64,
+    /// HMAC-SHA256 of [`Checkpoint::signed_bytes`] under the epoch's chain key.
     pub mac: [u8; 32],
+    /// Ed25519 signature of [`Checkpoint::signed_bytes`] by the store's signing key.
     pub signature: [u8; 64],
 }
 
@@ -50,6 +54,8 @@ impl Checkpoint {
         mac.finalize().into_bytes().into()
     }
 
+    /// Whether `mac` is the HMAC of this checkpoint under `key` (the key of
+    /// its epoch), compared in constant time.
     pub fn mac_ok(&self, store_id: &[u8; 16], key: &SecretKey) -> bool {
         let bytes = Self::signed_bytes(
             store_id,
@@ -64,6 +70,8 @@ impl Checkpoint {
         mac.verify_slice(&self.mac).is_ok()
     }
 
+    /// Whether `signature` is a valid Ed25519 signature of this checkpoint
+    /// by `public` (the store's checkpoint signing key).
     pub fn signature_ok(&self, store_id: &[u8; 16], public: &VerifyingKey) -> bool {
         let bytes = Self::signed_bytes(
             store_id,
@@ -132,7 +140,7 @@ impl Checkpoint {
                 row.at(path, "read checkpoint")?;
             let bad = || StoreError::Inconsistent {
                 path: path.to_path_buf(),
-                reason: format!("checkpoint of epoch {epoch} is malformed"),
+                reason: Inconsistency::MalformedCheckpoint { epoch },
             };
             out.push(Checkpoint {
                 epoch: u64::try_from(epoch).map_err(|_| bad())?,

@@ -14,7 +14,7 @@ use hmac::Hmac;
 use sha2::{Digest, Sha256};
 
 use crate::config::StoreConfig;
-use crate::error::{Context, Result, StoreError};
+use crate::error::{Context, KeyProblem, Result, StoreError, VERIFY_KEY_HEADER};
 use crate::paths::sync_dir;
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
@@ -24,6 +24,7 @@ pub(crate) type HmacSha256 = Hmac<Sha256>;
 pub struct SecretKey(pub(crate) [u8; 32]);
 
 impl SecretKey {
+    /// The raw key bytes (for HMAC; never printed).
     pub fn bytes(&self) -> &[u8; 32] {
         &self.0
     }
@@ -42,6 +43,7 @@ impl std::fmt::Debug for SecretKey {
 }
 
 /// Overwrites a buffer in a way the optimizer may not elide.
+#[allow(unsafe_code)]
 pub(crate) fn wipe(buf: &mut [u8]) {
     for b in buf.iter_mut() {
         // SAFETY: `b` is a valid, aligned, exclusive reference.
@@ -155,31 +157,25 @@ fn decode_slot(slot: &[u8]) -> Option<KeyState> {
 fn parse_slots(path: &Path, bytes: &[u8]) -> Result<KeyState> {
     let (Some(first), Some(second)) = (bytes.get(..SLOT_LEN), bytes.get(SLOT_LEN..2 * SLOT_LEN))
     else {
-        return Err(key_err(path, "not a netaudit key file (too short)"));
+        return Err(key_err(path, KeyProblem::TooShort));
     };
     match (decode_slot(first), decode_slot(second)) {
         (Some(a), Some(b)) => {
             if a.store_id != b.store_id {
-                return Err(key_err(
-                    path,
-                    "the two key slots belong to different stores",
-                ));
+                return Err(key_err(path, KeyProblem::SlotsDisagree));
             }
             Ok(if a.epoch >= b.epoch { a } else { b })
         }
         (Some(a), None) => Ok(a),
         (None, Some(b)) => Ok(b),
-        (None, None) => Err(key_err(
-            path,
-            "corrupt or not a netaudit key file (no slot has a valid checksum)",
-        )),
+        (None, None) => Err(key_err(path, KeyProblem::NoValidSlot)),
     }
 }
 
-fn key_err(path: &Path, reason: impl Into<String>) -> StoreError {
+fn key_err(path: &Path, reason: KeyProblem) -> StoreError {
     StoreError::Key {
         path: path.to_path_buf(),
-        reason: reason.into(),
+        reason,
     }
 }
 
@@ -194,6 +190,7 @@ pub struct KeyFile {
 }
 
 impl KeyFile {
+    /// The file this key file was read from or written to.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -243,10 +240,7 @@ impl KeyFile {
         let meta = file.metadata().at(path, "stat key file")?;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            return Err(key_err(
-                path,
-                format!("mode {mode:04o} lets other users read it; run chmod 600 on it"),
-            ));
+            return Err(key_err(path, KeyProblem::ReadableByOthers { mode }));
         }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).at(path, "read key file")?;
@@ -254,11 +248,10 @@ impl KeyFile {
             wipe(&mut bytes);
             return Err(key_err(
                 path,
-                format!(
-                    "not a netaudit key file (size {} bytes, expected {})",
-                    meta.len(),
-                    2 * SLOT_LEN
-                ),
+                KeyProblem::WrongSize {
+                    size: meta.len(),
+                    expected: 2 * SLOT_LEN as u64,
+                },
             ));
         }
         let state = parse_slots(path, &bytes);
@@ -308,14 +301,16 @@ impl KeyFile {
 /// What an external verifier needs: the store id, the epoch 0 chain key and
 /// the checkpoint signing public key. Text, one `name value` per line.
 pub struct VerifyKey {
+    /// The identity of the store the key belongs to.
     pub store_id: [u8; 16],
+    /// The chain key of epoch 0; later epochs' keys are derived from it.
     pub epoch0_key: SecretKey,
+    /// The public half of the checkpoint signing key.
     pub public_key: VerifyingKey,
 }
 
-const VERIFY_KEY_HEADER: &str = "netaudit-verify-key v1";
-
 impl VerifyKey {
+    /// The key as text, the format [`VerifyKey::parse`] reads.
     pub fn to_text(&self) -> String {
         format!(
             "{VERIFY_KEY_HEADER}\nstore-id {}\nepoch0-key {}\nsigning-public-key {}\n",
@@ -325,13 +320,12 @@ impl VerifyKey {
         )
     }
 
+    /// Reads the text [`VerifyKey::to_text`] writes; `path` is named in the
+    /// errors (which line, which field).
     pub fn parse(path: &Path, text: &str) -> Result<VerifyKey> {
         let mut lines = text.lines();
         if lines.next().map(str::trim) != Some(VERIFY_KEY_HEADER) {
-            return Err(key_err(
-                path,
-                format!("not a netaudit verify key (first line must be '{VERIFY_KEY_HEADER}')"),
-            ));
+            return Err(key_err(path, KeyProblem::NotAVerifyKey));
         }
         let (mut id, mut key, mut public) = (None, None, None);
         for (n, line) in lines.enumerate() {
@@ -340,8 +334,16 @@ impl VerifyKey {
                 continue;
             }
             let (name, value) = line.split_once(' ').unwrap_or((line, ""));
-            let bytes = hex::decode(value.trim())
-                .map_err(|e| key_err(path, format!("line {}: {name}: {e}", n + 2)))?;
+            let bytes = hex::decode(value.trim()).map_err(|cause| {
+                key_err(
+                    path,
+                    KeyProblem::BadHex {
+                        line: n + 2,
+                        field: name.to_string(),
+                        cause,
+                    },
+                )
+            })?;
             match name {
                 "store-id" => id = <[u8; 16]>::try_from(bytes.as_slice()).ok(),
                 "epoch0-key" => key = <[u8; 32]>::try_from(bytes.as_slice()).ok(),
@@ -349,12 +351,32 @@ impl VerifyKey {
                 _ => {}
             }
         }
-        let store_id = id.ok_or_else(|| key_err(path, "missing or malformed store-id"))?;
-        let epoch0 = key.ok_or_else(|| key_err(path, "missing or malformed epoch0-key"))?;
-        let public =
-            public.ok_or_else(|| key_err(path, "missing or malformed signing-public-key"))?;
-        let public_key = VerifyingKey::from_bytes(&public)
-            .map_err(|e| key_err(path, format!("signing-public-key: {e}")))?;
+        let store_id =
+            id.ok_or_else(|| key_err(path, KeyProblem::MissingField { field: "store-id" }))?;
+        let epoch0 = key.ok_or_else(|| {
+            key_err(
+                path,
+                KeyProblem::MissingField {
+                    field: "epoch0-key",
+                },
+            )
+        })?;
+        let public = public.ok_or_else(|| {
+            key_err(
+                path,
+                KeyProblem::MissingField {
+                    field: "signing-public-key",
+                },
+            )
+        })?;
+        let public_key = VerifyingKey::from_bytes(&public).map_err(|e| {
+            key_err(
+                path,
+                KeyProblem::BadPublicKey {
+                    cause: e.to_string(),
+                },
+            )
+        })?;
         Ok(VerifyKey {
             store_id,
             epoch0_key: SecretKey(epoch0),
@@ -362,6 +384,7 @@ impl VerifyKey {
         })
     }
 
+    /// Reads and parses the verify key file at `path`.
     pub fn read(path: &Path) -> Result<VerifyKey> {
         let text = std::fs::read_to_string(path).at(path, "read verify key")?;
         VerifyKey::parse(path, &text)
@@ -391,8 +414,7 @@ pub fn read_local_verify_key(config: &StoreConfig) -> Result<VerifyKey> {
     if !path.exists() {
         return Err(StoreError::Key {
             path,
-            reason: "no local verify key: it was exported already (the epoch 0 key is no longer on                      this machine; use the exported copy), or the store was never created"
-                .into(),
+            reason: KeyProblem::NoLocalVerifyKey,
         });
     }
     VerifyKey::read(&path)

@@ -17,5 +17,6 @@ pub use keys::{
     derive, erase_local_verify_key, evolve, fingerprint, read_local_verify_key, KeyFile, SecretKey,
     VerifyKey,
 };
-pub use seal::{chain_value, genesis, ChainHasher};
+pub(crate) use seal::ChainHasher;
+pub use seal::{chain_value, genesis};
 pub(crate) use state::ChainState;

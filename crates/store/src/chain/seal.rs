@@ -29,19 +29,19 @@ pub fn chain_value(
 /// only the hashing of its own bytes, not HMAC's key schedule. Holds what
 /// the key holds; keep it no longer than the key (a batch).
 #[derive(Clone)]
-pub struct ChainHasher {
+pub(crate) struct ChainHasher {
     keyed: HmacSha256,
 }
 
 impl ChainHasher {
-    pub fn new(key: &SecretKey) -> ChainHasher {
+    pub(crate) fn new(key: &SecretKey) -> ChainHasher {
         ChainHasher {
             keyed: <HmacSha256 as Mac>::new_from_slice(&key.0)
                 .unwrap_or_else(|_| unreachable!("HMAC accepts any key length")),
         }
     }
 
-    pub fn value(&self, prev: &[u8; 32], seq: u64, epoch: u64, encoding: &[u8]) -> [u8; 32] {
+    pub(crate) fn value(&self, prev: &[u8; 32], seq: u64, epoch: u64, encoding: &[u8]) -> [u8; 32] {
         let mut mac = self.keyed.clone();
         mac.update(b"netaudit/chain/v1");
         mac.update(prev);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use netaudit_event::{Event, Facility, Param, Severity};
 use netaudit_store::{Store, StoreConfig};
 
-pub fn event(i: u64) -> Event {
+pub(crate) fn event(i: u64) -> Event {
     let users = ["admin", "regress", "operator", "auditor"];
     let codes = [
         "JUNOSCOPE_LOGIN_SUCCESS",
@@ -47,15 +47,14 @@ pub fn event(i: u64) -> Event {
         message: Some(format!("User '{user}' event number {i}").into()),
         raw: raw.into_bytes(),
         parse_error: None,
-        params_from_raw: false,
     }
 }
 
-pub fn events(from: u64, count: u64) -> Vec<Event> {
+pub(crate) fn events(from: u64, count: u64) -> Vec<Event> {
     (from..from + count).map(event).collect()
 }
 
-pub fn config(dir: &Path) -> StoreConfig {
+pub(crate) fn config(dir: &Path) -> StoreConfig {
     let mut c = StoreConfig::new(dir.join("netaudit.db"));
     c.epoch_events = 10;
     c.partition_events = 1_000;
@@ -63,12 +62,12 @@ pub fn config(dir: &Path) -> StoreConfig {
     c
 }
 
-pub fn open(dir: &Path) -> Store {
+pub(crate) fn open(dir: &Path) -> Store {
     Store::open(config(dir)).unwrap()
 }
 
 /// The partition file holding `seq`.
-pub fn partition_of(store_dir: &Path, seq: u64) -> PathBuf {
+pub(crate) fn partition_of(store_dir: &Path, seq: u64) -> PathBuf {
     let parts = netaudit_store::partitions_dir(&store_dir.join("netaudit.db"));
     let mut files: Vec<PathBuf> = std::fs::read_dir(&parts)
         .unwrap()
@@ -86,7 +85,7 @@ pub fn partition_of(store_dir: &Path, seq: u64) -> PathBuf {
     best
 }
 
-pub fn sql(file: &Path, statement: &str) {
+pub(crate) fn sql(file: &Path, statement: &str) {
     let conn = rusqlite::Connection::open(file).unwrap();
     conn.execute_batch(statement).unwrap();
 }

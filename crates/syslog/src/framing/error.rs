@@ -9,18 +9,30 @@ use super::kind::{Framing, MAX_COUNT_DIGITS};
 
 /// What was wrong with an octet count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OctetCountProblem {
     /// A frame must start with a digit 1-9.
-    NotADigit { found: u8 },
+    NotADigit {
+        /// The byte found instead.
+        found: u8,
+    },
     /// `0` cannot start a count (RFC 6587: `NONZERO-DIGIT *DIGIT`).
     LeadingZero,
     /// More than [`MAX_COUNT_DIGITS`] digits.
     TooManyDigits,
     /// The digits must be followed by one SP.
-    MissingSpace { found: u8 },
+    MissingSpace {
+        /// The byte found instead.
+        found: u8,
+    },
     /// The count is above the codec's skip limit: the stream is taken to have
     /// lost its framing.
-    BeyondSkipLimit { len: u64, limit: u64 },
+    BeyondSkipLimit {
+        /// The declared count.
+        len: u64,
+        /// The most the codec skips before it gives up on the stream.
+        limit: u64,
+    },
 }
 
 impl fmt::Display for OctetCountProblem {
@@ -94,6 +106,7 @@ fn too_large_message(framing: &Framing, len: &usize, max: &usize, offset: &u64) 
 
 /// Everything that can go wrong framing or encoding a syslog stream.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FramingError {
     /// A frame longer than the codec's maximum. For octet counting `len` is
     /// the declared count; for an LF-delimited line it is the length known
@@ -101,15 +114,21 @@ pub enum FramingError {
     /// in sight, otherwise a lower bound). `offset` is where the frame starts.
     #[error("{}", too_large_message(.framing, .len, .max, .offset))]
     FrameTooLarge {
+        /// The framing the frame was read in.
         framing: Framing,
+        /// Its length (declared, or known so far; see above).
         len: usize,
+        /// The codec's maximum frame length.
         max: usize,
+        /// Stream offset of the frame's first byte.
         offset: u64,
     },
     /// The octet count at `offset` (the offending byte) is malformed.
     #[error("bad octet count at stream offset {offset}: {detail}")]
     BadOctetCount {
+        /// Stream offset of the offending byte.
         offset: u64,
+        /// What was wrong.
         detail: OctetCountProblem,
     },
     /// The stream's first byte fits neither framing.
@@ -119,23 +138,37 @@ pub enum FramingError {
         ByteName(*.byte),
         first_byte_hint(*.byte)
     )]
-    UnrecognisedFraming { byte: u8, offset: u64 },
+    UnrecognisedFraming {
+        /// The first byte.
+        byte: u8,
+        /// Its stream offset.
+        offset: u64,
+    },
     /// The stream ended inside an octet-counted frame starting at `offset`.
     #[error("truncated frame: {received} of {expected} bytes at stream offset {offset}")]
     TruncatedFrame {
+        /// Bytes of the frame that arrived.
         received: usize,
+        /// Bytes its count declared.
         expected: usize,
+        /// Stream offset of the frame's count.
         offset: u64,
     },
     /// The stream ended inside the octet count starting at `offset`.
     #[error("truncated frame: the stream ended inside the octet count at stream offset {offset}")]
-    TruncatedOctetCount { offset: u64 },
+    TruncatedOctetCount {
+        /// Stream offset of the count's first digit.
+        offset: u64,
+    },
     /// The decoder was called again after an unrecoverable error.
     #[error(
         "framing stopped at stream offset {offset} after an unrecoverable error; the \
          connection should have been closed"
     )]
-    Stopped { offset: u64 },
+    Stopped {
+        /// Stream offset where the decoder stopped.
+        offset: u64,
+    },
     /// Encoding: the message contains the LF-delimited framing's terminator
     /// (LF or NUL) or a CR at `position`, which would split it into two
     /// records.
@@ -143,14 +176,24 @@ pub enum FramingError {
         "cannot LF-frame a message containing {} at byte {position}",
         ByteName(*.byte)
     )]
-    MessageContainsTerminator { byte: u8, position: usize },
+    MessageContainsTerminator {
+        /// The byte (LF, NUL or CR).
+        byte: u8,
+        /// Its offset in the message.
+        position: usize,
+    },
     /// Encoding: an empty message has no frame (octet counts start at 1, and
     /// an empty line is skipped).
     #[error("cannot frame an empty message")]
     EmptyMessage,
     /// Encoding: the message is longer than the codec's maximum frame.
     #[error("cannot frame a message of {len} bytes: the maximum is {max}")]
-    MessageTooLarge { len: usize, max: usize },
+    MessageTooLarge {
+        /// The message's length.
+        len: usize,
+        /// The codec's maximum frame length.
+        max: usize,
+    },
     /// Reading the stream failed.
     #[error("reading the stream failed: {0}")]
     Io(#[from] std::io::Error),

@@ -105,7 +105,7 @@ pub(crate) mod test_support {
     /// What a decoder made of a stream: frames and error messages, each in
     /// order, and whether it stopped on an unrecoverable error.
     #[derive(Debug, Default, PartialEq, Eq)]
-    pub struct Outcome {
+    pub(crate) struct Outcome {
         pub frames: Vec<Bytes>,
         pub errors: Vec<String>,
         pub stopped: bool,
@@ -140,7 +140,7 @@ pub(crate) mod test_support {
     }
 
     /// Feeds `chunks` one after the other, then signals EOF.
-    pub fn decode_chunks<'a, D>(
+    pub(crate) fn decode_chunks<'a, D>(
         mut decoder: D,
         chunks: impl IntoIterator<Item = &'a [u8]>,
     ) -> Outcome
@@ -160,7 +160,7 @@ pub(crate) mod test_support {
     }
 
     /// Splits `data` into chunks of the given sizes (cycled; zero counts as 1).
-    pub fn split_by<'a>(data: &'a [u8], sizes: &[usize]) -> Vec<&'a [u8]> {
+    pub(crate) fn split_by<'a>(data: &'a [u8], sizes: &[usize]) -> Vec<&'a [u8]> {
         let mut chunks = Vec::new();
         let mut rest = data;
         let mut i = 0;
@@ -178,7 +178,7 @@ pub(crate) mod test_support {
         chunks
     }
 
-    pub fn frames(list: &[&str]) -> Vec<Bytes> {
+    pub(crate) fn frames(list: &[&str]) -> Vec<Bytes> {
         list.iter()
             .map(|s| Bytes::copy_from_slice(s.as_bytes()))
             .collect()

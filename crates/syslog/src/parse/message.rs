@@ -10,13 +10,19 @@ use crate::timestamp::Timestamp;
 
 /// Which wire format a line was in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Format {
+    /// RFC 5424 (`<PRI>1 TIMESTAMP HOSTNAME ...`), also without PRI or VERSION.
     Rfc5424,
+    /// BSD syslog (RFC 3164, `<PRI>Mmm dd hh:mm:ss HOST TAG: MSG`).
     Rfc3164,
+    /// The JUNOScope standard format.
     Junoscope,
 }
 
 impl Format {
+    /// The format's name as configuration and the API spell it
+    /// (`rfc5424`, `rfc3164`, `junoscope`).
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Rfc5424 => "rfc5424",
@@ -35,16 +41,24 @@ impl fmt::Display for Format {
 /// One parsed syslog message, borrowing from the input line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyslogMessage<'a> {
+    /// The wire format the line was in.
     pub format: Format,
+    /// Facility and severity from `<PRI>`; `None` without one.
     pub priority: Option<Priority>,
     /// RFC 5424 VERSION; `None` for BSD lines and headerless bodies.
     pub version: Option<u16>,
+    /// When the event happened; `None` for a `-` (RFC 5424 NILVALUE).
     pub timestamp: Option<Timestamp>,
+    /// RFC 5424 HOSTNAME or the BSD HOSTNAME; `None` when `-` or absent.
     pub hostname: Option<&'a str>,
+    /// RFC 5424 APP-NAME, or the BSD TAG's program name.
     pub app_name: Option<&'a str>,
+    /// RFC 5424 PROCID, or the BSD TAG's `[pid]`.
     pub proc_id: Option<&'a str>,
     /// RFC 5424 MSGID, or the Junos / JUNOScope TAG taken from a BSD MSG.
     pub msg_id: Option<&'a str>,
+    /// The SD-ELEMENTs in order (empty for `-` and for BSD lines without
+    /// a Junos structured-data body).
     pub structured_data: Vec<SdElement<'a>>,
     /// `None` when absent or empty.
     pub message: Option<&'a str>,
@@ -53,7 +67,9 @@ pub struct SyslogMessage<'a> {
 /// One SD-ELEMENT: `[id name="value" ...]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SdElement<'a> {
+    /// The SD-ID, e.g. `junos@2636.1.1.1.2.18`.
     pub id: &'a str,
+    /// Its SD-PARAMs in order.
     pub params: Vec<SdParam<'a>>,
 }
 
@@ -70,7 +86,9 @@ impl<'a> SdElement<'a> {
 /// One SD-PARAM; `value` is unescaped (`Borrowed` when it had no escape).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SdParam<'a> {
+    /// The PARAM-NAME.
     pub name: &'a str,
+    /// The PARAM-VALUE, unescaped.
     pub value: Cow<'a, str>,
 }
 

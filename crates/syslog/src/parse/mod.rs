@@ -50,6 +50,7 @@ use tag::is_tag_token;
 pub use error::{ParseError, ParseErrorKind};
 pub use message::{Format, SdElement, SdParam, SyslogMessage};
 pub use options::ParseOptions;
+pub use to_event::RawBackedEvent;
 
 /// Parses one syslog line (without its line terminator).
 pub fn parse<'a>(input: &'a [u8], opts: &ParseOptions) -> Result<SyslogMessage<'a>> {

@@ -4,6 +4,30 @@ use netaudit_event::{CompactString, Event, Param};
 
 use super::message::SyslogMessage;
 
+/// An event mapped from a parsed line, and where its parameters are: in
+/// `event.params`, or only in `event.raw` (what the store keeps of a
+/// received line; the flag is a storage decision, not part of the event).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawBackedEvent {
+    /// The event; `params` is empty when `params_in_raw` is set.
+    pub event: Event,
+    /// The parameters are those [`params_of`](super::params_of) reads from
+    /// `event.raw`, and `event.params` is empty. `false` for an event that
+    /// holds all its parameters itself (or has none).
+    pub params_in_raw: bool,
+}
+
+impl From<Event> for RawBackedEvent {
+    /// An event that holds its parameters itself (catalog and API events,
+    /// unparsable lines).
+    fn from(event: Event) -> RawBackedEvent {
+        RawBackedEvent {
+            event,
+            params_in_raw: false,
+        }
+    }
+}
+
 impl SyslogMessage<'_> {
     /// The owned event for the store.
     ///
@@ -14,19 +38,18 @@ impl SyslogMessage<'_> {
     /// `device`, `device-name` or `device_name` fills `device` (first match
     /// wins, in SD order).
     pub fn to_event(&self, received_ns: i64, raw: &[u8]) -> Event {
-        let mut event = self.to_raw_backed_event(received_ns, raw);
+        let mut event = self.to_raw_backed_event(received_ns, raw).event;
         event.params = self.params();
-        event.params_from_raw = false;
         event
     }
 
     /// As [`SyslogMessage::to_event`], but the parameters stay in `raw`
-    /// (`params_from_raw`, `params` empty) when there are any: the store
-    /// keeps them only there and reads them back with
-    /// [`params_of`](super::params_of). The
-    /// fields `to_event` takes from parameters (`user`, `client_addr`,
-    /// `device`) are filled the same way; no parameter is copied.
-    pub fn to_raw_backed_event(&self, received_ns: i64, raw: &[u8]) -> Event {
+    /// ([`RawBackedEvent::params_in_raw`] set, `params` empty) when there
+    /// are any: the store keeps them only there and reads them back with
+    /// [`params_of`](super::params_of). The fields `to_event` takes from
+    /// parameters (`user`, `client_addr`, `device`) are filled the same
+    /// way; no parameter is copied.
+    pub fn to_raw_backed_event(&self, received_ns: i64, raw: &[u8]) -> RawBackedEvent {
         let first = |names: &[&str]| {
             self.structured_data
                 .iter()
@@ -34,7 +57,7 @@ impl SyslogMessage<'_> {
                 .find(|p| names.contains(&p.name))
                 .map(|p| CompactString::new(&p.value))
         };
-        Event {
+        let event = Event {
             received_ns,
             time_ns: self.timestamp.map(|t| t.unix_nanos()),
             host: self.hostname.map(CompactString::new),
@@ -51,7 +74,10 @@ impl SyslogMessage<'_> {
             message: self.message.map(CompactString::new),
             raw: raw.to_vec(),
             parse_error: None,
-            params_from_raw: self.structured_data.iter().any(|e| !e.params.is_empty()),
+        };
+        RawBackedEvent {
+            event,
+            params_in_raw: self.structured_data.iter().any(|e| !e.params.is_empty()),
         }
     }
 

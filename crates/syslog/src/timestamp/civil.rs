@@ -7,12 +7,17 @@ pub(crate) const SECONDS_PER_DAY: i64 = 86_400;
 /// A calendar date (proleptic Gregorian).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CivilDate {
+    /// The year, e.g. 2026.
     pub year: i32,
+    /// The month, 1 to 12.
     pub month: u8,
+    /// The day of the month, from 1.
     pub day: u8,
 }
 
 impl CivilDate {
+    /// Whether the month is 1 to 12 and the day exists in that month of
+    /// that year (Feb 29 only in leap years).
     #[inline]
     pub fn is_valid(&self) -> bool {
         (1..=12).contains(&self.month)
@@ -24,12 +29,17 @@ impl CivilDate {
 /// A time of day; `nanos` is the fraction of the second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CivilTime {
+    /// 0 to 23.
     pub hour: u8,
+    /// 0 to 59.
     pub minute: u8,
+    /// The second of the minute.
     pub second: u8,
+    /// Nanoseconds, 0 to 999,999,999.
     pub nanos: u32,
 }
 
+/// Whether `year` is a leap year in the proleptic Gregorian calendar.
 #[inline]
 pub fn is_leap_year(year: i32) -> bool {
     // `& 3` first: the common case needs no division.

@@ -12,7 +12,11 @@ pub enum YearRule {
     /// closest to the reference time: `Dec 31 23:59:59` received on Jan 1
     /// gets the previous year, `Jan 1 00:00:01` received on Dec 31 the next.
     /// A date that does not exist in a candidate year (Feb 29) skips it.
-    NearestTo { unix_seconds: i64 },
+    NearestTo {
+        /// The reference time (usually when the line was received), Unix
+        /// seconds.
+        unix_seconds: i64,
+    },
 }
 
 impl YearRule {

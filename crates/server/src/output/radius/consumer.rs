@@ -31,9 +31,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesOrdered, StreamExt};
-use netaudit_event::{Event, Severity};
+use netaudit_event::Severity;
 use netaudit_radius::mapping::{AccountingMapper, AccountingRecord};
 use netaudit_store::{Query, Store};
+use netaudit_syslog::RawBackedEvent;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -73,7 +74,7 @@ pub struct RadiusConsumer {
     consumer: Consumer,
     client: AccountingClient,
     mapper: AccountingMapper,
-    alerts: mpsc::Sender<Vec<Event>>,
+    alerts: mpsc::Sender<Vec<RawBackedEvent>>,
     metrics: Arc<RadiusConsumerMetrics>,
     retry_initial: Duration,
     retry_max: Duration,
@@ -89,7 +90,7 @@ impl RadiusConsumer {
     pub async fn open(
         output: RadiusOutput,
         store: Arc<Store>,
-        alerts: mpsc::Sender<Vec<Event>>,
+        alerts: mpsc::Sender<Vec<RawBackedEvent>>,
         client_metrics: Arc<RadiusMetrics>,
         metrics: Arc<RadiusConsumerMetrics>,
     ) -> anyhow::Result<RadiusConsumer> {
@@ -381,7 +382,7 @@ impl RadiusConsumer {
         let event = internal_event(CODE_UNDELIVERED, Severity::Alert, message);
         let sent = tokio::select! {
             _ = cancel.cancelled() => false,
-            result = self.alerts.send(vec![event]) => result.is_ok(),
+            result = self.alerts.send(vec![event.into()]) => result.is_ok(),
         };
         if sent {
             self.metrics.alerts.fetch_add(1, Relaxed);

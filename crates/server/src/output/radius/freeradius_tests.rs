@@ -17,6 +17,7 @@ use netaudit_event::{Event, EventContext};
 use netaudit_radius::mapping::NasIdentity;
 use netaudit_radius::{Dictionary, SharedSecret};
 use netaudit_store::{Store, StoreConfig, Synchronous};
+use netaudit_syslog::RawBackedEvent;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -89,7 +90,7 @@ struct Running {
 async fn start(
     output: RadiusOutput,
     store: &Arc<Store>,
-    alerts: mpsc::Sender<Vec<Event>>,
+    alerts: mpsc::Sender<Vec<RawBackedEvent>>,
 ) -> Running {
     let client_metrics = Arc::new(RadiusMetrics::default());
     let metrics = Arc::new(ConsumerMetrics::default());
@@ -362,8 +363,8 @@ async fn a_stopped_server_gets_every_pending_record_after_restarts_of_both() {
         .await
         .expect("an alert within 10 s")
         .expect("alert channel open");
-    assert_eq!(alert[0].code.as_deref(), Some(CODE_UNDELIVERED));
-    let message = alert[0].message.clone().unwrap_or_default();
+    assert_eq!(alert[0].event.code.as_deref(), Some(CODE_UNDELIVERED));
+    let message = alert[0].event.message.clone().unwrap_or_default();
     assert!(
         message.contains("has not delivered event") && message.contains("no reply"),
         "{message}"
