@@ -11,4 +11,5 @@ mod crash;
 mod inputs;
 mod radius;
 mod reload;
+mod store_reliability;
 mod tls;

@@ -2,8 +2,6 @@
 //! and `netaudit verify`: a clean shutdown seals the tail, the store's files
 //! are not world-readable.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
@@ -12,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 
 fn netaudit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_netaudit"))
