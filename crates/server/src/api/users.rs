@@ -21,6 +21,9 @@ use crate::auth::{validate_name, LoginOutcome, Role};
 type St = State<Arc<ApiState>>;
 type Peer = ConnectInfo<SocketAddr>;
 
+/// The one answer to a refused login.
+const LOGIN_REFUSED: &str = "login refused: Authentication Failure";
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
@@ -43,12 +46,11 @@ pub async fn login(
     let policy = state.policy();
     let now = crate::auth::now_ns();
     let check = {
-        let state = state.clone();
         let (name, password) = (request.username.clone(), request.password);
         // argon2 takes tens of milliseconds: off the async workers.
-        tokio::task::spawn_blocking(move || state.auth.check_login(&name, &password, policy, now))
-            .await
-            .map_err(ApiError::internal)??
+        state
+            .db(move |auth| auth.check_login(&name, &password, policy, now))
+            .await?
     };
     let user = request.username.as_str();
     match check {
@@ -92,10 +94,10 @@ pub async fn login(
                     .await?;
                 state.sessions.close_all_of(user);
             }
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                format!("login refused: {}", refusal.reason()),
-            ))
+            // One answer for an unknown name, a wrong password and a locked
+            // account (after the same password check): the reason is in
+            // the event trail, not for the client to probe.
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, LOGIN_REFUSED))
         }
     }
 }
@@ -125,7 +127,7 @@ pub async fn logout(State(state): St, principal: Principal) -> Result<Response, 
 
 /// `GET /api/v1/users` (admin).
 pub async fn list(State(state): St) -> Result<Response, ApiError> {
-    let users = state.auth.users()?;
+    let users = state.db(|auth| auth.users()).await?;
     Ok(Json(serde_json::json!({ "users": users })).into_response())
 }
 
@@ -145,16 +147,9 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let request: CreateUser = parse_json(&body)?;
     validate_name(&request.name)?;
-    let user = {
-        let state = state.clone();
-        tokio::task::spawn_blocking(move || {
-            state
-                .auth
-                .add_user(&request.name, request.role, &request.password)
-        })
-        .await
-        .map_err(ApiError::internal)??
-    };
+    let user = state
+        .db(move |auth| auth.add_user(&request.name, request.role, &request.password))
+        .await?;
     state
         .audit(
             "JUNOSCOPE_USER_CREATED",
@@ -185,7 +180,10 @@ pub async fn delete(
             "an administrator cannot delete their own account",
         ));
     }
-    state.auth.delete_user(&name)?;
+    {
+        let name = name.clone();
+        state.db(move |auth| auth.delete_user(&name)).await?;
+    }
     state.sessions.close_all_of(&name);
     state
         .audit(
@@ -216,11 +214,10 @@ pub async fn set_password(
     checked_name(&name)?;
     let request: SetPassword = parse_json(&body)?;
     {
-        let state = state.clone();
         let name = name.clone();
-        tokio::task::spawn_blocking(move || state.auth.set_password(&name, &request.password))
-            .await
-            .map_err(ApiError::internal)??;
+        state
+            .db(move |auth| auth.set_password(&name, &request.password))
+            .await?;
     }
     state
         .audit(
@@ -248,7 +245,10 @@ async fn set_locked(
             "an administrator cannot lock their own account",
         ));
     }
-    state.auth.set_locked(&name, locked)?;
+    {
+        let name = name.clone();
+        state.db(move |auth| auth.set_locked(&name, locked)).await?;
+    }
     if locked {
         state.sessions.close_all_of(&name);
     }
@@ -296,7 +296,10 @@ pub async fn token(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     checked_name(&name)?;
-    let token = state.auth.create_token(&name)?;
+    let token = {
+        let name = name.clone();
+        state.db(move |auth| auth.create_token(&name)).await?
+    };
     tracing::info!(user = %name, by = %principal.user, client = %principal.client, "API token created");
     Ok((
         StatusCode::CREATED,

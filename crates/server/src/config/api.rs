@@ -15,6 +15,7 @@ pub(crate) struct RawApi {
     session_idle_timeout_secs: Option<u64>,
     max_login_attempts: Option<u32>,
     access_window_secs: Option<u64>,
+    lockout_secs: Option<u64>,
     body_limit_bytes: Option<usize>,
 }
 
@@ -28,6 +29,9 @@ pub struct ApiConfig {
     /// Failed logins within `access_window_secs` that lock the account.
     pub max_login_attempts: u32,
     pub access_window_secs: u64,
+    /// How long a lock by the policy lasts; `None` (the default): until an
+    /// administrator unlocks (NDcPP FIA_AFL.1 allows either).
+    pub lockout_secs: Option<u64>,
     /// Largest accepted request body in bytes.
     pub body_limit_bytes: usize,
 }
@@ -39,6 +43,7 @@ impl Default for ApiConfig {
             session_idle_timeout_secs: 900,
             max_login_attempts: 5,
             access_window_secs: 300,
+            lockout_secs: None,
             body_limit_bytes: 8 * 1024 * 1024,
         }
     }
@@ -58,6 +63,7 @@ impl RawApi {
             access_window_secs: self
                 .access_window_secs
                 .unwrap_or(default.access_window_secs),
+            lockout_secs: self.lockout_secs,
             body_limit_bytes: self.body_limit_bytes.unwrap_or(default.body_limit_bytes),
         };
         for (key, zero) in [
@@ -68,6 +74,7 @@ impl RawApi {
             ("api.max_login_attempts", api.max_login_attempts == 0),
             ("api.access_window_secs", api.access_window_secs == 0),
             ("api.body_limit_bytes", api.body_limit_bytes == 0),
+            ("api.lockout_secs", api.lockout_secs == Some(0)),
         ] {
             if zero {
                 return Err(ConfigError::invalid(key, "must be at least 1"));

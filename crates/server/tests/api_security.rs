@@ -1,0 +1,370 @@
+//! The HTTP API under concurrency, a locked user database and hostile
+//! clients: `netaudit serve` on loopback ports with a private data
+//! directory, users made with `netaudit user`, requests over real HTTP.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{config_text, free_port, free_tcp_port, http_get, stored_events, Netaudit};
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A response: status, headers (lower-case names) and body.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}), status {}: {:?}", self.status, self.body))
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+    /// The `error` of a JSON error body.
+    fn error(&self) -> String {
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error string in {:?}", self.body))
+            .to_string()
+    }
+}
+
+/// Sends `raw` (a whole HTTP/1.1 request) and reads the answer until the
+/// server closes (bounded by a read timeout).
+fn exchange(address: SocketAddr, raw: &[u8]) -> Reply {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(5)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    // The server may answer before reading everything.
+    let _ = stream.write_all(raw);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    parse_reply(&answer)
+}
+
+fn parse_reply(raw: &[u8]) -> Reply {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP head in {:?}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut rest = raw[split + 4..].to_vec();
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    if headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"))
+    {
+        let mut body = Vec::new();
+        let mut input = &rest[..];
+        // Bounded by the input length: every chunk consumes bytes.
+        while let Some(pos) = input.windows(2).position(|w| w == b"\r\n") {
+            let size = usize::from_str_radix(String::from_utf8_lossy(&input[..pos]).trim(), 16)
+                .expect("chunk size");
+            input = &input[pos + 2..];
+            if size == 0 || input.len() < size + 2 {
+                break;
+            }
+            body.extend_from_slice(&input[..size]);
+            input = &input[size + 2..];
+        }
+        rest = body;
+    }
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&rest).to_string(),
+    }
+}
+
+/// A request with `Connection: close`, a bearer token and a JSON body.
+fn request(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    auth: Option<&str>,
+    body: Option<&Value>,
+) -> Reply {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    if let Some(token) = auth {
+        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    if !body.is_empty() {
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    head.push_str("\r\n");
+    head.push_str(&body);
+    exchange(address, head.as_bytes())
+}
+
+/// `netaudit user ARGS...` on the server's configuration.
+fn user_cli(server: &Netaudit, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .arg("user")
+        .arg("-c")
+        .arg(&server.config_path)
+        .args(args)
+        .output()
+        .expect("run netaudit user");
+    assert!(
+        output.status.success(),
+        "netaudit user {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn add_user(server: &Netaudit, name: &str, role: &str) {
+    let file = server.dir.join(format!("{name}.pw"));
+    std::fs::write(&file, format!("{PASSWORD}\n")).expect("write password file");
+    user_cli(
+        server,
+        &[
+            "add",
+            name,
+            "--role",
+            role,
+            "--password-file",
+            file.to_str().expect("utf-8 path"),
+        ],
+    );
+}
+
+fn login(address: SocketAddr, name: &str) -> String {
+    let reply = request(
+        address,
+        "POST",
+        "/api/v1/login",
+        None,
+        Some(&json!({"username": name, "password": PASSWORD})),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.json()["token"].as_str().expect("token").to_string()
+}
+
+/// A server with an admin, an auditor and a reporter (with an API token).
+struct Fixture {
+    _dir: tempfile::TempDir,
+    server: Netaudit,
+    token: String,
+}
+
+fn start(api: &str) -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let http = free_tcp_port();
+    let config = config_text(
+        dir.path(),
+        http,
+        &format!(
+            "[[listener]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:{port}\"\n\n[api]\nmax_login_attempts = 3\naccess_window_secs = 60\n{api}"
+        ),
+    );
+    let server = Netaudit::start(dir.path(), &config);
+    add_user(&server, "root-admin", "admin");
+    add_user(&server, "alice", "auditor");
+    add_user(&server, "app1", "reporter");
+    let token = user_cli(&server, &["token", "app1"]);
+    Fixture {
+        _dir: dir,
+        server,
+        token,
+    }
+}
+
+fn events_with_code(db: &Path, code: &str) -> Vec<netaudit_event::Event> {
+    stored_events(db)
+        .into_iter()
+        .filter(|e| e.code.as_deref() == Some(code))
+        .collect()
+}
+
+/// Runs `count` copies of `work` at once (each on its own thread) and
+/// returns their results.
+fn concurrently<T: Send + 'static>(
+    count: usize,
+    work: impl Fn(usize) -> T + Send + Sync + 'static,
+) -> Vec<T> {
+    let work = Arc::new(work);
+    let barrier = Arc::new(std::sync::Barrier::new(count));
+    let threads: Vec<_> = (0..count)
+        .map(|i| {
+            let (work, barrier) = (work.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                work(i)
+            })
+        })
+        .collect();
+    threads
+        .into_iter()
+        .map(|t| t.join().expect("worker thread"))
+        .collect()
+}
+
+#[test]
+fn concurrent_final_reports_of_one_leaf_give_one_200_and_one_event() {
+    let f = start("");
+    let a = f.server.http;
+    let reply = request(
+        a,
+        "POST",
+        "/api/v1/operations",
+        Some(&f.token),
+        Some(&json!({"name": "raceop", "type": "archive", "devices": ["r0", "r1"]})),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let token = f.token.clone();
+    let statuses = concurrently(20, move |_| {
+        request(
+            a,
+            "PUT",
+            "/api/v1/operations/raceop/leaves/r0",
+            Some(&token),
+            Some(&json!({"status": "success", "revision": "7"})),
+        )
+        .status
+    });
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    let conflict = statuses.iter().filter(|s| **s == 409).count();
+    assert_eq!((ok, conflict), (1, 19), "{statuses:?}");
+    let events = events_with_code(&f.server.db, "JUNOSCOPE_ARCHIVE_SUCCESS");
+    assert_eq!(events.len(), 1, "{events:?}");
+    // The other leaf is untouched and still reports once.
+    let reply = request(
+        a,
+        "PUT",
+        "/api/v1/operations/raceop/leaves/r1",
+        Some(&f.token),
+        Some(&json!({"status": "connection-error"})),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let reply = request(
+        a,
+        "PUT",
+        "/api/v1/operations/raceop/leaves/r1",
+        Some(&f.token),
+        Some(&json!({"status": "success", "revision": "8"})),
+    );
+    assert_eq!(reply.status, 409, "{}", reply.body);
+}
+
+/// Holds the write lock of `auth.db` like another process would, until dropped.
+struct HeldLock(rusqlite::Connection);
+
+fn hold_lock(path: &Path) -> HeldLock {
+    let conn = rusqlite::Connection::open(path).expect("open auth.db");
+    conn.execute_batch("BEGIN EXCLUSIVE")
+        .expect("take auth.db's lock");
+    HeldLock(conn)
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        let _ = self.0.execute_batch("ROLLBACK");
+    }
+}
+
+#[test]
+fn a_locked_user_database_answers_503_and_health_does_not_wait_for_it() {
+    let f = start("");
+    let a = f.server.http;
+    let admin = login(a, "root-admin");
+    let lock = hold_lock(&f.server.dir.join("auth.db"));
+    // Writers wait for the lock; each holds a thread meanwhile.
+    let finished = Arc::new(AtomicUsize::new(0));
+    let waiting = {
+        let (admin, finished) = (admin.clone(), finished.clone());
+        std::thread::spawn(move || {
+            concurrently(8, move |i| {
+                let reply = request(
+                    a,
+                    "POST",
+                    &format!("/api/v1/users/{}/lock", ["alice", "app1"][i % 2]),
+                    Some(&admin),
+                    None,
+                );
+                finished.fetch_add(1, Ordering::SeqCst);
+                reply
+            })
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let health = http_get(a, "/health");
+    let done_before_health = finished.load(Ordering::SeqCst);
+    assert_eq!(
+        health.as_ref().map(|h| h.0),
+        Some(200),
+        "{health:?}\n{}",
+        f.server.log()
+    );
+    assert_eq!(
+        done_before_health, 0,
+        "/health answered only after requests waiting for auth.db's lock"
+    );
+    let replies = waiting.join().expect("waiting requests");
+    for reply in &replies {
+        assert_eq!(reply.status, 503, "{reply:?}");
+        assert_eq!(reply.header("retry-after"), Some("1"), "{reply:?}");
+        let error = reply.error();
+        assert!(error.contains("busy"), "{error}");
+        for internal in ["database is locked", "auth.db", "sqlite", "/"] {
+            assert!(!error.contains(internal), "{internal} in {error}");
+        }
+    }
+    // A failed login and a user creation meet the same lock.
+    let reply = request(
+        a,
+        "POST",
+        "/api/v1/login",
+        None,
+        Some(&json!({"username": "alice", "password": "wrong password"})),
+    );
+    assert_eq!(reply.status, 503, "{reply:?}");
+    let reply = request(
+        a,
+        "POST",
+        "/api/v1/users",
+        Some(&admin),
+        Some(&json!({"name": "bob", "role": "auditor", "password": PASSWORD})),
+    );
+    assert_eq!(reply.status, 503, "{reply:?}");
+    assert!(
+        f.server.log().contains("database is locked"),
+        "the cause is in the log:\n{}",
+        f.server.log()
+    );
+    // Once the lock is gone, the same request works.
+    drop(lock);
+    let reply = request(a, "POST", "/api/v1/users/app1/lock", Some(&admin), None);
+    assert_eq!(reply.status, 204, "{reply:?}");
+}
