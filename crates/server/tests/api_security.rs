@@ -368,3 +368,219 @@ fn a_locked_user_database_answers_503_and_health_does_not_wait_for_it() {
     let reply = request(a, "POST", "/api/v1/users/app1/lock", Some(&admin), None);
     assert_eq!(reply.status, 204, "{reply:?}");
 }
+
+/// A raw request with `Connection: close` and extra header lines.
+fn raw(address: SocketAddr, method: &str, target: &str, extra: &str, body: &str) -> Reply {
+    let text = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    exchange(address, text.as_bytes())
+}
+
+/// A JSON `{"error": ...}` with `status` that names no file.
+fn assert_json_error(reply: &Reply, status: u16) -> String {
+    assert_eq!(reply.status, status, "{reply:?}");
+    assert!(
+        reply
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("application/json")),
+        "{reply:?}"
+    );
+    let error = reply.error();
+    assert!(!error.is_empty(), "{reply:?}");
+    assert!(
+        !error.contains('/') || error.contains("application/json"),
+        "{error}"
+    );
+    assert!(!error.contains("  "), "a run of spaces in {error:?}");
+    error
+}
+
+#[test]
+fn every_error_answers_json_without_internal_details() {
+    let f = start("body_limit_bytes = 2048\n");
+    let a = f.server.http;
+    let bearer = format!("Authorization: Bearer {}\r\n", f.token);
+    assert_json_error(&raw(a, "GET", "/no/such/route", "", ""), 404);
+    assert_json_error(&raw(a, "GET", "/api/v1/nothing", "", ""), 404);
+    let reply = raw(a, "DELETE", "/health", "", "");
+    assert_json_error(&reply, 405);
+    assert!(reply.header("allow").is_some(), "{reply:?}");
+    assert_json_error(&raw(a, "PATCH", "/api/v1/users", "", ""), 405);
+    // A path parameter that is not UTF-8.
+    assert_json_error(
+        &raw(
+            a,
+            "PUT",
+            "/api/v1/operations/%FF%FE/leaves/r0",
+            &format!("{bearer}Content-Type: application/json\r\n"),
+            "{\"status\":\"success\"}",
+        ),
+        400,
+    );
+    // A body over api.body_limit_bytes.
+    let big = format!("{{\"code\":\"{}\"}}", "x".repeat(4096));
+    assert_json_error(
+        &raw(
+            a,
+            "POST",
+            "/api/v1/events",
+            &format!("{bearer}Content-Type: application/json\r\n"),
+            &big,
+        ),
+        413,
+    );
+    // An overlong request target and an overlong head.
+    let long = format!("/api/v1/events?text={}", "a".repeat(10_000));
+    assert_json_error(&raw(a, "GET", &long, &bearer, ""), 414);
+    let header = format!("X-Filler: {}\r\n", "b".repeat(20_000));
+    assert_json_error(&raw(a, "GET", "/api/v1/events", &header, ""), 431);
+    // A body that says it is not JSON.
+    let error = assert_json_error(
+        &raw(
+            a,
+            "POST",
+            "/api/v1/events",
+            &format!("{bearer}Content-Type: text/plain\r\n"),
+            "{\"code\":\"JUNOSCOPE_LOGOUT\"}",
+        ),
+        415,
+    );
+    assert!(error.contains("application/json"), "{error}");
+    let reply = raw(
+        a,
+        "POST",
+        "/api/v1/login",
+        "Content-Type: application/x-www-form-urlencoded\r\n",
+        "username=alice&password=x",
+    );
+    assert_json_error(&reply, 415);
+    // JSON with parameters is JSON.
+    let reply = raw(
+        a,
+        "POST",
+        "/api/v1/login",
+        "Content-Type: application/json; charset=utf-8\r\n",
+        &json!({"username": "alice", "password": PASSWORD}).to_string(),
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    // A relative time as docs/api.md writes it.
+    let auditor = reply.json()["token"].as_str().expect("token").to_string();
+    let reply = request(
+        a,
+        "GET",
+        "/api/v1/events?code=JUNOSCOPE_LOGIN_*&since=-1h",
+        Some(&auditor),
+        None,
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert!(!reply.json()["events"]
+        .as_array()
+        .expect("events")
+        .is_empty());
+    assert_json_error(
+        &request(a, "GET", "/api/v1/events?since=-x1h", Some(&auditor), None),
+        400,
+    );
+    // No local verify key: 409 without the key's path.
+    std::fs::remove_file(f.server.dir.join("netaudit.verify-key")).expect("remove verify key");
+    let reply = request(a, "GET", "/api/v1/verify", Some(&auditor), None);
+    let error = assert_json_error(&reply, 409);
+    assert!(!error.contains("verify-key"), "{error}");
+}
+
+#[test]
+fn a_cli_error_says_its_cause_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("missing.toml");
+    let output = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(["user", "-c"])
+        .arg(&missing)
+        .arg("list")
+        .output()
+        .expect("run netaudit user");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("missing.toml"), "{stderr}");
+}
+
+#[test]
+fn a_password_change_ends_the_users_other_sessions() {
+    let f = start("");
+    let a = f.server.http;
+    let admin = login(a, "root-admin");
+    let admin_elsewhere = login(a, "root-admin");
+    let first = login(a, "alice");
+    let second = login(a, "alice");
+    let new_password = json!({"password": "a new and long password"});
+    let reply = request(
+        a,
+        "PUT",
+        "/api/v1/users/alice/password",
+        Some(&admin),
+        Some(&new_password),
+    );
+    assert_eq!(reply.status, 204, "{reply:?}");
+    for session in [&first, &second] {
+        let reply = request(a, "GET", "/api/v1/events", Some(session), None);
+        assert_json_error(&reply, 401);
+    }
+    // An administrator changing their own password keeps this session only.
+    let reply = request(
+        a,
+        "PUT",
+        "/api/v1/users/root-admin/password",
+        Some(&admin),
+        Some(&new_password),
+    );
+    assert_eq!(reply.status, 204, "{reply:?}");
+    assert_eq!(
+        request(a, "GET", "/api/v1/users", Some(&admin), None).status,
+        200
+    );
+    assert_json_error(
+        &request(a, "GET", "/api/v1/users", Some(&admin_elsewhere), None),
+        401,
+    );
+    // Other users' sessions are untouched.
+    let bob = login(a, "app1");
+    let reply = request(
+        a,
+        "PUT",
+        "/api/v1/users/alice/password",
+        Some(&admin),
+        Some(&json!({"password": "yet another long password"})),
+    );
+    assert_eq!(reply.status, 204, "{reply:?}");
+    let reply = request(
+        a,
+        "POST",
+        "/api/v1/operations",
+        Some(&bob),
+        Some(&json!({"name": "op", "type": "scan", "devices": ["d"]})),
+    );
+    assert_eq!(reply.status, 201, "{reply:?}");
+}
+
+#[test]
+fn a_reload_from_the_api_is_logged_as_such() {
+    let f = start("");
+    let a = f.server.http;
+    let admin = login(a, "root-admin");
+    let reply = request(a, "POST", "/api/v1/outputs/reload", Some(&admin), None);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let log = f.server.log();
+    let reloaded: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("configuration reloaded"))
+        .collect();
+    assert_eq!(reloaded.len(), 1, "{log}");
+    assert!(reloaded[0].contains("API reload"), "{log}");
+    assert!(!reloaded[0].contains("SIGHUP"), "{log}");
+}

@@ -4,6 +4,7 @@
 
 mod error;
 mod events;
+mod http_errors;
 mod input;
 mod openapi;
 mod operations;
@@ -15,6 +16,7 @@ mod session;
 mod state;
 mod users;
 
+pub use http_errors::{json_errors, not_found};
 pub use outbox::drain_outbox;
 pub use routes::router;
 pub use state::ApiState;

@@ -219,6 +219,10 @@ pub async fn set_password(
             .db(move |auth| auth.set_password(&name, &request.password))
             .await?;
     }
+    // Whoever knew the old password is out.
+    state
+        .sessions
+        .close_others_of(&name, principal.session.as_deref());
     state
         .audit(
             "JUNOSCOPE_USER_PASSWORD_CHANGED",

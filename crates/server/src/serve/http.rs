@@ -32,6 +32,10 @@ pub async fn start(
         Some(api) => app.merge(crate::api::router(api)),
         None => app,
     };
+    // Every error as JSON, unknown routes included (docs/api.md).
+    let app = app
+        .fallback(crate::api::not_found)
+        .layer(axum::middleware::from_fn(crate::api::json_errors));
     tracing::info!(%address, "serving /health, /metrics and /api/v1");
     Ok(tokio::spawn(async move {
         let served = axum::serve(

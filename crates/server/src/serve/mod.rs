@@ -175,7 +175,7 @@ impl Server {
     /// SIGHUP: reload, then store the audit events of the output changes
     /// (actor `local-signal` from `local`) through the pipeline.
     async fn reload_on_signal(&mut self) {
-        match self.reload().await {
+        match self.reload("SIGHUP").await {
             Ok(applied) => {
                 let events = crate::output::control::audit_events(
                     &applied.old,
@@ -200,7 +200,9 @@ impl Server {
     async fn control(&mut self, request: ControlRequest) {
         match request {
             ControlRequest::Reload(reply) => {
-                let result = self.reload().await;
+                let result = self
+                    .reload("API reload (POST /api/v1/outputs/reload)")
+                    .await;
                 if let Err(err) = &result {
                     tracing::error!(error = %err, "API reload: configuration rejected; keeping the running one");
                 }
@@ -212,10 +214,10 @@ impl Server {
         }
     }
 
-    /// SIGHUP and the API: re-read the file; keep listeners whose
+    /// SIGHUP and the API (`by` names which, for the log): re-read the file; keep listeners whose
     /// configuration is unchanged, stop the others, then start the new
     /// ones; the same for outputs. An invalid file changes nothing.
-    async fn reload(&mut self) -> Result<AppliedReload, ReloadError> {
+    async fn reload(&mut self, by: &'static str) -> Result<AppliedReload, ReloadError> {
         let Some(path) = self.config_path.clone() else {
             return Err(ReloadError::NoConfigFile);
         };
@@ -231,7 +233,7 @@ impl Server {
             if changed {
                 tracing::warn!(
                     section = what,
-                    "SIGHUP: this section changed; it takes effect at the next restart"
+                    "{by}: this section changed; it takes effect at the next restart"
                 );
             }
         }
@@ -248,12 +250,12 @@ impl Server {
             match running.reload_tls() {
                 Ok(true) => tracing::info!(
                     listener = %running.config.display_name(),
-                    "SIGHUP: TLS certificate, key and CA files re-read"
+                    "{by}: TLS certificate, key and CA files re-read"
                 ),
                 Ok(false) => {}
                 Err(err) => tracing::error!(
                     error = %err,
-                    "SIGHUP: TLS files rejected; the listener keeps its current ones"
+                    "{by}: TLS files rejected; the listener keeps its current ones"
                 ),
             }
         }
@@ -272,14 +274,14 @@ impl Server {
                 }
                 Err(err) => {
                     failed += 1;
-                    tracing::error!(error = %err, "SIGHUP: listener not started");
+                    tracing::error!(error = %err, "{by}: listener not started");
                 }
             }
         }
         self.config.listeners = new.listeners.clone();
         if let Some(ctx) = &self.outputs_context {
             let (kept, stopped, started) = self.outputs.reload(&new.output, ctx).await;
-            tracing::info!(kept, stopped, started, "SIGHUP: outputs reloaded");
+            tracing::info!(kept, stopped, started, "{by}: outputs reloaded");
         }
         let old_output = std::mem::replace(&mut self.config.output, new.output.clone());
         tracing::info!(
@@ -287,7 +289,7 @@ impl Server {
             stopped,
             started,
             failed,
-            "SIGHUP: configuration reloaded"
+            "{by}: configuration reloaded"
         );
         Ok(AppliedReload {
             old: old_output,
