@@ -584,3 +584,79 @@ fn a_reload_from_the_api_is_logged_as_such() {
     assert!(reloaded[0].contains("API reload"), "{log}");
     assert!(!reloaded[0].contains("SIGHUP"), "{log}");
 }
+
+fn try_login(address: SocketAddr, name: &str, password: &str) -> Reply {
+    request(
+        address,
+        "POST",
+        "/api/v1/login",
+        None,
+        Some(&json!({"username": name, "password": password})),
+    )
+}
+
+#[test]
+fn unknown_names_wrong_passwords_and_locked_accounts_get_one_answer() {
+    let f = start("");
+    let a = f.server.http;
+    let admin = login(a, "root-admin");
+    let reply = request(a, "POST", "/api/v1/users/app1/lock", Some(&admin), None);
+    assert_eq!(reply.status, 204, "{reply:?}");
+    let unknown = try_login(a, "nobody", PASSWORD);
+    let wrong = try_login(a, "alice", "not the password");
+    let locked = try_login(a, "app1", PASSWORD);
+    for reply in [&unknown, &wrong, &locked] {
+        assert_json_error(reply, 401);
+        assert_eq!(reply.body, unknown.body);
+        assert_eq!(reply.header("www-authenticate"), unknown.header("www-authenticate"));
+    }
+    // The trail still says why.
+    let failures = events_with_code(&f.server.db, "JUNOSCOPE_LOGIN_FAILURE");
+    let reason = |user: &str| {
+        failures
+            .iter()
+            .find(|e| e.user.as_deref() == Some(user))
+            .and_then(|e| e.param("failure-reason").map(str::to_string))
+    };
+    assert_eq!(reason("nobody").as_deref(), Some("Authentication Failure"));
+    assert_eq!(reason("alice").as_deref(), Some("Authentication Failure"));
+    assert_eq!(reason("app1").as_deref(), Some("User Account Locked"));
+}
+
+#[test]
+fn with_lockout_secs_a_policy_lock_ends_by_itself() {
+    let lockout = Duration::from_secs(4);
+    let f = start(&format!("lockout_secs = {}\n", lockout.as_secs()));
+    let a = f.server.http;
+    for _ in 0..2 {
+        assert_json_error(&try_login(a, "alice", "not the password"), 401);
+    }
+    // The server takes the lock's time after this instant.
+    let locked_at = std::time::Instant::now();
+    assert_json_error(&try_login(a, "alice", "not the password"), 401);
+    assert_eq!(
+        events_with_code(&f.server.db, "JUNOSCOPE_USER_AUTO_LOCKED").len(),
+        1
+    );
+    let first = try_login(a, "alice", PASSWORD);
+    if locked_at.elapsed() < lockout {
+        // (A machine too slow to get here within lockout_secs may already
+        // be past the lock.)
+        assert_json_error(&first, 401);
+    }
+    // Bounded: the lock ends after lockout_secs, not before.
+    let deadline = locked_at + Duration::from_secs(60);
+    let mut accepted = first.status == 200;
+    while !accepted && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+        accepted = try_login(a, "alice", PASSWORD).status == 200;
+    }
+    assert!(accepted, "still locked after 60 s:\n{}", f.server.log());
+    assert!(locked_at.elapsed() >= lockout);
+    // An administrator's lock has no end by time.
+    let admin = login(a, "root-admin");
+    let reply = request(a, "POST", "/api/v1/users/app1/lock", Some(&admin), None);
+    assert_eq!(reply.status, 204, "{reply:?}");
+    std::thread::sleep(lockout + Duration::from_millis(500));
+    assert_json_error(&try_login(a, "app1", PASSWORD), 401);
+}
