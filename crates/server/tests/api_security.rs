@@ -608,7 +608,10 @@ fn unknown_names_wrong_passwords_and_locked_accounts_get_one_answer() {
     for reply in [&unknown, &wrong, &locked] {
         assert_json_error(reply, 401);
         assert_eq!(reply.body, unknown.body);
-        assert_eq!(reply.header("www-authenticate"), unknown.header("www-authenticate"));
+        assert_eq!(
+            reply.header("www-authenticate"),
+            unknown.header("www-authenticate")
+        );
     }
     // The trail still says why.
     let failures = events_with_code(&f.server.db, "JUNOSCOPE_LOGIN_FAILURE");
@@ -659,4 +662,81 @@ fn with_lockout_secs_a_policy_lock_ends_by_itself() {
     assert_eq!(reply.status, 204, "{reply:?}");
     std::thread::sleep(lockout + Duration::from_millis(500));
     assert_json_error(&try_login(a, "app1", PASSWORD), 401);
+}
+
+/// The peak resident memory of `pid` in kB (VmHWM).
+fn peak_rss_kb(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status")
+}
+
+#[test]
+fn a_login_flood_is_bounded_and_an_auditor_is_still_answered() {
+    let f = start("client_max_login_failures = 100000\n");
+    let a = f.server.http;
+    let auditor = login(a, "alice");
+    let flood = std::thread::spawn(move || {
+        concurrently(100, move |i| {
+            try_login(a, &format!("flood{i}"), "not the password")
+        })
+    });
+    // Answered during the flood (not timed: it only has to complete).
+    let reply = request(a, "GET", "/api/v1/events?limit=5", Some(&auditor), None);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let replies = flood.join().expect("flood");
+    let busy: Vec<&Reply> = replies.iter().filter(|r| r.status == 503).collect();
+    let refused = replies.iter().filter(|r| r.status == 401).count();
+    assert_eq!(busy.len() + refused, 100, "{replies:?}");
+    assert!(!busy.is_empty(), "no 503 among 100 simultaneous logins");
+    assert!(refused > 0, "no login was checked at all");
+    for reply in &busy {
+        assert_eq!(reply.header("retry-after"), Some("1"), "{reply:?}");
+        assert_json_error(reply, 503);
+    }
+    let peak_mb = peak_rss_kb(f.server.pid()) / 1024;
+    eprintln!(
+        "100 simultaneous logins: {} answered 503, {refused} checked (401); peak resident memory {peak_mb} MB",
+        busy.len()
+    );
+    assert!(peak_mb < 300, "peak resident memory {peak_mb} MB");
+    // Checked logins are audited; the ones refused as busy never ran.
+    let failures = events_with_code(&f.server.db, "JUNOSCOPE_LOGIN_FAILURE");
+    assert_eq!(failures.len(), refused);
+}
+
+#[test]
+fn failed_logins_from_one_address_are_limited_and_each_refusal_is_audited() {
+    let f = start("client_max_login_failures = 3\nclient_login_window_secs = 600\n");
+    let a = f.server.http;
+    for i in 0..3 {
+        assert_json_error(&try_login(a, &format!("nobody{i}"), "guess"), 401);
+    }
+    // Now even the right password is refused from this address, at once.
+    for _ in 0..2 {
+        let reply = try_login(a, "alice", PASSWORD);
+        let error = assert_json_error(&reply, 429);
+        assert!(error.contains("too many failed logins"), "{error}");
+        let after: u64 = reply
+            .header("retry-after")
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After seconds");
+        assert!((1..=600).contains(&after), "{after}");
+    }
+    let throttled: Vec<_> = events_with_code(&f.server.db, "JUNOSCOPE_LOGIN_FAILURE")
+        .into_iter()
+        .filter(|e| e.param("failure-reason") == Some("Too Many Failed Logins From Client Address"))
+        .collect();
+    assert_eq!(throttled.len(), 2);
+    assert!(throttled.iter().all(
+        |e| e.user.as_deref() == Some("alice") && e.client_addr.as_deref() == Some("127.0.0.1")
+    ));
+    assert!(
+        !events_with_code(&f.server.db, "JUNOSCOPE_LOGIN_SUCCESSFUL")
+            .iter()
+            .any(|e| e.user.as_deref() == Some("alice"))
+    );
 }

@@ -14,6 +14,7 @@ mod principal;
 mod routes;
 mod session;
 mod state;
+mod throttle;
 mod users;
 
 pub use http_errors::{json_errors, not_found};

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use super::error::ApiError;
 use super::session::Sessions;
+use super::throttle::{ClientFailures, PasswordGate};
 use crate::auth::{AuthDb, AuthError, Policy};
 use crate::config::ApiConfig;
 use crate::metrics::Metrics;
@@ -35,6 +36,10 @@ pub struct ApiState {
     pub(super) config: ApiConfig,
     /// Requests to the serve loop (output reload and listing).
     pub(super) control: Option<mpsc::Sender<ControlRequest>>,
+    /// The bound on concurrent argon2 work.
+    pub(super) passwords: PasswordGate,
+    /// Failed logins per client address.
+    pub(super) client_failures: ClientFailures,
 }
 
 impl ApiState {
@@ -51,6 +56,11 @@ impl ApiState {
             store,
             metrics,
             sessions: Sessions::default(),
+            passwords: PasswordGate::per_core(),
+            client_failures: ClientFailures::new(
+                config.client_max_login_failures,
+                Duration::from_secs(config.client_login_window_secs),
+            ),
             config,
             control: None,
         }

@@ -21,6 +21,10 @@ use crate::auth::{validate_name, LoginOutcome, Role};
 type St = State<Arc<ApiState>>;
 type Peer = ConnectInfo<SocketAddr>;
 
+/// `failure-reason` of a login refused because its client address has
+/// failed too often (`api.client_max_login_failures`).
+const CLIENT_THROTTLED: &str = "Too Many Failed Logins From Client Address";
+
 /// The one answer to a refused login.
 const LOGIN_REFUSED: &str = "login refused: Authentication Failure";
 
@@ -43,13 +47,25 @@ pub async fn login(
         return Err(ApiError::bad_request("password: at most 1024 bytes"));
     }
     let client = client_address(peer);
+    if let Err(refused) = state.client_failures.check(&client) {
+        // Refused without a password check; the trail has every attempt.
+        state
+            .audit_with(
+                "JUNOSCOPE_LOGIN_FAILURE",
+                &[("username", &request.username), ("client-address", &client)],
+                &[("failure-reason", CLIENT_THROTTLED)],
+            )
+            .await?;
+        return Err(refused);
+    }
     let policy = state.policy();
     let now = crate::auth::now_ns();
     let check = {
         let (name, password) = (request.username.clone(), request.password);
         // argon2 takes tens of milliseconds: off the async workers.
         state
-            .db(move |auth| auth.check_login(&name, &password, policy, now))
+            .passwords
+            .run(state.db(move |auth| auth.check_login(&name, &password, policy, now)))
             .await?
     };
     let user = request.username.as_str();
@@ -78,6 +94,7 @@ pub async fn login(
             refusal,
             now_locked,
         } => {
+            state.client_failures.failed(&client);
             state
                 .audit_with(
                     "JUNOSCOPE_LOGIN_FAILURE",
@@ -148,7 +165,8 @@ pub async fn create(
     let request: CreateUser = parse_json(&body)?;
     validate_name(&request.name)?;
     let user = state
-        .db(move |auth| auth.add_user(&request.name, request.role, &request.password))
+        .passwords
+        .run(state.db(move |auth| auth.add_user(&request.name, request.role, &request.password)))
         .await?;
     state
         .audit(
@@ -216,7 +234,8 @@ pub async fn set_password(
     {
         let name = name.clone();
         state
-            .db(move |auth| auth.set_password(&name, &request.password))
+            .passwords
+            .run(state.db(move |auth| auth.set_password(&name, &request.password)))
             .await?;
     }
     // Whoever knew the old password is out.
