@@ -740,3 +740,187 @@ fn failed_logins_from_one_address_are_limited_and_each_refusal_is_audited() {
             .any(|e| e.user.as_deref() == Some("alice"))
     );
 }
+
+/// `netaudit serve` on `config` under the open-file limits `soft`:`hard`
+/// (set by the shell before it becomes the server), waiting (bounded) for
+/// `/health`.
+fn start_limited(dir: &Path, http: u16, config: &str, soft: u64, hard: u64) -> Netaudit {
+    let config_path = dir.join("netaudit.toml");
+    std::fs::write(&config_path, config).expect("write config");
+    let log_path = dir.join("netaudit-limited.log");
+    let log = std::fs::File::create(&log_path).expect("create log");
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -Sn {soft} && ulimit -Hn {hard} && exec \"$0\" serve --config \"$1\""
+        ))
+        .arg(env!("CARGO_BIN_EXE_netaudit"))
+        .arg(&config_path)
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn netaudit serve through sh");
+    let mut server = Netaudit {
+        child: Some(child),
+        dir: dir.to_owned(),
+        config_path,
+        http: SocketAddr::from(([127, 0, 0, 1], http)),
+        db: dir.join("netaudit.db"),
+        log_path,
+    };
+    for _ in 0..400 {
+        if let Some(Ok(Some(status))) = server.child.as_mut().map(|c| c.try_wait()) {
+            panic!("netaudit serve exited ({status}):\n{}", server.log());
+        }
+        if http_get(server.http, "/health").is_some_and(|(s, _)| s == 200) {
+            return server;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no /health within 20 s:\n{}", server.log());
+}
+
+/// The soft and hard "Max open files" of `pid`.
+fn open_file_limits(pid: i32) -> (u64, u64) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("read limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("Max open files line");
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+/// A TCP connection to `to` from the loopback address `from`.
+fn connect_from(from: [u8; 4], to: SocketAddr) -> TcpStream {
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    socket
+        .bind(&SocketAddr::from((from, 0)).into())
+        .expect("bind a loopback source address");
+    socket
+        .connect_timeout(&to.into(), Duration::from_secs(5))
+        .expect("connect");
+    socket.into()
+}
+
+/// True once the server has closed `stream` (a read sees the end).
+fn closed_by_server(mut stream: &TcpStream) -> bool {
+    stream.set_nonblocking(true).expect("nonblocking");
+    let mut byte = [0u8; 1];
+    let closed = match stream.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+        Err(_) => true,
+    };
+    stream.set_nonblocking(false).expect("blocking");
+    closed
+}
+
+#[test]
+fn the_soft_open_file_limit_is_raised_to_the_hard_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let http = free_tcp_port();
+    let udp = free_port();
+    let config = config_text(
+        dir.path(),
+        http,
+        &format!("[[listener]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:{udp}\"\n"),
+    );
+    let server = start_limited(dir.path(), http, &config, 200, 900);
+    assert_eq!(
+        open_file_limits(server.pid()),
+        (900, 900),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn idle_http_connections_are_limited_and_closed_and_syslog_input_still_stored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let http = free_tcp_port();
+    let tcp = free_tcp_port();
+    let config = config_text(
+        dir.path(),
+        http,
+        &format!(
+            "[[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{tcp}\"\nname = \"tcp\"\n"
+        ),
+    )
+    .replace(
+        "[http]\n",
+        "[http]\nheader_timeout_secs = 3\nmax_connections_per_client = 20\n",
+    );
+    let server = start_limited(dir.path(), http, &config, 256, 256);
+    let a = server.http;
+    assert!(
+        server.log().contains("http.max_connections lowered"),
+        "{}",
+        server.log()
+    );
+    // 200 idle connections from one address (bounded); beyond its 20 the
+    // server closes them at once.
+    let mut idle: Vec<TcpStream> = (0..200).map(|_| connect_from([127, 0, 0, 1], a)).collect();
+    let mut open = idle.len();
+    for _ in 0..100 {
+        open = idle.iter().filter(|s| !closed_by_server(s)).count();
+        if open <= 20 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(open <= 20, "{open} of 200 idle connections still open");
+    // Another client is still served meanwhile.
+    let mut other = connect_from([127, 0, 0, 2], a);
+    other
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut answer = String::new();
+    other
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let _ = other.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    // Syslog over TCP is stored while the HTTP connections are held.
+    let mut sender = TcpStream::connect(("127.0.0.1", tcp)).expect("connect syslog");
+    for i in 0..100 {
+        writeln!(sender, "<134>Dec  3 12:00:00 host app: held-http {i}").expect("send");
+    }
+    drop(sender);
+    // (Read from the store: this client's HTTP share is taken.)
+    let mut stored = 0;
+    for _ in 0..600 {
+        stored = stored_events(&server.db)
+            .iter()
+            .filter(|e| String::from_utf8_lossy(&e.raw).contains("held-http"))
+            .count();
+        if stored == 100 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(stored, 100, "{}", server.log());
+    // Idle connections end after the header timeout (bounded wait).
+    for _ in 0..300 {
+        open = idle.iter().filter(|s| !closed_by_server(s)).count();
+        if open == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(open, 0, "idle connections outlived the header timeout");
+    assert!(http_get(a, "/health").is_some_and(|(s, _)| s == 200));
+    assert!(
+        !server.log().contains("Too many open files"),
+        "{}",
+        server.log()
+    );
+    idle.clear();
+}

@@ -102,7 +102,7 @@ pub async fn serve<S: EventSink>(
     };
     let started = async {
         let http = http::start(
-            server.config.http.address,
+            &server.config.http,
             metrics.clone(),
             api.clone(),
             http_cancel.clone(),
