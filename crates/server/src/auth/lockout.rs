@@ -55,6 +55,9 @@ pub struct Policy {
     pub lockout_ns: Option<i64>,
 }
 
+/// role, created_ns, locked, failures, first_failure_ns, auto_locked_ns
+type PolicyRow = (String, i64, bool, u32, Option<i64>, Option<i64>);
+
 fn refused(refusal: LoginRefusal) -> LoginOutcome {
     LoginOutcome::Refused {
         refusal,
@@ -93,7 +96,7 @@ impl AuthDb {
         // lost, only the failure that reaches the maximum reports the lock,
         // and a lock made while the password was checked is respected.
         self.with_write_tx(|tx| {
-            let current: Option<(String, i64, bool, u32, Option<i64>, Option<i64>)> = tx
+            let current: Option<PolicyRow> = tx
                 .query_row(
                     "SELECT role, created_ns, locked, failures, first_failure_ns, auto_locked_ns FROM users WHERE name = ?1",
                     params![name],
