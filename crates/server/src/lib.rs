@@ -13,6 +13,7 @@ mod cmd;
 mod commit_signal;
 mod config;
 mod display;
+mod fdlimit;
 mod metrics;
 mod output;
 mod pem;

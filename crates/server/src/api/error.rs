@@ -10,6 +10,9 @@ use axum::response::{IntoResponse, Response};
 /// What clients see instead of an internal cause.
 pub const INTERNAL_MESSAGE: &str = "internal error (see the server log)";
 
+/// What clients see while the user database is locked by another process.
+pub const BUSY_MESSAGE: &str = "the user database is busy; try again shortly";
+
 /// A 4xx/5xx answer with a JSON body `{"error": "..."}`.
 #[derive(Debug)]
 pub struct ApiError {
@@ -18,6 +21,8 @@ pub struct ApiError {
     pub message: String,
     /// Logged, never sent.
     cause: Option<String>,
+    /// Seconds for a `Retry-After` header (503 while busy).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -26,6 +31,7 @@ impl ApiError {
             status,
             message: message.into(),
             cause: None,
+            retry_after: None,
         }
     }
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -48,6 +54,14 @@ impl ApiError {
             status,
             message: message.into(),
             cause: Some(cause.to_string()),
+            retry_after: None,
+        }
+    }
+    /// The same error with a `Retry-After: secs` header.
+    pub fn retry_after(self, secs: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(secs),
+            ..self
         }
     }
     /// The same error with `prefix` before the client's message.
@@ -87,6 +101,11 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer realm=\"netaudit\""),
             );
         }
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if let Some(cause) = self.cause {
             response.extensions_mut().insert(Cause(cause));
         }
@@ -119,6 +138,11 @@ impl From<crate::auth::AuthError> for ApiError {
             }
             E::UserExists(_) => ApiError::new(StatusCode::CONFLICT, err.to_string()),
             E::NoSuchUser(_) => ApiError::new(StatusCode::NOT_FOUND, err.to_string()),
+            // Another process holds auth.db's lock: passing, and not the
+            // client's business which file or process.
+            _ if err.is_busy() => {
+                ApiError::hiding(StatusCode::SERVICE_UNAVAILABLE, BUSY_MESSAGE, err).retry_after(1)
+            }
             _ => ApiError::internal(err),
         }
     }

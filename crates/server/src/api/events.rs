@@ -205,11 +205,22 @@ pub struct Filters {
 /// The largest page.
 pub const PAGE_MAX: usize = 1000;
 
+/// `-1h` as docs/api.md writes it is `1h` (before now).
+fn relative(text: &str) -> &str {
+    match text.trim().strip_prefix('-') {
+        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest,
+        _ => text,
+    }
+}
+
 fn to_store_query(f: &Filters, default_limit: usize) -> Result<StoreQuery, ApiError> {
     let now = now_ns();
     let time = |name: &str, v: &Option<String>| {
         v.as_deref()
-            .map(|s| parse_time(s, now).map_err(|e| ApiError::bad_request(format!("{name}: {e}"))))
+            .map(|s| {
+                parse_time(relative(s), now)
+                    .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
+            })
             .transpose()
     };
     let min_severity = f

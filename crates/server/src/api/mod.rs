@@ -6,6 +6,7 @@
 
 mod error;
 mod events;
+mod http_errors;
 mod input;
 mod local;
 mod openapi;
@@ -17,8 +18,10 @@ mod routes;
 mod session;
 mod state;
 mod store_damage;
+mod throttle;
 mod users;
 
+pub(crate) use http_errors::{json_errors, not_found};
 pub use local::LocalApi;
 pub(crate) use outbox::drain_outbox;
 pub(crate) use routes::router;

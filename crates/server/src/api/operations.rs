@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::input::{check_text, parse_json, VALUE_MAX};
 use super::principal::Principal;
-use super::state::ApiState;
+use super::state::{commit_was_queued, ApiState};
 use crate::auth::now_ns;
 use crate::display::format_ns;
 
@@ -80,24 +80,38 @@ pub async fn create(
     let user = op.user.clone().unwrap_or_else(|| principal.user.clone());
     check_name("user", &user)?;
     let now = now_ns();
-    let created = state.auth.with_conn(|conn| {
-        let tx = conn.unchecked_transaction()?;
-        let inserted = tx.execute(
-            "INSERT OR IGNORE INTO operations (name, type, user, client_addr, started_ns, updated_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-            params![op.name, op.kind, user, principal.client, now],
-        )?;
-        if inserted == 0 {
-            return Ok(false);
-        }
-        for device in &op.devices {
-            tx.execute(
-                "INSERT OR IGNORE INTO leaves (operation, device) VALUES (?1, ?2)",
-                params![op.name, device],
-            )?;
-        }
-        tx.commit()?;
-        Ok(true)
-    })?;
+    let created = {
+        let (op, user, client) = (
+            CreateOperation {
+                name: op.name.clone(),
+                kind: op.kind.clone(),
+                devices: op.devices.clone(),
+                user: None,
+            },
+            user.clone(),
+            principal.client.clone(),
+        );
+        state
+            .db(move |auth| {
+                auth.with_write_tx(|tx| {
+                    let inserted = tx.execute(
+                        "INSERT OR IGNORE INTO operations (name, type, user, client_addr, started_ns, updated_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                        params![op.name, op.kind, user, client, now],
+                    )?;
+                    if inserted == 0 {
+                        return Ok(false);
+                    }
+                    for device in &op.devices {
+                        tx.execute(
+                            "INSERT OR IGNORE INTO leaves (operation, device) VALUES (?1, ?2)",
+                            params![op.name, device],
+                        )?;
+                    }
+                    Ok(true)
+                })
+            })
+            .await?
+    };
     if !created {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -138,15 +152,22 @@ pub async fn report_leaf(
             "status: expected success, no-change, connection-error, no-access-information or system-error",
         ));
     };
-    let row = state.auth.with_conn(|conn| {
-        Ok(conn
-            .query_row(
-                "SELECT o.type, o.user, o.started_ns, l.status FROM operations o JOIN leaves l ON l.operation = o.name WHERE o.name = ?1 AND l.device = ?2",
-                params![name, device],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<String>>(3)?)),
-            )
-            .optional()?)
-    })?;
+    let row = {
+        let (name, device) = (name.clone(), device.clone());
+        state
+            .db(move |auth| {
+                auth.with_conn(|conn| {
+                    Ok(conn
+                        .query_row(
+                            "SELECT o.type, o.user, o.started_ns, l.status FROM operations o JOIN leaves l ON l.operation = o.name WHERE o.name = ?1 AND l.device = ?2",
+                            params![name, device],
+                            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<String>>(3)?)),
+                        )
+                        .optional()?)
+                })
+            })
+            .await?
+    };
     let Some((kind, user, started_ns, previous)) = row else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -154,10 +175,7 @@ pub async fn report_leaf(
         ));
     };
     if previous.is_some() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("the leaf '{device}' of '{name}' already has its final status"),
-        ));
+        return Err(already_final(&name, &device));
     }
     let prefix = TYPES
         .iter()
@@ -200,22 +218,75 @@ pub async fn report_leaf(
     if let Some(d) = &report.details {
         extra.push(("details", d));
     }
-    let seq = state.audit_with(&code, &vars, &extra).await?;
-    state.auth.with_conn(|conn| {
-        conn.execute(
-            "UPDATE leaves SET status = ?3, detail = ?4, updated_ns = ?5 WHERE operation = ?1 AND device = ?2",
-            params![name, device, report.status, report.details, now],
-        )?;
-        conn.execute("UPDATE operations SET updated_ns = ?2 WHERE name = ?1", params![name, now])?;
-        Ok(())
-    })?;
+    // Claim the leaf first (check-and-set in one statement under the write
+    // lock): of concurrent reports exactly one gets here, the rest 409.
+    let claimed = {
+        let (name, device) = (name.clone(), device.clone());
+        let (status, details) = (report.status.clone(), report.details.clone());
+        state
+            .db(move |auth| {
+                auth.with_write_tx(|tx| {
+                    let claimed = tx.execute(
+                        "UPDATE leaves SET status = ?3, detail = ?4, updated_ns = ?5 WHERE operation = ?1 AND device = ?2 AND status IS NULL",
+                        params![name, device, status, details, now],
+                    )?;
+                    if claimed == 1 {
+                        tx.execute(
+                            "UPDATE operations SET updated_ns = ?2 WHERE name = ?1",
+                            params![name, now],
+                        )?;
+                    }
+                    Ok(claimed == 1)
+                })
+            })
+            .await?
+    };
+    if !claimed {
+        return Err(already_final(&name, &device));
+    }
+    let seq = match state.audit_with(&code, &vars, &extra).await {
+        Ok(seq) => seq,
+        Err(err) => {
+            // Queued events will be stored: the claim stands. Otherwise
+            // the event was not taken, and the leaf may be reported again.
+            if !commit_was_queued(&err) {
+                release_claim(&state, &name, &device, now).await;
+            }
+            return Err(err);
+        }
+    };
     Ok(Json(serde_json::json!({ "seq": seq, "code": code })).into_response())
+}
+
+fn already_final(name: &str, device: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        format!("the leaf '{device}' of '{name}' already has its final status"),
+    )
+}
+
+/// Undoes this request's claim of a leaf whose event was not stored.
+async fn release_claim(state: &ApiState, name: &str, device: &str, claimed_ns: i64) {
+    let (name, device) = (name.to_string(), device.to_string());
+    let released = state
+        .db(move |auth| {
+            auth.with_conn(|conn| {
+                Ok(conn.execute(
+                    "UPDATE leaves SET status = NULL, detail = NULL, updated_ns = NULL WHERE operation = ?1 AND device = ?2 AND updated_ns = ?3",
+                    params![name, device, claimed_ns],
+                )?)
+            })
+        })
+        .await;
+    if let Err(err) = released {
+        tracing::error!(error = %err, "a leaf's status stays claimed although its event was not stored");
+    }
 }
 
 /// `GET /api/v1/operations` (auditor, admin): every operation with its
 /// leaves and their statuses (null while running).
 pub async fn list(State(state): St) -> Result<Response, ApiError> {
-    let operations = state.auth.with_conn(|conn| {
+    let operations = state.db(|auth| auth.with_conn(|conn| {
         let mut ops = conn.prepare("SELECT name, type, user, started_ns, updated_ns FROM operations ORDER BY started_ns, name")?;
         let mut leaves = conn.prepare("SELECT device, status, detail, updated_ns FROM leaves WHERE operation = ?1 ORDER BY device")?;
         let rows = ops.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?)))?;
@@ -238,6 +309,6 @@ pub async fn list(State(state): St) -> Result<Response, ApiError> {
             }));
         }
         Ok(out)
-    })?;
+    })).await?;
     Ok(Json(serde_json::json!({ "operations": operations })).into_response())
 }

@@ -33,19 +33,15 @@ pub async fn drain_outbox(state: Arc<ApiState>, cancel: tokio_util::sync::Cancel
 }
 
 async fn drain_outbox_once(state: &Arc<ApiState>) -> Result<usize, ApiError> {
-    let reader = state.clone();
-    let rows = tokio::task::spawn_blocking(move || reader.auth.outbox(1000))
-        .await
-        .map_err(ApiError::internal)??;
+    let rows = state.db(|auth| auth.outbox(1000)).await?;
     let Some(&(last_id, _)) = rows.last() else {
         return Ok(0);
     };
     let events: Vec<Event> = rows.into_iter().map(|(_, event)| event).collect();
     let moved = events.len();
     state.commit(events).await?;
-    let remover = state.clone();
-    tokio::task::spawn_blocking(move || remover.auth.remove_from_outbox(last_id))
-        .await
-        .map_err(ApiError::internal)??;
+    state
+        .db(move |auth| auth.remove_from_outbox(last_id))
+        .await?;
     Ok(moved)
 }

@@ -121,7 +121,7 @@ async fn authenticate(
         ));
     };
     if secret.starts_with(TOKEN_PREFIX) {
-        let user = state.auth.token_user(&secret)?;
+        let user = state.db(move |auth| auth.token_user(&secret)).await?;
         return match user {
             Some(user) => Ok(Principal {
                 user: user.name,

@@ -12,6 +12,7 @@ use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::Router;
 
 use super::error::{log_causes, ApiError};
+use super::http_errors::json_bodies;
 use super::principal::{check_role, spawn_session_sweeper, Principal};
 use super::state::ApiState;
 use super::{events, openapi, operations, outputs, store_damage, users};
@@ -115,6 +116,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .merge(examiner)
         .merge(reporter)
         .route_layer(from_fn(log_causes))
+        .layer(from_fn(json_bodies))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }

@@ -95,6 +95,13 @@ impl Sessions {
     pub fn close_all_of(&self, user: &str) {
         self.lock().retain(|_, s| s.user != user);
     }
+
+    /// Ends every session of `user` but the one keyed `keep` (a password
+    /// change: the administrator's own session goes on).
+    pub fn close_others_of(&self, user: &str, keep: Option<&str>) {
+        self.lock()
+            .retain(|key, s| s.user != user || Some(key.as_str()) == keep);
+    }
 }
 
 /// Time elapsed since `since`, for idle checks.

@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 
 use super::error::ApiError;
 use super::session::Sessions;
-use crate::auth::{AuthDb, Policy};
+use super::throttle::{ClientFailures, PasswordGate};
+use crate::auth::{AuthDb, AuthError, Policy};
 use crate::config::ApiConfig;
 use crate::metrics::Metrics;
 use crate::output::control::ControlRequest;
@@ -26,7 +27,7 @@ pub const COMMIT_WAIT: Duration = Duration::from_secs(30);
 
 /// What the handlers share.
 pub struct ApiState {
-    pub auth: AuthDb,
+    pub auth: Arc<AuthDb>,
     /// Weak, so that the writer thread ends at shutdown once the batcher
     /// has handed over its last batch.
     writer: mpsc::WeakSender<BatchHandle>,
@@ -36,6 +37,10 @@ pub struct ApiState {
     pub(super) config: ApiConfig,
     /// Requests to the serve loop (output reload and listing).
     pub(super) control: Option<mpsc::Sender<ControlRequest>>,
+    /// The bound on concurrent argon2 work.
+    pub(super) passwords: PasswordGate,
+    /// Failed logins per client address.
+    pub(super) client_failures: ClientFailures,
 }
 
 impl ApiState {
@@ -47,11 +52,16 @@ impl ApiState {
         config: ApiConfig,
     ) -> ApiState {
         ApiState {
-            auth,
+            auth: Arc::new(auth),
             writer,
             store,
             metrics,
             sessions: Sessions::default(),
+            passwords: PasswordGate::per_core(),
+            client_failures: ClientFailures::new(
+                config.client_max_login_failures,
+                Duration::from_secs(config.client_login_window_secs),
+            ),
             config,
             control: None,
         }
@@ -66,10 +76,22 @@ impl ApiState {
     pub(super) fn policy(&self) -> Policy {
         Policy {
             max_login_attempts: self.config.max_login_attempts,
-            access_window_ns: i64::try_from(self.config.access_window_secs)
-                .unwrap_or(i64::MAX / 1_000_000_000)
-                .saturating_mul(1_000_000_000),
+            access_window_ns: secs_to_ns(self.config.access_window_secs),
+            lockout_ns: self.config.lockout_secs.map(secs_to_ns),
         }
+    }
+
+    /// Runs `work` on the auth database on the blocking pool: SQLite may
+    /// wait for another process's lock (up to `auth::BUSY_TIMEOUT`) and must
+    /// not hold an async worker meanwhile.
+    pub async fn db<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&AuthDb) -> Result<T, AuthError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let auth = self.auth.clone();
+        Ok(tokio::task::spawn_blocking(move || work(&auth))
+            .await
+            .map_err(ApiError::internal)??)
     }
 
     pub(super) fn idle_timeout(&self) -> Duration {
@@ -109,12 +131,7 @@ impl ApiState {
             }
             // The batch stays queued and is committed once the store
             // recovers; the caller only stops waiting.
-            Err(_) => {
-                return Err(ApiError::unavailable(format!(
-                    "the store has not committed within {} s (see /health); the events are queued and will be stored once it recovers",
-                    COMMIT_WAIT.as_secs()
-                )))
-            }
+            Err(_) => return Err(ApiError::unavailable(queued_message())),
         };
         let first = last.saturating_add(1).saturating_sub(count);
         Ok((first..=last).collect())
@@ -140,6 +157,27 @@ impl ApiState {
             .copied()
             .ok_or_else(|| ApiError::internal("commit returned no sequence number"))
     }
+}
+
+/// The 503 of a commit that did not finish in [`COMMIT_WAIT`] although
+/// its events were handed over: they will be stored.
+fn queued_message() -> String {
+    format!(
+        "the store has not committed within {} s (see /health); the events are queued and will be stored once it recovers",
+        COMMIT_WAIT.as_secs()
+    )
+}
+
+/// True when `err` is [`ApiState::commit`]'s answer for events that are
+/// queued and will be stored (as opposed to events that were not taken).
+pub(super) fn commit_was_queued(err: &ApiError) -> bool {
+    err.message == queued_message()
+}
+
+fn secs_to_ns(secs: u64) -> i64 {
+    i64::try_from(secs)
+        .unwrap_or(i64::MAX / 1_000_000_000)
+        .saturating_mul(1_000_000_000)
 }
 
 /// A catalog event made by netaudit itself (`app` names which part); a

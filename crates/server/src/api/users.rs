@@ -21,6 +21,13 @@ use crate::auth::{validate_name, LoginOutcome, Role};
 type St = State<Arc<ApiState>>;
 type Peer = ConnectInfo<SocketAddr>;
 
+/// `failure-reason` of a login refused because its client address has
+/// failed too often (`api.client_max_login_failures`).
+const CLIENT_THROTTLED: &str = "Too Many Failed Logins From Client Address";
+
+/// The one answer to a refused login.
+const LOGIN_REFUSED: &str = "login refused: Authentication Failure";
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
@@ -40,15 +47,26 @@ pub async fn login(
         return Err(ApiError::bad_request("password: at most 1024 bytes"));
     }
     let client = client_address(peer);
+    if let Err(refused) = state.client_failures.check(&client) {
+        // Refused without a password check; the trail has every attempt.
+        state
+            .audit_with(
+                "JUNOSCOPE_LOGIN_FAILURE",
+                &[("username", &request.username), ("client-address", &client)],
+                &[("failure-reason", CLIENT_THROTTLED)],
+            )
+            .await?;
+        return Err(refused);
+    }
     let policy = state.policy();
     let now = crate::auth::now_ns();
     let check = {
-        let state = state.clone();
         let (name, password) = (request.username.clone(), request.password);
         // argon2 takes tens of milliseconds: off the async workers.
-        tokio::task::spawn_blocking(move || state.auth.check_login(&name, &password, policy, now))
-            .await
-            .map_err(ApiError::internal)??
+        state
+            .passwords
+            .run(state.db(move |auth| auth.check_login(&name, &password, policy, now)))
+            .await?
     };
     // A name that cannot be a user name is recorded marked and escaped.
     let recorded = netaudit_event::recorded_user_name(&request.username);
@@ -78,6 +96,7 @@ pub async fn login(
             refusal,
             now_locked,
         } => {
+            state.client_failures.failed(&client);
             state
                 .audit_with(
                     "JUNOSCOPE_LOGIN_FAILURE",
@@ -94,10 +113,10 @@ pub async fn login(
                     .await?;
                 state.sessions.close_all_of(user);
             }
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                format!("login refused: {}", refusal.reason()),
-            ))
+            // One answer for an unknown name, a wrong password and a locked
+            // account (after the same password check): the reason is in
+            // the event trail, not for the client to probe.
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, LOGIN_REFUSED))
         }
     }
 }
@@ -127,7 +146,7 @@ pub async fn logout(State(state): St, principal: Principal) -> Result<Response, 
 
 /// `GET /api/v1/users` (admin).
 pub async fn list(State(state): St) -> Result<Response, ApiError> {
-    let users = state.auth.users()?;
+    let users = state.db(|auth| auth.users()).await?;
     Ok(Json(serde_json::json!({ "users": users })).into_response())
 }
 
@@ -147,16 +166,10 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let request: CreateUser = parse_json(&body)?;
     validate_name(&request.name)?;
-    let user = {
-        let state = state.clone();
-        tokio::task::spawn_blocking(move || {
-            state
-                .auth
-                .add_user(&request.name, request.role, &request.password)
-        })
-        .await
-        .map_err(ApiError::internal)??
-    };
+    let user = state
+        .passwords
+        .run(state.db(move |auth| auth.add_user(&request.name, request.role, &request.password)))
+        .await?;
     state
         .audit(
             "JUNOSCOPE_USER_CREATED",
@@ -187,7 +200,10 @@ pub async fn delete(
             "an administrator cannot delete their own account",
         ));
     }
-    state.auth.delete_user(&name)?;
+    {
+        let name = name.clone();
+        state.db(move |auth| auth.delete_user(&name)).await?;
+    }
     state.sessions.close_all_of(&name);
     state
         .audit(
@@ -218,12 +234,16 @@ pub async fn set_password(
     checked_name(&name)?;
     let request: SetPassword = parse_json(&body)?;
     {
-        let state = state.clone();
         let name = name.clone();
-        tokio::task::spawn_blocking(move || state.auth.set_password(&name, &request.password))
-            .await
-            .map_err(ApiError::internal)??;
+        state
+            .passwords
+            .run(state.db(move |auth| auth.set_password(&name, &request.password)))
+            .await?;
     }
+    // Whoever knew the old password is out.
+    state
+        .sessions
+        .close_others_of(&name, principal.session.as_deref());
     state
         .audit(
             "JUNOSCOPE_USER_PASSWORD_CHANGED",
@@ -250,7 +270,10 @@ async fn set_locked(
             "an administrator cannot lock their own account",
         ));
     }
-    state.auth.set_locked(&name, locked)?;
+    {
+        let name = name.clone();
+        state.db(move |auth| auth.set_locked(&name, locked)).await?;
+    }
     if locked {
         state.sessions.close_all_of(&name);
     }
@@ -298,7 +321,10 @@ pub async fn token(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     checked_name(&name)?;
-    let token = state.auth.create_token(&name)?;
+    let token = {
+        let name = name.clone();
+        state.db(move |auth| auth.create_token(&name)).await?
+    };
     tracing::info!(user = %name, by = %principal.user, client = %principal.client, "API token created");
     Ok((
         StatusCode::CREATED,

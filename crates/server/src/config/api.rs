@@ -15,6 +15,9 @@ pub(crate) struct RawApi {
     session_idle_timeout_secs: Option<u64>,
     max_login_attempts: Option<u32>,
     access_window_secs: Option<u64>,
+    lockout_secs: Option<u64>,
+    client_max_login_failures: Option<u32>,
+    client_login_window_secs: Option<u64>,
     body_limit_bytes: Option<usize>,
 }
 
@@ -28,6 +31,14 @@ pub struct ApiConfig {
     /// Failed logins within `access_window_secs` that lock the account.
     pub max_login_attempts: u32,
     pub access_window_secs: u64,
+    /// How long a lock by the policy lasts; `None` (the default): until an
+    /// administrator unlocks (NDcPP FIA_AFL.1 allows either).
+    pub lockout_secs: Option<u64>,
+    /// Failed logins from one client address within
+    /// `client_login_window_secs` after which that address's logins are
+    /// refused (429) until the window ends.
+    pub client_max_login_failures: u32,
+    pub client_login_window_secs: u64,
     /// Largest accepted request body in bytes.
     pub body_limit_bytes: usize,
 }
@@ -39,6 +50,9 @@ impl Default for ApiConfig {
             session_idle_timeout_secs: 900,
             max_login_attempts: 5,
             access_window_secs: 300,
+            lockout_secs: None,
+            client_max_login_failures: 20,
+            client_login_window_secs: 60,
             body_limit_bytes: 8 * 1024 * 1024,
         }
     }
@@ -58,6 +72,13 @@ impl RawApi {
             access_window_secs: self
                 .access_window_secs
                 .unwrap_or(default.access_window_secs),
+            lockout_secs: self.lockout_secs,
+            client_max_login_failures: self
+                .client_max_login_failures
+                .unwrap_or(default.client_max_login_failures),
+            client_login_window_secs: self
+                .client_login_window_secs
+                .unwrap_or(default.client_login_window_secs),
             body_limit_bytes: self.body_limit_bytes.unwrap_or(default.body_limit_bytes),
         };
         for (key, zero) in [
@@ -68,6 +89,15 @@ impl RawApi {
             ("api.max_login_attempts", api.max_login_attempts == 0),
             ("api.access_window_secs", api.access_window_secs == 0),
             ("api.body_limit_bytes", api.body_limit_bytes == 0),
+            ("api.lockout_secs", api.lockout_secs == Some(0)),
+            (
+                "api.client_max_login_failures",
+                api.client_max_login_failures == 0,
+            ),
+            (
+                "api.client_login_window_secs",
+                api.client_login_window_secs == 0,
+            ),
         ] {
             if zero {
                 return Err(ConfigError::invalid(key, "must be at least 1"));

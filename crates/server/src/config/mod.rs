@@ -121,7 +121,7 @@ impl RawConfig {
             store,
             pipeline,
             listeners,
-            http: self.http.resolve(),
+            http: self.http.resolve()?,
             output,
             log: self.log.resolve(),
             api,

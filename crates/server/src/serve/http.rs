@@ -1,25 +1,50 @@
-//! `/health` and `/metrics` over HTTP/1.1 (axum).
+//! `/health`, `/metrics` and the API over HTTP/1.1 (axum on hyper), with
+//! the port's connection limits and header timeout.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use tokio_util::sync::CancellationToken;
 
+use tower_service::Service;
+
+use crate::config::HttpConfig;
 use crate::metrics::Metrics;
 
-/// Binds `address` and serves until `cancel` fires.
+/// Binds `http.address` and serves until `cancel` fires: each connection
+/// on its own task, within the port's connection limits (total and per
+/// client address; beyond them a connection is closed at once) and with the
+/// header timeout, so idle and slow clients cannot take every descriptor.
 pub async fn start(
-    address: SocketAddr,
+    config: &HttpConfig,
     metrics: Arc<Metrics>,
     api: Option<Arc<crate::api::ApiState>>,
     cancel: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let address = config.address;
+    let nofile = crate::fdlimit::raise_nofile();
+    let total = crate::fdlimit::http_share(config.max_connections, nofile);
+    if total < config.max_connections {
+        tracing::warn!(
+            configured = config.max_connections,
+            used = total,
+            open_file_limit = ?nofile,
+            "http.max_connections lowered to a quarter of the open-file limit left for connections"
+        );
+    }
+    let limits = Arc::new(ConnectionLimits::new(
+        total,
+        config.max_connections_per_client.min(total),
+    ));
+    let header_timeout = Duration::from_secs(config.header_timeout_secs);
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| anyhow::anyhow!("http.address {address}: cannot bind: {e}"))?;
@@ -32,18 +57,138 @@ pub async fn start(
         Some(api) => app.merge(crate::api::router(api)),
         None => app,
     };
-    tracing::info!(%address, "serving /health, /metrics and /api/v1");
-    Ok(tokio::spawn(async move {
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { cancel.cancelled().await })
-        .await;
-        if let Err(err) = served {
-            tracing::error!(error = %err, "HTTP server failed");
+    // Every error as JSON, unknown routes included (docs/api.md).
+    let app = app
+        .fallback(crate::api::not_found)
+        .layer(axum::middleware::from_fn(crate::api::json_errors));
+    tracing::info!(%address, max_connections = total, "serving /health, /metrics and /api/v1");
+    Ok(tokio::spawn(serve(
+        listener,
+        app,
+        limits,
+        header_timeout,
+        cancel,
+    )))
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: Arc<ConnectionLimits>,
+    header_timeout: Duration,
+    cancel: CancellationToken,
+) {
+    let connections = tokio_util::task::TaskTracker::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = cancel.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(err) => {
+                // EMFILE and friends: wait a little instead of spinning.
+                tracing::warn!(error = %err, "HTTP accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Some(slot) = limits.admit(peer.ip()) else {
+            tracing::debug!(%peer, "HTTP connection refused: connection limit");
+            drop(stream);
+            continue;
+        };
+        let app = app.clone();
+        let cancel = cancel.clone();
+        connections.spawn(async move {
+            let _slot = slot;
+            let service = hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    let mut app = app.clone();
+                    async move { app.call(request.map(axum::body::Body::new)).await }
+                },
+            );
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let connection =
+                builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            tokio::select! {
+                served = connection.as_mut() => {
+                    if let Err(err) = served {
+                        tracing::debug!(%peer, error = %err, "HTTP connection ended");
+                    }
+                }
+                _ = cancel.cancelled() => {
+                    // Let an answer in progress finish, then close.
+                    connection.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(Duration::from_secs(5), connection).await;
+                }
+            }
+        });
+    }
+    connections.close();
+    let _ = tokio::time::timeout(Duration::from_secs(10), connections.wait()).await;
+}
+
+/// Open connections of the port, in all and per client address.
+struct ConnectionLimits {
+    total: usize,
+    per_client: usize,
+    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+}
+
+/// One admitted connection; frees its place when dropped.
+struct Slot {
+    limits: Arc<ConnectionLimits>,
+    client: IpAddr,
+}
+
+impl ConnectionLimits {
+    fn new(total: usize, per_client: usize) -> ConnectionLimits {
+        ConnectionLimits {
+            total,
+            per_client,
+            open: Mutex::new((0, HashMap::new())),
         }
-    }))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (usize, HashMap<IpAddr, usize>)> {
+        // Counters only: a panic elsewhere leaves them whole.
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn admit(self: &Arc<Self>, client: IpAddr) -> Option<Slot> {
+        let mut open = self.lock();
+        let (all, per) = &mut *open;
+        let mine = per.get(&client).copied().unwrap_or(0);
+        if *all >= self.total || mine >= self.per_client {
+            return None;
+        }
+        *all += 1;
+        per.insert(client, mine + 1);
+        Some(Slot {
+            limits: self.clone(),
+            client,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.limits.lock();
+        let (all, per) = &mut *open;
+        *all = all.saturating_sub(1);
+        if let Some(mine) = per.get_mut(&self.client) {
+            *mine = mine.saturating_sub(1);
+            if *mine == 0 {
+                per.remove(&self.client);
+            }
+        }
+    }
 }
 
 /// 200 while the last store append succeeded, 503 while appends fail

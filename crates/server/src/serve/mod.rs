@@ -126,7 +126,7 @@ pub async fn serve<S: EventSink>(
             server.outputs = Outputs::start(&server.config.output, ctx);
         }
         http::start(
-            server.config.http.address,
+            &server.config.http,
             metrics.clone(),
             api.clone(),
             http_cancel.clone(),
@@ -263,7 +263,7 @@ impl Server {
     /// SIGHUP: reload, then store the audit events of the output changes
     /// (actor `local-signal` from `local`) through the pipeline.
     async fn reload_on_signal(&mut self) {
-        match self.reload().await {
+        match self.reload("SIGHUP").await {
             Ok(applied) => {
                 let events = crate::output::control::audit_events(
                     &applied.old,
@@ -289,7 +289,9 @@ impl Server {
     async fn control(&mut self, request: ControlRequest) {
         match request {
             ControlRequest::Reload(reply) => {
-                let result = self.reload().await;
+                let result = self
+                    .reload("API reload (POST /api/v1/outputs/reload)")
+                    .await;
                 if let Err(err) = &result {
                     tracing::error!(error = %err, "API reload: configuration rejected; keeping the running one");
                 }
@@ -301,10 +303,10 @@ impl Server {
         }
     }
 
-    /// SIGHUP and the API: re-read the file; keep listeners whose
+    /// SIGHUP and the API (`by` names which, for the log): re-read the file; keep listeners whose
     /// configuration is unchanged, stop the others, then start the new
     /// ones; the same for outputs. An invalid file changes nothing.
-    async fn reload(&mut self) -> Result<AppliedReload, ReloadError> {
+    async fn reload(&mut self, by: &'static str) -> Result<AppliedReload, ReloadError> {
         let Some(path) = self.config_path.clone() else {
             return Err(ReloadError::NoConfigFile);
         };
@@ -320,7 +322,7 @@ impl Server {
             if changed {
                 tracing::warn!(
                     section = what,
-                    "SIGHUP: this section changed; it takes effect at the next restart"
+                    "{by}: this section changed; it takes effect at the next restart"
                 );
             }
         }
@@ -338,12 +340,12 @@ impl Server {
             match running.reload_tls() {
                 Ok(true) => tracing::info!(
                     listener = %running.config.display_name(),
-                    "SIGHUP: TLS certificate, key and CA files re-read"
+                    "{by}: TLS certificate, key and CA files re-read"
                 ),
                 Ok(false) => {}
                 Err(err) => tracing::error!(
                     error = %err,
-                    "SIGHUP: TLS files rejected; the listener keeps its current ones"
+                    "{by}: TLS files rejected; the listener keeps its current ones"
                 ),
             }
         }
@@ -364,7 +366,7 @@ impl Server {
                 }
                 Err(err) => {
                     failed += 1;
-                    tracing::error!(error = %err, "SIGHUP: listener not started");
+                    tracing::error!(error = %err, "{by}: listener not started");
                 }
             }
         }
@@ -380,7 +382,7 @@ impl Server {
         self.config.listeners = new.listeners.clone();
         if let Some(ctx) = &self.outputs_context {
             let (kept, stopped, started) = self.outputs.reload(&new.output, ctx).await;
-            tracing::info!(kept, stopped, started, "SIGHUP: outputs reloaded");
+            tracing::info!(kept, stopped, started, "{by}: outputs reloaded");
         }
         let old_output = std::mem::replace(&mut self.config.output, new.output.clone());
         tracing::info!(
@@ -388,7 +390,7 @@ impl Server {
             stopped,
             started,
             failed,
-            "SIGHUP: configuration reloaded"
+            "{by}: configuration reloaded"
         );
         Ok(AppliedReload {
             old: old_output,

@@ -28,10 +28,12 @@ async fn brute_force_locks_and_a_locked_user_cannot_log_in() {
         )
         .await;
     assert_eq!(reply.status, 401);
+    // The client learns nothing of the lock (the same answer as a wrong
+    // password or an unknown name); the event trail records it.
     assert!(reply.json()["error"]
         .as_str()
         .unwrap()
-        .contains("User Account Locked"));
+        .contains("Authentication Failure"));
     let failures = f.events_with_code("JUNOSCOPE_LOGIN_FAILURE");
     assert_eq!(failures.len(), 4);
     assert!(failures.iter().all(

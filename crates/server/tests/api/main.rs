@@ -12,4 +12,6 @@ mod client;
 mod events;
 mod operations;
 mod outputs;
+mod security;
+mod security_support;
 mod wire;
