@@ -49,6 +49,9 @@ const SMALL_READ: usize = STREAM_READ_BUFFER / 4;
 pub struct RunningListener {
     pub config: ListenerConfig,
     cancel: CancellationToken,
+    /// Fired on SIGTERM: stop accepting, read open connections until they
+    /// close or go quiet (`shutdown_quiet_ms`).
+    draining: CancellationToken,
     tasks: TaskTracker,
     /// TLS listeners: the acceptor new connections use, replaceable so that
     /// SIGHUP picks up renewed certificate files without a restart.
@@ -69,6 +72,7 @@ impl RunningListener {
     /// serving in the background.
     pub async fn start(config: ListenerConfig, ingest: Ingest) -> anyhow::Result<RunningListener> {
         let cancel = CancellationToken::new();
+        let draining = CancellationToken::new();
         let tasks = TaskTracker::new();
         let name = config.display_name();
         let mut shared_acceptor = None;
@@ -112,7 +116,10 @@ impl RunningListener {
                     stream.clone(),
                     tls,
                     ingest,
-                    cancel.clone(),
+                    Stops {
+                        cancel: cancel.clone(),
+                        draining: draining.clone(),
+                    },
                     tasks.clone(),
                 ));
             }
@@ -121,6 +128,7 @@ impl RunningListener {
         Ok(RunningListener {
             config,
             cancel,
+            draining,
             tasks,
             acceptor: shared_acceptor,
         })
@@ -148,6 +156,35 @@ impl RunningListener {
         self.tasks.close();
         self.tasks.wait().await;
         tracing::info!(listener = %self.config.display_name(), "listener stopped");
+    }
+
+    /// SIGTERM: stops accepting, then reads every open connection until its
+    /// peer closes it or nothing arrives for `shutdown_quiet_ms`, so that
+    /// what senders wrote before the signal is stored. Bounded by
+    /// `shutdown_drain_secs`; connections still open then are closed (and
+    /// counted in the log). UDP listeners stop at once.
+    pub async fn drain(self) {
+        let Some(stream) = self.config.stream() else {
+            return self.stop().await;
+        };
+        let name = self.config.display_name();
+        let limit = stream.shutdown_drain;
+        self.draining.cancel();
+        self.tasks.close();
+        if tokio::time::timeout(limit, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                listener = %name,
+                connections = self.tasks.len(),
+                shutdown_drain_secs = limit.as_secs(),
+                "shutdown: connections still sending after shutdown_drain_secs; closed"
+            );
+            self.cancel.cancel();
+            self.tasks.wait().await;
+        }
+        tracing::info!(listener = %name, "listener stopped: open connections read to their end");
     }
 }
 
@@ -202,6 +239,16 @@ fn force_recv_buffer(_socket: &socket2::Socket, _bytes: usize) {}
 
 fn parse_options(received_ns: i64) -> ParseOptions {
     ParseOptions::with_reference_time(received_ns.div_euclid(1_000_000_000))
+}
+
+/// How a stream listener and its connections are told to end.
+#[derive(Clone)]
+struct Stops {
+    /// Stop now: reading ends, what was read is handed over.
+    cancel: CancellationToken,
+    /// Stop accepting; connections read on until their peer closes them or
+    /// they go quiet.
+    draining: CancellationToken,
 }
 
 /// Reads datagrams as long as the socket has some, one chunk at a time, and
@@ -314,7 +361,7 @@ async fn run_stream_listener(
     stream_config: StreamConfig,
     tls: Option<TlsSetup>,
     ingest: Ingest,
-    cancel: CancellationToken,
+    stops: Stops,
     tasks: TaskTracker,
 ) {
     let name: Arc<str> = config.display_name().into();
@@ -323,7 +370,8 @@ async fn run_stream_listener(
     loop {
         let accepted = tokio::select! {
             biased;
-            () = cancel.cancelled() => break,
+            () = stops.cancel.cancelled() => break,
+            () = stops.draining.cancelled() => break,
             accepted = listener.accept() => accepted,
         };
         let (stream, peer) = match accepted {
@@ -349,7 +397,7 @@ async fn run_stream_listener(
         ingest.metrics.connections_accepted.fetch_add(1, Relaxed);
         ingest.metrics.connections_active.fetch_add(1, Relaxed);
         let ingest = ingest.clone();
-        let cancel = cancel.clone();
+        let stops = stops.clone();
         let acceptor = tls.as_ref().map(|tls| {
             let acceptor = tls
                 .acceptor
@@ -364,17 +412,17 @@ async fn run_stream_listener(
             let _permit = permit;
             tracing::debug!(listener = %name, %peer, "connection accepted");
             match acceptor {
-                None => serve_stream(stream, peer, &name, &config, &ingest, &cancel, true).await,
+                None => serve_stream(stream, peer, &name, &config, &ingest, &stops, true).await,
                 Some((acceptor, handshake_timeout)) => {
                     let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(stream));
                     let handshake = tokio::select! {
-                        () = cancel.cancelled() => None,
+                        () = stops.cancel.cancelled() => None,
                         result = handshake => Some(result),
                     };
                     match handshake {
                         None => {}
                         Some(Ok(Ok(tls_stream))) => {
-                            serve_stream(tls_stream, peer, &name, &config, &ingest, &cancel, false).await;
+                            serve_stream(tls_stream, peer, &name, &config, &ingest, &stops, false).await;
                         }
                         Some(Ok(Err(err))) => {
                             ingest.metrics.tls_handshake_failures.fetch_add(1, Relaxed);
@@ -402,6 +450,8 @@ async fn run_stream_listener(
 enum End {
     Eof,
     Idle,
+    /// Shutting down: nothing arrived for `shutdown_quiet_ms`.
+    Quiet,
     Stopped,
     Framing,
     ReadError(io::Error),
@@ -426,9 +476,14 @@ async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
     name: &str,
     config: &ListenerConfig,
     ingest: &Ingest,
-    cancel: &CancellationToken,
+    stops: &Stops,
     plain_tcp: bool,
 ) {
+    let cancel = &stops.cancel;
+    let draining = &stops.draining;
+    let quiet = config
+        .stream()
+        .map_or(Duration::from_millis(500), |s| s.shutdown_quiet);
     let mut codec = SyslogStreamCodec::new(config.max_message_bytes);
     let mut buf = BytesMut::with_capacity(STREAM_READ_BUFFER);
     let idle = config.idle_timeout();
@@ -438,8 +493,11 @@ async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
         if buf.capacity() - buf.len() < STREAM_READ_BUFFER / 4 {
             buf.reserve(STREAM_READ_BUFFER);
         }
+        // Once shutting down, a read waits only `shutdown_quiet_ms`.
+        let drain_now = draining.is_cancelled();
+        let wait = if drain_now { Some(quiet) } else { idle };
         let read = async {
-            match idle {
+            match wait {
                 Some(idle) => tokio::time::timeout(idle, reader.read_buf(&mut buf))
                     .await
                     .ok(),
@@ -449,9 +507,12 @@ async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
         let read = tokio::select! {
             biased;
             () = cancel.cancelled() => break End::Stopped,
+            // The signal came while waiting: wait again, with the quiet limit.
+            () = draining.cancelled(), if !drain_now => continue,
             read = read => read,
         };
         let (eof, small) = match read {
+            None if drain_now => break End::Quiet,
             None => break End::Idle,
             Some(Ok(0)) => (true, false),
             Some(Ok(n)) => (false, n < SMALL_READ),
@@ -514,6 +575,7 @@ async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => break End::Stopped,
+                () = draining.cancelled() => {}
                 () = tokio::time::sleep(pause) => {}
             }
         }
@@ -531,6 +593,12 @@ async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
                 "idle connection closed"
             );
         }
+        End::Quiet => tracing::debug!(
+            listener = %name,
+            %peer,
+            shutdown_quiet_ms = quiet.as_millis() as u64,
+            "connection closed at shutdown: nothing more arrived"
+        ),
         End::Stopped => {
             tracing::debug!(listener = %name, %peer, "connection closed: listener stopping")
         }

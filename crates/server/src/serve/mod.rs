@@ -7,8 +7,9 @@
 //!     -> store writer thread (owns the store; one transaction per batch)
 //! ```
 //!
-//! Signals: SIGTERM and SIGINT stop the listeners, drain the channel, commit
-//! the open batch and return; SIGHUP re-reads the configuration file and
+//! Signals: SIGTERM and SIGINT stop the listeners accepting, read their open
+//! connections to the end (bounded), drain the channel, commit the open
+//! batch and return; SIGHUP re-reads the configuration file and
 //! restarts only the listeners whose configuration changed.
 
 pub mod http;
@@ -146,6 +147,14 @@ pub async fn serve<S: EventSink>(
         }
     };
     server.shutdown(batcher, writer, http, http_cancel).await
+}
+
+/// SIGTERM and SIGINT: every listener stops accepting and reads its open
+/// connections to their end (peer's close, `shutdown_quiet_ms` of silence,
+/// or `shutdown_drain_secs`), all at the same time; returns when all have
+/// handed over what they read.
+async fn drain_listeners(listeners: Vec<RunningListener>) {
+    futures::future::join_all(listeners.into_iter().map(RunningListener::drain)).await;
 }
 
 struct Server {
@@ -311,9 +320,7 @@ impl Server {
             outputs_context,
             ..
         } = self;
-        for running in listeners {
-            running.stop().await;
-        }
+        drain_listeners(listeners).await;
         // Outputs stop before the pipeline closes (they may hold a sender
         // for alert events); what they delivered is behind their cursors.
         outputs.stop().await;
