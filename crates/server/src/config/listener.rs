@@ -38,6 +38,8 @@ pub enum Protocol {
     Udp,
     Tcp,
     Tls,
+    /// RELP sessions over TCP, or over TLS with `[listener.tls]`.
+    Relp,
 }
 
 impl fmt::Display for Protocol {
@@ -46,6 +48,7 @@ impl fmt::Display for Protocol {
             Protocol::Udp => "udp",
             Protocol::Tcp => "tcp",
             Protocol::Tls => "tls",
+            Protocol::Relp => "relp",
         })
     }
 }
@@ -101,6 +104,9 @@ pub struct ListenerConfig {
     pub max_message_bytes: usize,
     pub on_parse_error: OnParseError,
     pub transport: ListenerTransport,
+    /// RELP sessions (`protocol = "relp"`) on the TCP or TLS transport
+    /// instead of RFC 6587 framing; `max_message_bytes` bounds DATALEN.
+    pub relp: bool,
 }
 
 /// The settings that depend on the protocol.
@@ -166,6 +172,9 @@ pub struct ListenerTlsConfig {
 
 impl ListenerConfig {
     pub fn protocol(&self) -> Protocol {
+        if self.relp {
+            return Protocol::Relp;
+        }
         match self.transport {
             ListenerTransport::Udp { .. } => Protocol::Udp,
             ListenerTransport::Tcp(_) => Protocol::Tcp,
@@ -211,6 +220,7 @@ impl ListenerConfig {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             on_parse_error: OnParseError::Store,
             transport,
+            relp: false,
         }
     }
 }
@@ -316,7 +326,7 @@ impl RawListener {
                     recv_buffer_bytes: self.recv_buffer_bytes.unwrap_or(DEFAULT_RECV_BUFFER_BYTES),
                 }
             }
-            Protocol::Tcp | Protocol::Tls => {
+            Protocol::Tcp | Protocol::Tls | Protocol::Relp => {
                 let stream = self.stream()?;
                 if self.handshake_timeout_secs == Some(0) {
                     return Err(ConfigError::invalid(
@@ -325,7 +335,7 @@ impl RawListener {
                     ));
                 }
                 match (self.protocol, self.tls) {
-                    (Protocol::Tls, Some(tls)) => ListenerTransport::Tls {
+                    (Protocol::Tls | Protocol::Relp, Some(tls)) => ListenerTransport::Tls {
                         stream,
                         handshake_timeout: Duration::from_secs(
                             self.handshake_timeout_secs
@@ -365,6 +375,7 @@ impl RawListener {
             max_message_bytes,
             on_parse_error: self.on_parse_error.unwrap_or_default(),
             transport,
+            relp: self.protocol == Protocol::Relp,
         })
     }
 

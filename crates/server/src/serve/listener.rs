@@ -16,7 +16,7 @@ use netaudit_syslog::framing::{FramingError, SyslogStreamCodec};
 use netaudit_syslog::ParseOptions;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
@@ -24,9 +24,11 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::now_ns;
 use crate::config::{ListenerConfig, ListenerTransport, StreamConfig};
+use crate::pipeline::batcher::BatchHandle;
 use crate::pipeline::ingest::Ingest;
 use crate::self_events::{internal_event, unparsed_event};
-use crate::serve::tls;
+use crate::serve::stops::Stops;
+use crate::serve::{relp, tls};
 
 /// The first byte of a TLS record carrying a handshake (a ClientHello).
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
@@ -70,7 +72,13 @@ struct TlsSetup {
 impl RunningListener {
     /// Binds the socket (errors here are reported to the caller) and starts
     /// serving in the background.
-    pub async fn start(config: ListenerConfig, ingest: Ingest) -> anyhow::Result<RunningListener> {
+    /// RELP listeners hand their messages to `writer` (the store writer) as
+    /// acknowledged batches, to answer each only once it is stored.
+    pub async fn start(
+        config: ListenerConfig,
+        ingest: Ingest,
+        writer: mpsc::WeakSender<BatchHandle>,
+    ) -> anyhow::Result<RunningListener> {
         let cancel = CancellationToken::new();
         let draining = CancellationToken::new();
         let tasks = TaskTracker::new();
@@ -115,7 +123,7 @@ impl RunningListener {
                     config.clone(),
                     stream.clone(),
                     tls,
-                    ingest,
+                    (ingest, writer),
                     Stops {
                         cancel: cancel.clone(),
                         draining: draining.clone(),
@@ -241,16 +249,6 @@ fn parse_options(received_ns: i64) -> ParseOptions {
     ParseOptions::with_reference_time(received_ns.div_euclid(1_000_000_000))
 }
 
-/// How a stream listener and its connections are told to end.
-#[derive(Clone)]
-struct Stops {
-    /// Stop now: reading ends, what was read is handed over.
-    cancel: CancellationToken,
-    /// Stop accepting; connections read on until their peer closes them or
-    /// they go quiet.
-    draining: CancellationToken,
-}
-
 /// Reads datagrams as long as the socket has some, one chunk at a time, and
 /// never waits for the pipeline: a chunk that finds it full is dropped.
 async fn run_udp(
@@ -360,7 +358,7 @@ async fn run_stream_listener(
     config: ListenerConfig,
     stream_config: StreamConfig,
     tls: Option<TlsSetup>,
-    ingest: Ingest,
+    (ingest, writer): (Ingest, mpsc::WeakSender<BatchHandle>),
     stops: Stops,
     tasks: TaskTracker,
 ) {
@@ -397,6 +395,7 @@ async fn run_stream_listener(
         ingest.metrics.connections_accepted.fetch_add(1, Relaxed);
         ingest.metrics.connections_active.fetch_add(1, Relaxed);
         let ingest = ingest.clone();
+        let writer = writer.clone();
         let stops = stops.clone();
         let acceptor = tls.as_ref().map(|tls| {
             let acceptor = tls
@@ -412,6 +411,9 @@ async fn run_stream_listener(
             let _permit = permit;
             tracing::debug!(listener = %name, %peer, "connection accepted");
             match acceptor {
+                None if config.relp => {
+                    relp::serve(stream, peer, &name, &config, &ingest, &writer, &stops).await
+                }
                 None => serve_stream(stream, peer, &name, &config, &ingest, &stops, true).await,
                 Some((acceptor, handshake_timeout)) => {
                     let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(stream));
@@ -421,6 +423,10 @@ async fn run_stream_listener(
                     };
                     match handshake {
                         None => {}
+                        Some(Ok(Ok(tls_stream))) if config.relp => {
+                            relp::serve(tls_stream, peer, &name, &config, &ingest, &writer, &stops)
+                                .await;
+                        }
                         Some(Ok(Ok(tls_stream))) => {
                             serve_stream(tls_stream, peer, &name, &config, &ingest, &stops, false).await;
                         }

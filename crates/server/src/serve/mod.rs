@@ -14,6 +14,8 @@
 
 pub mod http;
 pub mod listener;
+mod relp;
+mod stops;
 pub mod tls;
 
 use std::path::PathBuf;
@@ -82,6 +84,7 @@ pub async fn serve<S: EventSink>(
         max_events: config.pipeline.batch_max_events,
         max_delay: Duration::from_millis(config.pipeline.batch_max_delay_ms),
     };
+    let batches = batch_tx.downgrade();
     let batcher = tokio::spawn(batcher::run_batcher(chunk_rx, batch_tx, limits, pool));
 
     let http_cancel = CancellationToken::new();
@@ -93,6 +96,7 @@ pub async fn serve<S: EventSink>(
         config_path,
         metrics: metrics.clone(),
         chunk_tx: chunk_tx.clone(),
+        batches,
         listeners: Vec::new(),
         outputs_context: store.map(|store| OutputContext {
             store,
@@ -110,9 +114,12 @@ pub async fn serve<S: EventSink>(
         )
         .await?;
         for listener_config in server.config.listeners.clone() {
-            let running =
-                RunningListener::start(listener_config.clone(), server.ingest(&listener_config))
-                    .await?;
+            let running = RunningListener::start(
+                listener_config.clone(),
+                server.ingest(&listener_config),
+                server.batches.clone(),
+            )
+            .await?;
             server.listeners.push(running);
         }
         if let Some(ctx) = &server.outputs_context {
@@ -162,6 +169,8 @@ struct Server {
     config_path: Option<PathBuf>,
     metrics: Arc<Metrics>,
     chunk_tx: mpsc::Sender<Vec<Event>>,
+    /// The store writer, for listeners that answer only once stored (RELP).
+    batches: mpsc::WeakSender<batcher::BatchHandle>,
     listeners: Vec<RunningListener>,
     /// Present when the server runs on a store (outputs read from it).
     outputs_context: Option<OutputContext>,
@@ -272,8 +281,12 @@ impl Server {
             if self.listeners.iter().any(|r| &r.config == listener_config) {
                 continue;
             }
-            match RunningListener::start(listener_config.clone(), self.ingest(listener_config))
-                .await
+            match RunningListener::start(
+                listener_config.clone(),
+                self.ingest(listener_config),
+                self.batches.clone(),
+            )
+            .await
             {
                 Ok(running) => {
                     self.listeners.push(running);
