@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::rsyslog::{rsyslogd, send_octet_counted};
+use common::rsyslog::{rsyslogd, send_octet_counted, sequence_id};
 use common::{config_text, free_tcp_port, stored_events, Netaudit};
 
 /// An rsyslogd with a private configuration, stopped by PID.
@@ -41,6 +41,28 @@ impl Peer {
              input(type=\"imtcp\" port=\"{input}\" address=\"127.0.0.1\" ruleset=\"fwd\")\n"
         );
         Peer::start(dir, &config, input)
+    }
+
+    /// rsyslog receiving RELP with `imrelp` on `port`, writing each
+    /// message's raw form to `raw.log`.
+    fn imrelp(dir: &Path, port: u16) -> Peer {
+        let d = dir.display();
+        let config = format!(
+            "global(workDirectory=\"{d}/work\")\n\
+             module(load=\"imrelp\")\n\
+             template(name=\"raw\" type=\"string\" string=\"%rawmsg%\\n\")\n\
+             ruleset(name=\"r\") {{ action(type=\"omfile\" file=\"{d}/raw.log\" template=\"raw\") }}\n\
+             input(type=\"imrelp\" port=\"{port}\" address=\"127.0.0.1\" ruleset=\"r\")\n"
+        );
+        Peer::start(dir, &config, port)
+    }
+
+    /// The `meta sequenceId`s received so far, and how many lines.
+    fn received(&self) -> (std::collections::HashSet<u64>, usize) {
+        let text = std::fs::read_to_string(self.dir.join("raw.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let ids = lines.iter().filter_map(|l| sequence_id(l)).collect();
+        (ids, lines.len())
     }
 
     fn start(dir: &Path, config: &str, port: u16) -> Peer {
@@ -289,4 +311,61 @@ fn bad_input_closes_the_session_and_stores_nothing_of_it() {
     assert!(server.stop().success());
     let counts = stored_counts(&server.db);
     assert!(counts.is_empty(), "stored from bad sessions: {counts:?}");
+}
+
+#[test]
+fn relp_output_reaches_imrelp_through_a_receiver_restart_with_nothing_lost() {
+    const TOTAL: u64 = 6_000;
+    let dir = tempfile::tempdir().unwrap();
+    let tcp = free_tcp_port();
+    let relp = free_tcp_port();
+    let rest = format!(
+        "[[listener]]\nname = \"tcp\"\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{tcp}\"\n\n\
+         [[output.syslog]]\nname = \"relp\"\ntransport = \"relp\"\naddress = \"127.0.0.1:{relp}\"\n\
+         format = \"structured\"\nwindow = 64\nbackoff_initial_ms = 100\nbackoff_max_ms = 500\nrelp_timeout_secs = 10\n"
+    );
+    let mut server = Netaudit::start(dir.path(), &config_text(dir.path(), free_tcp_port(), &rest));
+    let peer_dir = dir.path().join("imrelp");
+    let mut peer = Peer::imrelp(&peer_dir, relp);
+    send_octet_counted(tcp, (0..TOTAL / 2).map(line));
+    // Restart the receiver while the output is sending (bounded wait).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while peer.received().1 < 500 {
+        assert!(
+            Instant::now() < deadline,
+            "imrelp got nothing:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(peer);
+    send_octet_counted(tcp, (TOTAL / 2..TOTAL).map(line));
+    std::thread::sleep(Duration::from_millis(500));
+    peer = Peer::imrelp(&peer_dir, relp);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (ids, lines) = peer.received();
+        if (1..=TOTAL).all(|seq| ids.contains(&seq)) {
+            eprintln!(
+                "{TOTAL} stored, all received by imrelp through a restart: {} duplicates",
+                lines as u64 - TOTAL
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {TOTAL} received\nnetaudit:\n{}\nrsyslog:\n{}",
+            ids.len(),
+            server.log(),
+            peer.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The output went through the restart: a second session was opened.
+    assert!(
+        server.log().matches("RELP session open").count() >= 2,
+        "{}",
+        server.log()
+    );
+    assert!(server.stop().success());
 }
