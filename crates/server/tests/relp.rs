@@ -369,3 +369,72 @@ fn relp_output_reaches_imrelp_through_a_receiver_restart_with_nothing_lost() {
     );
     assert!(server.stop().success());
 }
+
+#[test]
+fn relp_over_tls_from_one_netaudit_to_another_with_a_receiver_kill_9() {
+    const TOTAL: u64 = 3_000;
+    let dir = tempfile::tempdir().unwrap();
+    let pki = common::rsyslog::make_pki(dir.path());
+    // The receiver: a RELP listener over TLS.
+    let receiver_dir = dir.path().join("receiver");
+    std::fs::create_dir_all(&receiver_dir).unwrap();
+    let relp = free_tcp_port();
+    let receiver_config = config_text(
+        &receiver_dir,
+        free_tcp_port(),
+        &format!(
+            "{}[listener.tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+            relp_listener(relp),
+            pki.server_cert.display(),
+            pki.server_key.display()
+        ),
+    );
+    let mut receiver = Netaudit::start(&receiver_dir, &receiver_config);
+    // The sender: TCP in, RELP over TLS out.
+    let sender_dir = dir.path().join("sender");
+    std::fs::create_dir_all(&sender_dir).unwrap();
+    let tcp = free_tcp_port();
+    let sender_config = config_text(
+        &sender_dir,
+        free_tcp_port(),
+        &format!(
+            "[[listener]]\nname = \"tcp\"\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{tcp}\"\n\n\
+             [[output.syslog]]\nname = \"relp\"\ntransport = \"relp\"\naddress = \"127.0.0.1:{relp}\"\n\
+             format = \"structured\"\nbackoff_initial_ms = 100\nbackoff_max_ms = 500\n\
+             [output.syslog.tls]\nca = \"{}\"\nserver_name = \"localhost\"\n",
+            pki.ca.display()
+        ),
+    );
+    let mut sender = Netaudit::start(&sender_dir, &sender_config);
+    send_octet_counted(tcp, (0..TOTAL).map(line));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while receiver.metric("netaudit_received_total") < TOTAL / 3 {
+        assert!(
+            Instant::now() < deadline,
+            "nothing arrived:\n{}",
+            sender.log()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    receiver.kill();
+    receiver = Netaudit::start_with(&receiver_dir, &receiver_dir.join("netaudit.toml"));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let counts = stored_counts(&receiver.db);
+        if (0..TOTAL).all(|i| counts.contains_key(&i)) {
+            let duplicates: u32 = counts.values().map(|c| c - 1).sum();
+            eprintln!("{TOTAL} forwarded over RELP/TLS through a kill -9 of the receiver: 0 lost, {duplicates} duplicates");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {TOTAL} stored by the receiver\nsender:\n{}\nreceiver:\n{}",
+            counts.len(),
+            sender.log(),
+            receiver.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(sender.stop().success());
+    assert!(receiver.stop().success());
+}
