@@ -29,8 +29,11 @@ LOGGEN="$PEERS/usr/bin/loggen"
 [ -x "$LOGGEN" ] || { echo "loggen not found at $LOGGEN: run .ci/install-deps" >&2; exit 2; }
 command -v rsyslogd >/dev/null || { echo "rsyslogd not found: run .ci/install-deps" >&2; exit 2; }
 for module in omrelp imrelp; do
-  ls /usr/lib/*/rsyslog/$module.so /usr/lib/rsyslog/$module.so >/dev/null 2>&1 \
-    || { echo "rsyslog $module not found: run .ci/install-deps (rsyslog-relp)" >&2; exit 2; }
+  found=0
+  for path in /usr/lib/*/rsyslog/$module.so /usr/lib/rsyslog/$module.so; do
+    [ -e "$path" ] && found=1
+  done
+  [ "$found" = 1 ] || { echo "rsyslog $module not found: run .ci/install-deps (rsyslog-relp)" >&2; exit 2; }
 done
 
 if [ -z "${NETAUDIT_BIN:-}" ]; then
