@@ -20,6 +20,14 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_READ_PAUSE_MS: u64 = 1;
 /// A longer pause would hold a steady sender back (its window fills).
 pub const MAX_READ_PAUSE_MS: u64 = 100;
+/// SIGTERM: a connection that brings nothing for this long is closed.
+pub const DEFAULT_SHUTDOWN_QUIET_MS: u64 = 500;
+/// SIGTERM: the longest a listener reads its open connections before it
+/// closes the rest.
+pub const DEFAULT_SHUTDOWN_DRAIN_SECS: u64 = 10;
+/// A shutdown must stay short: a service manager kills a slow one.
+const MAX_SHUTDOWN_QUIET_MS: u64 = 10_000;
+const MAX_SHUTDOWN_DRAIN_SECS: u64 = 300;
 pub const DEFAULT_RECV_BUFFER_BYTES: usize = 8 * 1024 * 1024;
 /// RFC 5426 4.1 and RFC 5425 4.3.1: receivers must take 480 / 2048 octets.
 const MIN_MESSAGE_BYTES: usize = 480;
@@ -30,6 +38,8 @@ pub enum Protocol {
     Udp,
     Tcp,
     Tls,
+    /// RELP sessions over TCP, or over TLS with `[listener.tls]`.
+    Relp,
 }
 
 impl fmt::Display for Protocol {
@@ -38,6 +48,7 @@ impl fmt::Display for Protocol {
             Protocol::Udp => "udp",
             Protocol::Tcp => "tcp",
             Protocol::Tls => "tls",
+            Protocol::Relp => "relp",
         })
     }
 }
@@ -65,6 +76,8 @@ pub(crate) struct RawListener {
     idle_timeout_secs: Option<u64>,
     handshake_timeout_secs: Option<u64>,
     read_pause_ms: Option<u64>,
+    shutdown_quiet_ms: Option<u64>,
+    shutdown_drain_secs: Option<u64>,
     on_parse_error: Option<OnParseError>,
     recv_buffer_bytes: Option<usize>,
     tls: Option<RawListenerTls>,
@@ -91,6 +104,9 @@ pub struct ListenerConfig {
     pub max_message_bytes: usize,
     pub on_parse_error: OnParseError,
     pub transport: ListenerTransport,
+    /// RELP sessions (`protocol = "relp"`) on the TCP or TLS transport
+    /// instead of RFC 6587 framing; `max_message_bytes` bounds DATALEN.
+    pub relp: bool,
 }
 
 /// The settings that depend on the protocol.
@@ -121,6 +137,12 @@ pub struct StreamConfig {
     /// reading the connection again, so that a busy sender's messages are
     /// taken many at a time; `None`: read as soon as anything arrives.
     pub read_pause: Option<Duration>,
+    /// On SIGTERM, after accepting stops: an open connection is read until
+    /// the peer closes it or it brings nothing for this long.
+    pub shutdown_quiet: Duration,
+    /// On SIGTERM: the longest the listener reads its open connections;
+    /// those still open then are closed. Zero: close them at once.
+    pub shutdown_drain: Duration,
 }
 
 impl Default for StreamConfig {
@@ -129,6 +151,8 @@ impl Default for StreamConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             idle_timeout: Some(Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECS)),
             read_pause: Some(Duration::from_millis(DEFAULT_READ_PAUSE_MS)),
+            shutdown_quiet: Duration::from_millis(DEFAULT_SHUTDOWN_QUIET_MS),
+            shutdown_drain: Duration::from_secs(DEFAULT_SHUTDOWN_DRAIN_SECS),
         }
     }
 }
@@ -148,6 +172,9 @@ pub struct ListenerTlsConfig {
 
 impl ListenerConfig {
     pub fn protocol(&self) -> Protocol {
+        if self.relp {
+            return Protocol::Relp;
+        }
         match self.transport {
             ListenerTransport::Udp { .. } => Protocol::Udp,
             ListenerTransport::Tcp(_) => Protocol::Tcp,
@@ -193,6 +220,7 @@ impl ListenerConfig {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             on_parse_error: OnParseError::Store,
             transport,
+            relp: false,
         }
     }
 }
@@ -273,6 +301,8 @@ impl RawListener {
                     (self.max_connections.is_some(), "max_connections"),
                     (self.idle_timeout_secs.is_some(), "idle_timeout_secs"),
                     (self.read_pause_ms.is_some(), "read_pause_ms"),
+                    (self.shutdown_quiet_ms.is_some(), "shutdown_quiet_ms"),
+                    (self.shutdown_drain_secs.is_some(), "shutdown_drain_secs"),
                 ] {
                     if set {
                         return Err(ConfigError::invalid(
@@ -296,7 +326,7 @@ impl RawListener {
                     recv_buffer_bytes: self.recv_buffer_bytes.unwrap_or(DEFAULT_RECV_BUFFER_BYTES),
                 }
             }
-            Protocol::Tcp | Protocol::Tls => {
+            Protocol::Tcp | Protocol::Tls | Protocol::Relp => {
                 let stream = self.stream()?;
                 if self.handshake_timeout_secs == Some(0) {
                     return Err(ConfigError::invalid(
@@ -305,7 +335,7 @@ impl RawListener {
                     ));
                 }
                 match (self.protocol, self.tls) {
-                    (Protocol::Tls, Some(tls)) => ListenerTransport::Tls {
+                    (Protocol::Tls | Protocol::Relp, Some(tls)) => ListenerTransport::Tls {
                         stream,
                         handshake_timeout: Duration::from_secs(
                             self.handshake_timeout_secs
@@ -345,6 +375,7 @@ impl RawListener {
             max_message_bytes,
             on_parse_error: self.on_parse_error.unwrap_or_default(),
             transport,
+            relp: self.protocol == Protocol::Relp,
         })
     }
 
@@ -369,7 +400,25 @@ impl RawListener {
                 format!("must be at most {MAX_READ_PAUSE_MS}"),
             ));
         }
+        let shutdown_quiet_ms = self.shutdown_quiet_ms.unwrap_or(DEFAULT_SHUTDOWN_QUIET_MS);
+        if shutdown_quiet_ms == 0 || shutdown_quiet_ms > MAX_SHUTDOWN_QUIET_MS {
+            return Err(ConfigError::invalid(
+                "shutdown_quiet_ms",
+                format!("must be between 1 and {MAX_SHUTDOWN_QUIET_MS}"),
+            ));
+        }
+        let shutdown_drain_secs = self
+            .shutdown_drain_secs
+            .unwrap_or(DEFAULT_SHUTDOWN_DRAIN_SECS);
+        if shutdown_drain_secs > MAX_SHUTDOWN_DRAIN_SECS {
+            return Err(ConfigError::invalid(
+                "shutdown_drain_secs",
+                format!("must be at most {MAX_SHUTDOWN_DRAIN_SECS}"),
+            ));
+        }
         Ok(StreamConfig {
+            shutdown_quiet: Duration::from_millis(shutdown_quiet_ms),
+            shutdown_drain: Duration::from_secs(shutdown_drain_secs),
             max_connections: self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
             idle_timeout: match self.idle_timeout_secs.unwrap_or(DEFAULT_IDLE_TIMEOUT_SECS) {
                 0 => None,

@@ -410,8 +410,8 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         let config = Config::from_toml(&uncommented, "uncommented example").unwrap();
-        assert_eq!(config.listeners.len(), 3);
-        assert_eq!(config.output.syslog.len(), 2);
+        assert_eq!(config.listeners.len(), 4);
+        assert_eq!(config.output.syslog.len(), 3);
         assert!(config.store.key_path.is_some() && config.store.retention_max_events.is_some());
     }
 

@@ -274,6 +274,7 @@ fn transport_name(transport: Transport) -> &'static str {
         Transport::Udp => "udp",
         Transport::Tcp => "tcp",
         Transport::Tls => "tls",
+        Transport::Relp => "relp",
     }
 }
 

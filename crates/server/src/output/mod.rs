@@ -23,6 +23,7 @@ pub mod file;
 pub mod filter;
 pub mod format;
 pub mod radius;
+mod relp;
 pub mod spec;
 pub mod syslog;
 pub mod transport;

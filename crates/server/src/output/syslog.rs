@@ -76,6 +76,9 @@ struct Forwarder {
 }
 
 pub async fn run(config: SyslogOutputConfig, ctx: OutputContext, cancel: CancellationToken) {
+    if config.transport == Transport::Relp {
+        return crate::output::relp::run(config, ctx, cancel).await;
+    }
     let Some(consumer) = Consumer::open(OutputKind::Syslog, &config.name, &ctx, &cancel).await
     else {
         return;

@@ -165,7 +165,9 @@ impl Target {
         // Build the TLS configuration before connecting: a bad CA file is
         // reported as such, and nothing is ever sent in plain text.
         let tls = match (&self.transport, &self.tls) {
-            (Transport::Tls, Some(tls)) => Some((connector(tls)?, self.server_name(tls)?)),
+            (Transport::Tls | Transport::Relp, Some(tls)) => {
+                Some((connector(tls)?, self.server_name(tls)?))
+            }
             (Transport::Tls, None) => return Err(TransportError::TlsTableMissing),
             _ => None,
         };
@@ -263,7 +265,7 @@ fn connector(tls: &OutputTlsConfig) -> Result<TlsConnector, TransportError> {
 }
 
 /// A byte stream to the peer (plain TCP or TLS over TCP).
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// TCP with a count of the bytes the kernel accepted, so that what the peer
@@ -404,6 +406,15 @@ impl Connection {
             }
         }
         Ok(())
+    }
+
+    /// The byte stream (TCP or TLS) for protocols that read answers
+    /// (RELP); `None` for UDP.
+    pub fn stream_mut(&mut self) -> Option<&mut dyn Stream> {
+        match &mut self.kind {
+            Kind::Stream { stream, .. } => Some(stream.as_mut()),
+            Kind::Udp(_) => None,
+        }
     }
 
     /// Orderly close (TLS close_notify, TCP FIN), bounded by `limit`.

@@ -17,7 +17,7 @@ use netaudit_syslog::ParseOptions;
 use netaudit_syslog::RawBackedEvent;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
@@ -25,9 +25,11 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::now_ns;
 use crate::config::{ListenerConfig, ListenerTransport, StreamConfig};
+use crate::pipeline::batcher::BatchHandle;
 use crate::pipeline::ingest::Ingest;
 use crate::self_events::{internal_event, unparsed_event};
-use crate::serve::tls;
+use crate::serve::stops::Stops;
+use crate::serve::{relp, tls};
 
 /// The first byte of a TLS record carrying a handshake (a ClientHello).
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
@@ -50,6 +52,9 @@ const SMALL_READ: usize = STREAM_READ_BUFFER / 4;
 pub struct RunningListener {
     pub config: ListenerConfig,
     cancel: CancellationToken,
+    /// Fired on SIGTERM: stop accepting, read open connections until they
+    /// close or go quiet (`shutdown_quiet_ms`).
+    draining: CancellationToken,
     tasks: TaskTracker,
     /// TLS listeners: the acceptor new connections use, replaceable so that
     /// SIGHUP picks up renewed certificate files without a restart.
@@ -68,8 +73,15 @@ struct TlsSetup {
 impl RunningListener {
     /// Binds the socket (errors here are reported to the caller) and starts
     /// serving in the background.
-    pub async fn start(config: ListenerConfig, ingest: Ingest) -> anyhow::Result<RunningListener> {
+    /// RELP listeners hand their messages to `writer` (the store writer) as
+    /// acknowledged batches, to answer each only once it is stored.
+    pub async fn start(
+        config: ListenerConfig,
+        ingest: Ingest,
+        writer: mpsc::WeakSender<BatchHandle>,
+    ) -> anyhow::Result<RunningListener> {
         let cancel = CancellationToken::new();
+        let draining = CancellationToken::new();
         let tasks = TaskTracker::new();
         let name = config.display_name();
         let mut shared_acceptor = None;
@@ -112,8 +124,11 @@ impl RunningListener {
                     config.clone(),
                     stream.clone(),
                     tls,
-                    ingest,
-                    cancel.clone(),
+                    (ingest, writer),
+                    Stops {
+                        cancel: cancel.clone(),
+                        draining: draining.clone(),
+                    },
                     tasks.clone(),
                 ));
             }
@@ -122,6 +137,7 @@ impl RunningListener {
         Ok(RunningListener {
             config,
             cancel,
+            draining,
             tasks,
             acceptor: shared_acceptor,
         })
@@ -149,6 +165,35 @@ impl RunningListener {
         self.tasks.close();
         self.tasks.wait().await;
         tracing::info!(listener = %self.config.display_name(), "listener stopped");
+    }
+
+    /// SIGTERM: stops accepting, then reads every open connection until its
+    /// peer closes it or nothing arrives for `shutdown_quiet_ms`, so that
+    /// what senders wrote before the signal is stored. Bounded by
+    /// `shutdown_drain_secs`; connections still open then are closed (and
+    /// counted in the log). UDP listeners stop at once.
+    pub async fn drain(self) {
+        let Some(stream) = self.config.stream() else {
+            return self.stop().await;
+        };
+        let name = self.config.display_name();
+        let limit = stream.shutdown_drain;
+        self.draining.cancel();
+        self.tasks.close();
+        if tokio::time::timeout(limit, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                listener = %name,
+                connections = self.tasks.len(),
+                shutdown_drain_secs = limit.as_secs(),
+                "shutdown: connections still sending after shutdown_drain_secs; closed"
+            );
+            self.cancel.cancel();
+            self.tasks.wait().await;
+        }
+        tracing::info!(listener = %name, "listener stopped: open connections read to their end");
     }
 }
 
@@ -317,8 +362,8 @@ async fn run_stream_listener(
     config: ListenerConfig,
     stream_config: StreamConfig,
     tls: Option<TlsSetup>,
-    ingest: Ingest,
-    cancel: CancellationToken,
+    (ingest, writer): (Ingest, mpsc::WeakSender<BatchHandle>),
+    stops: Stops,
     tasks: TaskTracker,
 ) {
     let name: Arc<str> = config.display_name().into();
@@ -327,7 +372,8 @@ async fn run_stream_listener(
     loop {
         let accepted = tokio::select! {
             biased;
-            () = cancel.cancelled() => break,
+            () = stops.cancel.cancelled() => break,
+            () = stops.draining.cancelled() => break,
             accepted = listener.accept() => accepted,
         };
         let (stream, peer) = match accepted {
@@ -353,7 +399,8 @@ async fn run_stream_listener(
         ingest.metrics.connections_accepted.fetch_add(1, Relaxed);
         ingest.metrics.connections_active.fetch_add(1, Relaxed);
         let ingest = ingest.clone();
-        let cancel = cancel.clone();
+        let writer = writer.clone();
+        let stops = stops.clone();
         let acceptor = tls.as_ref().map(|tls| {
             let acceptor = tls
                 .acceptor
@@ -368,17 +415,24 @@ async fn run_stream_listener(
             let _permit = permit;
             tracing::debug!(listener = %name, %peer, "connection accepted");
             match acceptor {
-                None => serve_stream(stream, peer, &name, &config, &ingest, &cancel, true).await,
+                None if config.relp => {
+                    relp::serve(stream, peer, &name, &config, &ingest, &writer, &stops).await
+                }
+                None => serve_stream(stream, peer, &name, &config, &ingest, &stops, true).await,
                 Some((acceptor, handshake_timeout)) => {
                     let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(stream));
                     let handshake = tokio::select! {
-                        () = cancel.cancelled() => None,
+                        () = stops.cancel.cancelled() => None,
                         result = handshake => Some(result),
                     };
                     match handshake {
                         None => {}
+                        Some(Ok(Ok(tls_stream))) if config.relp => {
+                            relp::serve(tls_stream, peer, &name, &config, &ingest, &writer, &stops)
+                                .await;
+                        }
                         Some(Ok(Ok(tls_stream))) => {
-                            serve_stream(tls_stream, peer, &name, &config, &ingest, &cancel, false).await;
+                            serve_stream(tls_stream, peer, &name, &config, &ingest, &stops, false).await;
                         }
                         Some(Ok(Err(err))) => {
                             ingest.metrics.tls_handshake_failures.fetch_add(1, Relaxed);
@@ -406,6 +460,8 @@ async fn run_stream_listener(
 enum End {
     Eof,
     Idle,
+    /// Shutting down: nothing arrived for `shutdown_quiet_ms`.
+    Quiet,
     Stopped,
     Framing,
     ReadError(io::Error),
@@ -430,9 +486,14 @@ async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
     name: &str,
     config: &ListenerConfig,
     ingest: &Ingest,
-    cancel: &CancellationToken,
+    stops: &Stops,
     plain_tcp: bool,
 ) {
+    let cancel = &stops.cancel;
+    let draining = &stops.draining;
+    let quiet = config
+        .stream()
+        .map_or(Duration::from_millis(500), |s| s.shutdown_quiet);
     let mut codec = SyslogStreamCodec::new(config.max_message_bytes);
     let mut buf = BytesMut::with_capacity(STREAM_READ_BUFFER);
     let idle = config.idle_timeout();
@@ -442,8 +503,11 @@ async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
         if buf.capacity() - buf.len() < STREAM_READ_BUFFER / 4 {
             buf.reserve(STREAM_READ_BUFFER);
         }
+        // Once shutting down, a read waits only `shutdown_quiet_ms`.
+        let drain_now = draining.is_cancelled();
+        let wait = if drain_now { Some(quiet) } else { idle };
         let read = async {
-            match idle {
+            match wait {
                 Some(idle) => tokio::time::timeout(idle, reader.read_buf(&mut buf))
                     .await
                     .ok(),
@@ -453,9 +517,12 @@ async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
         let read = tokio::select! {
             biased;
             () = cancel.cancelled() => break End::Stopped,
+            // The signal came while waiting: wait again, with the quiet limit.
+            () = draining.cancelled(), if !drain_now => continue,
             read = read => read,
         };
         let (eof, small) = match read {
+            None if drain_now => break End::Quiet,
             None => break End::Idle,
             Some(Ok(0)) => (true, false),
             Some(Ok(n)) => (false, n < SMALL_READ),
@@ -518,6 +585,7 @@ async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => break End::Stopped,
+                () = draining.cancelled() => {}
                 () = tokio::time::sleep(pause) => {}
             }
         }
@@ -535,6 +603,12 @@ async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
                 "idle connection closed"
             );
         }
+        End::Quiet => tracing::debug!(
+            listener = %name,
+            %peer,
+            shutdown_quiet_ms = quiet.as_millis() as u64,
+            "connection closed at shutdown: nothing more arrived"
+        ),
         End::Stopped => {
             tracing::debug!(listener = %name, %peer, "connection closed: listener stopping")
         }

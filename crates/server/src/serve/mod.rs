@@ -7,12 +7,15 @@
 //!     -> store writer thread (owns the store; one transaction per batch)
 //! ```
 //!
-//! Signals: SIGTERM and SIGINT stop the listeners, drain the channel, commit
-//! the open batch and return; SIGHUP re-reads the configuration file and
+//! Signals: SIGTERM and SIGINT stop the listeners accepting, read their open
+//! connections to the end (bounded), drain the channel, commit the open
+//! batch and return; SIGHUP re-reads the configuration file and
 //! restarts only the listeners whose configuration changed.
 
 pub mod http;
 pub mod listener;
+mod relp;
+mod stops;
 pub mod tls;
 
 use std::path::PathBuf;
@@ -90,6 +93,7 @@ pub async fn serve<S: EventSink>(
         max_events: config.pipeline.batch_max_events,
         max_delay: Duration::from_millis(config.pipeline.batch_max_delay_ms),
     };
+    let batches = batch_tx.downgrade();
     let batcher = tokio::spawn(batcher::run_batcher(chunk_rx, batch_tx, limits, pool));
 
     let http_cancel = CancellationToken::new();
@@ -101,6 +105,7 @@ pub async fn serve<S: EventSink>(
         config_path,
         metrics: metrics.clone(),
         chunk_tx: chunk_tx.clone(),
+        batches,
         listeners: Vec::new(),
         outputs_context: store.map(|store| OutputContext {
             store,
@@ -117,9 +122,12 @@ pub async fn serve<S: EventSink>(
     let mut hangup = signal(SignalKind::hangup())?;
     let started = async {
         for listener_config in server.config.listeners.clone() {
-            let running =
-                RunningListener::start(listener_config.clone(), server.ingest(&listener_config))
-                    .await?;
+            let running = RunningListener::start(
+                listener_config.clone(),
+                server.ingest(&listener_config),
+                server.batches.clone(),
+            )
+            .await?;
             server.listeners.push(running);
         }
         if let Some(ctx) = &server.outputs_context {
@@ -236,11 +244,21 @@ fn describe(listener: &ListenerConfig) -> String {
     )
 }
 
+/// SIGTERM and SIGINT: every listener stops accepting and reads its open
+/// connections to their end (peer's close, `shutdown_quiet_ms` of silence,
+/// or `shutdown_drain_secs`), all at the same time; returns when all have
+/// handed over what they read.
+async fn drain_listeners(listeners: Vec<RunningListener>) {
+    futures::future::join_all(listeners.into_iter().map(RunningListener::drain)).await;
+}
+
 struct Server {
     config: Config,
     config_path: Option<PathBuf>,
     metrics: Arc<Metrics>,
     chunk_tx: mpsc::Sender<Vec<RawBackedEvent>>,
+    /// The store writer, for listeners that answer only once stored (RELP).
+    batches: mpsc::WeakSender<batcher::BatchHandle>,
     listeners: Vec<RunningListener>,
     /// Present when the server runs on a store (outputs read from it).
     outputs_context: Option<OutputContext>,
@@ -356,8 +374,12 @@ impl Server {
             if self.listeners.iter().any(|r| &r.config == listener_config) {
                 continue;
             }
-            match RunningListener::start(listener_config.clone(), self.ingest(listener_config))
-                .await
+            match RunningListener::start(
+                listener_config.clone(),
+                self.ingest(listener_config),
+                self.batches.clone(),
+            )
+            .await
             {
                 Ok(running) => {
                     started_names.push(describe(&running.config));
@@ -414,9 +436,7 @@ impl Server {
             outputs_context,
             ..
         } = self;
-        for running in listeners {
-            running.stop().await;
-        }
+        drain_listeners(listeners).await;
         // Outputs stop before the pipeline closes (they may hold a sender
         // for alert events); what they delivered is behind their cursors.
         outputs.stop().await;

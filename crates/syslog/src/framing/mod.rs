@@ -85,12 +85,21 @@ mod error;
 mod kind;
 mod lf;
 mod octet;
+mod relp;
+mod relp_error;
+mod relp_session;
 mod stream;
 
 pub use error::{FramingError, OctetCountProblem};
 pub use kind::{Framing, DEFAULT_MAX_FRAME, DEFAULT_MAX_SKIP, MAX_COUNT_DIGITS};
 pub use lf::LfDelimitedCodec;
 pub use octet::OctetCountingCodec;
+pub use relp::{
+    next_txnr, RelpCodec, RelpCommand, RelpFrame, DEFAULT_MAX_RELP_DATA, MAX_COMMAND_LEN,
+    MAX_DATALEN, MAX_TXNR,
+};
+pub use relp_error::RelpError;
+pub use relp_session::{Offers, RelpResponse, ServerSession, ServerStep, RELP_VERSION};
 pub use stream::SyslogStreamCodec;
 
 #[cfg(test)]

@@ -15,12 +15,19 @@ pub enum Transport {
     Udp,
     Tcp,
     Tls,
+    /// RELP (rsyslog's imrelp, librelp servers); over TLS with a
+    /// `[output.syslog.tls]` table.
+    Relp,
 }
 
 const DEFAULT_FACILITY: Facility = Facility::Local2;
 const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 const DEFAULT_BACKOFF_INITIAL_MS: u64 = 500;
 const DEFAULT_BACKOFF_MAX_MS: u64 = 30_000;
+/// rsyslog omrelp's default window.
+pub const DEFAULT_RELP_WINDOW: usize = 128;
+const MAX_RELP_WINDOW: usize = 10_000;
+const DEFAULT_RELP_TIMEOUT_SECS: u64 = 90;
 
 /// One `[[output.syslog]]` as written.
 #[derive(Debug, Deserialize)]
@@ -40,6 +47,8 @@ pub(crate) struct RawSyslogOutput {
     handshake_timeout_secs: Option<u64>,
     backoff_initial_ms: Option<u64>,
     backoff_max_ms: Option<u64>,
+    window: Option<usize>,
+    relp_timeout_secs: Option<u64>,
 }
 
 /// `[output.syslog.tls]` as written.
@@ -79,6 +88,11 @@ pub struct SyslogOutputConfig {
     /// First reconnect delay after a failure; doubles up to `backoff_max_ms`.
     pub backoff_initial_ms: u64,
     pub backoff_max_ms: u64,
+    /// RELP: frames sent and not yet answered, at most.
+    pub window: usize,
+    /// RELP: the longest wait for an answer (or for the open's answer)
+    /// before the session is taken as broken and reopened.
+    pub relp_timeout_secs: u64,
 }
 
 /// `[output.syslog.tls]`: the client side of RFC 5425.
@@ -122,7 +136,7 @@ impl RawSyslogOutput {
                     "applies to transport = \"tls\" only",
                 ))
             }
-            (Transport::Tls, Some(tls)) => {
+            (Transport::Tls | Transport::Relp, Some(tls)) => {
                 if tls.client_cert.is_some() != tls.client_key.is_some() {
                     return Err(ConfigError::invalid(
                         "tls.client_key",
@@ -136,8 +150,40 @@ impl RawSyslogOutput {
                     client_key: tls.client_key,
                 })
             }
-            (Transport::Udp | Transport::Tcp, None) => None,
+            (Transport::Udp | Transport::Tcp | Transport::Relp, None) => None,
         };
+        if self.transport != Transport::Relp {
+            for (set, key) in [
+                (self.window.is_some(), "window"),
+                (self.relp_timeout_secs.is_some(), "relp_timeout_secs"),
+            ] {
+                if set {
+                    return Err(ConfigError::invalid(
+                        key,
+                        "applies to transport = \"relp\" only",
+                    ));
+                }
+            }
+        } else if self.framing.is_some() {
+            return Err(ConfigError::invalid(
+                "framing",
+                "does not apply to transport = \"relp\" (RELP has its own frames)",
+            ));
+        }
+        let window = self.window.unwrap_or(DEFAULT_RELP_WINDOW);
+        if window == 0 || window > MAX_RELP_WINDOW {
+            return Err(ConfigError::invalid(
+                "window",
+                format!("must be between 1 and {MAX_RELP_WINDOW}"),
+            ));
+        }
+        let relp_timeout_secs = self.relp_timeout_secs.unwrap_or(DEFAULT_RELP_TIMEOUT_SECS);
+        if relp_timeout_secs == 0 {
+            return Err(ConfigError::invalid(
+                "relp_timeout_secs",
+                "must be at least 1",
+            ));
+        }
         let backoff_initial_ms = self
             .backoff_initial_ms
             .unwrap_or(DEFAULT_BACKOFF_INITIAL_MS);
@@ -167,6 +213,8 @@ impl RawSyslogOutput {
                 .unwrap_or(DEFAULT_CONNECT_TIMEOUT_SECS),
             backoff_initial_ms,
             backoff_max_ms,
+            window,
+            relp_timeout_secs,
         })
     }
 }
