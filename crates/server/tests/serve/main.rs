@@ -11,5 +11,7 @@ mod crash;
 mod inputs;
 mod radius;
 mod reload;
+mod relp;
+mod shutdown;
 mod store_reliability;
 mod tls;

@@ -45,16 +45,22 @@ pub fn next_txnr(txnr: u32) -> u32 {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RelpCommand {
+    /// `open`: the client's first frame, with its offers.
     Open,
+    /// `syslog`: one message.
     Syslog,
+    /// `close`: the client ends the session.
     Close,
+    /// `rsp`: the answer to a transaction.
     Rsp,
+    /// `serverclose`: the server ends the session (txnr 0, no answer).
     ServerClose,
     /// Any other 1 to 32 ASCII letters.
     Other(String),
 }
 
 impl RelpCommand {
+    /// The command as written on the wire.
     pub fn as_str(&self) -> &str {
         match self {
             RelpCommand::Open => "open",
@@ -87,13 +93,16 @@ impl std::fmt::Display for RelpCommand {
 /// One RELP frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelpFrame {
+    /// The transaction number (0 only for `serverclose`).
     pub txnr: u32,
+    /// The command.
     pub command: RelpCommand,
     /// DATA without the SP before it; empty when DATALEN is 0.
     pub data: Bytes,
 }
 
 impl RelpFrame {
+    /// A frame of `command` with transaction number `txnr` and `data`.
     pub fn new(txnr: u32, command: RelpCommand, data: impl Into<Bytes>) -> RelpFrame {
         RelpFrame {
             txnr,

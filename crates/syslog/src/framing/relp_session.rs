@@ -16,6 +16,7 @@ pub const RELP_VERSION: u32 = 1;
 /// The offers of an `open` or of its answer: `name[=value]` lines.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Offers {
+    /// The `relp_version` offer as written.
     pub relp_version: Option<String>,
     /// The `commands` offer, split at commas.
     pub commands: Vec<String>,
@@ -94,12 +95,16 @@ impl Offers {
 /// The data of an `rsp`: `STATUS [SP HUMAN-TEXT] [LF CMDDATA]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelpResponse {
+    /// The 3-digit status (200 is success).
     pub status: u16,
+    /// The human-readable text after the status, if any.
     pub message: String,
+    /// The command data after the first LF (the offers of an `open`'s answer).
     pub cmddata: Bytes,
 }
 
 impl RelpResponse {
+    /// Reads the data of the `rsp` with transaction number `txnr`.
     pub fn parse(txnr: u32, data: &Bytes) -> Result<RelpResponse, RelpError> {
         let bad = |reason: String| RelpError::BadResponse { txnr, reason };
         let (head, cmddata) = match data.iter().position(|b| *b == b'\n') {
@@ -125,6 +130,7 @@ impl RelpResponse {
         })
     }
 
+    /// Whether the status is 200.
     pub fn is_ok(&self) -> bool {
         self.status == 200
     }
@@ -137,9 +143,17 @@ pub enum ServerStep {
     /// Answer with this frame (the accepted offers) at once.
     Open(RelpFrame),
     /// A message: store it, then answer `rsp 200` with this txnr.
-    Syslog { txnr: u32, message: Bytes },
+    Syslog {
+        /// The transaction to answer.
+        txnr: u32,
+        /// The syslog message (the frame's DATA).
+        message: Bytes,
+    },
     /// Answer `rsp 200`, send `serverclose`, close the connection.
-    Close { txnr: u32 },
+    Close {
+        /// The transaction of the `close`.
+        txnr: u32,
+    },
 }
 
 /// Where a server's session is.

@@ -4,8 +4,6 @@
 //! netaudit answers `rsp 200` only once a message is stored. Bad input
 //! closes the session with a log line and stores nothing from it.
 
-mod common;
-
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -13,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::rsyslog::{rsyslogd, send_octet_counted, sequence_id};
-use common::{config_text, free_tcp_port, stored_events, Netaudit};
+use crate::support::rsyslog::{rsyslogd, send_octet_counted, sequence_id};
+use crate::support::{config_text, free_tcp_port, stored_events, Netaudit};
 
 /// An rsyslogd with a private configuration, stopped by PID.
 struct Peer {
@@ -374,7 +372,7 @@ fn relp_output_reaches_imrelp_through_a_receiver_restart_with_nothing_lost() {
 fn relp_over_tls_from_one_netaudit_to_another_with_a_receiver_kill_9() {
     const TOTAL: u64 = 3_000;
     let dir = tempfile::tempdir().unwrap();
-    let pki = common::rsyslog::make_pki(dir.path());
+    let pki = crate::support::rsyslog::make_pki(dir.path());
     // The receiver: a RELP listener over TLS.
     let receiver_dir = dir.path().join("receiver");
     std::fs::create_dir_all(&receiver_dir).unwrap();

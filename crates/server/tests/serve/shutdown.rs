@@ -1,13 +1,11 @@
 //! SIGTERM keeps what senders wrote before it: the listeners stop accepting,
 //! read every open connection to its end, commit, then exit.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{config_text, free_tcp_port, stored_events, Netaudit};
+use crate::support::{config_text, free_tcp_port, stored_events, Netaudit};
 
 const CONNECTIONS: usize = 4;
 const PER_CONNECTION: usize = 25_000;
