@@ -61,6 +61,7 @@ pub fn hostname() -> Option<String> {
         let mut buf = [0u8; 256];
         // SAFETY: buf is valid for buf.len() bytes; gethostname NUL-terminates
         // on success when the name fits.
+        #[allow(unsafe_code)]
         let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
         if rc != 0 {
             return None;

@@ -378,6 +378,7 @@ impl Connection {
                 let mut unsent: libc::c_int = 0;
                 // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int for a TCP socket
                 // that this connection owns and keeps open.
+                #[allow(unsafe_code)]
                 let rc = unsafe { libc::ioctl(*fd, libc::TIOCOUTQ, &mut unsent) };
                 if rc != 0 || unsent < 0 {
                     return 0;

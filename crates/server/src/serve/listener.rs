@@ -232,6 +232,7 @@ fn force_recv_buffer(socket: &socket2::Socket, bytes: usize) {
     use std::os::fd::AsRawFd;
     let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
     // SAFETY: setsockopt on a valid fd with a pointer to a c_int and its size.
+    #[allow(unsafe_code)]
     unsafe {
         libc::setsockopt(
             socket.as_raw_fd(),

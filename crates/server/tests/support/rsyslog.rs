@@ -141,6 +141,7 @@ impl Rsyslog {
             return;
         };
         // SAFETY: kill(2) on our own child's pid.
+        #[allow(unsafe_code)]
         unsafe {
             libc::kill(child.id() as i32, libc::SIGTERM);
         }

@@ -123,6 +123,7 @@ impl Netaudit {
 
     pub fn signal(&self, signal: libc::c_int) {
         // SAFETY: kill(2) on our own child's pid.
+        #[allow(unsafe_code)]
         let rc = unsafe { libc::kill(self.pid(), signal) };
         assert_eq!(rc, 0, "kill({}, {signal}) failed", self.pid());
     }
