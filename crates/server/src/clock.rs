@@ -4,7 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Unix nanoseconds now: 0 if the clock is before 1970, `i64::MAX` after
 /// 2262 (the range an `i64` of nanoseconds holds).
-pub fn now_ns() -> i64 {
+pub(crate) fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
@@ -12,7 +12,7 @@ pub fn now_ns() -> i64 {
 }
 
 /// Unix seconds now (0 if the clock is before 1970).
-pub fn now_seconds() -> u64 {
+pub(crate) fn now_seconds() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

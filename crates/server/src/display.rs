@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 /// How events are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum EventFormat {
+pub(crate) enum EventFormat {
     /// Aligned columns: sequence, time, severity, host, code, user, message.
     Table,
     /// One JSON object per line.
@@ -22,11 +22,11 @@ pub enum EventFormat {
     Structured,
 }
 
-pub use crate::clock::now_ns;
+pub(crate) use crate::clock::now_ns;
 
 /// Parses `2026-11-23T10:00:00Z` (RFC 3339) or a duration before now:
 /// `90s`, `15m`, `1h`, `7d`, `2w`.
-pub fn parse_time(text: &str, now_ns: i64) -> anyhow::Result<i64> {
+pub(crate) fn parse_time(text: &str, now_ns: i64) -> anyhow::Result<i64> {
     let text = text.trim();
     if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
         return i64::try_from(t.unix_timestamp_nanos())
@@ -54,7 +54,7 @@ pub fn parse_time(text: &str, now_ns: i64) -> anyhow::Result<i64> {
         .with_context(|| format!("time '{text}' is out of range"))
 }
 
-pub fn format_ns(ns: i64) -> String {
+pub(crate) fn format_ns(ns: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns))
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
@@ -64,7 +64,7 @@ pub fn format_ns(ns: i64) -> String {
 /// A verification report as JSON, as `netaudit verify --json` and
 /// `GET /api/v1/verify` show it; `ok` is the caller's verdict (the CLI may
 /// also fail on an unsealed tail).
-pub fn verify_report_json(report: &VerifyReport, ok: bool) -> serde_json::Value {
+pub(crate) fn verify_report_json(report: &VerifyReport, ok: bool) -> serde_json::Value {
     serde_json::json!({
         "ok": ok,
         "events_verified": report.events_verified,
@@ -82,7 +82,7 @@ pub fn verify_report_json(report: &VerifyReport, ok: bool) -> serde_json::Value 
     })
 }
 
-pub fn json_of(e: &StoredEvent) -> serde_json::Value {
+pub(crate) fn json_of(e: &StoredEvent) -> serde_json::Value {
     let ev = &e.event;
     serde_json::json!({
         "seq": e.seq,
@@ -108,7 +108,7 @@ pub fn json_of(e: &StoredEvent) -> serde_json::Value {
 }
 
 /// Writes events in `format`; the table header goes first when `header`.
-pub fn write_events(
+pub(crate) fn write_events(
     out: &mut impl Write,
     events: &[StoredEvent],
     format: EventFormat,

@@ -6,11 +6,11 @@ use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
 
 /// Descriptors kept out of the HTTP port's reach for the store, the
 /// listeners' sockets and the outputs.
-pub const RESERVED: u64 = 64;
+pub(crate) const RESERVED: u64 = 64;
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the soft
 /// limit now in force (`None` when unlimited or unknown).
-pub fn raise_nofile() -> Option<u64> {
+pub(crate) fn raise_nofile() -> Option<u64> {
     let current = getrlimit(Resource::Nofile);
     let wanted = Rlimit {
         current: current.maximum,
@@ -35,7 +35,7 @@ pub fn raise_nofile() -> Option<u64> {
 /// The HTTP port's connection limit under an open-file limit of `nofile`:
 /// `configured`, but at most a quarter of what is left after
 /// [`RESERVED`], and at least 8.
-pub fn http_share(configured: usize, nofile: Option<u64>) -> usize {
+pub(crate) fn http_share(configured: usize, nofile: Option<u64>) -> usize {
     match nofile {
         None => configured,
         Some(limit) => {

@@ -10,7 +10,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 /// A PEM file that could not be used; `key` is the `tls.*` key naming it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum PemError {
+pub(crate) enum PemError {
     #[error("tls.{key} {}: {source}", path.display())]
     Open {
         key: &'static str,
@@ -40,7 +40,7 @@ fn open(key: &'static str, path: &Path) -> Result<BufReader<File>, PemError> {
 }
 
 /// Every certificate in `path` (at least one).
-pub fn read_certs(
+pub(crate) fn read_certs(
     key: &'static str,
     path: &Path,
 ) -> Result<Vec<CertificateDer<'static>>, PemError> {
@@ -61,7 +61,7 @@ pub fn read_certs(
 }
 
 /// The first private key in `path`.
-pub fn read_key(key: &'static str, path: &Path) -> Result<PrivateKeyDer<'static>, PemError> {
+pub(crate) fn read_key(key: &'static str, path: &Path) -> Result<PrivateKeyDer<'static>, PemError> {
     rustls_pemfile::private_key(&mut open(key, path)?)
         .map_err(|source| PemError::Parse {
             key,

@@ -10,20 +10,20 @@ use crate::clock::now_ns;
 
 /// SD-ID of the parameters netaudit adds to catalog events it makes itself
 /// (private enterprise number placeholder of RFC 5424's examples).
-pub const NETAUDIT_SD_ID: &str = "netaudit@32473";
+pub(crate) const NETAUDIT_SD_ID: &str = "netaudit@32473";
 
 /// The application name of events made by the API.
-pub const API_APP: &str = "netaudit-api";
+pub(crate) const API_APP: &str = "netaudit-api";
 
 /// The application name of events made by `netaudit user`.
-pub const CLI_APP: &str = "netaudit-cli";
+pub(crate) const CLI_APP: &str = "netaudit-cli";
 
 /// The application name of internal events of the server.
-pub const INTERNAL_APP: &str = "netaudit";
+pub(crate) const INTERNAL_APP: &str = "netaudit";
 
 /// A catalog event made by netaudit itself (`app` names which part); the
 /// `extra` pairs go under [`NETAUDIT_SD_ID`].
-pub fn audit_event(
+pub(crate) fn audit_event(
     code: &str,
     vars: &[(&str, &str)],
     extra: &[(&str, &str)],
@@ -43,7 +43,7 @@ pub fn audit_event(
 }
 
 /// The context of an event `app` makes now on this machine.
-pub fn context(app: &str) -> EventContext {
+pub(crate) fn context(app: &str) -> EventContext {
     let now = now_ns();
     EventContext {
         time_ns: Some(now),
@@ -55,7 +55,7 @@ pub fn context(app: &str) -> EventContext {
 }
 
 /// This machine's name, for the HOSTNAME of events netaudit makes.
-pub fn hostname() -> Option<String> {
+pub(crate) fn hostname() -> Option<String> {
     static NAME: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     NAME.get_or_init(|| {
         let mut buf = [0u8; 256];
@@ -76,7 +76,7 @@ pub fn hostname() -> Option<String> {
 }
 
 /// An event netaudit stores about itself (facility syslog, app `netaudit`).
-pub fn internal_event(code: &str, severity: Severity, message: String) -> Event {
+pub(crate) fn internal_event(code: &str, severity: Severity, message: String) -> Event {
     let now = now_ns();
     Event {
         received_ns: now,
@@ -92,7 +92,7 @@ pub fn internal_event(code: &str, severity: Severity, message: String) -> Event 
 }
 
 /// The event stored for a message that did not parse: its raw bytes and why.
-pub fn unparsed_event(raw: &[u8], received_ns: i64, error: String) -> Event {
+pub(crate) fn unparsed_event(raw: &[u8], received_ns: i64, error: String) -> Event {
     Event {
         received_ns,
         raw: raw.to_vec(),

@@ -8,14 +8,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// What clients see instead of an internal cause.
-pub const INTERNAL_MESSAGE: &str = "internal error (see the server log)";
+pub(super) const INTERNAL_MESSAGE: &str = "internal error (see the server log)";
 
 /// What clients see while the user database is locked by another process.
-pub const BUSY_MESSAGE: &str = "the user database is busy; try again shortly";
+pub(super) const BUSY_MESSAGE: &str = "the user database is busy; try again shortly";
 
 /// A 4xx/5xx answer with a JSON body `{"error": "..."}`.
 #[derive(Debug)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     pub status: StatusCode,
     /// Sent to the client.
     pub message: String,
@@ -26,7 +26,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             message: message.into(),
@@ -34,18 +34,18 @@ impl ApiError {
             retry_after: None,
         }
     }
-    pub fn bad_request(message: impl Into<String>) -> ApiError {
+    pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
     }
     /// 500 with a generic message; `cause` goes to the log.
-    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
+    pub(crate) fn internal(cause: impl std::fmt::Display) -> ApiError {
         ApiError::hiding(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE, cause)
     }
-    pub fn unavailable(message: impl Into<String>) -> ApiError {
+    pub(crate) fn unavailable(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
     }
     /// `status` and `message` for the client, `cause` for the log only.
-    pub fn hiding(
+    pub(crate) fn hiding(
         status: StatusCode,
         message: impl Into<String>,
         cause: impl std::fmt::Display,
@@ -58,14 +58,14 @@ impl ApiError {
         }
     }
     /// The same error with a `Retry-After: secs` header.
-    pub fn retry_after(self, secs: u64) -> ApiError {
+    pub(crate) fn retry_after(self, secs: u64) -> ApiError {
         ApiError {
             retry_after: Some(secs),
             ..self
         }
     }
     /// The same error with `prefix` before the client's message.
-    pub fn prefixed(self, prefix: &str) -> ApiError {
+    pub(crate) fn prefixed(self, prefix: &str) -> ApiError {
         ApiError {
             message: format!("{prefix}{}", self.message),
             ..self
@@ -115,7 +115,7 @@ impl IntoResponse for ApiError {
 
 /// Route layer: logs the cause of every failure that hid one, with the
 /// method and route of its request.
-pub async fn log_causes(request: Request, next: Next) -> Response {
+pub(super) async fn log_causes(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let route = request
         .extensions()

@@ -27,12 +27,12 @@ use crate::self_events::{API_APP, NETAUDIT_SD_ID};
 type St = State<Arc<ApiState>>;
 
 /// The most events one request may submit.
-pub const SUBMIT_MAX_EVENTS: usize = 50_000;
+pub(super) const SUBMIT_MAX_EVENTS: usize = 50_000;
 
 /// One event as an application submits it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Submission {
+pub(super) struct Submission {
     /// Catalog code or alias, e.g. `JUNOSCOPE_ARCHIVE_SUCCESS`.
     pub code: String,
     /// Every variable of the catalog entry, by name; nothing else.
@@ -51,7 +51,7 @@ pub struct Submission {
 }
 
 /// Validates one submission against the catalog and builds its event.
-pub fn to_event(s: Submission, received_ns: i64) -> Result<Event, ApiError> {
+pub(super) fn to_event(s: Submission, received_ns: i64) -> Result<Event, ApiError> {
     check_text("code", &s.code, 64)?;
     let entry = catalog()
         .lookup(&s.code)
@@ -124,7 +124,7 @@ pub fn to_event(s: Submission, received_ns: i64) -> Result<Event, ApiError> {
 
 /// `POST /api/v1/events`: one object or an array; 201 `{"seqs": [...]}`
 /// once committed.
-pub async fn submit(
+pub(super) async fn submit(
     State(state): St,
     principal: Principal,
     body: Bytes,
@@ -184,7 +184,7 @@ pub async fn submit(
 /// The filters of `netaudit query`, as query-string parameters.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Filters {
+pub(super) struct Filters {
     pub since: Option<String>,
     pub until: Option<String>,
     pub code: Option<String>,
@@ -203,7 +203,7 @@ pub struct Filters {
 }
 
 /// The largest page.
-pub const PAGE_MAX: usize = 1000;
+pub(super) const PAGE_MAX: usize = 1000;
 
 /// `-1h` as docs/api.md writes it is `1h` (before now).
 fn relative(text: &str) -> &str {
@@ -290,7 +290,7 @@ async fn run_query(state: &ApiState, query: StoreQuery) -> Result<netaudit_store
 }
 
 /// `GET /api/v1/events` (auditor): one page, `next` continues it.
-pub async fn query(
+pub(super) async fn query(
     State(state): St,
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -302,7 +302,7 @@ pub async fn query(
 
 /// `GET /api/v1/events/stream` (auditor): server-sent events, one `event`
 /// per stored event (id = sequence number), from `after_seq` or from now.
-pub async fn stream(
+pub(super) async fn stream(
     State(state): St,
     headers: HeaderMap,
     q: Result<Query<Filters>, QueryRejection>,
@@ -361,7 +361,7 @@ pub async fn stream(
 }
 
 /// `GET /api/v1/verify` (auditor): the chain walk of `netaudit verify`.
-pub async fn verify(State(state): St) -> Result<Response, ApiError> {
+pub(super) async fn verify(State(state): St) -> Result<Response, ApiError> {
     let store = state.store()?;
     let config = store.config().clone();
     let report = tokio::task::spawn_blocking(move || {
@@ -384,7 +384,7 @@ pub async fn verify(State(state): St) -> Result<Response, ApiError> {
 
 /// `GET /api/v1/export` (auditor): every matching event up to the last one
 /// stored when the request came, streamed as JSON lines or standard syslog.
-pub async fn export(
+pub(super) async fn export(
     State(state): St,
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, ApiError> {

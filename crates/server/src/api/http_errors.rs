@@ -13,18 +13,18 @@ use axum::response::{IntoResponse, Response};
 use super::error::ApiError;
 
 /// The longest request target (path and query) accepted, in bytes.
-pub const URI_MAX: usize = 8 * 1024;
+pub(super) const URI_MAX: usize = 8 * 1024;
 /// The most header bytes (names and values) accepted in one request.
-pub const HEADERS_MAX: usize = 16 * 1024;
+pub(super) const HEADERS_MAX: usize = 16 * 1024;
 
 /// The fallback of the whole port: 404 for a path no route has.
-pub async fn not_found() -> ApiError {
+pub(crate) async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not found: no such route")
 }
 
 /// Outermost layer: refuses an overlong request target (414) or head
 /// (431), and gives every error without a JSON body one.
-pub async fn json_errors(request: Request, next: Next) -> Response {
+pub(crate) async fn json_errors(request: Request, next: Next) -> Response {
     let target = request
         .uri()
         .path_and_query()
@@ -74,7 +74,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
 /// API layer: a body sent with a `Content-Type` that is not JSON is
 /// refused with 415 (every body the API takes is JSON; no header is read
 /// as JSON).
-pub async fn json_bodies(request: Request, next: Next) -> Response {
+pub(super) async fn json_bodies(request: Request, next: Next) -> Response {
     let sends_body = matches!(
         *request.method(),
         Method::POST | Method::PUT | Method::PATCH

@@ -4,7 +4,7 @@
 use super::error::ApiError;
 
 /// Parses a JSON body with the path of the first bad field in the message.
-pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -21,11 +21,11 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
 }
 
 /// The longest string accepted in any field that may reach an output.
-pub const VALUE_MAX: usize = 4096;
+pub(super) const VALUE_MAX: usize = 4096;
 
 /// Refuses control characters (line breaks would split syslog lines) and
 /// overlong values; `]`, `"` and `\` are escaped by the formatters.
-pub fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+pub(super) fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.len() > max {
         return Err(ApiError::bad_request(format!(
             "{field}: {} bytes, at most {max} allowed",

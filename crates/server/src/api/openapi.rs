@@ -5,9 +5,9 @@ use axum::http::header;
 use axum::response::IntoResponse;
 
 /// The document, served at `/api/v1/openapi.json`.
-pub const DOCUMENT: &str = include_str!("openapi.json");
+pub(super) const DOCUMENT: &str = include_str!("openapi.json");
 
-pub async fn document() -> impl IntoResponse {
+pub(super) async fn document() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], DOCUMENT)
 }
 

@@ -39,7 +39,7 @@ const STATUSES: &[(&str, &str)] = &[
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CreateOperation {
+pub(super) struct CreateOperation {
     pub name: String,
     /// archive | scan | restore
     #[serde(rename = "type")]
@@ -58,7 +58,7 @@ fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
 }
 
 /// `POST /api/v1/operations` (reporter): 201.
-pub async fn create(
+pub(super) async fn create(
     State(state): St,
     principal: Principal,
     body: Bytes,
@@ -123,7 +123,7 @@ pub async fn create(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LeafReport {
+pub(super) struct LeafReport {
     /// success | no-change | connection-error | no-access-information | system-error
     pub status: String,
     /// The archived revision (archive success).
@@ -133,7 +133,7 @@ pub struct LeafReport {
 
 /// `PUT /api/v1/operations/{name}/leaves/{device}` (reporter): records the
 /// leaf's final status and stores its catalog event; 200 with its seq.
-pub async fn report_leaf(
+pub(super) async fn report_leaf(
     State(state): St,
     Path((name, device)): Path<(String, String)>,
     body: Bytes,
@@ -285,7 +285,7 @@ async fn release_claim(state: &ApiState, name: &str, device: &str, claimed_ns: i
 
 /// `GET /api/v1/operations` (auditor, admin): every operation with its
 /// leaves and their statuses (null while running).
-pub async fn list(State(state): St) -> Result<Response, ApiError> {
+pub(super) async fn list(State(state): St) -> Result<Response, ApiError> {
     let operations = state.db(|auth| auth.with_conn(|conn| {
         let mut ops = conn.prepare("SELECT name, type, user, started_ns, updated_ns FROM operations ORDER BY started_ns, name")?;
         let mut leaves = conn.prepare("SELECT device, status, detail, updated_ns FROM leaves WHERE operation = ?1 ORDER BY device")?;

@@ -10,13 +10,16 @@ use super::error::ApiError;
 use super::state::ApiState;
 
 /// How often the server looks for audit events queued by `netaudit user`.
-pub const OUTBOX_POLL: Duration = Duration::from_secs(2);
+pub(super) const OUTBOX_POLL: Duration = Duration::from_secs(2);
 
 /// Moves queued audit events into the store: at start, then every
 /// [`OUTBOX_POLL`], until `cancel`. A row leaves the outbox only after its
 /// event has committed; a crash between the two stores it twice (at least
 /// once, never lost).
-pub async fn drain_outbox(state: Arc<ApiState>, cancel: tokio_util::sync::CancellationToken) {
+pub(crate) async fn drain_outbox(
+    state: Arc<ApiState>,
+    cancel: tokio_util::sync::CancellationToken,
+) {
     loop {
         match drain_outbox_once(&state).await {
             Ok(0) => {}

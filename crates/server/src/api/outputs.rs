@@ -81,7 +81,7 @@ fn describe(spec: &OutputSpec, cursor: u64, last_seq: u64) -> serde_json::Value 
 
 /// `GET /api/v1/outputs` (admin or auditor): the running outputs with their
 /// durable cursor and lag (events committed but not yet behind the cursor).
-pub async fn list(State(state): St) -> Result<Response, ApiError> {
+pub(super) async fn list(State(state): St) -> Result<Response, ApiError> {
     let config: OutputConfig = ask(&state, ControlRequest::Outputs).await?;
     let store = state.store()?;
     let outputs = tokio::task::spawn_blocking(move || {
@@ -104,7 +104,7 @@ pub async fn list(State(state): St) -> Result<Response, ApiError> {
 /// and applies it as SIGHUP does; 200 with what changed and the sequence
 /// numbers of the audit events, 400 when the file is rejected (nothing
 /// changed), 409 when the server runs without a configuration file.
-pub async fn reload(State(state): St, principal: Principal) -> Result<Response, ApiError> {
+pub(super) async fn reload(State(state): St, principal: Principal) -> Result<Response, ApiError> {
     let applied = match ask(&state, ControlRequest::Reload).await? {
         Ok(applied) => applied,
         Err(err @ ReloadError::NoConfigFile) => {

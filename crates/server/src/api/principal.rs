@@ -17,7 +17,7 @@ use crate::auth::{token_digest, Role, TOKEN_PREFIX};
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
-pub struct Principal {
+pub(super) struct Principal {
     pub user: String,
     pub role: Role,
     /// True for an API token (submission only).
@@ -50,12 +50,16 @@ impl FromRequestParts<Arc<ApiState>> for Principal {
 
 /// The peer address as the API reports it (no port: JUNOScope's client
 /// address is the host).
-pub fn client_address(peer: SocketAddr) -> String {
+pub(super) fn client_address(peer: SocketAddr) -> String {
     peer.ip().to_string()
 }
 
 /// Role check: 403 naming what is needed.
-pub fn check_role(principal: &Principal, allowed: &[Role], what: &str) -> Result<(), ApiError> {
+pub(super) fn check_role(
+    principal: &Principal,
+    allowed: &[Role],
+    what: &str,
+) -> Result<(), ApiError> {
     if principal.token && !allowed.contains(&Role::Reporter) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -170,7 +174,7 @@ async fn end_by_timeout(state: &ApiState, session: Session) {
 
 /// Ends idle sessions in the background so that their timeout is recorded
 /// even when the client never comes back. Stops with the API state.
-pub fn spawn_session_sweeper(state: Weak<ApiState>) {
+pub(super) fn spawn_session_sweeper(state: Weak<ApiState>) {
     tokio::spawn(async move {
         loop {
             let period = match state.upgrade() {

@@ -21,7 +21,7 @@ use crate::auth::Role;
 type Route = MethodRouter<Arc<ApiState>>;
 
 /// The `/api/v1` routes with their state; starts the session sweeper.
-pub fn router(state: Arc<ApiState>) -> Router {
+pub(crate) fn router(state: Arc<ApiState>) -> Router {
     let limit = state.config.body_limit_bytes;
     spawn_session_sweeper(Arc::downgrade(&state));
     let admin = Group::new(&state, &[Role::Admin]);

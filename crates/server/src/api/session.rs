@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use crate::auth::{token_digest, Role};
 
 /// The session cookie's name.
-pub const SESSION_COOKIE: &str = "netaudit_session";
+pub(super) const SESSION_COOKIE: &str = "netaudit_session";
 /// Session secrets start with this; API tokens with `auth::TOKEN_PREFIX`.
-pub const SESSION_PREFIX: &str = "na_ses_";
+pub(super) const SESSION_PREFIX: &str = "na_ses_";
 
 /// One logged-in session.
-pub struct Session {
+pub(super) struct Session {
     pub user: String,
     pub role: Role,
     pub client: String,
@@ -21,7 +21,7 @@ pub struct Session {
 }
 
 /// What [`Sessions::touch`] found.
-pub enum Touched {
+pub(super) enum Touched {
     /// In use: its user and role.
     Live {
         user: String,
@@ -34,7 +34,7 @@ pub enum Touched {
 
 /// Every open session.
 #[derive(Default)]
-pub struct Sessions(Mutex<HashMap<String, Session>>);
+pub(super) struct Sessions(Mutex<HashMap<String, Session>>);
 
 impl Sessions {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
@@ -43,7 +43,7 @@ impl Sessions {
     }
 
     /// Registers a new session; returns its secret.
-    pub fn open(&self, user: &str, role: Role, client: &str) -> String {
+    pub(super) fn open(&self, user: &str, role: Role, client: &str) -> String {
         let secret = crate::auth::random_secret(SESSION_PREFIX);
         self.lock().insert(
             token_digest(&secret),
@@ -58,7 +58,7 @@ impl Sessions {
     }
 
     /// Marks the session `key` as used now, unless idle beyond `timeout`.
-    pub fn touch(&self, key: &str, timeout: Duration) -> Touched {
+    pub(super) fn touch(&self, key: &str, timeout: Duration) -> Touched {
         let mut sessions = self.lock();
         match sessions.get_mut(key) {
             None => Touched::Unknown,
@@ -76,7 +76,7 @@ impl Sessions {
     }
 
     /// Removes and returns the sessions idle beyond `timeout`.
-    pub fn take_expired(&self, timeout: Duration) -> Vec<Session> {
+    pub(super) fn take_expired(&self, timeout: Duration) -> Vec<Session> {
         let mut sessions = self.lock();
         let keys: Vec<String> = sessions
             .iter()
@@ -87,18 +87,18 @@ impl Sessions {
     }
 
     /// Removes a session; true when it existed.
-    pub fn close(&self, key: &str) -> bool {
+    pub(super) fn close(&self, key: &str) -> bool {
         self.lock().remove(key).is_some()
     }
 
     /// Ends every session of `user` (locked or deleted accounts).
-    pub fn close_all_of(&self, user: &str) {
+    pub(super) fn close_all_of(&self, user: &str) {
         self.lock().retain(|_, s| s.user != user);
     }
 
     /// Ends every session of `user` but the one keyed `keep` (a password
     /// change: the administrator's own session goes on).
-    pub fn close_others_of(&self, user: &str, keep: Option<&str>) {
+    pub(super) fn close_others_of(&self, user: &str, keep: Option<&str>) {
         self.lock()
             .retain(|key, s| s.user != user || Some(key.as_str()) == keep);
     }

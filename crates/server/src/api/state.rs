@@ -23,10 +23,10 @@ use crate::self_events::API_APP;
 
 /// How long a request waits for its events' commit before answering 503
 /// (the store writer retries a failing append every second meanwhile).
-pub const COMMIT_WAIT: Duration = Duration::from_secs(30);
+pub(super) const COMMIT_WAIT: Duration = Duration::from_secs(30);
 
 /// What the handlers share.
-pub struct ApiState {
+pub(crate) struct ApiState {
     pub auth: Arc<AuthDb>,
     /// Weak, so that the writer thread ends at shutdown once the batcher
     /// has handed over its last batch.
@@ -44,7 +44,7 @@ pub struct ApiState {
 }
 
 impl ApiState {
-    pub fn new(
+    pub(crate) fn new(
         auth: AuthDb,
         writer: mpsc::WeakSender<BatchHandle>,
         store: Option<Arc<netaudit_store::Store>>,
@@ -68,7 +68,7 @@ impl ApiState {
     }
 
     /// Lets the API reload and list the outputs through the serve loop.
-    pub fn with_control(mut self, control: mpsc::Sender<ControlRequest>) -> ApiState {
+    pub(crate) fn with_control(mut self, control: mpsc::Sender<ControlRequest>) -> ApiState {
         self.control = Some(control);
         self
     }
@@ -84,7 +84,7 @@ impl ApiState {
     /// Runs `work` on the auth database on the blocking pool: SQLite may
     /// wait for another process's lock (up to `auth::BUSY_TIMEOUT`) and must
     /// not hold an async worker meanwhile.
-    pub async fn db<T: Send + 'static>(
+    pub(crate) async fn db<T: Send + 'static>(
         &self,
         work: impl FnOnce(&AuthDb) -> Result<T, AuthError> + Send + 'static,
     ) -> Result<T, ApiError> {
@@ -106,7 +106,7 @@ impl ApiState {
 
     /// Hands `events` to the store writer and waits for the commit; returns
     /// their sequence numbers (consecutive: one transaction).
-    pub async fn commit(&self, events: Vec<Event>) -> Result<Vec<u64>, ApiError> {
+    pub(crate) async fn commit(&self, events: Vec<Event>) -> Result<Vec<u64>, ApiError> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
@@ -139,13 +139,13 @@ impl ApiState {
 
     /// Records one catalog event made by netaudit itself (logins, user
     /// changes); waits for its commit.
-    pub async fn audit(&self, code: &str, vars: &[(&str, &str)]) -> Result<u64, ApiError> {
+    pub(crate) async fn audit(&self, code: &str, vars: &[(&str, &str)]) -> Result<u64, ApiError> {
         self.audit_with(code, vars, &[]).await
     }
 
     /// Like [`ApiState::audit`] with extra parameters in netaudit's own
     /// SD element (e.g. the login failure reason).
-    pub async fn audit_with(
+    pub(crate) async fn audit_with(
         &self,
         code: &str,
         vars: &[(&str, &str)],

@@ -17,12 +17,12 @@ use super::state::ApiState;
 use crate::self_events::{internal_event, API_APP, NETAUDIT_SD_ID};
 
 /// The code of the audit event of an acknowledgement.
-pub const CODE_DAMAGE_ACKNOWLEDGED: &str = "NETAUDIT_STORE_DAMAGE_ACKNOWLEDGED";
+pub(super) const CODE_DAMAGE_ACKNOWLEDGED: &str = "NETAUDIT_STORE_DAMAGE_ACKNOWLEDGED";
 
 /// 200 `{"acknowledged":true,"events":[seq]}` once the audit event is
 /// stored; 409 when the store is not marked damaged (nothing to
 /// acknowledge, or another administrator was first).
-pub async fn acknowledge(
+pub(super) async fn acknowledge(
     State(state): State<Arc<ApiState>>,
     principal: Principal,
 ) -> Result<Response, ApiError> {

@@ -18,20 +18,20 @@ use tokio::sync::Semaphore;
 use super::error::ApiError;
 
 /// Checks allowed to wait behind the running ones, per running one.
-pub const QUEUE_PER_CHECK: usize = 4;
+pub(super) const QUEUE_PER_CHECK: usize = 4;
 
 /// Client addresses remembered at most (older windows are forgotten first).
 const CLIENTS_MAX: usize = 65_536;
 
 /// The bound on concurrent password checks.
-pub struct PasswordGate {
+pub(super) struct PasswordGate {
     running: Semaphore,
     admitted: AtomicUsize,
     admit_max: usize,
 }
 
 /// One admitted check; frees its place when dropped.
-pub struct Admitted<'a>(&'a PasswordGate);
+pub(super) struct Admitted<'a>(&'a PasswordGate);
 
 impl Drop for Admitted<'_> {
     fn drop(&mut self) {
@@ -42,7 +42,7 @@ impl Drop for Admitted<'_> {
 impl PasswordGate {
     /// `concurrent` checks at once (at least 1), [`QUEUE_PER_CHECK`] times
     /// as many waiting.
-    pub fn new(concurrent: usize) -> PasswordGate {
+    pub(super) fn new(concurrent: usize) -> PasswordGate {
         let concurrent = concurrent.max(1);
         PasswordGate {
             running: Semaphore::new(concurrent),
@@ -52,13 +52,13 @@ impl PasswordGate {
     }
 
     /// About one check per core.
-    pub fn per_core() -> PasswordGate {
+    pub(super) fn per_core() -> PasswordGate {
         PasswordGate::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
 
     /// Runs `check` when a place is free; 503 with `Retry-After` at once
     /// when the queue is full.
-    pub async fn run<T>(
+    pub(super) async fn run<T>(
         &self,
         check: impl std::future::Future<Output = Result<T, ApiError>>,
     ) -> Result<T, ApiError> {
@@ -83,14 +83,14 @@ impl PasswordGate {
 }
 
 /// Failed logins per client address within a window.
-pub struct ClientFailures {
+pub(super) struct ClientFailures {
     max: u32,
     window: Duration,
     clients: Mutex<HashMap<String, (Instant, u32)>>,
 }
 
 impl ClientFailures {
-    pub fn new(max: u32, window: Duration) -> ClientFailures {
+    pub(super) fn new(max: u32, window: Duration) -> ClientFailures {
         ClientFailures {
             max,
             window,
@@ -105,7 +105,7 @@ impl ClientFailures {
 
     /// `Err(429)` with the seconds left when `client` has used up its
     /// failures in the current window.
-    pub fn check(&self, client: &str) -> Result<(), ApiError> {
+    pub(super) fn check(&self, client: &str) -> Result<(), ApiError> {
         let now = Instant::now();
         let mut clients = self.clients();
         let Some(&(start, failures)) = clients.get(client) else {
@@ -128,7 +128,7 @@ impl ClientFailures {
     }
 
     /// Counts a failed login of `client`.
-    pub fn failed(&self, client: &str) {
+    pub(super) fn failed(&self, client: &str) {
         let now = Instant::now();
         let mut clients = self.clients();
         if clients.len() >= CLIENTS_MAX && !clients.contains_key(client) {

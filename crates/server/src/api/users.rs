@@ -30,13 +30,13 @@ const LOGIN_REFUSED: &str = "login refused: Authentication Failure";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LoginRequest {
+pub(super) struct LoginRequest {
     pub username: String,
     pub password: String,
 }
 
 /// `POST /api/v1/login`: 200 with a session token and cookie, or 401.
-pub async fn login(
+pub(super) async fn login(
     State(state): St,
     ConnectInfo(peer): Peer,
     body: Bytes,
@@ -122,7 +122,7 @@ pub async fn login(
 }
 
 /// `POST /api/v1/logout`: ends the calling session (204).
-pub async fn logout(State(state): St, principal: Principal) -> Result<Response, ApiError> {
+pub(super) async fn logout(State(state): St, principal: Principal) -> Result<Response, ApiError> {
     let Some(key) = principal.session else {
         return Err(ApiError::bad_request(
             "an API token has no session to log out of",
@@ -145,21 +145,21 @@ pub async fn logout(State(state): St, principal: Principal) -> Result<Response, 
 }
 
 /// `GET /api/v1/users` (admin).
-pub async fn list(State(state): St) -> Result<Response, ApiError> {
+pub(super) async fn list(State(state): St) -> Result<Response, ApiError> {
     let users = state.db(|auth| auth.users()).await?;
     Ok(Json(serde_json::json!({ "users": users })).into_response())
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CreateUser {
+pub(super) struct CreateUser {
     pub name: String,
     pub role: Role,
     pub password: String,
 }
 
 /// `POST /api/v1/users` (admin): JUNOSCOPE_USER_CREATED.
-pub async fn create(
+pub(super) async fn create(
     State(state): St,
     principal: Principal,
     body: Bytes,
@@ -188,7 +188,7 @@ fn checked_name(name: &str) -> Result<(), ApiError> {
 }
 
 /// `DELETE /api/v1/users/{name}` (admin): JUNOSCOPE_USER_DELETED.
-pub async fn delete(
+pub(super) async fn delete(
     State(state): St,
     principal: Principal,
     Path(name): Path<String>,
@@ -220,12 +220,12 @@ pub async fn delete(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SetPassword {
+pub(super) struct SetPassword {
     pub password: String,
 }
 
 /// `PUT /api/v1/users/{name}/password` (admin): JUNOSCOPE_USER_PASSWORD_CHANGED.
-pub async fn set_password(
+pub(super) async fn set_password(
     State(state): St,
     principal: Principal,
     Path(name): Path<String>,
@@ -295,7 +295,7 @@ async fn set_locked(
 }
 
 /// `POST /api/v1/users/{name}/lock` (admin): JUNOSCOPE_USER_LOCKED_BY_ADMIN.
-pub async fn lock(
+pub(super) async fn lock(
     State(state): St,
     principal: Principal,
     Path(name): Path<String>,
@@ -304,7 +304,7 @@ pub async fn lock(
 }
 
 /// `POST /api/v1/users/{name}/unlock` (admin): JUNOSCOPE_USER_UNLOCKED_BY_ADMIN.
-pub async fn unlock(
+pub(super) async fn unlock(
     State(state): St,
     principal: Principal,
     Path(name): Path<String>,
@@ -315,7 +315,7 @@ pub async fn unlock(
 /// `POST /api/v1/users/{name}/tokens` (admin): a new API token, shown once.
 /// The catalog has no message for token creation, so it goes to netaudit's
 /// own log rather than into the store as a catalog event.
-pub async fn token(
+pub(super) async fn token(
     State(state): St,
     principal: Principal,
     Path(name): Path<String>,

@@ -19,13 +19,13 @@ use crate::clock::now_ns;
 
 /// How long one statement waits for another process's lock on `auth.db`
 /// before it fails as busy (the API answers 503 then).
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Idle connections kept for reuse.
 const POOL_KEEP: usize = 8;
 
 /// The auth database.
-pub struct AuthDb {
+pub(crate) struct AuthDb {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
 }
@@ -70,7 +70,7 @@ fn connect(path: &Path) -> Result<Connection, rusqlite::Error> {
 
 impl AuthDb {
     /// Opens (creating when missing, mode 0600) and migrates `path`.
-    pub fn open(path: &Path) -> Result<AuthDb, AuthError> {
+    pub(crate) fn open(path: &Path) -> Result<AuthDb, AuthError> {
         let db_err = |source| AuthError::Database {
             path: path.display().to_string(),
             source,
@@ -157,7 +157,7 @@ impl AuthDb {
     }
 
     /// A connection, for the operations table (api::operations).
-    pub fn with_conn<T>(
+    pub(crate) fn with_conn<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, AuthError>,
     ) -> Result<T, AuthError> {
@@ -167,7 +167,7 @@ impl AuthDb {
 
     /// `f` in one transaction that holds the write lock from its start
     /// (check-and-set without a race between connections).
-    pub fn with_write_tx<T>(
+    pub(crate) fn with_write_tx<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, AuthError>,
     ) -> Result<T, AuthError> {

@@ -4,7 +4,7 @@ use super::schema::SCHEMA_VERSION;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum AuthError {
+pub(crate) enum AuthError {
     #[error("auth database {path}: {source}")]
     Database {
         path: String,
@@ -35,7 +35,7 @@ pub enum AuthError {
 impl AuthError {
     /// True when another process holds the database's lock beyond the
     /// busy timeout: a passing condition, not a fault of this server.
-    pub fn is_busy(&self) -> bool {
+    pub(crate) fn is_busy(&self) -> bool {
         let sql = match self {
             AuthError::Sql(e) => e,
             AuthError::Database { source, .. } => source,

@@ -17,7 +17,7 @@ use super::users::User;
 /// Why a login was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum LoginRefusal {
+pub(crate) enum LoginRefusal {
     /// Unknown user or wrong password.
     BadCredentials,
     /// The account is locked (even the right password is refused).
@@ -26,7 +26,7 @@ pub enum LoginRefusal {
 
 impl LoginRefusal {
     /// Juniper-JUNOScope-Login-Failure-Reason wording.
-    pub fn reason(self) -> &'static str {
+    pub(crate) fn reason(self) -> &'static str {
         match self {
             LoginRefusal::BadCredentials => "Authentication Failure",
             LoginRefusal::Locked => "User Account Locked",
@@ -37,7 +37,7 @@ impl LoginRefusal {
 /// The outcome of a password check under the policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum LoginOutcome {
+pub(crate) enum LoginOutcome {
     Accepted(User),
     /// Refused; `now_locked` when this failure reached Maximum Login Attempts.
     Refused {
@@ -49,7 +49,7 @@ pub enum LoginOutcome {
 /// Maximum Login Attempts within an Access Window, and how long the lock
 /// that follows lasts (`None`: until an administrator unlocks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
+pub(crate) struct Policy {
     pub max_login_attempts: u32,
     pub access_window_ns: i64,
     pub lockout_ns: Option<i64>,
@@ -71,7 +71,7 @@ impl AuthDb {
     /// account is refused whatever the password (after the same
     /// verification), until an administrator unlocks it or `lockout_ns`
     /// has passed since the policy locked it.
-    pub fn check_login(
+    pub(crate) fn check_login(
         &self,
         name: &str,
         password: &str,

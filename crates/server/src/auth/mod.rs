@@ -22,10 +22,10 @@ mod schema;
 mod tokens;
 mod users;
 
-pub use crate::clock::now_ns;
-pub use db::AuthDb;
-pub use error::AuthError;
-pub use lockout::{LoginOutcome, Policy};
-pub use names::{validate_name, NAME_MAX};
-pub use role::Role;
-pub use tokens::{random_secret, token_digest, TOKEN_PREFIX};
+pub(crate) use crate::clock::now_ns;
+pub(crate) use db::AuthDb;
+pub(crate) use error::AuthError;
+pub(crate) use lockout::{LoginOutcome, Policy};
+pub(crate) use names::{validate_name, NAME_MAX};
+pub(crate) use role::Role;
+pub(crate) use tokens::{random_secret, token_digest, TOKEN_PREFIX};

@@ -3,10 +3,10 @@
 use super::error::AuthError;
 
 /// The longest user name; names end up in syslog lines and RADIUS attributes.
-pub const NAME_MAX: usize = 64;
+pub(crate) const NAME_MAX: usize = 64;
 
 /// Checks a user name: 1..=64 of `A-Z a-z 0-9 . _ - @`.
-pub fn validate_name(name: &str) -> Result<(), AuthError> {
+pub(crate) fn validate_name(name: &str) -> Result<(), AuthError> {
     let ok = !name.is_empty()
         && name.len() <= NAME_MAX
         && name

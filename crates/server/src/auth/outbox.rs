@@ -10,7 +10,10 @@ impl AuthDb {
     /// Up to `limit` queued audit events, oldest first, with their ids. A
     /// row that is not a valid event (edited by hand) comes back as an
     /// unparsed event carrying its text, so that it is stored, not lost.
-    pub fn outbox(&self, limit: usize) -> Result<Vec<(i64, netaudit_event::Event)>, AuthError> {
+    pub(crate) fn outbox(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(i64, netaudit_event::Event)>, AuthError> {
         let conn = self.conn()?;
         let mut stmt =
             conn.prepare("SELECT id, event, created_ns FROM audit_outbox ORDER BY id LIMIT ?1")?;
@@ -38,7 +41,7 @@ impl AuthDb {
     }
 
     /// Forgets queued audit events up to `id` (they are in the store).
-    pub fn remove_from_outbox(&self, through_id: i64) -> Result<usize, AuthError> {
+    pub(crate) fn remove_from_outbox(&self, through_id: i64) -> Result<usize, AuthError> {
         Ok(self.conn()?.execute(
             "DELETE FROM audit_outbox WHERE id <= ?1",
             params![through_id],

@@ -22,7 +22,7 @@ fn hasher() -> Result<Argon2<'static>, AuthError> {
 }
 
 /// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`).
-pub fn hash_password(password: &str) -> Result<String, AuthError> {
+pub(super) fn hash_password(password: &str) -> Result<String, AuthError> {
     let mut salt = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut salt);
     let salt = SaltString::encode_b64(&salt).map_err(|e| AuthError::Hash(e.to_string()))?;
@@ -33,7 +33,7 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
 }
 
 /// True when `password` matches the PHC string `hash`.
-pub fn verify_password(password: &str, hash: &str) -> bool {
+pub(super) fn verify_password(password: &str, hash: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else {
         return false;
     };

@@ -6,7 +6,7 @@ use super::error::AuthError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
-pub enum Role {
+pub(crate) enum Role {
     /// Users, policy, outputs.
     Admin,
     /// Read, query, verify, export.
@@ -16,7 +16,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
             Role::Auditor => "auditor",

@@ -9,23 +9,23 @@ use super::error::AuthError;
 use super::users::User;
 use crate::clock::now_ns;
 
-pub const TOKEN_PREFIX: &str = "na_tok_";
+pub(crate) const TOKEN_PREFIX: &str = "na_tok_";
 
 /// A fresh random secret with a prefix naming its kind (`na_tok_`, `na_ses_`).
-pub fn random_secret(prefix: &str) -> String {
+pub(crate) fn random_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     format!("{prefix}{}", hex::encode(bytes))
 }
 
 /// Tokens are stored as SHA-256 digests (they are random, so no salt).
-pub fn token_digest(token: &str) -> String {
+pub(crate) fn token_digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 impl AuthDb {
     /// Makes an API token for `name` (shown once; only its digest is kept).
-    pub fn create_token(&self, name: &str) -> Result<String, AuthError> {
+    pub(crate) fn create_token(&self, name: &str) -> Result<String, AuthError> {
         let token = random_secret(TOKEN_PREFIX);
         let inserted = self.conn()?.execute(
             "INSERT INTO tokens (digest, user, created_ns) SELECT ?1, name, ?3 FROM users WHERE name = ?2",
@@ -38,7 +38,7 @@ impl AuthDb {
     }
 
     /// The user an API token belongs to (locked users' tokens are refused).
-    pub fn token_user(&self, token: &str) -> Result<Option<User>, AuthError> {
+    pub(crate) fn token_user(&self, token: &str) -> Result<Option<User>, AuthError> {
         let name: Option<String> = self
             .conn()?
             .query_row(

@@ -11,7 +11,7 @@ use crate::clock::now_ns;
 
 /// One user as listed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct User {
+pub(crate) struct User {
     pub name: String,
     pub role: Role,
     pub locked: bool,
@@ -34,12 +34,17 @@ fn to_user((name, role, locked, created_ns): UserRow) -> Result<User, AuthError>
 }
 
 impl AuthDb {
-    pub fn add_user(&self, name: &str, role: Role, password: &str) -> Result<User, AuthError> {
+    pub(crate) fn add_user(
+        &self,
+        name: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<User, AuthError> {
         self.add_user_audited(name, role, password, None)
     }
 
     /// [`AuthDb::add_user`], queueing `audit` with it (see `run_audited`).
-    pub fn add_user_audited(
+    pub(crate) fn add_user_audited(
         &self,
         name: &str,
         role: Role,
@@ -67,7 +72,7 @@ impl AuthDb {
         })
     }
 
-    pub fn delete_user(&self, name: &str) -> Result<(), AuthError> {
+    pub(crate) fn delete_user(&self, name: &str) -> Result<(), AuthError> {
         let deleted = self
             .conn()?
             .execute("DELETE FROM users WHERE name = ?1", params![name])?;
@@ -77,7 +82,7 @@ impl AuthDb {
         Ok(())
     }
 
-    pub fn user(&self, name: &str) -> Result<Option<User>, AuthError> {
+    pub(crate) fn user(&self, name: &str) -> Result<Option<User>, AuthError> {
         let row = self
             .conn()?
             .query_row(
@@ -89,7 +94,7 @@ impl AuthDb {
         row.map(to_user).transpose()
     }
 
-    pub fn users(&self) -> Result<Vec<User>, AuthError> {
+    pub(crate) fn users(&self) -> Result<Vec<User>, AuthError> {
         let conn = self.conn()?;
         let mut stmt =
             conn.prepare("SELECT name, role, locked, created_ns FROM users ORDER BY name")?;
@@ -102,13 +107,13 @@ impl AuthDb {
     }
 
     /// Locks or unlocks; unlocking also forgets counted failures.
-    pub fn set_locked(&self, name: &str, locked: bool) -> Result<(), AuthError> {
+    pub(crate) fn set_locked(&self, name: &str, locked: bool) -> Result<(), AuthError> {
         self.set_locked_audited(name, locked, None)
     }
 
     /// [`AuthDb::set_locked`], queueing `audit` with it. An
     /// administrator's lock has no time-based unlock.
-    pub fn set_locked_audited(
+    pub(crate) fn set_locked_audited(
         &self,
         name: &str,
         locked: bool,
@@ -126,12 +131,12 @@ impl AuthDb {
         })
     }
 
-    pub fn set_password(&self, name: &str, password: &str) -> Result<(), AuthError> {
+    pub(crate) fn set_password(&self, name: &str, password: &str) -> Result<(), AuthError> {
         self.set_password_audited(name, password, None)
     }
 
     /// [`AuthDb::set_password`], queueing `audit` with it.
-    pub fn set_password_audited(
+    pub(crate) fn set_password_audited(
         &self,
         name: &str,
         password: &str,

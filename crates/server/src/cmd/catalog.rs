@@ -8,13 +8,13 @@ use anyhow::Context;
 use netaudit_event::catalog::{catalog, CatalogEntry};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Print the full entries as a JSON array instead of the table.
     #[arg(long)]
     pub json: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let entries = catalog().entries();
     let text = if args.json {
         let mut json =

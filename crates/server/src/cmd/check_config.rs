@@ -6,14 +6,14 @@ use std::process::ExitCode;
 use crate::config::Config;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The configuration file (TOML) to check.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 }
 
 /// Exit 0 with a summary, or an error naming the key (exit 2, from main).
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut config = Config::load(&args.file)?;
     // TLS files are read now too: a typo in a path should not wait for a start.
     for (index, listener) in config.listeners.iter().enumerate() {

@@ -7,14 +7,14 @@ use netaudit_store::StoreConfig;
 
 /// The store to use.
 #[derive(Debug, Clone, clap::Args)]
-pub struct DbArgs {
+pub(crate) struct DbArgs {
     /// The store's catalog database (partitions, key and verify key live beside it).
     #[arg(long = "db", value_name = "PATH", default_value = netaudit_store::DEFAULT_PATH)]
     pub db: PathBuf,
 }
 
 impl DbArgs {
-    pub fn config(&self) -> StoreConfig {
+    pub(crate) fn config(&self) -> StoreConfig {
         StoreConfig::new(self.db.clone())
     }
 }

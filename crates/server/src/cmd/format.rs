@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 const DEFAULT_APP: &str = "junoscope8080";
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Catalog code or alias, e.g. JUNOSCOPE_USER_CREATED (see `netaudit catalog`).
     #[arg(long)]
     pub code: String,
@@ -57,7 +57,7 @@ pub struct Args {
     pub network: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let line = render_line(&args)?;
     let mut stdout = std::io::stdout().lock();
     stdout

@@ -18,7 +18,7 @@ use super::common::DbArgs;
 use crate::display::now_ns;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     pub db: DbArgs,
     /// Files of syslog lines (standard JUNOScope, RFC 3164 or RFC 5424).
@@ -49,7 +49,7 @@ impl Rejected {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let opts = match args.year {
         Some(year) => ParseOptions::with_fixed_year(year),
         None => ParseOptions::with_reference_time(now_ns() / 1_000_000_000),

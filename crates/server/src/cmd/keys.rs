@@ -11,13 +11,13 @@ use netaudit_store::{erase_local_verify_key, read_local_verify_key};
 use super::common::DbArgs;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(subcommand)]
     pub command: KeysCommand,
 }
 
 #[derive(Debug, clap::Subcommand)]
-pub enum KeysCommand {
+pub(crate) enum KeysCommand {
     /// Write the verify key (epoch 0 key, store id, checkpoint public key) to
     /// FILE or standard output, then overwrite and delete the local copy.
     /// Keep the output off this machine: `netaudit verify --key FILE` needs it.
@@ -33,7 +33,7 @@ pub enum KeysCommand {
     },
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         KeysCommand::ExportVerify {
             db,

@@ -1,15 +1,15 @@
 //! One module per subcommand: each has an `Args` (clap) and a `run`.
 
-pub mod catalog;
-pub mod check_config;
-pub mod common;
-pub mod format;
-pub mod import;
-pub mod keys;
-pub mod parse;
-pub mod query;
-pub mod radius;
-pub mod serve;
-pub mod tail;
-pub mod user;
-pub mod verify;
+pub(crate) mod catalog;
+pub(crate) mod check_config;
+pub(crate) mod common;
+pub(crate) mod format;
+pub(crate) mod import;
+pub(crate) mod keys;
+pub(crate) mod parse;
+pub(crate) mod query;
+pub(crate) mod radius;
+pub(crate) mod serve;
+pub(crate) mod tail;
+pub(crate) mod user;
+pub(crate) mod verify;

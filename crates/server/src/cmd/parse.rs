@@ -26,7 +26,7 @@ structured_data and message. Lines that fail go to stderr as LINE:OFFSET: reason
 (FILE:LINE:OFFSET when several files are given), then a count summary.\n\
 Exit status: 0 all lines parsed, 1 some line failed, 2 I/O error. See docs/parsing.md."
 )]
-pub struct Args {
+pub(crate) struct Args {
     /// Files to read, one syslog line per line; standard input when none.
     pub files: Vec<PathBuf>,
 
@@ -42,7 +42,7 @@ pub struct Args {
     pub max_line: usize,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let opts = match args.year {
         Some(year) => ParseOptions::with_fixed_year(year),
         None => {

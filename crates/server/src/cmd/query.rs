@@ -11,7 +11,7 @@ use super::common::DbArgs;
 use crate::display::{now_ns, parse_time, write_events, EventFormat};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     pub db: DbArgs,
     /// Events at or after this time (RFC 3339, or relative: 30s, 15m, 1h, 7d, 2w).
@@ -55,7 +55,7 @@ pub struct Args {
     pub format: EventFormat,
 }
 
-pub fn to_query(args: &Args) -> anyhow::Result<Query> {
+pub(crate) fn to_query(args: &Args) -> anyhow::Result<Query> {
     let now = now_ns();
     Ok(Query {
         since_ns: args
@@ -85,7 +85,7 @@ pub fn to_query(args: &Args) -> anyhow::Result<Query> {
     })
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let query = to_query(&args)?;
     let mut reader = Reader::open(&args.db.db)?;
     let page = reader.query(&query)?;

@@ -16,19 +16,19 @@ use crate::metrics::radius::RadiusMetrics;
 use crate::output::radius::client::{AccountingClient, ClientOptions, ServerSpec};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Send an Accounting-On/Accounting-Off pair and report the round trips.
     Test(TestArgs),
 }
 
 #[derive(Debug, clap::Args)]
-pub struct TestArgs {
+pub(crate) struct TestArgs {
     /// Server HOST:PORT; repeat for failover order.
     #[arg(long = "server", required = true, value_name = "ADDR")]
     pub servers: Vec<String>,
@@ -52,7 +52,7 @@ pub struct TestArgs {
     pub retransmissions: u32,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Test(test) => {
             let runtime = tokio::runtime::Builder::new_current_thread()

@@ -9,7 +9,7 @@ use crate::config::{Config, LogConfig, LogFormat};
 use crate::pipeline::sink::StoreSink;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Configuration file (TOML). Without it: the embedded defaults (store
     /// under ./data, TCP and UDP on 127.0.0.1:5514, HTTP on 127.0.0.1:8514).
     #[arg(long, short = 'c', value_name = "FILE")]
@@ -21,7 +21,7 @@ pub struct Args {
     pub accept_damaged_store: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut config = match &args.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),

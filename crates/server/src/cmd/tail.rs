@@ -11,7 +11,7 @@ use super::common::DbArgs;
 use crate::display::{write_events, EventFormat};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     pub db: DbArgs,
     /// How many of the newest events to print first.
@@ -27,7 +27,7 @@ pub struct Args {
     pub format: EventFormat,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut reader = Reader::open(&args.db.db)?;
     let stdout = io::stdout();
     let mut last = reader.last_seq()?;

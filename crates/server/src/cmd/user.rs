@@ -14,7 +14,7 @@ use crate::auth::{AuthDb, Role};
 use crate::config::Config;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Configuration file: the auth database is `api.auth_db`, by default
     /// `auth.db` beside `store.path`.
     #[arg(long, short = 'c', value_name = "FILE", global = true)]
@@ -27,7 +27,7 @@ pub struct Args {
 }
 
 #[derive(Debug, clap::Subcommand)]
-pub enum UserCommand {
+pub(crate) enum UserCommand {
     /// Create a user. The password is read from --password-file (first
     /// line) or asked on the terminal twice; there is no default password.
     Add {
@@ -54,7 +54,7 @@ pub enum UserCommand {
     Token { name: String },
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let path = match args.auth_db {
         Some(path) => path,
         None => {
@@ -133,10 +133,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub use crate::self_events::CLI_APP;
+pub(crate) use crate::self_events::CLI_APP;
 
 /// The client address of `netaudit user` changes (no network peer).
-pub const CLI_CLIENT: &str = "local";
+pub(crate) const CLI_CLIENT: &str = "local";
 
 /// The operating-system user running the command, as the actor.
 fn operator() -> String {

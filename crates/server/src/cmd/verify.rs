@@ -8,7 +8,7 @@ use netaudit_store::{read_local_verify_key, verify, VerifyKey};
 use super::common::DbArgs;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     pub db: DbArgs,
     /// The verify key written by `netaudit keys export-verify`. Default: the
@@ -28,7 +28,7 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = args.db.config();
     let key = match &args.key {
         Some(path) => VerifyKey::read(path)?,

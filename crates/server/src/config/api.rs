@@ -23,7 +23,7 @@ pub(crate) struct RawApi {
 
 /// `[api]`, checked.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ApiConfig {
+pub(crate) struct ApiConfig {
     /// Users, API tokens and operations; default `auth.db` beside the store.
     pub auth_db: Option<PathBuf>,
     /// A session unused for this many seconds ends (JUNOSCOPE_SESSION_TIMEOUT).
@@ -109,7 +109,7 @@ impl RawApi {
 
 impl ApiConfig {
     /// `api.auth_db`, or `auth.db` in the store's directory.
-    pub fn auth_db_path(&self, store: &StoreConfig) -> PathBuf {
+    pub(crate) fn auth_db_path(&self, store: &StoreConfig) -> PathBuf {
         match &self.auth_db {
             Some(path) => path.clone(),
             None => store

@@ -7,7 +7,7 @@ use super::locate::locate;
 /// What was wrong with a configuration file, and where.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("{path}: cannot read: {source}")]
     Read {
         path: PathBuf,

@@ -18,7 +18,7 @@ pub(crate) struct RawHttp {
 
 /// `[http]`, checked.
 #[derive(Debug, Clone, PartialEq)]
-pub struct HttpConfig {
+pub(crate) struct HttpConfig {
     pub address: SocketAddr,
     /// Time a connection has to send a complete request head, counted from
     /// when the server waits for one: on a new connection and between the

@@ -13,28 +13,28 @@ use serde::Deserialize;
 
 use super::error::ConfigError;
 
-pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
-pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 300;
-pub const DEFAULT_HANDSHAKE_TIMEOUT_SECS: u64 = 10;
-pub const DEFAULT_READ_PAUSE_MS: u64 = 1;
+pub(crate) const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+pub(crate) const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 300;
+pub(crate) const DEFAULT_HANDSHAKE_TIMEOUT_SECS: u64 = 10;
+pub(crate) const DEFAULT_READ_PAUSE_MS: u64 = 1;
 /// A longer pause would hold a steady sender back (its window fills).
-pub const MAX_READ_PAUSE_MS: u64 = 100;
+pub(crate) const MAX_READ_PAUSE_MS: u64 = 100;
 /// SIGTERM: a connection that brings nothing for this long is closed.
-pub const DEFAULT_SHUTDOWN_QUIET_MS: u64 = 500;
+pub(crate) const DEFAULT_SHUTDOWN_QUIET_MS: u64 = 500;
 /// SIGTERM: the longest a listener reads its open connections before it
 /// closes the rest.
-pub const DEFAULT_SHUTDOWN_DRAIN_SECS: u64 = 10;
+pub(crate) const DEFAULT_SHUTDOWN_DRAIN_SECS: u64 = 10;
 /// A shutdown must stay short: a service manager kills a slow one.
 const MAX_SHUTDOWN_QUIET_MS: u64 = 10_000;
 const MAX_SHUTDOWN_DRAIN_SECS: u64 = 300;
-pub const DEFAULT_RECV_BUFFER_BYTES: usize = 8 * 1024 * 1024;
+pub(crate) const DEFAULT_RECV_BUFFER_BYTES: usize = 8 * 1024 * 1024;
 /// RFC 5426 4.1 and RFC 5425 4.3.1: receivers must take 480 / 2048 octets.
 const MIN_MESSAGE_BYTES: usize = 480;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Protocol {
+pub(crate) enum Protocol {
     Udp,
     Tcp,
     Tls,
@@ -56,7 +56,7 @@ impl fmt::Display for Protocol {
 /// What happens to a message that does not parse.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum OnParseError {
+pub(crate) enum OnParseError {
     /// Store it with its raw bytes and the parse error.
     #[default]
     Store,
@@ -95,7 +95,7 @@ struct RawListenerTls {
 
 /// One `[[listener]]`, checked.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ListenerConfig {
+pub(crate) struct ListenerConfig {
     /// Names the listener in logs and metrics; defaults to `PROTOCOL:ADDRESS`.
     pub name: Option<String>,
     pub address: SocketAddr,
@@ -112,7 +112,7 @@ pub struct ListenerConfig {
 /// The settings that depend on the protocol.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum ListenerTransport {
+pub(crate) enum ListenerTransport {
     Udp {
         /// SO_RCVBUF requested for the socket.
         recv_buffer_bytes: usize,
@@ -128,7 +128,7 @@ pub enum ListenerTransport {
 
 /// What TCP and TLS listeners have in common.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct StreamConfig {
+pub(crate) struct StreamConfig {
     /// Connections beyond this are accepted and closed at once.
     pub max_connections: usize,
     /// A connection silent for this long is closed; `None`: never.
@@ -159,7 +159,7 @@ impl Default for StreamConfig {
 
 /// `[listener.tls]`: the server side of RFC 5425.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ListenerTlsConfig {
+pub(crate) struct ListenerTlsConfig {
     /// PEM file: the server certificate, then its chain.
     pub cert: PathBuf,
     /// PEM file: the server's private key (PKCS#8, PKCS#1 or SEC1).
@@ -171,7 +171,7 @@ pub struct ListenerTlsConfig {
 }
 
 impl ListenerConfig {
-    pub fn protocol(&self) -> Protocol {
+    pub(crate) fn protocol(&self) -> Protocol {
         if self.relp {
             return Protocol::Relp;
         }
@@ -183,12 +183,12 @@ impl ListenerConfig {
     }
 
     /// The name used in logs and metric labels.
-    pub fn display_name(&self) -> String {
+    pub(crate) fn display_name(&self) -> String {
         display_name(self.name.as_deref(), self.protocol(), self.address)
     }
 
     /// TCP and TLS listeners: their connection settings.
-    pub fn stream(&self) -> Option<&StreamConfig> {
+    pub(crate) fn stream(&self) -> Option<&StreamConfig> {
         match &self.transport {
             ListenerTransport::Udp { .. } => None,
             ListenerTransport::Tcp(stream) | ListenerTransport::Tls { stream, .. } => Some(stream),
@@ -196,7 +196,7 @@ impl ListenerConfig {
     }
 
     /// TLS listeners: their certificate settings.
-    pub fn tls(&self) -> Option<&ListenerTlsConfig> {
+    pub(crate) fn tls(&self) -> Option<&ListenerTlsConfig> {
         match &self.transport {
             ListenerTransport::Tls { tls, .. } => Some(tls),
             _ => None,
@@ -204,12 +204,12 @@ impl ListenerConfig {
     }
 
     /// `None` on UDP, or when idle connections are never closed (configured as 0).
-    pub fn idle_timeout(&self) -> Option<Duration> {
+    pub(crate) fn idle_timeout(&self) -> Option<Duration> {
         self.stream().and_then(|stream| stream.idle_timeout)
     }
 
     /// `None` on UDP, or when reads follow each other without a pause (configured as 0).
-    pub fn read_pause(&self) -> Option<Duration> {
+    pub(crate) fn read_pause(&self) -> Option<Duration> {
         self.stream().and_then(|stream| stream.read_pause)
     }
 

@@ -12,7 +12,7 @@ pub(crate) struct RawLog {
 
 /// `[log]`, checked.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LogConfig {
+pub(crate) struct LogConfig {
     /// A tracing filter, e.g. `info` or `info,netaudit::serve=debug`;
     /// the `RUST_LOG` environment variable overrides it.
     pub level: String,
@@ -40,7 +40,7 @@ impl RawLog {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     #[default]
     Text,
     Json,

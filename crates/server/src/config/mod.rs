@@ -21,33 +21,33 @@
 //! output/      [[output.syslog]], [[output.file]], [[output.radius]]
 //! ```
 
-pub mod api;
-pub mod error;
-pub mod http;
-pub mod listener;
+pub(crate) mod api;
+pub(crate) mod error;
+pub(crate) mod http;
+pub(crate) mod listener;
 mod locate;
-pub mod log;
-pub mod output;
-pub mod pipeline;
-pub mod store;
+pub(crate) mod log;
+pub(crate) mod output;
+pub(crate) mod pipeline;
+pub(crate) mod store;
 
 use std::path::Path;
 
 use serde::Deserialize;
 
-pub use api::ApiConfig;
-pub use error::ConfigError;
-pub use http::HttpConfig;
-pub use listener::{
+pub(crate) use api::ApiConfig;
+pub(crate) use error::ConfigError;
+pub(crate) use http::HttpConfig;
+pub(crate) use listener::{
     ListenerConfig, ListenerTlsConfig, ListenerTransport, OnParseError, StreamConfig,
 };
-pub use log::{LogConfig, LogFormat};
-pub use output::file::FileOutputConfig;
-pub use output::format::OutputFormat;
-pub use output::syslog::{OutputTlsConfig, SyslogOutputConfig, Transport};
-pub use output::OutputConfig;
-pub use pipeline::PipelineConfig;
-pub use store::StoreConfig;
+pub(crate) use log::{LogConfig, LogFormat};
+pub(crate) use output::file::FileOutputConfig;
+pub(crate) use output::format::OutputFormat;
+pub(crate) use output::syslog::{OutputTlsConfig, SyslogOutputConfig, Transport};
+pub(crate) use output::OutputConfig;
+pub(crate) use pipeline::PipelineConfig;
+pub(crate) use store::StoreConfig;
 
 use api::RawApi;
 use http::RawHttp;
@@ -81,7 +81,7 @@ struct RawConfig {
 
 /// The whole configuration, checked.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Config {
+pub(crate) struct Config {
     pub store: StoreConfig,
     pub pipeline: PipelineConfig,
     pub listeners: Vec<ListenerConfig>,
@@ -150,7 +150,7 @@ fn sets_a_key(table: &toml::Table) -> bool {
 
 impl Config {
     /// Read, parse and validate a configuration file.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    pub(crate) fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
@@ -160,7 +160,7 @@ impl Config {
 
     /// Parse and validate TOML text; `origin` names it in error messages.
     /// Text that sets no key is [`ConfigError::Empty`].
-    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+    pub(crate) fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
         // Text that is not TOML is reported below, with its line.
         if let Ok(table) = text.parse::<toml::Table>() {
             if !sets_a_key(&table) {
@@ -202,12 +202,12 @@ impl Config {
     /// of the running output. Kept out of parsing, like the TLS files.
     /// Also notes a digest of those files in each table, so that a reload
     /// sees a changed secret or dictionary as a changed output.
-    pub fn resolve_outputs(&mut self) -> Result<(), ConfigError> {
+    pub(crate) fn resolve_outputs(&mut self) -> Result<(), ConfigError> {
         self.output.resolve_references()
     }
 
     /// A few lines saying what this configuration will do.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let mut out = String::new();
         out.push_str(&format!(
             "store: {} (synchronous = {:?})\n",

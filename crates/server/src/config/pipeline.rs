@@ -16,7 +16,7 @@ pub(crate) struct RawPipeline {
 
 /// `[pipeline]`, checked.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PipelineConfig {
+pub(crate) struct PipelineConfig {
     /// A batch is committed when it holds this many events ...
     pub batch_max_events: usize,
     /// ... or when its first event has waited this long, whichever is first.

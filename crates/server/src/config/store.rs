@@ -24,7 +24,7 @@ pub(crate) struct RawStore {
 
 /// `[store]`, checked.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StoreConfig {
+pub(crate) struct StoreConfig {
     /// The catalog database; partitions live in `<path minus .db>.parts/`;
     /// its directory is created when missing.
     pub path: PathBuf,
@@ -93,7 +93,7 @@ impl RawStore {
 
 impl StoreConfig {
     /// The store crate's configuration for this section.
-    pub fn to_store_config(&self) -> netaudit_store::StoreConfig {
+    pub(crate) fn to_store_config(&self) -> netaudit_store::StoreConfig {
         let mut store = netaudit_store::StoreConfig::new(self.path.clone());
         store.key_path = self.key_path.clone();
         store.synchronous = self.synchronous;

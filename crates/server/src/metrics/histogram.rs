@@ -11,7 +11,7 @@ const LATENCY_BUCKETS: [f64; 12] = [
 ];
 
 #[derive(Debug, Default)]
-pub struct Histogram {
+pub(crate) struct Histogram {
     /// Cumulative counts are computed when rendering; these are per bucket,
     /// the last one for +Inf.
     buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
@@ -20,7 +20,7 @@ pub struct Histogram {
 }
 
 impl Histogram {
-    pub fn observe(&self, value: Duration) {
+    pub(crate) fn observe(&self, value: Duration) {
         let secs = value.as_secs_f64();
         let index = LATENCY_BUCKETS
             .iter()
@@ -36,7 +36,7 @@ impl Histogram {
         self.count.fetch_add(1, Relaxed);
     }
 
-    pub fn render(&self, out: &mut String, name: &str, help: &str) {
+    pub(crate) fn render(&self, out: &mut String, name: &str, help: &str) {
         prometheus::header(out, name, "histogram", help);
         let bucket_name = format!("{name}_bucket");
         let mut cumulative = 0;

@@ -4,7 +4,7 @@ use std::sync::atomic::AtomicU64;
 
 /// Counters of one listener.
 #[derive(Debug, Default)]
-pub struct ListenerMetrics {
+pub(crate) struct ListenerMetrics {
     pub protocol: String,
     /// Messages taken from the network (datagrams or frames).
     pub received: AtomicU64,

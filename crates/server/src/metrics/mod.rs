@@ -5,11 +5,11 @@
 //! [`OutputMetrics`] per output name, and keeps them across SIGHUP reloads so
 //! that counters never go backwards.
 
-pub mod histogram;
-pub mod listener;
-pub mod output;
-pub mod prometheus;
-pub mod radius;
+pub(crate) mod histogram;
+pub(crate) mod listener;
+pub(crate) mod output;
+pub(crate) mod prometheus;
+pub(crate) mod radius;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use crate::commit_signal::CommitSignal;
 use histogram::Histogram;
-pub use listener::ListenerMetrics;
-pub use output::OutputMetrics;
+pub(crate) use listener::ListenerMetrics;
+pub(crate) use output::OutputMetrics;
 use radius::{RadiusConsumerMetrics, RadiusMetrics};
 
 /// One labelled series family: name, type, help, and which counter it shows.
@@ -32,7 +32,7 @@ type Series<T> = (
 
 /// Everything `/metrics` shows.
 #[derive(Debug, Default)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     /// Events committed to the store.
     pub stored: AtomicU64,
     pub batches: AtomicU64,
@@ -63,7 +63,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Metrics {
             started: Some(std::time::Instant::now()),
             store_healthy: std::sync::atomic::AtomicBool::new(true),
@@ -72,7 +72,7 @@ impl Metrics {
     }
 
     /// The counters of listener `name`, created on first use.
-    pub fn listener(&self, name: &str, protocol: &str) -> Arc<ListenerMetrics> {
+    pub(crate) fn listener(&self, name: &str, protocol: &str) -> Arc<ListenerMetrics> {
         let mut map = self
             .listeners
             .lock()
@@ -88,24 +88,24 @@ impl Metrics {
     }
 
     /// The counters of output `name`, created on first use.
-    pub fn output(&self, name: &str) -> Arc<OutputMetrics> {
+    pub(crate) fn output(&self, name: &str) -> Arc<OutputMetrics> {
         let mut map = self.outputs.lock().unwrap_or_else(PoisonError::into_inner);
         map.entry(name.to_owned()).or_default().clone()
     }
 
     /// The RADIUS counters of output `name`, created on first use.
-    pub fn radius(&self, name: &str) -> RadiusOutputMetrics {
+    pub(crate) fn radius(&self, name: &str) -> RadiusOutputMetrics {
         let mut map = self.radius.lock().unwrap_or_else(PoisonError::into_inner);
         map.entry(name.to_owned()).or_default().clone()
     }
 
-    pub fn observe_commit(&self, commit: Duration, since_first_event: Duration) {
+    pub(crate) fn observe_commit(&self, commit: Duration, since_first_event: Duration) {
         self.commit_latency.observe(commit);
         self.batch_latency.observe(since_first_event);
     }
 
     /// Sum of one listener counter over all listeners.
-    pub fn total(&self, counter: fn(&ListenerMetrics) -> &AtomicU64) -> u64 {
+    pub(crate) fn total(&self, counter: fn(&ListenerMetrics) -> &AtomicU64) -> u64 {
         let map = self
             .listeners
             .lock()
@@ -114,7 +114,7 @@ impl Metrics {
     }
 
     /// Prometheus text exposition format, version 0.0.4.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
         let gauge_or_counter = prometheus::single;
         gauge_or_counter(
@@ -373,7 +373,7 @@ impl Metrics {
 }
 
 /// The client and consumer counters of one RADIUS output.
-pub type RadiusOutputMetrics = (Arc<RadiusMetrics>, Arc<RadiusConsumerMetrics>);
+pub(crate) type RadiusOutputMetrics = (Arc<RadiusMetrics>, Arc<RadiusConsumerMetrics>);
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicU64;
 
 /// Counters of one output (store consumer), updated by the forwarders.
 #[derive(Debug, Default)]
-pub struct OutputMetrics {
+pub(crate) struct OutputMetrics {
     pub forwarded: AtomicU64,
     /// Events the output's filters skipped.
     pub filtered: AtomicU64,

@@ -4,14 +4,14 @@
 use std::fmt::{Display, Write as _};
 
 /// `# HELP` and `# TYPE` of one family.
-pub fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+pub(crate) fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
 /// One sample: `name{label="value",...} value`, or `name value` without
 /// labels. Label values are escaped.
-pub fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: impl Display) {
+pub(crate) fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: impl Display) {
     out.push_str(name);
     if !labels.is_empty() {
         out.push('{');
@@ -30,7 +30,7 @@ pub fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: impl
 }
 
 /// A family with a single unlabelled sample.
-pub fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl Display) {
+pub(crate) fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl Display) {
     header(out, name, kind, help);
     sample(out, name, &[], value);
 }
@@ -49,7 +49,7 @@ fn push_escaped(out: &mut String, value: &str) {
 
 /// Regroups Prometheus text so that each family's HELP and TYPE appear once,
 /// followed by all its samples, in order of first appearance.
-pub fn group_families(text: &str) -> String {
+pub(crate) fn group_families(text: &str) -> String {
     let mut families: Vec<(String, Vec<&str>, Vec<&str>)> = Vec::new();
     for line in text.lines() {
         let (name, is_header) = match line.strip_prefix("# ") {

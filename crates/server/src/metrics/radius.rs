@@ -7,7 +7,7 @@ use crate::metrics::prometheus;
 
 /// Counters of one accounting client, plain atomics for `/metrics`.
 #[derive(Debug, Default)]
-pub struct RadiusMetrics {
+pub(crate) struct RadiusMetrics {
     /// Accounting-Requests built and sent (new identifier and authenticator).
     pub requests: AtomicU64,
     /// Identical retransmissions.
@@ -31,7 +31,7 @@ pub struct RadiusMetrics {
 
 impl RadiusMetrics {
     /// Prometheus text for these counters, labelled `output="name"`.
-    pub fn render(&self, output: &str, out: &mut String) {
+    pub(crate) fn render(&self, output: &str, out: &mut String) {
         let series: [(&str, &str, &str, &AtomicU64); 9] = [
             (
                 "netaudit_radius_requests_total",
@@ -97,7 +97,7 @@ impl RadiusMetrics {
 
 /// Progress counters of a RADIUS output's consumer, next to its client's.
 #[derive(Debug, Default)]
-pub struct RadiusConsumerMetrics {
+pub(crate) struct RadiusConsumerMetrics {
     /// The durable cursor: every record up to this event was acknowledged.
     pub delivered_seq: AtomicU64,
     /// Committed events after the cursor.
@@ -114,7 +114,7 @@ pub struct RadiusConsumerMetrics {
 
 impl RadiusConsumerMetrics {
     /// Prometheus text, labelled `output="name"`.
-    pub fn render(&self, output: &str, out: &mut String) {
+    pub(crate) fn render(&self, output: &str, out: &mut String) {
         let series: [(&str, &str, &str, &AtomicU64); 6] = [
             (
                 "netaudit_radius_delivered_seq",

@@ -5,7 +5,7 @@ use std::time::Duration;
 /// Exponential backoff, by default with jitter: the nth delay is drawn
 /// from `[d/2, d]` where `d = min(initial * 2^n, max)`.
 #[derive(Debug, Clone)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     initial: Duration,
     max: Duration,
     attempt: u32,
@@ -15,7 +15,7 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    pub fn new(initial: Duration, max: Duration) -> Backoff {
+    pub(crate) fn new(initial: Duration, max: Duration) -> Backoff {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -31,19 +31,19 @@ impl Backoff {
     }
 
     /// Without jitter: the nth delay is exactly `min(initial * 2^n, max)`.
-    pub fn exact(initial: Duration, max: Duration) -> Backoff {
+    pub(crate) fn exact(initial: Duration, max: Duration) -> Backoff {
         Backoff {
             jitter: false,
             ..Backoff::new(initial, max)
         }
     }
 
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.attempt = 0;
     }
 
     /// The next delay (and one more attempt counted).
-    pub fn next_delay(&mut self) -> Duration {
+    pub(crate) fn next_delay(&mut self) -> Duration {
         let factor = 1u32.checked_shl(self.attempt.min(20)).unwrap_or(u32::MAX);
         let full = self.initial.saturating_mul(factor).min(self.max);
         self.attempt = self.attempt.saturating_add(1);

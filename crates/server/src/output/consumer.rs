@@ -15,7 +15,7 @@ use crate::metrics::OutputMetrics;
 use crate::output::context::OutputContext;
 
 /// Events read from the store per step.
-pub const CHUNK_EVENTS: usize = 1000;
+pub(crate) const CHUNK_EVENTS: usize = 1000;
 
 /// How long an idle output waits for a commit notification before looking
 /// at the store anyway (a missed notification costs at most this).
@@ -24,7 +24,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// The kinds of output; each kind's cursors have their own prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum OutputKind {
+pub(crate) enum OutputKind {
     Syslog,
     File,
     Radius,
@@ -33,7 +33,7 @@ pub enum OutputKind {
 impl OutputKind {
     /// The durable cursor's name in the store for output `name`; the only
     /// place these names are spelled.
-    pub fn cursor_name(self, name: &str) -> String {
+    pub(crate) fn cursor_name(self, name: &str) -> String {
         let prefix = match self {
             OutputKind::Syslog => "syslog",
             OutputKind::File => "file",
@@ -47,7 +47,7 @@ impl OutputKind {
 /// and retries.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum StoreOpError {
+pub(crate) enum StoreOpError {
     #[error("cursor {cursor}: cannot read it: {source}")]
     ReadCursor {
         cursor: String,
@@ -83,7 +83,7 @@ pub enum StoreOpError {
 }
 
 /// Reads from the store for one output: its cursor, its chunks, its wake-ups.
-pub struct Consumer {
+pub(crate) struct Consumer {
     store: Arc<Store>,
     /// Commit wake-ups; without them (an output run outside `serve`) the
     /// consumer polls.
@@ -97,7 +97,7 @@ pub struct Consumer {
 impl Consumer {
     /// Reads the durable cursor of output `name` (retrying every second
     /// until the store answers or `cancel` fires; `None` when cancelled).
-    pub async fn open(
+    pub(crate) async fn open(
         kind: OutputKind,
         name: &str,
         ctx: &OutputContext,
@@ -129,7 +129,7 @@ impl Consumer {
     }
 
     /// Reads the durable cursor once.
-    pub async fn try_open(
+    pub(crate) async fn try_open(
         kind: OutputKind,
         name: &str,
         store: Arc<Store>,
@@ -164,23 +164,23 @@ impl Consumer {
     }
 
     /// Counts into `metrics` from now on (the cursor included).
-    pub fn set_metrics(&mut self, metrics: Arc<OutputMetrics>) {
+    pub(crate) fn set_metrics(&mut self, metrics: Arc<OutputMetrics>) {
         metrics.delivered_seq.store(self.cursor, Relaxed);
         self.metrics = metrics;
     }
 
     /// Waits on `commits` from now on instead of only polling.
-    pub fn set_commits(&mut self, commits: Arc<CommitSignal>) {
+    pub(crate) fn set_commits(&mut self, commits: Arc<CommitSignal>) {
         self.commits = Some(commits);
     }
 
     /// The durable cursor: every event up to here has been delivered.
-    pub fn cursor(&self) -> u64 {
+    pub(crate) fn cursor(&self) -> u64 {
         self.cursor
     }
 
     /// One page of the store.
-    pub async fn query(&self, query: Query) -> Result<Page, StoreOpError> {
+    pub(crate) async fn query(&self, query: Query) -> Result<Page, StoreOpError> {
         let after = query.after_seq.unwrap_or(0);
         match blocking(&self.store, move |store| store.query(&query)).await {
             Ok(Ok(page)) => Ok(page),
@@ -197,7 +197,7 @@ impl Consumer {
     }
 
     /// Up to `limit` events after `after`, in sequence order.
-    pub async fn read_after(
+    pub(crate) async fn read_after(
         &self,
         after: u64,
         limit: usize,
@@ -213,7 +213,7 @@ impl Consumer {
     /// Moves the durable cursor to `to` (no-op when already there). When
     /// someone else moved it, the consumer follows the store and reports
     /// [`StoreOpError::CursorMoved`].
-    pub async fn advance(&mut self, to: u64) -> Result<(), StoreOpError> {
+    pub(crate) async fn advance(&mut self, to: u64) -> Result<(), StoreOpError> {
         if to <= self.cursor {
             return Ok(());
         }
@@ -252,13 +252,13 @@ impl Consumer {
     }
 
     /// The store's last sequence number, whoever appended it.
-    pub fn store_last_seq(&self) -> u64 {
+    pub(crate) fn store_last_seq(&self) -> u64 {
         self.store.last_seq()
     }
 
     /// Waits until events after `after` may exist, `timeout` passes, or
     /// `cancel` fires (then `false`).
-    pub async fn wait_for_events(
+    pub(crate) async fn wait_for_events(
         &self,
         after: u64,
         timeout: Duration,
@@ -291,7 +291,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Sleeps `delay` unless cancelled first (then `false`).
-pub async fn sleep_or_cancel(delay: Duration, cancel: &CancellationToken) -> bool {
+pub(crate) async fn sleep_or_cancel(delay: Duration, cancel: &CancellationToken) -> bool {
     tokio::select! {
         _ = cancel.cancelled() => false,
         _ = tokio::time::sleep(delay) => true,

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
-pub struct OutputContext {
+pub(crate) struct OutputContext {
     pub store: Arc<Store>,
     pub metrics: Arc<Metrics>,
     /// The pipeline into the store, for alert events (e.g. audit storage full).

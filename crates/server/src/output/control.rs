@@ -25,19 +25,19 @@ use crate::config::output::radius::RadiusOutputConfig;
 use crate::config::{ConfigError, OutputConfig, SyslogOutputConfig, Transport};
 use crate::self_events::{self, API_APP};
 
-pub use crate::self_events::NETAUDIT_SD_ID;
+pub(crate) use crate::self_events::NETAUDIT_SD_ID;
 
 /// Who asked for a reload: the logged-in administrator and their client
 /// address, or the local signal.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
+pub(crate) struct Actor {
     pub user: String,
     pub client: String,
 }
 
 impl Actor {
     /// SIGHUP has no logged-in user; it came from this machine.
-    pub fn local_signal() -> Actor {
+    pub(crate) fn local_signal() -> Actor {
         Actor {
             user: "local-signal".to_owned(),
             client: "local".to_owned(),
@@ -46,7 +46,7 @@ impl Actor {
 }
 
 /// What the API asks of the serve loop (which owns listeners and outputs).
-pub enum ControlRequest {
+pub(crate) enum ControlRequest {
     /// Re-read the configuration file and apply it, as SIGHUP does.
     Reload(oneshot::Sender<Result<AppliedReload, ReloadError>>),
     /// The outputs configuration that is running now.
@@ -55,14 +55,14 @@ pub enum ControlRequest {
 
 /// The outputs before and after an applied reload.
 #[derive(Debug, Clone)]
-pub struct AppliedReload {
+pub(crate) struct AppliedReload {
     pub old: OutputConfig,
     pub new: OutputConfig,
 }
 
 /// Why a reload changed nothing.
 #[derive(Debug, thiserror::Error)]
-pub enum ReloadError {
+pub(crate) enum ReloadError {
     #[error("the server runs on the embedded defaults: there is no configuration file to re-read")]
     NoConfigFile,
     #[error("configuration rejected, nothing changed: {0}")]
@@ -71,7 +71,7 @@ pub enum ReloadError {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Change {
+pub(crate) enum Change {
     Added,
     Changed,
     Removed,
@@ -79,7 +79,7 @@ pub enum Change {
 
 /// One output (by kind and name) that a reload added, changed or removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OutputChange {
+pub(crate) struct OutputChange {
     /// `syslog`, `file` or `radius`.
     pub kind: &'static str,
     pub name: String,
@@ -88,7 +88,7 @@ pub struct OutputChange {
 }
 
 /// The outputs that differ between `old` and `new`, by kind and name.
-pub fn diff(old: &OutputConfig, new: &OutputConfig) -> Vec<OutputChange> {
+pub(crate) fn diff(old: &OutputConfig, new: &OutputConfig) -> Vec<OutputChange> {
     let mut changes = Vec::new();
     diff_kind(
         "syslog",
@@ -140,7 +140,7 @@ fn diff_kind<T: PartialEq>(
 
 /// The JSON summary of a reload: `{"added": [...], "changed": [...],
 /// "removed": [...]}`, each entry `{"kind", "name"}`.
-pub fn summary(changes: &[OutputChange]) -> serde_json::Value {
+pub(crate) fn summary(changes: &[OutputChange]) -> serde_json::Value {
     let of = |wanted: Change| -> Vec<&OutputChange> {
         changes.iter().filter(|c| c.change == wanted).collect()
     };
@@ -153,7 +153,7 @@ pub fn summary(changes: &[OutputChange]) -> serde_json::Value {
 
 /// One audit event per RADIUS server address and per syslog destination
 /// that changed, carrying `actor`.
-pub fn audit_events(old: &OutputConfig, new: &OutputConfig, actor: &Actor) -> Vec<Event> {
+pub(crate) fn audit_events(old: &OutputConfig, new: &OutputConfig, actor: &Actor) -> Vec<Event> {
     let mut events = Vec::new();
     for change in diff(old, new) {
         match change.kind {

@@ -27,13 +27,13 @@ use crate::output::format::OutputFormatter;
 use crate::self_events::internal_event;
 
 /// Retry period while the audit storage is full or the file cannot be opened.
-pub const FULL_RETRY: Duration = Duration::from_secs(5);
+pub(crate) const FULL_RETRY: Duration = Duration::from_secs(5);
 
-pub const CODE_STORAGE_FULL: &str = "NETAUDIT_AUDIT_STORAGE_FULL";
-pub const CODE_ARCHIVE_REMOVED: &str = "NETAUDIT_AUDIT_ARCHIVE_REMOVED";
+pub(crate) const CODE_STORAGE_FULL: &str = "NETAUDIT_AUDIT_STORAGE_FULL";
+pub(crate) const CODE_ARCHIVE_REMOVED: &str = "NETAUDIT_AUDIT_ARCHIVE_REMOVED";
 
 /// The audit file crate's configuration for this output.
-pub fn audit_file_config(config: &FileOutputConfig) -> AuditFileConfig {
+pub(crate) fn audit_file_config(config: &FileOutputConfig) -> AuditFileConfig {
     AuditFileConfig {
         dir: config.dir.clone(),
         name: config.name.clone(),
@@ -88,7 +88,7 @@ struct FileOutput {
     alerted: bool,
 }
 
-pub async fn run(config: FileOutputConfig, ctx: OutputContext, cancel: CancellationToken) {
+pub(crate) async fn run(config: FileOutputConfig, ctx: OutputContext, cancel: CancellationToken) {
     let Some(consumer) = Consumer::open(OutputKind::File, &config.name, &ctx, &cancel).await else {
         return;
     };

@@ -5,7 +5,7 @@ use netaudit_event::{Event, Severity};
 /// `*` matches any run of characters (also none), `?` exactly one; every
 /// other character matches itself (case-sensitive, as codes and host names
 /// are compared in the store).
-pub fn glob_match(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     // Iterative matcher with one backtrack point: linear in practice,
@@ -38,7 +38,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 
 /// The filters of one output; empty lists let everything through.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filter {
+pub(crate) struct Filter {
     pub min_severity: Option<Severity>,
     pub codes: Vec<String>,
     pub hosts: Vec<String>,
@@ -48,7 +48,7 @@ impl Filter {
     /// Whether `event` is forwarded. An event without a severity passes the
     /// severity filter; an event without a code (or host) never matches a
     /// non-empty code (or host) list.
-    pub fn accepts(&self, event: &Event) -> bool {
+    pub(crate) fn accepts(&self, event: &Event) -> bool {
         if let (Some(min), Some(severity)) = (self.min_severity, event.severity) {
             if !severity.at_least(min) {
                 return false;

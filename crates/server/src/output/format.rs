@@ -16,21 +16,21 @@ use crate::self_events::NETAUDIT_SD_ID;
 
 /// The SD-PARAM of [`NETAUDIT_SD_ID`] that marks a forwarded message that
 /// did not parse; its value is the parse error.
-pub const UNPARSED_PARAM: &str = "unparsed";
+pub(crate) const UNPARSED_PARAM: &str = "unparsed";
 
 /// RFC 5424 section 7.3.1: sequenceId runs from 1 to 2147483647, then
 /// starts again at 1.
-pub const SEQUENCE_ID_MAX: u64 = 2_147_483_647;
+pub(crate) const SEQUENCE_ID_MAX: u64 = 2_147_483_647;
 
 /// The `meta sequenceId` written for store sequence number `seq` (>= 1):
 /// equal to `seq` up to 2147483647, then wrapping as RFC 5424 asks.
-pub fn sequence_id(seq: u64) -> u64 {
+pub(crate) fn sequence_id(seq: u64) -> u64 {
     (seq.saturating_sub(1) % SEQUENCE_ID_MAX) + 1
 }
 
 /// How one output writes its events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OutputFormatter {
+pub(crate) struct OutputFormatter {
     pub format: OutputFormat,
     /// Written in the PRI of every event (syslog outputs); `None` keeps the
     /// event's own facility (audit files).
@@ -49,7 +49,7 @@ impl OutputFormatter {
     /// `meta` element is replaced (the store keeps it in the raw message), so
     /// that the element holds exactly one, ours. Other `meta` parameters
     /// (e.g. `sysUpTime`) are kept in that element.
-    pub fn write(&self, seq: u64, event: &mut Event, out: &mut Vec<u8>) {
+    pub(crate) fn write(&self, seq: u64, event: &mut Event, out: &mut Vec<u8>) {
         if let Some(facility) = self.facility {
             event.facility = Some(facility);
         }
@@ -98,7 +98,7 @@ impl OutputFormatter {
 /// as `#` and its three octal digits (`0xFF` is `#377`), as rsyslog writes
 /// the bytes it escapes. Control characters are left to the writers, which
 /// escape them in every text.
-pub fn raw_text(raw: &[u8]) -> String {
+pub(crate) fn raw_text(raw: &[u8]) -> String {
     let mut text = String::with_capacity(raw.len());
     for chunk in raw.utf8_chunks() {
         text.push_str(chunk.valid());

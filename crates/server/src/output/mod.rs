@@ -15,24 +15,24 @@
 //! each). After an outage or a restart an output resumes from its cursor, in
 //! order: delivery is at-least-once. See docs/operations.md, "Outputs".
 
-pub mod backoff;
-pub mod consumer;
-pub mod context;
-pub mod control;
-pub mod file;
-pub mod filter;
-pub mod format;
-pub mod radius;
+pub(crate) mod backoff;
+pub(crate) mod consumer;
+pub(crate) mod context;
+pub(crate) mod control;
+pub(crate) mod file;
+pub(crate) mod filter;
+pub(crate) mod format;
+pub(crate) mod radius;
 mod relp;
-pub mod spec;
-pub mod syslog;
-pub mod transport;
+pub(crate) mod spec;
+pub(crate) mod syslog;
+pub(crate) mod transport;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::config::OutputConfig;
-pub use context::OutputContext;
-pub use spec::OutputSpec;
+pub(crate) use context::OutputContext;
+pub(crate) use spec::OutputSpec;
 
 struct RunningOutput {
     spec: OutputSpec,
@@ -42,13 +42,13 @@ struct RunningOutput {
 
 /// The running outputs of a server.
 #[derive(Default)]
-pub struct Outputs {
+pub(crate) struct Outputs {
     running: Vec<RunningOutput>,
 }
 
 impl Outputs {
     /// Starts one task per configured output.
-    pub fn start(config: &OutputConfig, ctx: &OutputContext) -> Outputs {
+    pub(crate) fn start(config: &OutputConfig, ctx: &OutputContext) -> Outputs {
         let mut outputs = Outputs::default();
         for spec in OutputSpec::all(config) {
             outputs.running.push(spawn(spec, ctx.clone()));
@@ -60,7 +60,7 @@ impl Outputs {
     /// their connections); changed ones are stopped and started again from
     /// their durable cursor; removed ones stop (their cursor stays in the
     /// store); new ones start. Returns (kept, stopped, started).
-    pub async fn reload(
+    pub(crate) async fn reload(
         &mut self,
         config: &OutputConfig,
         ctx: &OutputContext,
@@ -87,7 +87,7 @@ impl Outputs {
     }
 
     /// Stops every output; what was delivered is already behind its cursor.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         for running in self.running {
             stop_one(running).await;
         }

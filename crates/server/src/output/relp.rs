@@ -139,7 +139,7 @@ struct RelpForwarder {
     message: Vec<u8>,
 }
 
-pub async fn run(config: SyslogOutputConfig, ctx: OutputContext, cancel: CancellationToken) {
+pub(super) async fn run(config: SyslogOutputConfig, ctx: OutputContext, cancel: CancellationToken) {
     let Some(consumer) = Consumer::open(OutputKind::Syslog, &config.name, &ctx, &cancel).await
     else {
         return;

@@ -6,14 +6,14 @@ use crate::output::consumer::OutputKind;
 
 /// One output's configuration, as the reload compares them.
 #[derive(Debug, Clone, PartialEq)]
-pub enum OutputSpec {
+pub(crate) enum OutputSpec {
     Syslog(SyslogOutputConfig),
     File(FileOutputConfig),
     Radius(RadiusOutputConfig),
 }
 
 impl OutputSpec {
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         match self {
             OutputSpec::Syslog(c) => &c.name,
             OutputSpec::File(c) => &c.name,
@@ -22,11 +22,11 @@ impl OutputSpec {
     }
 
     /// The durable cursor's name in the store.
-    pub fn cursor_name(&self) -> String {
+    pub(crate) fn cursor_name(&self) -> String {
         self.kind().cursor_name(self.name())
     }
 
-    pub fn kind(&self) -> OutputKind {
+    pub(crate) fn kind(&self) -> OutputKind {
         match self {
             OutputSpec::Syslog(_) => OutputKind::Syslog,
             OutputSpec::File(_) => OutputKind::File,
@@ -34,7 +34,7 @@ impl OutputSpec {
         }
     }
 
-    pub fn all(config: &OutputConfig) -> Vec<OutputSpec> {
+    pub(crate) fn all(config: &OutputConfig) -> Vec<OutputSpec> {
         config
             .syslog
             .iter()

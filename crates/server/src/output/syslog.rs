@@ -37,7 +37,7 @@ use crate::output::transport::{Connection, Target, UDP_MAX_PAYLOAD};
 
 /// How long a chunk's acknowledged bytes must stay on an open connection
 /// before the cursor passes it (see the module documentation).
-pub const CONFIRM_HOLD: Duration = Duration::from_secs(1);
+pub(crate) const CONFIRM_HOLD: Duration = Duration::from_secs(1);
 
 /// How often an output with unconfirmed chunks looks at the connection.
 const CONFIRM_POLL: Duration = Duration::from_millis(50);
@@ -75,7 +75,7 @@ struct Forwarder {
     frames: BytesMut,
 }
 
-pub async fn run(config: SyslogOutputConfig, ctx: OutputContext, cancel: CancellationToken) {
+pub(crate) async fn run(config: SyslogOutputConfig, ctx: OutputContext, cancel: CancellationToken) {
     if config.transport == Transport::Relp {
         return crate::output::relp::run(config, ctx, cancel).await;
     }

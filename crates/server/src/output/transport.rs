@@ -26,12 +26,12 @@ use crate::pem::{read_certs, read_key, PemError};
 
 /// Largest UDP payload over IPv4 (65,535 - 8 - 20): a longer message cannot
 /// be sent as one datagram and is skipped (counted as an error).
-pub const UDP_MAX_PAYLOAD: usize = 65_507;
+pub(crate) const UDP_MAX_PAYLOAD: usize = 65_507;
 
 /// Why a connection could not be made or used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum TransportError {
+pub(crate) enum TransportError {
     #[error("address {address}: cannot resolve: {source}")]
     Resolve {
         address: String,
@@ -101,7 +101,7 @@ pub enum TransportError {
 
 /// Where and how one output connects.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(crate) struct Target {
     pub address: String,
     pub transport: Transport,
     pub tls: Option<OutputTlsConfig>,
@@ -110,7 +110,7 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn from_config(config: &SyslogOutputConfig) -> Target {
+    pub(crate) fn from_config(config: &SyslogOutputConfig) -> Target {
         Target {
             address: config.address.clone(),
             transport: config.transport,
@@ -142,7 +142,7 @@ impl Target {
     }
 
     /// One connection attempt, bounded by the connect and handshake timeouts.
-    pub async fn connect(&self) -> Result<Connection, TransportError> {
+    pub(crate) async fn connect(&self) -> Result<Connection, TransportError> {
         let address = self.resolve().await?;
         if self.transport == Transport::Udp {
             let local: SocketAddr = if address.is_ipv4() {
@@ -265,7 +265,7 @@ fn connector(tls: &OutputTlsConfig) -> Result<TlsConnector, TransportError> {
 }
 
 /// A byte stream to the peer (plain TCP or TLS over TCP).
-pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// TCP with a count of the bytes the kernel accepted, so that what the peer
@@ -317,18 +317,18 @@ enum Kind {
 }
 
 /// An open connection of a syslog output.
-pub struct Connection {
+pub(crate) struct Connection {
     pub address: SocketAddr,
     kind: Kind,
 }
 
 impl Connection {
-    pub fn is_datagram(&self) -> bool {
+    pub(crate) fn is_datagram(&self) -> bool {
         matches!(self.kind, Kind::Udp(_))
     }
 
     /// Sends one datagram (UDP only).
-    pub async fn send_datagram(&mut self, message: &[u8]) -> Result<(), TransportError> {
+    pub(crate) async fn send_datagram(&mut self, message: &[u8]) -> Result<(), TransportError> {
         match &self.kind {
             Kind::Udp(socket) => {
                 socket
@@ -350,7 +350,7 @@ impl Connection {
     /// Writes `bytes` and flushes them to the kernel (TCP, TLS); returns the
     /// stream offset (bytes given to the kernel on this connection) at which
     /// they end.
-    pub async fn write_stream(&mut self, bytes: &[u8]) -> Result<u64, TransportError> {
+    pub(crate) async fn write_stream(&mut self, bytes: &[u8]) -> Result<u64, TransportError> {
         let address = self.address;
         match &mut self.kind {
             Kind::Stream {
@@ -370,7 +370,7 @@ impl Connection {
 
     /// Bytes of this connection the peer's TCP has acknowledged (everything,
     /// for UDP: there is nothing to wait for).
-    pub fn acknowledged(&self) -> u64 {
+    pub(crate) fn acknowledged(&self) -> u64 {
         match &self.kind {
             Kind::Udp(_) => u64::MAX,
             Kind::Stream { fd, written, .. } => {
@@ -392,7 +392,7 @@ impl Connection {
     /// connection. A syslog receiver sends nothing, so any end-of-stream or
     /// error means the connection is gone; stray bytes are read and ignored
     /// (TLS post-handshake messages are consumed by the TLS layer).
-    pub fn check_open(&mut self) -> Result<(), TransportError> {
+    pub(crate) fn check_open(&mut self) -> Result<(), TransportError> {
         let address = self.address;
         let Kind::Stream { stream, .. } = &mut self.kind else {
             return Ok(());
@@ -411,7 +411,7 @@ impl Connection {
 
     /// The byte stream (TCP or TLS) for protocols that read answers
     /// (RELP); `None` for UDP.
-    pub fn stream_mut(&mut self) -> Option<&mut dyn Stream> {
+    pub(crate) fn stream_mut(&mut self) -> Option<&mut dyn Stream> {
         match &mut self.kind {
             Kind::Stream { stream, .. } => Some(stream.as_mut()),
             Kind::Udp(_) => None,
@@ -419,7 +419,7 @@ impl Connection {
     }
 
     /// Orderly close (TLS close_notify, TCP FIN), bounded by `limit`.
-    pub async fn close(mut self, limit: Duration) {
+    pub(crate) async fn close(mut self, limit: Duration) {
         if let Kind::Stream { stream, .. } = &mut self.kind {
             let _ = tokio::time::timeout(limit, stream.shutdown()).await;
         }

@@ -34,7 +34,7 @@ struct Batch {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub struct BatchLimits {
+pub(crate) struct BatchLimits {
     pub max_events: usize,
     pub max_delay: Duration,
 }
@@ -45,7 +45,7 @@ pub struct BatchLimits {
 /// asked anew from the system for every batch (which made the allocator
 /// return and re-fault megabytes each time).
 #[derive(Default)]
-pub struct BatchPool {
+pub(crate) struct BatchPool {
     events: std::sync::Mutex<Vec<Vec<RawBackedEvent>>>,
     prepared: std::sync::Mutex<Vec<PreparedBatch>>,
 }
@@ -94,7 +94,7 @@ const BATCH_PREALLOCATION: usize = 16_384;
 
 /// Collects chunks from `chunks` into batches until every sender is gone,
 /// then hands over the open batch and returns.
-pub async fn run_batcher(
+pub(crate) async fn run_batcher(
     mut chunks: mpsc::Receiver<Vec<RawBackedEvent>>,
     writer: mpsc::Sender<BatchHandle>,
     limits: BatchLimits,
@@ -142,13 +142,13 @@ pub async fn run_batcher(
 }
 
 /// A batch, opaque outside this module.
-pub struct BatchHandle(Batch);
+pub(crate) struct BatchHandle(Batch);
 
 impl BatchHandle {
     /// A batch sent straight to the writer (API submissions): the receiver
     /// gets the sequence number of its last event once it has committed.
     /// Its events are numbered consecutively.
-    pub fn acknowledged(
+    pub(crate) fn acknowledged(
         events: Vec<RawBackedEvent>,
     ) -> (BatchHandle, tokio::sync::oneshot::Receiver<u64>) {
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -174,7 +174,7 @@ struct Prepared {
 /// A failed append is retried every second (the batch is kept, back-pressure
 /// builds up); once `batches` is closed and the last batch is committed, the
 /// thread returns the sink.
-pub fn spawn_writer<S: EventSink>(
+pub(crate) fn spawn_writer<S: EventSink>(
     mut sink: S,
     mut batches: mpsc::Receiver<BatchHandle>,
     metrics: Arc<Metrics>,

@@ -14,7 +14,7 @@ use crate::self_events::unparsed_event;
 
 /// What a listener needs to turn messages into stored events.
 #[derive(Clone)]
-pub struct Ingest {
+pub(crate) struct Ingest {
     pub tx: mpsc::Sender<Vec<RawBackedEvent>>,
     pub metrics: Arc<ListenerMetrics>,
     pub global: Arc<Metrics>,
@@ -24,7 +24,7 @@ pub struct Ingest {
 
 /// A message without the line ends and NULs that senders put after it
 /// (loggen's octet-counted frames end with LF inside the count).
-pub fn trim_message(raw: &[u8]) -> &[u8] {
+pub(crate) fn trim_message(raw: &[u8]) -> &[u8] {
     let end = raw
         .iter()
         .rposition(|b| !matches!(b, b'\n' | b'\r' | b'\0'))
@@ -35,7 +35,7 @@ pub fn trim_message(raw: &[u8]) -> &[u8] {
 impl Ingest {
     /// Parses one message; `None` when it is unparsable and configured to be
     /// dropped. Counts it either way.
-    pub fn event(
+    pub(crate) fn event(
         &self,
         raw: &[u8],
         received_ns: i64,
@@ -66,7 +66,7 @@ impl Ingest {
     /// Hands a chunk to the batcher, waiting while the pipeline is full
     /// (this is the back-pressure of stream listeners). `false` when the
     /// pipeline has shut down.
-    pub async fn send(&self, chunk: Vec<RawBackedEvent>) -> bool {
+    pub(crate) async fn send(&self, chunk: Vec<RawBackedEvent>) -> bool {
         if chunk.is_empty() {
             return true;
         }
@@ -81,7 +81,7 @@ impl Ingest {
 
     /// Hands a chunk over only if there is room now (UDP: the reader never
     /// waits on storage). Returns how many events were dropped.
-    pub fn try_send(&self, chunk: Vec<RawBackedEvent>) -> u64 {
+    pub(crate) fn try_send(&self, chunk: Vec<RawBackedEvent>) -> u64 {
         if chunk.is_empty() {
             return 0;
         }

@@ -9,6 +9,6 @@
 //!     -> store writer thread (owns the store; one transaction per batch)
 //! ```
 
-pub mod batcher;
-pub mod ingest;
-pub mod sink;
+pub(crate) mod batcher;
+pub(crate) mod ingest;
+pub(crate) mod sink;

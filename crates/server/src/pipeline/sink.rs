@@ -8,7 +8,7 @@ use netaudit_store::{PreparedBatch, Store, StoreError};
 /// Why a batch was not committed (the writer logs it and retries).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum AppendError {
+pub(crate) enum AppendError {
     #[error("appending a batch of {events} event(s) to the store: {source}")]
     Store {
         events: usize,
@@ -18,7 +18,7 @@ pub enum AppendError {
 }
 
 /// Where committed batches go: the store, in the server.
-pub trait EventSink: Send + 'static {
+pub(crate) trait EventSink: Send + 'static {
     /// Append the batch's events in one transaction and commit it; returns
     /// the sequence number of the last event.
     fn append(&mut self, batch: &PreparedBatch) -> Result<u64, AppendError>;
@@ -28,19 +28,19 @@ pub trait EventSink: Send + 'static {
 }
 
 /// The durable store as the batcher's sink.
-pub struct StoreSink {
+pub(crate) struct StoreSink {
     store: Arc<Store>,
 }
 
 impl StoreSink {
-    pub fn new(store: Store) -> Self {
+    pub(crate) fn new(store: Store) -> Self {
         StoreSink {
             store: Arc::new(store),
         }
     }
 
     /// The store, shared with the outputs that read it.
-    pub fn store(&self) -> Arc<Store> {
+    pub(crate) fn store(&self) -> Arc<Store> {
         self.store.clone()
     }
 }

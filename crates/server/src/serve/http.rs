@@ -23,7 +23,7 @@ use crate::metrics::Metrics;
 /// on its own task, within the port's connection limits (total and per
 /// client address; beyond them a connection is closed at once) and with the
 /// header timeout, so idle and slow clients cannot take every descriptor.
-pub async fn start(
+pub(crate) async fn start(
     config: &HttpConfig,
     metrics: Arc<Metrics>,
     api: Option<Arc<crate::api::ApiState>>,

@@ -49,7 +49,7 @@ const STREAM_READ_BUFFER: usize = 64 * 1024;
 const SMALL_READ: usize = STREAM_READ_BUFFER / 4;
 
 /// A running listener.
-pub struct RunningListener {
+pub(crate) struct RunningListener {
     pub config: ListenerConfig,
     cancel: CancellationToken,
     /// Fired on SIGTERM: stop accepting, read open connections until they
@@ -75,7 +75,7 @@ impl RunningListener {
     /// serving in the background.
     /// RELP listeners hand their messages to `writer` (the store writer) as
     /// acknowledged batches, to answer each only once it is stored.
-    pub async fn start(
+    pub(crate) async fn start(
         config: ListenerConfig,
         ingest: Ingest,
         writer: mpsc::WeakSender<BatchHandle>,
@@ -146,7 +146,7 @@ impl RunningListener {
     /// TLS listeners: re-reads the certificate, key and CA files for new
     /// connections (open ones keep their session). `Ok(false)` for other
     /// listeners; on error the running acceptor is kept.
-    pub fn reload_tls(&self) -> anyhow::Result<bool> {
+    pub(crate) fn reload_tls(&self) -> anyhow::Result<bool> {
         let (Some(shared), Some(tls_config)) = (&self.acceptor, self.config.tls()) else {
             return Ok(false);
         };
@@ -160,7 +160,7 @@ impl RunningListener {
 
     /// Stops accepting and reading; returns once every connection task has
     /// handed over what it read.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.cancel.cancel();
         self.tasks.close();
         self.tasks.wait().await;
@@ -172,7 +172,7 @@ impl RunningListener {
     /// what senders wrote before the signal is stored. Bounded by
     /// `shutdown_drain_secs`; connections still open then are closed (and
     /// counted in the log). UDP listeners stop at once.
-    pub async fn drain(self) {
+    pub(crate) async fn drain(self) {
         let Some(stream) = self.config.stream() else {
             return self.stop().await;
         };

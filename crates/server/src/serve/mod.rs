@@ -12,11 +12,11 @@
 //! batch and return; SIGHUP re-reads the configuration file and
 //! restarts only the listeners whose configuration changed.
 
-pub mod http;
-pub mod listener;
+pub(crate) mod http;
+pub(crate) mod listener;
 mod relp;
 mod stops;
-pub mod tls;
+pub(crate) mod tls;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -43,7 +43,7 @@ use listener::RunningListener;
 /// empty otherwise): it is stored as an internal event first, and `/health`
 /// says `store-damaged` until an administrator acknowledges it
 /// (`POST /api/v1/store/damage/ack`).
-pub async fn serve<S: EventSink>(
+pub(crate) async fn serve<S: EventSink>(
     config: Config,
     config_path: Option<PathBuf>,
     sink: S,
@@ -204,7 +204,7 @@ async fn record_accepted_damage(
 }
 
 /// The code of the internal event a start on an accepted damaged store stores.
-pub const STORE_DAMAGED_CODE: &str = "NETAUDIT_STORE_DAMAGED";
+pub(crate) const STORE_DAMAGED_CODE: &str = "NETAUDIT_STORE_DAMAGED";
 
 /// The last step of a clean shutdown, once the writer thread has committed
 /// the last batch (nothing appends after it): seal the open epoch, so that

@@ -54,7 +54,7 @@ enum End {
 /// Serves one RELP session until the client closes it, it breaks the
 /// protocol, or the listener stops.
 #[allow(clippy::too_many_arguments)]
-pub async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send>(
+pub(super) async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send>(
     stream: S,
     peer: SocketAddr,
     name: &str,

@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Clone)]
-pub struct Stops {
+pub(super) struct Stops {
     /// Stop now: reading ends, what was read is handed over.
     pub cancel: CancellationToken,
     /// Stop accepting; connections read on until their peer closes them or
@@ -19,7 +19,7 @@ pub struct Stops {
 }
 
 /// What one wait for bytes brought.
-pub enum Read {
+pub(super) enum Read {
     /// `n` bytes (0: the peer closed).
     Bytes(usize),
     Failed(io::Error),
@@ -34,7 +34,7 @@ pub enum Read {
 impl Stops {
     /// Reads once into `buf`, waiting at most `idle` (`None`: forever) or,
     /// once shutting down, `quiet`.
-    pub async fn read<R: AsyncRead + Unpin>(
+    pub(super) async fn read<R: AsyncRead + Unpin>(
         &self,
         reader: &mut R,
         buf: &mut BytesMut,

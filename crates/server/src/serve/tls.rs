@@ -11,7 +11,7 @@ use crate::config::ListenerTlsConfig;
 use crate::pem::{read_certs, read_key};
 
 /// The acceptor for one TLS listener; errors name the key and file.
-pub fn acceptor(config: &ListenerTlsConfig) -> anyhow::Result<TlsAcceptor> {
+pub(crate) fn acceptor(config: &ListenerTlsConfig) -> anyhow::Result<TlsAcceptor> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let certs = read_certs("cert", &config.cert)?;
     let key = read_key("key", &config.key)?;

@@ -4,6 +4,9 @@
 //! running server is the point (its syslog output, the outbox of
 //! `netaudit user`, SIGHUP and SIGTERM, the serve loop's outputs).
 
+// The shared helpers are `pub` for the modules of this test binary.
+#![allow(unreachable_pub)]
+
 #[path = "../support/mod.rs"]
 mod support;
 

@@ -2,6 +2,9 @@
 //! `parse`, the store subcommands (import, query, tail, verify, keys), and
 //! `radius test` against a real FreeRADIUS.
 
+// The shared helpers are `pub` for the modules of this test binary.
+#![allow(unreachable_pub)]
+
 #[path = "../support/mod.rs"]
 mod support;
 

@@ -1,6 +1,9 @@
 //! `netaudit serve` with outputs, against real receivers: the local audit
 //! file, rsyslog over TCP and TLS, forwarding across outages and crashes.
 
+// The shared helpers are `pub` for the modules of this test binary.
+#![allow(unreachable_pub)]
+
 #[path = "../support/mod.rs"]
 mod support;
 

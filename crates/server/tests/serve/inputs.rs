@@ -395,7 +395,9 @@ fn serve_without_a_file_runs_on_the_embedded_defaults() {
     }
     // SAFETY: kill(2) on our own child.
     #[allow(unsafe_code)]
-    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+    unsafe {
+        libc::kill(child.0.id() as i32, libc::SIGTERM)
+    };
     let status = child.0.wait().unwrap();
     assert_eq!(stored, 2, "{}", log());
     assert!(status.success(), "{}", log());

@@ -2,6 +2,9 @@
 //! input, crash safety, SIGHUP reloads, TLS listeners, and the RADIUS
 //! accounting output against a real FreeRADIUS.
 
+// The shared helpers are `pub` for the modules of this test binary.
+#![allow(unreachable_pub)]
+
 #[path = "../support/mod.rs"]
 mod support;
 

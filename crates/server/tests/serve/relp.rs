@@ -107,7 +107,9 @@ impl Drop for Peer {
         if let Some(mut child) = self.child.take() {
             // SAFETY: kill(2) on our own child's pid.
             #[allow(unsafe_code)]
-            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGTERM)
+            };
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {

@@ -206,7 +206,9 @@ fn store_folder_is_0750_and_its_files_0640() {
     // The usual umask, which let SQLite make every file 0644.
     // SAFETY: umask(2) only sets this process's file creation mask.
     #[allow(unsafe_code)]
-    unsafe { libc::umask(0o022) };
+    unsafe {
+        libc::umask(0o022)
+    };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let port = free_tcp_port();

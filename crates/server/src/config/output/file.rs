@@ -29,7 +29,7 @@ pub(crate) struct RawFileOutput {
 
 /// One `[[output.file]]`, checked.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FileOutputConfig {
+pub(crate) struct FileOutputConfig {
     /// Unique; the file's base name and the name of its durable cursor.
     pub name: String,
     pub dir: PathBuf,

@@ -1,10 +1,10 @@
 //! `[output]`: the consumers of the store, one module per kind; names are
 //! unique across all of them (each names a durable cursor).
 
-pub mod file;
-pub mod format;
-pub mod radius;
-pub mod syslog;
+pub(crate) mod file;
+pub(crate) mod format;
+pub(crate) mod radius;
+pub(crate) mod syslog;
 
 use std::collections::HashSet;
 
@@ -29,7 +29,7 @@ pub(crate) struct RawOutput {
 
 /// `[output]`, checked.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct OutputConfig {
+pub(crate) struct OutputConfig {
     /// `[[output.syslog]]`: remote syslog servers.
     pub syslog: Vec<SyslogOutputConfig>,
     /// `[[output.file]]`: local audit files.
@@ -39,7 +39,7 @@ pub struct OutputConfig {
 }
 
 impl OutputConfig {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.syslog.is_empty() && self.file.is_empty() && self.radius.is_empty()
     }
 

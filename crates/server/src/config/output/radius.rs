@@ -53,7 +53,7 @@ pub(crate) struct RawRadiusOutput {
 /// One `[[output.radius]]` table, parsed; [`RadiusOutputConfig::resolve`]
 /// checks what it refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RadiusOutputConfig {
+pub(crate) struct RadiusOutputConfig {
     /// Unique; names the durable cursor (`radius:<name>`), logs and metrics.
     pub name: String,
     /// `HOST:PORT` of each accounting server, in failover order.
@@ -119,7 +119,7 @@ impl RawRadiusOutput {
 
 /// Everything a RADIUS output needs, checked.
 #[derive(Debug, Clone)]
-pub struct RadiusOutput {
+pub(crate) struct RadiusOutput {
     pub name: String,
     pub servers: Vec<ServerSpec>,
     pub options: ClientOptions,
@@ -132,7 +132,7 @@ pub struct RadiusOutput {
 
 /// Reads a secret from a file's contents or an environment variable's value;
 /// the error's key is `secret_file` or `secret_env`, whichever is at fault.
-pub fn load_secret(
+pub(crate) fn load_secret(
     file: Option<&std::path::Path>,
     env: Option<&str>,
     allow_short: bool,
@@ -188,7 +188,7 @@ impl RadiusOutputConfig {
     /// SHA-256 over the secret (file content or variable value) and the
     /// dictionary file, as they are now; unreadable ones count as empty
     /// (`resolve` reports them).
-    pub fn referenced_content_digest(&self) -> [u8; 32] {
+    pub(crate) fn referenced_content_digest(&self) -> [u8; 32] {
         use sha2::{Digest, Sha256};
         let mut hasher = Sha256::new();
         let mut part = |label: &[u8], bytes: &[u8]| {
@@ -215,7 +215,7 @@ impl RadiusOutputConfig {
 
     /// Checks the table and loads the secret and dictionary; key paths in
     /// errors are relative to the table.
-    pub fn resolve(&self) -> Result<RadiusOutput, ConfigError> {
+    pub(crate) fn resolve(&self) -> Result<RadiusOutput, ConfigError> {
         let invalid = ConfigError::unresolved;
         if self.name.trim().is_empty() {
             return Err(invalid("name", "must not be empty".to_string()));
@@ -295,7 +295,7 @@ impl RadiusOutputConfig {
 
 /// `HOST:PORT` to one socket address (the first the resolver gives); the
 /// error's key is `servers`.
-pub fn resolve_address(text: &str) -> Result<SocketAddr, ConfigError> {
+pub(crate) fn resolve_address(text: &str) -> Result<SocketAddr, ConfigError> {
     text.to_socket_addrs()
         .map_err(|e| {
             ConfigError::unresolved(

@@ -11,7 +11,7 @@ use crate::config::error::ConfigError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Transport {
+pub(crate) enum Transport {
     Udp,
     Tcp,
     Tls,
@@ -25,7 +25,7 @@ const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 const DEFAULT_BACKOFF_INITIAL_MS: u64 = 500;
 const DEFAULT_BACKOFF_MAX_MS: u64 = 30_000;
 /// rsyslog omrelp's default window.
-pub const DEFAULT_RELP_WINDOW: usize = 128;
+pub(crate) const DEFAULT_RELP_WINDOW: usize = 128;
 const MAX_RELP_WINDOW: usize = 10_000;
 const DEFAULT_RELP_TIMEOUT_SECS: u64 = 90;
 
@@ -63,7 +63,7 @@ struct RawOutputTls {
 
 /// One `[[output.syslog]]`, checked.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SyslogOutputConfig {
+pub(crate) struct SyslogOutputConfig {
     /// Unique; names the output's durable cursor, logs and metrics.
     pub name: String,
     pub transport: Transport,
@@ -97,7 +97,7 @@ pub struct SyslogOutputConfig {
 
 /// `[output.syslog.tls]`: the client side of RFC 5425.
 #[derive(Debug, Clone, PartialEq)]
-pub struct OutputTlsConfig {
+pub(crate) struct OutputTlsConfig {
     /// PEM file of CA certificates the server certificate must chain to.
     pub ca: PathBuf,
     /// Name checked against the server certificate; defaults to the host of `address`.

@@ -33,18 +33,18 @@ use tokio::task::JoinHandle;
 use crate::metrics::radius::RadiusMetrics;
 
 /// Identifiers per socket: the one-octet Identifier field.
-pub const MAX_OUTSTANDING: usize = 256;
+pub(crate) const MAX_OUTSTANDING: usize = 256;
 
 /// One accounting server.
 #[derive(Debug, Clone)]
-pub struct ServerSpec {
+pub(crate) struct ServerSpec {
     pub address: SocketAddr,
     pub secret: SharedSecret,
 }
 
 /// Timers of the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientOptions {
+pub(crate) struct ClientOptions {
     /// How long to wait for the first reply.
     pub timeout: Duration,
     /// The ceiling of the doubling timeout.
@@ -68,7 +68,7 @@ impl Default for ClientOptions {
 
 /// Why one server did not acknowledge a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServerFailure {
+pub(crate) enum ServerFailure {
     /// No valid reply to any try.
     NoReply {
         address: SocketAddr,
@@ -117,7 +117,7 @@ impl fmt::Display for ServerFailure {
 
 /// Errors of the accounting client.
 #[derive(Debug, thiserror::Error)]
-pub enum ClientError {
+pub(crate) enum ClientError {
     #[error("no RADIUS accounting server configured")]
     NoServers,
     #[error("cannot open a UDP socket for RADIUS server {address}: {source}")]
@@ -141,7 +141,7 @@ fn list(failures: &[ServerFailure]) -> String {
 
 /// A request a server acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Acknowledged {
+pub(crate) struct Acknowledged {
     pub server: SocketAddr,
     /// From the last (re)transmission to the reply.
     pub round_trip: Duration,
@@ -390,7 +390,7 @@ async fn receive_loop(server: Arc<Server>) {
 }
 
 /// The accounting client: servers in failover order.
-pub struct AccountingClient {
+pub(crate) struct AccountingClient {
     servers: Vec<Arc<Server>>,
     receivers: Vec<JoinHandle<()>>,
     options: ClientOptions,
@@ -421,7 +421,7 @@ impl AccountingClient {
     /// Opens one socket per server (on the loopback address for a loopback
     /// server, else the unspecified address of its family). Must run inside
     /// a tokio runtime.
-    pub async fn new(
+    pub(crate) async fn new(
         servers: Vec<ServerSpec>,
         options: ClientOptions,
         metrics: Arc<RadiusMetrics>,
@@ -468,7 +468,7 @@ impl AccountingClient {
     }
 
     #[cfg(test)]
-    pub fn metrics(&self) -> &Arc<RadiusMetrics> {
+    pub(crate) fn metrics(&self) -> &Arc<RadiusMetrics> {
         &self.metrics
     }
 
@@ -479,7 +479,7 @@ impl AccountingClient {
     /// a new identifier and authenticator. Servers that recently failed are
     /// tried after the others. Fails with every server's reason when none
     /// acknowledged, or at once if the attributes cannot be encoded.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         build: impl Fn() -> Vec<Attribute>,
     ) -> Result<Acknowledged, ClientError> {

@@ -48,15 +48,15 @@ use crate::output::radius::client::{AccountingClient, ClientError};
 use crate::self_events::internal_event;
 
 /// Events read from the store per step.
-pub const CHUNK_EVENTS: usize = 500;
+pub(crate) const CHUNK_EVENTS: usize = 500;
 /// Events whose records are sent at the same time.
-pub const MAX_IN_FLIGHT: usize = 64;
+pub(crate) const MAX_IN_FLIGHT: usize = 64;
 /// How far before the cursor the session replay looks, in sequence numbers.
-pub const REPLAY_EVENTS: u64 = 1_000_000;
+pub(crate) const REPLAY_EVENTS: u64 = 1_000_000;
 /// How often an idle output looks for new events.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
 /// The code of the alert event stored when records stay undelivered.
-pub const CODE_UNDELIVERED: &str = "NETAUDIT_RADIUS_UNDELIVERED";
+pub(crate) const CODE_UNDELIVERED: &str = "NETAUDIT_RADIUS_UNDELIVERED";
 
 /// One event's records, waiting for acknowledgement.
 struct Pending {
@@ -67,7 +67,7 @@ struct Pending {
 }
 
 /// The running output.
-pub struct RadiusConsumer {
+pub(crate) struct RadiusConsumer {
     name: String,
     /// The durable cursor and the server's generic output counters
     /// (`netaudit_output_*`, kept apart when running outside `serve`).
@@ -87,7 +87,7 @@ pub struct RadiusConsumer {
 impl RadiusConsumer {
     /// Opens the client and reads the cursor; replays the events before it
     /// to learn the open sessions.
-    pub async fn open(
+    pub(crate) async fn open(
         output: RadiusOutput,
         store: Arc<Store>,
         alerts: mpsc::Sender<Vec<RawBackedEvent>>,
@@ -125,13 +125,13 @@ impl RadiusConsumer {
 
     /// Also keeps `metrics` (delivered sequence, forwarded records, errors)
     /// up to date.
-    pub fn with_output_metrics(mut self, metrics: Arc<OutputMetrics>) -> RadiusConsumer {
+    pub(crate) fn with_output_metrics(mut self, metrics: Arc<OutputMetrics>) -> RadiusConsumer {
         self.consumer.set_metrics(metrics);
         self
     }
 
     /// Wakes up at every commit of the pipeline instead of only polling.
-    pub fn with_commits(mut self, commits: Arc<CommitSignal>) -> RadiusConsumer {
+    pub(crate) fn with_commits(mut self, commits: Arc<CommitSignal>) -> RadiusConsumer {
         self.consumer.set_commits(commits);
         self
     }
@@ -165,7 +165,7 @@ impl RadiusConsumer {
     }
 
     /// Runs until `cancel` fires. Every error is logged, counted and retried.
-    pub async fn run(mut self, cancel: CancellationToken) {
+    pub(crate) async fn run(mut self, cancel: CancellationToken) {
         let mut delay = self.retry_initial;
         let mut failing_since: Option<Instant> = None;
         let mut alerted = false;

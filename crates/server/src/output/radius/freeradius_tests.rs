@@ -5,6 +5,7 @@
 //! shared with the tests in tests/cli/radius.rs and tests/serve/radius.rs.)
 
 #[path = "../../../tests/support/radius.rs"]
+#[allow(unreachable_pub)] // the harness's interface, shared with tests/
 mod common_radius;
 
 use std::path::Path;

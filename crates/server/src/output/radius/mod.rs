@@ -3,8 +3,8 @@
 //! the pure codec and the event mapping live in the `netaudit-radius` crate;
 //! see docs/radius.md.
 
-pub mod client;
-pub mod consumer;
+pub(crate) mod client;
+pub(crate) mod consumer;
 
 #[cfg(test)]
 mod freeradius_tests;
@@ -28,7 +28,7 @@ use crate::output::context::OutputContext;
 /// and `check-config` call [`config::RadiusOutputConfig::resolve`] when they
 /// check the configuration, so this happens only if a secret file changed
 /// since.
-pub async fn run_output(
+pub(crate) async fn run_output(
     config: config::RadiusOutputConfig,
     ctx: OutputContext,
     client_metrics: Arc<RadiusMetrics>,
