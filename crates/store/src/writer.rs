@@ -16,6 +16,7 @@ use crate::error::{Context, Inconsistency, Result, StoreError};
 use crate::partitions::create_partition_file;
 use crate::paths::partition_file;
 use crate::rows::{to_i64, INSERT_SQL};
+use crate::sqlite::{is_disk_full, truncate_wal_after_full};
 use crate::static_insert::{Bind, StaticInsert};
 
 pub(crate) struct OpenPartition {
@@ -143,7 +144,29 @@ impl Writer {
         Ok(())
     }
 
+    /// Appends one batch in one transaction. When it fails for lack of
+    /// space, the open partition's WAL (and the catalog's) is checkpointed
+    /// and truncated: the failed transaction is rolled back by then, so its
+    /// frames and those of the commits before it leave the WAL, space freed
+    /// on the disk is usable at the next attempt, and retries do not make
+    /// the WAL grow.
     pub(crate) fn append(
+        &mut self,
+        config: &StoreConfig,
+        store_id: &[u8; 16],
+        encoded: &Encoded,
+    ) -> Result<Vec<u64>> {
+        let result = self.append_batch(config, store_id, encoded);
+        if let Err(err) = &result {
+            if is_disk_full(err) {
+                truncate_wal_after_full(&self.part.conn);
+                truncate_wal_after_full(&self.catalog);
+            }
+        }
+        result
+    }
+
+    fn append_batch(
         &mut self,
         config: &StoreConfig,
         store_id: &[u8; 16],
