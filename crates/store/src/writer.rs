@@ -39,6 +39,10 @@ pub(crate) struct Writer {
     pub(crate) unsynced: Vec<Checkpoint>,
     /// The key file could not be advanced after a commit; retried first.
     pub(crate) key_file_behind: bool,
+    /// An append failed for lack of space and the WAL could not be
+    /// truncated then (its frames need the database file to grow): tried
+    /// again after the next commit, once space is there.
+    pub(crate) wal_after_full: bool,
     /// `Shared::unindexed`, counted up when a partition is sealed.
     pub(crate) unindexed: Arc<AtomicU64>,
 }
@@ -147,9 +151,11 @@ impl Writer {
     /// Appends one batch in one transaction. When it fails for lack of
     /// space, the open partition's WAL (and the catalog's) is checkpointed
     /// and truncated: the failed transaction is rolled back by then, so its
-    /// frames and those of the commits before it leave the WAL, space freed
-    /// on the disk is usable at the next attempt, and retries do not make
-    /// the WAL grow.
+    /// frames and those of the commits before it leave the WAL, and retries
+    /// start from an empty WAL. Frames that need the database file to grow
+    /// cannot be copied while the disk is full: then the truncation is
+    /// done after the first commit that finds space again, so the WAL's
+    /// space is given back as soon as the disk has room.
     pub(crate) fn append(
         &mut self,
         config: &StoreConfig,
@@ -157,13 +163,18 @@ impl Writer {
         encoded: &Encoded,
     ) -> Result<Vec<u64>> {
         let result = self.append_batch(config, store_id, encoded);
-        if let Err(err) = &result {
-            if is_disk_full(err) {
-                truncate_wal_after_full(&self.part.conn);
-                truncate_wal_after_full(&self.catalog);
-            }
+        match &result {
+            Err(err) if is_disk_full(err) => self.truncate_wals(),
+            Ok(_) if self.wal_after_full => self.truncate_wals(),
+            _ => {}
         }
         result
+    }
+
+    fn truncate_wals(&mut self) {
+        let part = truncate_wal_after_full(&self.part.conn);
+        let catalog = truncate_wal_after_full(&self.catalog);
+        self.wal_after_full = !(part && catalog);
     }
 
     fn append_batch(

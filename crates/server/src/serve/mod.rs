@@ -113,7 +113,7 @@ pub async fn serve<S: EventSink>(
         config,
         config_path,
         metrics: metrics.clone(),
-        chunk_tx: chunk_tx.clone(),
+        chunk_tx,
         listeners: Vec::new(),
         outputs_context: store.map(|store| OutputContext {
             store,
