@@ -44,7 +44,7 @@ impl Tmpfs {
         let path = self.dir.join("filler");
         let mut file = std::fs::File::create(&path).expect("create the filler");
         let block = vec![0u8; 4096];
-        // Bounded: a 4 MB file system holds at most 1,024 blocks.
+        // Bounded: the test file systems hold at most a few thousand blocks.
         for _ in 0..100_000 {
             match file.write(&block) {
                 Ok(0) => break,
@@ -122,11 +122,11 @@ fn health(server: &Netaudit) -> Option<(u16, String)> {
     http_get(server.http, "/health")
 }
 
-/// The server on a 4 MB tmpfs under `dir/store`, TCP listener `disk-tcp`,
+/// The server on a tmpfs of `size` under `dir/store`, TCP listener `disk-tcp`,
 /// the shutdown store wait `wait_secs`; `count` events stored before the
 /// disk is filled.
-fn start_on_tmpfs(dir: &Path, wait_secs: u64, count: usize) -> (Netaudit, Tmpfs, u16) {
-    let mount = Tmpfs::mount(&dir.join("store"), "4m");
+fn start_on_tmpfs(dir: &Path, size: &str, wait_secs: u64, count: usize) -> (Netaudit, Tmpfs, u16) {
+    let mount = Tmpfs::mount(&dir.join("store"), size);
     let tcp = free_tcp_port();
     let config = format!(
         "[store]\npath = \"{}\"\nsynchronous = \"normal\"\n\n[http]\naddress = \"127.0.0.1:{}\"\n\n\
@@ -209,7 +209,7 @@ fn field(log: &str, marker: &str, key: &str) -> Option<u64> {
 #[test]
 fn full_disk_sigterm_returns_within_the_store_wait_and_says_what_was_not_stored() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, mount, tcp) = start_on_tmpfs(dir.path(), 3, 2_000);
+    let (mut server, mount, tcp) = start_on_tmpfs(dir.path(), "4m", 3, 2_000);
     let (_filler, sender) = fill_and_send(&server, &mount, tcp, 2_000, 5_000);
     let signalled = Instant::now();
     server.signal(libc::SIGTERM);
@@ -277,7 +277,7 @@ fn full_disk_sigterm_returns_within_the_store_wait_and_says_what_was_not_stored(
 #[test]
 fn full_disk_space_freed_everything_received_is_stored_and_the_exit_is_clean() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, mount, tcp) = start_on_tmpfs(dir.path(), 30, 1_000);
+    let (mut server, mount, tcp) = start_on_tmpfs(dir.path(), "16m", 30, 1_000);
     let (filler, sender) = fill_and_send(&server, &mount, tcp, 1_000, 3_000);
     std::fs::remove_file(&filler).expect("free the space");
     let sent = sender.join().unwrap();
