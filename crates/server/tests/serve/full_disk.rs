@@ -314,3 +314,41 @@ fn full_disk_space_freed_everything_received_is_stored_and_the_exit_is_clean() {
     );
     drop(mount);
 }
+
+#[test]
+fn check_config_takes_the_shutdown_store_wait_and_refuses_more_than_a_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |value: &str| {
+        let path = dir.path().join("netaudit.toml");
+        std::fs::write(
+            &path,
+            format!("[pipeline]\nshutdown_store_wait_secs = {value}\n"),
+        )
+        .unwrap();
+        Command::new(env!("CARGO_BIN_EXE_netaudit"))
+            .arg("check-config")
+            .arg(&path)
+            .output()
+            .expect("run check-config")
+    };
+    for good in ["0", "30", "86400"] {
+        let out = check(good);
+        assert!(
+            out.status.success(),
+            "shutdown_store_wait_secs = {good}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for bad in ["86401", "-1", "\"30\""] {
+        let out = check(bad);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "shutdown_store_wait_secs = {bad} accepted"
+        );
+        assert!(
+            stderr.contains("shutdown_store_wait_secs"),
+            "the error names the key for {bad}: {stderr}"
+        );
+    }
+}
