@@ -232,6 +232,7 @@ fn full_disk_sigterm_returns_within_the_store_wait_and_says_what_was_not_stored(
         }
     };
     let took = signalled.elapsed();
+    eprintln!("SIGTERM on a full disk returned after {took:?} ({status})");
     let _ = sender.join();
     let log = server.log();
     assert!(
