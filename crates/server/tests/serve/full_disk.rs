@@ -292,6 +292,10 @@ fn full_disk_space_freed_everything_received_is_stored_and_the_exit_is_clean() {
         &server,
         || server.metric("netaudit_stored_events_total") >= 4_000,
     );
+    eprintln!(
+        "WAL once everything is stored: {} bytes",
+        wal_bytes(&mount.dir)
+    );
     let status = server.stop();
     let log = server.log();
     assert!(
