@@ -80,6 +80,7 @@ pub(crate) fn open_writer(config: &StoreConfig) -> Result<(Writer, [u8; 16])> {
         signing,
         unsynced,
         key_file_behind: false,
+        wal_after_full: false,
         unindexed: Arc::new(AtomicU64::new(0)),
     };
     let mut writer = writer;

@@ -86,6 +86,37 @@ pub(crate) fn checkpoint_wal(path: &Path) -> Result<()> {
         .at(path, "WAL checkpoint")
 }
 
+/// Whether `err` is SQLite's or the file system's "no space left"
+/// (`SQLITE_FULL`, `ENOSPC`, `EDQUOT`).
+pub(crate) fn is_disk_full(err: &StoreError) -> bool {
+    match err {
+        StoreError::Sqlite { source, .. } => matches!(
+            source.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DiskFull)
+        ),
+        StoreError::Io { source, .. } => {
+            matches!(source.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+        }
+        _ => false,
+    }
+}
+
+/// After an append failed for lack of space (its transaction rolled back):
+/// copy the WAL into the database file and truncate it to zero bytes
+/// (`wal_checkpoint(TRUNCATE)`), so that the WAL gives its space back and a
+/// retry starts from an empty WAL instead of growing it. A reader in the
+/// middle of a query may keep it from completing: it waits at most a
+/// second. Whether it completed is returned; one that did not is simply
+/// tried again at the next failure (the append's own error is what the
+/// caller reports).
+pub(crate) fn truncate_wal_after_full(conn: &Connection) -> bool {
+    let _ = conn.busy_timeout(Duration::from_secs(1));
+    let result: rusqlite::Result<i64> =
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0));
+    let _ = conn.busy_timeout(Duration::from_secs(10));
+    matches!(result, Ok(0))
+}
+
 /// A value of the file's `meta` table.
 pub(crate) fn meta_get(conn: &Connection, path: &Path, name: &str) -> Result<Option<Vec<u8>>> {
     conn.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {

@@ -16,6 +16,7 @@ use crate::error::{Context, Inconsistency, Result, StoreError};
 use crate::partitions::create_partition_file;
 use crate::paths::partition_file;
 use crate::rows::{to_i64, INSERT_SQL};
+use crate::sqlite::{is_disk_full, truncate_wal_after_full};
 use crate::static_insert::{Bind, StaticInsert};
 
 pub(crate) struct OpenPartition {
@@ -38,6 +39,10 @@ pub(crate) struct Writer {
     pub(crate) unsynced: Vec<Checkpoint>,
     /// The key file could not be advanced after a commit; retried first.
     pub(crate) key_file_behind: bool,
+    /// An append failed for lack of space and the WAL could not be
+    /// truncated then (its frames need the database file to grow): tried
+    /// again after the next commit, once space is there.
+    pub(crate) wal_after_full: bool,
     /// `Shared::unindexed`, counted up when a partition is sealed.
     pub(crate) unindexed: Arc<AtomicU64>,
 }
@@ -143,7 +148,36 @@ impl Writer {
         Ok(())
     }
 
+    /// Appends one batch in one transaction. When it fails for lack of
+    /// space, the open partition's WAL (and the catalog's) is checkpointed
+    /// and truncated: the failed transaction is rolled back by then, so its
+    /// frames and those of the commits before it leave the WAL, and retries
+    /// start from an empty WAL. Frames that need the database file to grow
+    /// cannot be copied while the disk is full: then the truncation is
+    /// done after the first commit that finds space again, so the WAL's
+    /// space is given back as soon as the disk has room.
     pub(crate) fn append(
+        &mut self,
+        config: &StoreConfig,
+        store_id: &[u8; 16],
+        encoded: &Encoded,
+    ) -> Result<Vec<u64>> {
+        let result = self.append_batch(config, store_id, encoded);
+        match &result {
+            Err(err) if is_disk_full(err) => self.truncate_wals(),
+            Ok(_) if self.wal_after_full => self.truncate_wals(),
+            _ => {}
+        }
+        result
+    }
+
+    fn truncate_wals(&mut self) {
+        let part = truncate_wal_after_full(&self.part.conn);
+        let catalog = truncate_wal_after_full(&self.catalog);
+        self.wal_after_full = !(part && catalog);
+    }
+
+    fn append_batch(
         &mut self,
         config: &StoreConfig,
         store_id: &[u8; 16],

@@ -60,6 +60,8 @@ impl LocalApi {
             batch_rx,
             metrics.clone(),
             Arc::new(BatchPool::default()),
+            // Never begun: a failing append is retried until it commits.
+            Arc::default(),
         )
         .context("cannot start the store writer thread")?;
         let state = Arc::new(ApiState::new(

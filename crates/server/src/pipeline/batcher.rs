@@ -10,7 +10,9 @@
 //! batch fills and is prepared while the previous one commits; when the
 //! store falls behind, the batcher waits, the listener channel fills up,
 //! and TCP/TLS readers stop reading. An event counts as stored only once
-//! its batch has committed.
+//! its batch has committed. Each batch keeps the origins of its events
+//! (`origin.rs`) for the report of a shutdown that gives up on a failing
+//! store (`store_wait.rs`).
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -21,11 +23,15 @@ use netaudit_syslog::RawBackedEvent;
 use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
+use crate::pipeline::origin::{Chunk, OriginRuns, API_ORIGIN};
 use crate::pipeline::sink::EventSink;
+use crate::pipeline::store_wait::StoreWait;
 
 /// One batch on its way to the writer thread.
 struct Batch {
     events: Vec<RawBackedEvent>,
+    /// Where they came from, in order.
+    origins: OriginRuns,
     /// When its first event reached the batcher.
     started: Instant,
     /// Told the last sequence number once the batch has committed (API
@@ -88,6 +94,9 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The pause between two attempts at a failing append.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
 /// Events a batch has room for when it starts (it grows beyond if the
 /// configured batch size is larger).
 const BATCH_PREALLOCATION: usize = 16_384;
@@ -95,42 +104,47 @@ const BATCH_PREALLOCATION: usize = 16_384;
 /// Collects chunks from `chunks` into batches until every sender is gone,
 /// then hands over the open batch and returns.
 pub(crate) async fn run_batcher(
-    mut chunks: mpsc::Receiver<Vec<RawBackedEvent>>,
+    mut chunks: mpsc::Receiver<Chunk>,
     writer: mpsc::Sender<BatchHandle>,
     limits: BatchLimits,
     pool: Arc<BatchPool>,
 ) {
     let mut carry: Vec<RawBackedEvent> = Vec::new();
+    let mut carry_origins = OriginRuns::default();
     let mut closed = false;
     while !closed || !carry.is_empty() {
         // Room for a whole batch from the start: growing it by doubling
         // would move every event several times.
         let mut batch = pool.take_events(limits.max_events.min(BATCH_PREALLOCATION));
+        let mut origins = OriginRuns::default();
         if carry.is_empty() {
             match chunks.recv().await {
-                Some(mut chunk) => batch.append(&mut chunk),
+                Some(chunk) => take(&mut batch, &mut origins, chunk),
                 None => break,
             }
         } else {
             batch.append(&mut carry);
+            origins.append(&mut carry_origins);
         }
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + limits.max_delay;
         while !closed && batch.len() < limits.max_events {
             match tokio::time::timeout_at(deadline, chunks.recv()).await {
-                Ok(Some(mut chunk)) => batch.append(&mut chunk),
+                Ok(Some(chunk)) => take(&mut batch, &mut origins, chunk),
                 Ok(None) => closed = true,
                 Err(_) => break,
             }
         }
         if batch.len() > limits.max_events {
             carry = batch.split_off(limits.max_events);
+            carry_origins = origins.split_off(limits.max_events);
         }
         if batch.is_empty() {
             continue;
         }
         let handle = BatchHandle(Batch {
             events: batch,
+            origins,
             started,
             ack: None,
         });
@@ -141,18 +155,25 @@ pub(crate) async fn run_batcher(
     }
 }
 
+/// Adds a chunk's events, and their origin, to the batch being gathered.
+fn take(batch: &mut Vec<RawBackedEvent>, origins: &mut OriginRuns, mut chunk: Chunk) {
+    origins.push(chunk.origin, chunk.events.len());
+    batch.append(&mut chunk.events);
+}
+
 /// A batch, opaque outside this module.
 pub(crate) struct BatchHandle(Batch);
 
 impl BatchHandle {
     /// A batch sent straight to the writer (API submissions): the receiver
     /// gets the sequence number of its last event once it has committed.
-    /// Its events are numbered consecutively.
+    /// Its events are numbered consecutively; their origin is the API.
     pub(crate) fn acknowledged(
         events: Vec<RawBackedEvent>,
     ) -> (BatchHandle, tokio::sync::oneshot::Receiver<u64>) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let handle = BatchHandle(Batch {
+            origins: OriginRuns::of(Arc::from(API_ORIGIN), events.len()),
             events,
             started: Instant::now(),
             ack: Some(tx),
@@ -164,6 +185,7 @@ impl BatchHandle {
 /// A prepared batch on its way from the preparing thread to the writer.
 struct Prepared {
     batch: PreparedBatch,
+    origins: OriginRuns,
     started: Instant,
     ack: Option<tokio::sync::oneshot::Sender<u64>>,
 }
@@ -172,13 +194,16 @@ struct Prepared {
 /// (with its preparing thread, see the module documentation).
 ///
 /// A failed append is retried every second (the batch is kept, back-pressure
-/// builds up); once `batches` is closed and the last batch is committed, the
-/// thread returns the sink.
+/// builds up) until `wait` says to give up (a shutdown's deadline has
+/// passed): then the batch is dropped and counted there, by origin, and its
+/// submitter (the API) is told nothing. Once `batches` is closed and the
+/// last batch is committed or given up on, the thread returns the sink.
 pub(crate) fn spawn_writer<S: EventSink>(
     mut sink: S,
     mut batches: mpsc::Receiver<BatchHandle>,
     metrics: Arc<Metrics>,
     pool: Arc<BatchPool>,
+    wait: Arc<StoreWait>,
 ) -> std::io::Result<std::thread::JoinHandle<S>> {
     let prep_pool = pool.clone();
     let (prepared_tx, prepared_rx) = std::sync::mpsc::sync_channel::<Prepared>(0);
@@ -188,6 +213,7 @@ pub(crate) fn spawn_writer<S: EventSink>(
             while let Some(BatchHandle(batch)) = batches.blocking_recv() {
                 let prepared = Prepared {
                     batch: PreparedBatch::new_in(&batch.events, prep_pool.take_prepared()),
+                    origins: batch.origins,
                     started: batch.started,
                     ack: batch.ack,
                 };
@@ -229,13 +255,30 @@ pub(crate) fn spawn_writer<S: EventSink>(
                             attempt += 1;
                             metrics.store_errors.fetch_add(1, Relaxed);
                             metrics.store_healthy.store(false, Relaxed);
+                            let Some(pause) = wait.retry_after(RETRY_AFTER) else {
+                                tracing::error!(
+                                    events = count,
+                                    attempt,
+                                    error = %err,
+                                    "store append failed and the shutdown's store wait (pipeline.shutdown_store_wait_secs) is over; these events are not stored"
+                                );
+                                wait.record_lost(&prepared.origins);
+                                metrics
+                                    .pending
+                                    .fetch_sub(count.min(metrics.pending.load(Relaxed)), Relaxed);
+                                // The submitter's acknowledgement is dropped: it
+                                // hears that the batch was not stored.
+                                prepared.ack = None;
+                                break;
+                            };
                             tracing::error!(
                                 events = count,
                                 attempt,
                                 error = %err,
-                                "store append failed; retrying in 1 s"
+                                "store append failed; retrying in {} ms",
+                                pause.as_millis()
                             );
-                            std::thread::sleep(Duration::from_secs(1));
+                            std::thread::sleep(pause);
                         }
                     }
                 }
@@ -288,6 +331,17 @@ mod tests {
         .into()
     }
 
+    fn chunk(origin: &str, events: Vec<RawBackedEvent>) -> Chunk {
+        Chunk {
+            origin: Arc::from(origin),
+            events,
+        }
+    }
+
+    fn chunk_of(events: Vec<RawBackedEvent>) -> Chunk {
+        chunk("listener t", events)
+    }
+
     async fn run(
         chunks: Vec<Vec<RawBackedEvent>>,
         limits: BatchLimits,
@@ -304,12 +358,13 @@ mod tests {
             wrx,
             metrics.clone(),
             Arc::default(),
+            Arc::default(),
         )
         .unwrap();
         let batcher = tokio::spawn(run_batcher(rx, wtx, limits, Arc::default()));
         for chunk in chunks {
             metrics.pending.fetch_add(chunk.len() as u64, Relaxed);
-            tx.send(chunk).await.unwrap();
+            tx.send(chunk_of(chunk)).await.unwrap();
         }
         drop(tx);
         batcher.await.unwrap();
@@ -382,6 +437,7 @@ mod tests {
             wrx,
             metrics.clone(),
             Arc::default(),
+            Arc::default(),
         )
         .unwrap();
         let limits = BatchLimits {
@@ -389,7 +445,7 @@ mod tests {
             max_delay: Duration::from_millis(20),
         };
         let batcher = tokio::spawn(run_batcher(rx, wtx, limits, Arc::default()));
-        tx.send(vec![event(1)]).await.unwrap();
+        tx.send(chunk("listener t", vec![event(1)])).await.unwrap();
         // Bounded wait: the batch must commit although the channel stays open.
         let mut waited = 0;
         while metrics.stored.load(Relaxed) < 1 && waited < 200 {
@@ -415,5 +471,61 @@ mod tests {
         assert_eq!(sink.committed.concat().len(), 2);
         assert_eq!(metrics.store_errors.load(Relaxed), 1);
         assert_eq!(metrics.stored.load(Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn after_the_shutdown_deadline_a_failing_store_is_given_up_on_by_origin() {
+        let metrics = Arc::new(Metrics::new());
+        let wait = Arc::new(StoreWait::default());
+        let (tx, rx) = mpsc::channel(4);
+        let (wtx, wrx) = mpsc::channel(1);
+        let writer = spawn_writer(
+            Collect {
+                committed: Vec::new(),
+                fail_first: usize::MAX,
+            },
+            wrx,
+            metrics.clone(),
+            Arc::default(),
+            wait.clone(),
+        )
+        .unwrap();
+        // Batches of 4: the carry splits the second chunk across batches.
+        let limits = BatchLimits {
+            max_events: 4,
+            max_delay: Duration::from_millis(1),
+        };
+        let batcher = tokio::spawn(run_batcher(rx, wtx.clone(), limits, Arc::default()));
+        tx.send(chunk("listener a", (0..3).map(event).collect()))
+            .await
+            .unwrap();
+        tx.send(chunk("listener b", (0..6).map(event).collect()))
+            .await
+            .unwrap();
+        let (api_batch, api_ack) = BatchHandle::acknowledged(vec![event(1), event(2)]);
+        // The writer's channel is full while the store fails: sent from a task.
+        let api_send = tokio::spawn(async move { wtx.send(api_batch).await.is_ok() });
+        // Still running: the failing batch is retried, nothing is given up.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(wait.lost().is_empty());
+        assert!(metrics.store_errors.load(Relaxed) >= 1);
+        wait.begin(Duration::ZERO);
+        drop(tx);
+        batcher.await.unwrap();
+        assert!(api_send.await.unwrap());
+        let sink = tokio::task::spawn_blocking(move || writer.join().unwrap())
+            .await
+            .unwrap();
+        assert!(sink.committed.is_empty());
+        let lost = wait.lost();
+        assert_eq!(lost.get("listener a"), Some(&3));
+        assert_eq!(lost.get("listener b"), Some(&6));
+        assert_eq!(lost.get(API_ORIGIN), Some(&2));
+        assert_eq!(lost.len(), 3);
+        assert!(
+            api_ack.await.is_err(),
+            "the API hears the batch was not stored"
+        );
+        assert_eq!(metrics.stored.load(Relaxed), 0);
     }
 }

@@ -10,12 +10,15 @@ use tokio::sync::mpsc;
 
 use crate::config::OnParseError;
 use crate::metrics::{ListenerMetrics, Metrics};
+use crate::pipeline::origin::{Chunk, Origin};
 use crate::self_events::unparsed_event;
 
 /// What a listener needs to turn messages into stored events.
 #[derive(Clone)]
 pub(crate) struct Ingest {
-    pub tx: mpsc::Sender<Vec<RawBackedEvent>>,
+    pub tx: mpsc::Sender<Chunk>,
+    /// The listener, as the chunks name it.
+    pub origin: Origin,
     pub metrics: Arc<ListenerMetrics>,
     pub global: Arc<Metrics>,
     pub on_parse_error: OnParseError,
@@ -63,6 +66,13 @@ impl Ingest {
         }
     }
 
+    fn chunk(&self, events: Vec<RawBackedEvent>) -> Chunk {
+        Chunk {
+            origin: self.origin.clone(),
+            events,
+        }
+    }
+
     /// Hands a chunk to the batcher, waiting while the pipeline is full
     /// (this is the back-pressure of stream listeners). `false` when the
     /// pipeline has shut down.
@@ -72,7 +82,7 @@ impl Ingest {
         }
         let count = chunk.len() as u64;
         self.global.pending.fetch_add(count, Relaxed);
-        if self.tx.send(chunk).await.is_err() {
+        if self.tx.send(self.chunk(chunk)).await.is_err() {
             self.global.pending.fetch_sub(count, Relaxed);
             return false;
         }
@@ -87,7 +97,7 @@ impl Ingest {
         }
         let count = chunk.len() as u64;
         self.global.pending.fetch_add(count, Relaxed);
-        match self.tx.try_send(chunk) {
+        match self.tx.try_send(self.chunk(chunk)) {
             Ok(()) => 0,
             Err(_) => {
                 self.global.pending.fetch_sub(count, Relaxed);
@@ -102,13 +112,14 @@ impl Ingest {
 mod tests {
     use super::*;
 
-    fn ingest(on_parse_error: OnParseError) -> (Ingest, mpsc::Receiver<Vec<RawBackedEvent>>) {
+    fn ingest(on_parse_error: OnParseError) -> (Ingest, mpsc::Receiver<Chunk>) {
         let (tx, rx) = mpsc::channel(1);
         let global = Arc::new(Metrics::new());
         let metrics = global.listener("t", "tcp");
         (
             Ingest {
                 tx,
+                origin: crate::pipeline::origin::listener_origin("t"),
                 metrics,
                 global,
                 on_parse_error,
@@ -169,6 +180,8 @@ mod tests {
         assert_eq!(ingest.try_send(vec![event(), event()]), 2);
         assert_eq!(ingest.metrics.dropped.load(Relaxed), 2);
         assert_eq!(ingest.global.pending.load(Relaxed), 1);
-        assert_eq!(rx.recv().await.map(|c| c.len()), Some(1));
+        let chunk = rx.recv().await.unwrap();
+        assert_eq!(chunk.events.len(), 1);
+        assert_eq!(&*chunk.origin, "listener t");
     }
 }

@@ -1,6 +1,8 @@
 //! From listeners to the store: messages become events in the listener's
 //! task (`ingest`), travel in chunks over the bounded channel and are
-//! committed in batches (`batcher`).
+//! committed in batches (`batcher`). Chunks and batches keep where their
+//! events came from (`origin`); a shutdown waits a bounded time for a
+//! failing store (`store_wait`).
 //!
 //! ```text
 //! listener task: parse + convert (ingest)
@@ -11,4 +13,6 @@
 
 pub(crate) mod batcher;
 pub(crate) mod ingest;
+pub(crate) mod origin;
 pub(crate) mod sink;
+pub(crate) mod store_wait;

@@ -9,7 +9,9 @@
 //!
 //! Signals: SIGTERM and SIGINT stop the listeners accepting, read their open
 //! connections to the end (bounded), drain the channel, commit the open
-//! batch and return; SIGHUP re-reads the configuration file and
+//! batch and return (a failing store is waited for at most
+//! `pipeline.shutdown_store_wait_secs`, then what it could not store is
+//! reported by origin and `serve` fails); SIGHUP re-reads the configuration file and
 //! restarts only the listeners whose configuration changed.
 
 pub(crate) mod http;
@@ -33,7 +35,9 @@ use crate::output::control::{Actor, AppliedReload, ControlRequest, ReloadError};
 use crate::output::{OutputContext, Outputs};
 use crate::pipeline::batcher::{self, BatchLimits};
 use crate::pipeline::ingest::Ingest;
+use crate::pipeline::origin::{self, Chunk};
 use crate::pipeline::sink::EventSink;
+use crate::pipeline::store_wait::StoreWait;
 use listener::RunningListener;
 
 /// Runs the server until SIGTERM or SIGINT; returns the sink after the last
@@ -60,8 +64,10 @@ pub(crate) async fn serve<S: EventSink>(
             .unindexed_partitions
             .set(store.unindexed_partitions());
     }
-    let (chunk_tx, chunk_rx) =
-        mpsc::channel::<Vec<RawBackedEvent>>(config.pipeline.channel_capacity);
+    let (chunk_tx, chunk_rx) = mpsc::channel::<Chunk>(config.pipeline.channel_capacity);
+    // The outputs' alerts enter the pipeline as netaudit's own events.
+    let (alerts_tx, alerts_rx) = mpsc::channel::<Vec<RawBackedEvent>>(4);
+    tokio::spawn(origin::forward_internal(alerts_rx, chunk_tx.clone()));
     record_accepted_damage(&metrics, &chunk_tx, damage).await;
     let (batch_tx, batch_rx) = mpsc::channel(1);
     // `POST /api/v1/outputs/reload` and `GET /api/v1/outputs` ask the loop
@@ -88,7 +94,14 @@ pub(crate) async fn serve<S: EventSink>(
     // Kept for the final seal, after the writer thread has stopped.
     let store_to_seal = store.clone();
     let pool = Arc::new(batcher::BatchPool::default());
-    let writer = batcher::spawn_writer(sink, batch_rx, metrics.clone(), pool.clone())?;
+    let store_wait = Arc::new(StoreWait::default());
+    let writer = batcher::spawn_writer(
+        sink,
+        batch_rx,
+        metrics.clone(),
+        pool.clone(),
+        store_wait.clone(),
+    )?;
     let limits = BatchLimits {
         max_events: config.pipeline.batch_max_events,
         max_delay: Duration::from_millis(config.pipeline.batch_max_delay_ms),
@@ -104,13 +117,13 @@ pub(crate) async fn serve<S: EventSink>(
         config,
         config_path,
         metrics: metrics.clone(),
-        chunk_tx: chunk_tx.clone(),
+        chunk_tx,
         batches,
         listeners: Vec::new(),
         outputs_context: store.map(|store| OutputContext {
             store,
             metrics: metrics.clone(),
-            alerts: chunk_tx,
+            alerts: alerts_tx,
         }),
         outputs: Outputs::default(),
     };
@@ -160,16 +173,53 @@ pub(crate) async fn serve<S: EventSink>(
         }
         Err(err) => {
             tracing::error!(error = %err, "startup failed; committing what was received");
+            begin_store_wait(&store_wait, &server.config.pipeline);
             server.shutdown(batcher, writer, None, http_cancel).await?;
-            if let Err(seal) = seal_on_shutdown(store_to_seal.as_deref()) {
-                tracing::error!(error = %seal, "startup failed and the tail is not sealed");
+            if let Err(done) = finish_store(&store_wait, store_to_seal.as_deref()) {
+                tracing::error!(error = %done, "startup failed and the store is not left clean");
             }
             return Err(err);
         }
     };
+    begin_store_wait(&store_wait, &server.config.pipeline);
     let sink = server.shutdown(batcher, writer, http, http_cancel).await?;
-    seal_on_shutdown(store_to_seal.as_deref())?;
+    finish_store(&store_wait, store_to_seal.as_deref())?;
     Ok(sink)
+}
+
+/// The shutdown has begun: a failing store append is retried for
+/// `pipeline.shutdown_store_wait_secs` more, then given up on.
+fn begin_store_wait(wait: &StoreWait, pipeline: &crate::config::PipelineConfig) {
+    wait.begin(Duration::from_secs(pipeline.shutdown_store_wait_secs));
+}
+
+/// After the writer thread has stopped: if every received event was
+/// stored, seal the open epoch (the clean exit); otherwise report, at
+/// ERROR and as the error `serve` fails with, how many events of which
+/// origin were given up on (the seal is still tried, and its failure
+/// logged).
+fn finish_store(wait: &StoreWait, store: Option<&netaudit_store::Store>) -> anyhow::Result<()> {
+    let lost = wait.lost();
+    if lost.is_empty() {
+        return seal_on_shutdown(store);
+    }
+    let total: u64 = lost.values().sum();
+    let from = lost
+        .iter()
+        .map(|(origin, count)| format!("{origin}: {count}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    tracing::error!(
+        not_stored = total,
+        from = %from,
+        "shutdown: the store kept failing past pipeline.shutdown_store_wait_secs; received events not stored"
+    );
+    if let Err(seal) = seal_on_shutdown(store) {
+        tracing::error!(error = %seal, "shutdown: the tail is not sealed either");
+    }
+    anyhow::bail!(
+        "shutdown: {total} received event(s) could not be stored (the store kept failing past pipeline.shutdown_store_wait_secs): {from}"
+    )
 }
 
 /// A start on a damaged store the operator accepted: mark `/health`, and
@@ -177,7 +227,7 @@ pub(crate) async fn serve<S: EventSink>(
 /// batcher, started next, stores it before anything received).
 async fn record_accepted_damage(
     metrics: &Metrics,
-    chunk_tx: &mpsc::Sender<Vec<RawBackedEvent>>,
+    chunk_tx: &mpsc::Sender<Chunk>,
     damage: &[netaudit_store::Damage],
 ) {
     if damage.is_empty() {
@@ -198,7 +248,11 @@ async fn record_accepted_damage(
             list.join("; ")
         ),
     );
-    if chunk_tx.send(vec![event.into()]).await.is_ok() {
+    if chunk_tx
+        .send(Chunk::internal(vec![event.into()]))
+        .await
+        .is_ok()
+    {
         metrics.internal_events.fetch_add(1, Relaxed);
     }
 }
@@ -256,7 +310,7 @@ struct Server {
     config: Config,
     config_path: Option<PathBuf>,
     metrics: Arc<Metrics>,
-    chunk_tx: mpsc::Sender<Vec<RawBackedEvent>>,
+    chunk_tx: mpsc::Sender<Chunk>,
     /// The store writer, for listeners that answer only once stored (RELP).
     batches: mpsc::WeakSender<batcher::BatchHandle>,
     listeners: Vec<RunningListener>,
@@ -269,6 +323,7 @@ impl Server {
     fn ingest(&self, listener: &ListenerConfig) -> Ingest {
         Ingest {
             tx: self.chunk_tx.clone(),
+            origin: origin::listener_origin(&listener.display_name()),
             metrics: self
                 .metrics
                 .listener(&listener.display_name(), &listener.protocol().to_string()),
@@ -289,7 +344,8 @@ impl Server {
                     &Actor::local_signal(),
                 );
                 let events: Vec<RawBackedEvent> = events.into_iter().map(Into::into).collect();
-                if !events.is_empty() && self.chunk_tx.send(events).await.is_err() {
+                if !events.is_empty() && self.chunk_tx.send(Chunk::internal(events)).await.is_err()
+                {
                     tracing::error!("SIGHUP: the pipeline is closed; output change events lost");
                 }
             }

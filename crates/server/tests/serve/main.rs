@@ -11,6 +11,7 @@ mod support;
 mod bad_input;
 mod config_errors;
 mod crash;
+mod full_disk;
 mod inputs;
 mod radius;
 mod reload;
