@@ -172,8 +172,9 @@ fn wait_all_stored(
 
 #[test]
 fn omrelp_through_kill_9_of_netaudit_loses_nothing() {
-    const ROUNDS: u64 = 5;
-    const PER_ROUND: u64 = 2_000;
+    // The 20 rounds, each killing netaudit with messages in flight.
+    const ROUNDS: u64 = 20;
+    const PER_ROUND: u64 = 1_000;
     let dir = tempfile::tempdir().unwrap();
     let relp = free_tcp_port();
     let input = free_tcp_port();
