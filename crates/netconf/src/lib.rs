@@ -1,0 +1,12 @@
+//! NETCONF for netaudit, without I/O: RFC 6242 framing (end-of-message and
+//! chunked), the hello and base-version negotiation, the messages netaudit
+//! exchanges (RFC 6241 `<rpc>`/`<rpc-reply>`, RFC 5277 subscriptions and
+//! notifications, Junos `<get-syslog-events>`), the subtree-filter subset of
+//! subscriptions and the Junos outbound-ssh header with its HMAC.
+//!
+//! docs/netconf.md describes the exchanges and the decisions.
+
+pub mod error;
+pub mod framing;
+
+pub use error::NetconfError;
