@@ -8,5 +8,6 @@
 
 pub mod error;
 pub mod framing;
+pub mod xml;
 
 pub use error::NetconfError;
