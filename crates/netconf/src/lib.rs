@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod framing;
+pub mod hello;
 pub mod xml;
 
 pub use error::NetconfError;
