@@ -7,6 +7,7 @@
 //! docs/netconf.md describes the exchanges and the decisions.
 
 pub mod error;
+pub mod filter;
 pub mod framing;
 pub mod hello;
 pub mod xml;
