@@ -13,6 +13,7 @@ pub mod filter;
 pub mod framing;
 pub mod hello;
 pub mod notification;
+pub mod outbound_ssh;
 pub mod reply;
 pub mod rpc;
 pub mod streams;
