@@ -120,8 +120,9 @@ impl Encoder<&[u8]> for MessageCodec {
 /// # Errors
 ///
 /// [`NetconfError::Unframeable`] for an empty message in chunked framing
-/// (RFC 6242 requires one chunk) and for a message containing `]]>]]>` in
-/// end-of-message framing (it would end early; escaped XML never does).
+/// (RFC 6242 requires one chunk) and, in end-of-message framing, for a
+/// message containing `]]>]]>` or ending in `]]>` (it would end early;
+/// escaped XML, where `>` in text is `&gt;`, never does).
 pub fn encode_message(
     framing: Framing,
     max_chunk: usize,
@@ -130,9 +131,16 @@ pub fn encode_message(
 ) -> Result<(), NetconfError> {
     match framing {
         Framing::EndOfMessage => {
-            if memchr::memmem::find(message, END_OF_MESSAGE).is_some() {
+            // The delimiter must first occur where it is appended: neither
+            // inside the message nor across its end ("x]]>" + "]]>]]>").
+            let tail = &message[message.len().saturating_sub(END_OF_MESSAGE.len() - 1)..];
+            let mut joint = tail.to_vec();
+            joint.extend_from_slice(END_OF_MESSAGE);
+            if memchr::memmem::find(message, END_OF_MESSAGE).is_some()
+                || memchr::memmem::find(&joint, END_OF_MESSAGE) != Some(tail.len())
+            {
                 return Err(NetconfError::Unframeable(
-                    "the message contains the end-of-message delimiter ]]>]]>",
+                    "the message contains or ends with part of the end-of-message delimiter ]]>]]>",
                 ));
             }
             dst.reserve(message.len() + END_OF_MESSAGE.len());
@@ -188,6 +196,8 @@ mod tests {
     fn unframeable_messages() {
         let mut out = BytesMut::new();
         assert!(encode_message(Framing::EndOfMessage, 10, b"a]]>]]>b", &mut out).is_err());
+        assert!(encode_message(Framing::EndOfMessage, 10, b"a]]>", &mut out).is_err());
+        assert!(encode_message(Framing::EndOfMessage, 10, b"a]]>]]", &mut out).is_ok());
         assert!(encode_message(Framing::Chunked, 10, b"", &mut out).is_err());
     }
 }
