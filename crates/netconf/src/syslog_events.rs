@@ -170,12 +170,16 @@ impl SyslogEventsReader {
         self.consumed += n as u64;
     }
 
+    fn too_long_error(&self) -> NetconfError {
+        self.error(
+            0,
+            format!("no complete element within {} bytes", self.max_event),
+        )
+    }
+
     fn too_long(&self) -> Result<Option<SyslogEventItem>, NetconfError> {
         if self.buf.len() > self.max_event {
-            return Err(self.error(
-                0,
-                format!("no complete element within {} bytes", self.max_event),
-            ));
+            return Err(self.too_long_error());
         }
         Ok(None)
     }
@@ -193,18 +197,25 @@ impl SyslogEventsReader {
             match self.state {
                 ReaderState::Done => return Ok(None),
                 ReaderState::BeforeOpen => {
-                    if let Some(at) = memmem::find(&self.buf, b"<rpc-error") {
+                    // Whichever comes first decides, so that the outcome
+                    // does not depend on how the bytes were cut into reads.
+                    let open = memmem::find(&self.buf, b"<syslog-events");
+                    let error = memmem::find(&self.buf, b"<rpc-error");
+                    if let Some(at) = error.filter(|&e| open.is_none_or(|o| e < o)) {
                         return Err(self.error(
                             at,
                             "the device answered <get-syslog-events> with <rpc-error>",
                         ));
                     }
-                    let Some(at) = memmem::find(&self.buf, b"<syslog-events") else {
+                    let Some(at) = open else {
                         return self.too_long();
                     };
                     let Some(close) = memchr::memchr(b'>', &self.buf[at..]) else {
                         return self.too_long();
                     };
+                    if at + close >= self.max_event {
+                        return Err(self.too_long_error());
+                    }
                     let empty = self.buf[at + close - 1] == b'/';
                     self.consume(at + close + 1);
                     self.state = if empty {
@@ -240,6 +251,9 @@ impl SyslogEventsReader {
                         let Some(end) = memmem::find(&self.buf, b"-->") else {
                             return self.too_long();
                         };
+                        if end + 3 > self.max_event {
+                            return Err(self.too_long_error());
+                        }
                         self.consume(end + 3);
                         continue;
                     }
@@ -276,7 +290,7 @@ impl SyslogEventsReader {
             }
         };
         if end > self.max_event {
-            return Err(self.error(0, format!("<syslog-event> over {} bytes", self.max_event)));
+            return Err(self.too_long_error());
         }
         let element = parse_document(&self.buf[..end]).map_err(|e| match e {
             NetconfError::Xml { offset, detail } => NetconfError::Xml {
@@ -347,7 +361,11 @@ mod tests {
         let mut r = SyslogEventsReader::new(64);
         r.feed(b"<rpc-reply><syslog-events><syslog-event>");
         r.feed(&[b'a'; 100]);
-        assert!(r.next_event().unwrap_err().to_string().contains("64 bytes"));
+        assert!(r
+            .next_event()
+            .unwrap_err()
+            .to_string()
+            .contains("within 64 bytes"));
 
         let mut r = SyslogEventsReader::new(64);
         r.feed(b"<rpc-reply><syslog-events><syslog-event>&nope;</syslog-event>");
