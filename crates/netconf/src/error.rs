@@ -21,12 +21,14 @@ pub enum NetconfError {
     },
     /// A chunk announces more bytes than the decoder accepts.
     #[error(
-        "chunked framing at stream offset {offset}: chunk size {size} is over the maximum of {max}"
+        "chunked framing at stream offset {offset}: chunk size of at least {size} is over the \
+         maximum of {max}"
     )]
     ChunkTooLarge {
         /// Where the chunk header starts.
         offset: u64,
-        /// The announced size (saturated at `u64::MAX`).
+        /// The size read when it was refused: the digits up to the first
+        /// one that took it over the maximum (the rest is never read).
         size: u64,
         /// The largest chunk accepted.
         max: usize,
