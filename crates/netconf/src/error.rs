@@ -45,11 +45,11 @@ pub enum NetconfError {
         max: usize,
     },
     /// The stream ended inside a message.
-    #[error("stream ended at offset {offset} inside a message ({pending} bytes unterminated)")]
+    #[error("stream ended at offset {offset} inside a message that was never terminated")]
     Truncated {
         /// Where the stream ended.
         offset: u64,
-        /// The bytes of the unfinished message or chunk header.
+        /// The bytes left undecoded (a partial delimiter or chunk header).
         pending: usize,
     },
     /// The stream around a codec failed to read or write.
