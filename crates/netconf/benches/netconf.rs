@@ -1,6 +1,6 @@
 //! Throughput of the chunked decoder and of notification parsing.
 //!
-//! Workloads: 10,000 netaudit notifications (one stored event each, ~520
+//! Workloads: 10,000 netaudit notifications (one stored event each, ~690
 //! bytes, a Junos structured-data line with XML-special characters), framed
 //! in NETCONF 1.1 chunks of at most 4096 bytes. `chunked/decode` cuts the
 //! stream into 1460-byte reads (a TCP segment's payload) and decodes whole
