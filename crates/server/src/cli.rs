@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::cmd;
 
@@ -43,6 +43,10 @@ enum Command {
     Radius(cmd::radius::Args),
     /// API users and tokens: add, list, lock, unlock, passwd, token.
     User(cmd::user::Args),
+    /// Print a shell completion script (bash, zsh, fish) on standard output.
+    Completions(cmd::completions::Args),
+    /// Write the manual pages: netaudit(1), one per subcommand, netaudit.toml(5).
+    Man(cmd::man::Args),
 }
 
 /// Parses the command line, runs the subcommand and maps its result to the
@@ -62,6 +66,8 @@ pub fn main() -> ExitCode {
         Command::Import(args) => cmd::import::run(args),
         Command::Radius(args) => cmd::radius::run(args),
         Command::User(args) => cmd::user::run(args),
+        Command::Completions(args) => cmd::completions::run(args, Cli::command()),
+        Command::Man(args) => cmd::man::run(args, Cli::command()),
     };
     match result {
         Ok(code) => code,

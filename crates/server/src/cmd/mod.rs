@@ -3,9 +3,11 @@
 pub(crate) mod catalog;
 pub(crate) mod check_config;
 pub(crate) mod common;
+pub(crate) mod completions;
 pub(crate) mod format;
 pub(crate) mod import;
 pub(crate) mod keys;
+pub(crate) mod man;
 pub(crate) mod parse;
 pub(crate) mod query;
 pub(crate) mod radius;

@@ -9,6 +9,7 @@
 mod support;
 
 mod format;
+mod man;
 mod parse;
 mod radius;
 mod store;
