@@ -56,4 +56,4 @@ pub use retention::RetentionReport;
 pub use rows::{query_time, StoredEvent};
 pub use startup_check::{check_store, Damage};
 pub use store::Store;
-pub use verify::{verify, Break, BreakKind, VerifyReport};
+pub use verify::{verify, verify_after, Break, BreakKind, VerifiedThrough, VerifyReport};
