@@ -14,6 +14,7 @@ mod commit_signal;
 mod config;
 mod display;
 mod fdlimit;
+mod integrity;
 mod metrics;
 mod output;
 mod pem;

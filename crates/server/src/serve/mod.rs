@@ -126,6 +126,7 @@ pub(crate) async fn serve<S: EventSink>(
             alerts: alerts_tx,
         }),
         outputs: Outputs::default(),
+        integrity: None,
     };
     // Signals are caught from here on, and the HTTP port (whose `/health`
     // tells supervisors and tests that the server is up) opens last, once
@@ -145,6 +146,12 @@ pub(crate) async fn serve<S: EventSink>(
         }
         if let Some(ctx) = &server.outputs_context {
             server.outputs = Outputs::start(&server.config.output, ctx);
+            server.integrity = crate::integrity::IntegrityCheck::start(
+                &server.config.integrity,
+                &server.config.store.to_store_config(),
+                metrics.clone(),
+                server.chunk_tx.downgrade(),
+            )?;
         }
         http::start(
             &server.config.http,
@@ -317,6 +324,8 @@ struct Server {
     /// Present when the server runs on a store (outputs read from it).
     outputs_context: Option<OutputContext>,
     outputs: Outputs,
+    /// The scheduled chain verification, when `[integrity]` sets one.
+    integrity: Option<crate::integrity::IntegrityCheck>,
 }
 
 impl Server {
@@ -392,6 +401,7 @@ impl Server {
             ("http", new.http != self.config.http),
             ("log", new.log != self.config.log),
             ("api", new.api != self.config.api),
+            ("integrity", new.integrity != self.config.integrity),
         ] {
             if changed {
                 tracing::warn!(
@@ -490,8 +500,12 @@ impl Server {
             metrics,
             outputs,
             outputs_context,
+            integrity,
             ..
         } = self;
+        if let Some(integrity) = integrity {
+            integrity.stop();
+        }
         drain_listeners(listeners).await;
         // Outputs stop before the pipeline closes (they may hold a sender
         // for alert events); what they delivered is behind their cursors.
