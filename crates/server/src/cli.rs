@@ -37,6 +37,8 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Key management: export the verify key.
     Keys(cmd::keys::Args),
+    /// Signed partition archives: verify one offline, import one for examination.
+    Archive(cmd::archive::Args),
     /// Parse syslog files and store their events.
     Import(cmd::import::Args),
     /// RADIUS accounting tools (`radius test`: check a server and secret).
@@ -63,6 +65,7 @@ pub fn main() -> ExitCode {
         Command::Tail(args) => cmd::tail::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Keys(args) => cmd::keys::run(args),
+        Command::Archive(args) => cmd::archive::run(args),
         Command::Import(args) => cmd::import::run(args),
         Command::Radius(args) => cmd::radius::run(args),
         Command::User(args) => cmd::user::run(args),

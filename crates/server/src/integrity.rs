@@ -7,8 +7,8 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Context as _;
 use netaudit_event::{Param, Severity};
@@ -19,6 +19,7 @@ use crate::config::{IntegrityConfig, IntegritySchedule};
 use crate::metrics::Metrics;
 use crate::pipeline::origin::Chunk;
 use crate::self_events::{internal_event, NETAUDIT_SD_ID};
+use crate::stop_flag::StopFlag;
 
 /// The code of the event a walk that found no break stores.
 pub(crate) const VERIFY_OK_CODE: &str = "NETAUDIT_VERIFY_OK";
@@ -27,7 +28,7 @@ pub(crate) const VERIFY_FAILED_CODE: &str = "NETAUDIT_VERIFY_FAILED";
 
 /// The running check; [`IntegrityCheck::stop`] ends it at its next wake-up.
 pub(crate) struct IntegrityCheck {
-    stop: Arc<(Mutex<bool>, Condvar)>,
+    stop: StopFlag,
 }
 
 /// What the walks read: the store, its live key and the verify key.
@@ -65,7 +66,7 @@ impl IntegrityCheck {
             live_key: store.key_path(),
             verify_key,
         };
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let stop = StopFlag::default();
         let thread_stop = stop.clone();
         std::thread::Builder::new()
             .name("netaudit-verify".into())
@@ -80,9 +81,7 @@ impl IntegrityCheck {
     /// Ends the thread at its next wake-up; a walk in progress (read-only)
     /// finishes first, and its event is dropped once the pipeline is closed.
     pub(crate) fn stop(self) {
-        let (flag, wake) = &*self.stop;
-        *flag.lock().unwrap_or_else(PoisonError::into_inner) = true;
-        wake.notify_all();
+        self.stop.stop();
     }
 }
 
@@ -103,16 +102,6 @@ fn set_idle_priority() {
             );
         }
     }
-}
-
-/// Waits `period` unless stopped first; true when stopped.
-fn wait_or_stop(stop: &(Mutex<bool>, Condvar), period: Duration) -> bool {
-    let (flag, wake) = stop;
-    let guard = flag.lock().unwrap_or_else(PoisonError::into_inner);
-    let (guard, _) = wake
-        .wait_timeout_while(guard, period, |stopped| !*stopped)
-        .unwrap_or_else(PoisonError::into_inner);
-    *guard
 }
 
 /// The state the walks carry from one period to the next.
@@ -148,8 +137,8 @@ impl Schedule {
         }
     }
 
-    fn run(mut self, stop: &(Mutex<bool>, Condvar)) {
-        while !wait_or_stop(stop, self.schedule.every) {
+    fn run(mut self, stop: &StopFlag) {
+        while !stop.wait(self.schedule.every) {
             self.round();
         }
     }

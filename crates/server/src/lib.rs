@@ -19,5 +19,7 @@ mod metrics;
 mod output;
 mod pem;
 mod pipeline;
+mod retention_watch;
 mod self_events;
 mod serve;
+mod stop_flag;

@@ -1,5 +1,6 @@
 //! One module per subcommand: each has an `Args` (clap) and a `run`.
 
+pub(crate) mod archive;
 pub(crate) mod catalog;
 pub(crate) mod check_config;
 pub(crate) mod common;

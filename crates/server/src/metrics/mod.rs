@@ -56,6 +56,9 @@ pub(crate) struct Metrics {
     pub verify_last_success_seconds: AtomicU64,
     /// Scheduled chain verifications that found a break or could not run.
     pub verify_failures: AtomicU64,
+    /// 1 while retention waits because a partition's archive cannot be
+    /// written or verified, else 0.
+    pub retention_waiting: AtomicU64,
     /// Time from a batch being handed to the store to its commit.
     commit_latency: Histogram,
     /// Time from the first event of a batch arriving to its commit.
@@ -186,6 +189,13 @@ impl Metrics {
             "counter",
             "Scheduled chain verifications that found a break or could not run.",
             self.verify_failures.load(Relaxed),
+        );
+        gauge_or_counter(
+            &mut out,
+            "netaudit_retention_waiting",
+            "gauge",
+            "1 while retention keeps a partition that is due because its archive cannot be written or verified (store.retention_archive_to).",
+            self.retention_waiting.load(Relaxed),
         );
         self.commit_latency.render(
             &mut out,

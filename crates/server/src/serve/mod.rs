@@ -127,6 +127,7 @@ pub(crate) async fn serve<S: EventSink>(
         }),
         outputs: Outputs::default(),
         integrity: None,
+        retention: None,
     };
     // Signals are caught from here on, and the HTTP port (whose `/health`
     // tells supervisors and tests that the server is up) opens last, once
@@ -149,6 +150,11 @@ pub(crate) async fn serve<S: EventSink>(
             server.integrity = crate::integrity::IntegrityCheck::start(
                 &server.config.integrity,
                 &server.config.store.to_store_config(),
+                metrics.clone(),
+                server.chunk_tx.downgrade(),
+            )?;
+            server.retention = crate::retention_watch::RetentionWatch::start(
+                ctx.store.clone(),
                 metrics.clone(),
                 server.chunk_tx.downgrade(),
             )?;
@@ -326,6 +332,8 @@ struct Server {
     outputs: Outputs,
     /// The scheduled chain verification, when `[integrity]` sets one.
     integrity: Option<crate::integrity::IntegrityCheck>,
+    /// Retention's drops and waits told as events, when retention is set.
+    retention: Option<crate::retention_watch::RetentionWatch>,
 }
 
 impl Server {
@@ -501,10 +509,14 @@ impl Server {
             outputs,
             outputs_context,
             integrity,
+            retention,
             ..
         } = self;
         if let Some(integrity) = integrity {
             integrity.stop();
+        }
+        if let Some(retention) = retention {
+            retention.stop();
         }
         drain_listeners(listeners).await;
         // Outputs stop before the pipeline closes (they may hold a sender

@@ -8,6 +8,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod archive;
 mod bad_input;
 mod config_errors;
 mod crash;
