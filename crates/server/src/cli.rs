@@ -29,6 +29,8 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Validate a configuration file without starting.
     CheckConfig(cmd::check_config::Args),
+    /// Write the configuration file: a wizard, or --answers FILE; --reconfigure one answer.
+    Setup(cmd::setup::Args),
     /// Query the store: filters by time, code, severity, user, host, device, text.
     Query(cmd::query::Args),
     /// Print the newest stored events; with -f, follow new ones.
@@ -61,6 +63,7 @@ pub fn main() -> ExitCode {
         Command::Catalog(args) => cmd::catalog::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::CheckConfig(args) => cmd::check_config::run(args),
+        Command::Setup(args) => cmd::setup::run(args),
         Command::Query(args) => cmd::query::run(args),
         Command::Tail(args) => cmd::tail::run(args),
         Command::Verify(args) => cmd::verify::run(args),

@@ -22,4 +22,5 @@ mod pipeline;
 mod retention_watch;
 mod self_events;
 mod serve;
+mod setup;
 mod stop_flag;

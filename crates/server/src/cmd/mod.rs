@@ -13,6 +13,7 @@ pub(crate) mod parse;
 pub(crate) mod query;
 pub(crate) mod radius;
 pub(crate) mod serve;
+pub(crate) mod setup;
 pub(crate) mod tail;
 pub(crate) mod user;
 pub(crate) mod verify;

@@ -12,4 +12,5 @@ mod format;
 mod man;
 mod parse;
 mod radius;
+mod setup;
 mod store;
