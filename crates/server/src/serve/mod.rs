@@ -16,6 +16,7 @@
 
 pub(crate) mod http;
 pub(crate) mod listener;
+mod notify;
 mod relp;
 mod stops;
 pub(crate) mod tls;
@@ -174,10 +175,11 @@ pub(crate) async fn serve<S: EventSink>(
                 store_last_seq = metrics.committed.last_seq(),
                 "netaudit serve is running"
             );
+            notify::ready(metrics.clone(), http_cancel.clone());
             loop {
                 tokio::select! {
-                    _ = terminate.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
-                    _ = interrupt.recv() => { tracing::info!("SIGINT: shutting down"); break; }
+                    _ = terminate.recv() => { tracing::info!("SIGTERM: shutting down"); notify::stopping(); break; }
+                    _ = interrupt.recv() => { tracing::info!("SIGINT: shutting down"); notify::stopping(); break; }
                     _ = hangup.recv() => server.reload_on_signal().await,
                     Some(request) = control_rx.recv() => server.control(request).await,
                 }

@@ -20,4 +20,5 @@ mod reload;
 mod relp;
 mod shutdown;
 mod store_reliability;
+mod systemd;
 mod tls;
