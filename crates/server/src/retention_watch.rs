@@ -4,14 +4,13 @@
 //! partition's archive cannot be written (`NETAUDIT_RETENTION_WAITING`, at
 //! severity alert, in the log and as `netaudit_retention_waiting`).
 
-use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use netaudit_event::{Param, Severity};
-use netaudit_store::Store;
+use netaudit_store::{ArchiveDestination, Store};
 use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
@@ -77,7 +76,7 @@ impl RetentionWatch {
 
 struct Watch {
     store: Arc<Store>,
-    archive_to: Option<PathBuf>,
+    archive_to: Option<ArchiveDestination>,
     metrics: Arc<Metrics>,
     events: mpsc::WeakSender<Chunk>,
     waiting: Option<String>,
@@ -113,15 +112,15 @@ impl Watch {
         let since = *told;
         for record in log.into_iter().filter(|r| r.last_seq > since) {
             *told = record.last_seq;
-            let archive = self.archive_to.as_ref().map(|dir| {
-                dir.join(netaudit_store::archive_file_name(
+            let archive = self.archive_to.as_ref().map(|dest| {
+                dest.location(&netaudit_store::archive_file_name(
                     &self.store.store_id(),
                     record.first_seq,
                     record.last_seq,
                 ))
             });
             let archived = match &archive {
-                Some(path) => format!("archived and verified as {}", path.display()),
+                Some(location) => format!("archived and verified as {location}"),
                 None => "not archived (store.retention_archive_to is not set)".to_string(),
             };
             let message = format!(
@@ -135,8 +134,8 @@ impl Watch {
                 ("last_seq", record.last_seq.to_string()),
                 ("reason", record.reason.clone()),
             ];
-            if let Some(path) = &archive {
-                params.push(("archive", path.display().to_string()));
+            if let Some(location) = &archive {
+                params.push(("archive", location.clone()));
             }
             for (name, value) in params {
                 event.params.push(Param {

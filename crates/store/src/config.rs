@@ -28,10 +28,71 @@ pub struct RetentionPolicy {
     /// Keep at most about this many events: whole sealed partitions beyond
     /// the newest `max_events` are dropped.
     pub max_events: Option<u64>,
-    /// Before a partition is dropped, it is exported to a signed archive in
-    /// this folder and read back; while that fails, retention waits
+    /// Before a partition is dropped, it is exported to a signed archive
+    /// there and read back; while that fails, retention waits
     /// ([`Store::retention_waiting`](crate::Store::retention_waiting)).
-    pub archive_to: Option<PathBuf>,
+    pub archive_to: Option<ArchiveDestination>,
+}
+
+/// Where retention puts a partition's archive before it drops the partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ArchiveDestination {
+    /// A local (or mounted) folder, created when missing.
+    Folder(PathBuf),
+    /// A folder on a remote host, uploaded to by SFTP; the archive is
+    /// written and verified locally first (in `<path minus .db>.archive-outbox/`).
+    Sftp(SftpDestination),
+}
+
+impl ArchiveDestination {
+    /// Where the archive named `file_name` is (or will be) at this destination.
+    pub fn location(&self, file_name: &str) -> String {
+        match self {
+            ArchiveDestination::Folder(dir) => dir.join(file_name).display().to_string(),
+            ArchiveDestination::Sftp(sftp) => {
+                format!("{}/{file_name}", sftp.to_string().trim_end_matches('/'))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ArchiveDestination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ArchiveDestination::Folder(dir) => write!(f, "{}", dir.display()),
+            ArchiveDestination::Sftp(sftp) => write!(f, "{sftp}"),
+        }
+    }
+}
+
+/// A remote folder reached by SFTP with a private key; the server's host
+/// key must be in `known_hosts` (never trusted on first use).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SftpDestination {
+    /// The user to log in as.
+    pub user: String,
+    /// Host name or IP address (an IPv6 address without brackets).
+    pub host: String,
+    /// TCP port (22 by default in a URL).
+    pub port: u16,
+    /// The remote folder, an absolute path; created when missing.
+    pub dir: String,
+    /// The private key file (OpenSSH format, no passphrase).
+    pub private_key: PathBuf,
+    /// An OpenSSH `known_hosts` file holding the server's host key.
+    pub known_hosts: PathBuf,
+}
+
+impl std::fmt::Display for SftpDestination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        write!(f, "sftp://{}@{host}:{}{}", self.user, self.port, self.dir)
+    }
 }
 
 /// Where and how the store keeps its files.

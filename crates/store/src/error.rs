@@ -71,6 +71,14 @@ pub enum StoreError {
         /// What is wrong with it.
         problem: ArchiveProblem,
     },
+    /// An archive could not be uploaded to, or read back from, a remote host.
+    #[error("{destination}: archive upload: {problem}")]
+    Upload {
+        /// The destination, `sftp://user@host:port/dir`.
+        destination: String,
+        /// What failed (connection, host key, authentication, transfer, read-back).
+        problem: String,
+    },
     /// Another process holds the store's writer lock.
     #[error("{path}: the store is in use by another netaudit process (lock held)")]
     Locked {

@@ -48,7 +48,9 @@ pub use chain::{
     chain_value, derive, erase_local_verify_key, evolve, fingerprint, genesis,
     read_local_verify_key, Checkpoint, KeyFile, SecretKey, VerifyKey,
 };
-pub use config::{RetentionPolicy, StoreConfig, Synchronous, DEFAULT_PATH};
+pub use config::{
+    ArchiveDestination, RetentionPolicy, SftpDestination, StoreConfig, Synchronous, DEFAULT_PATH,
+};
 pub use encoding::{decode_event, encode_event, DecodeError, ENCODING_VERSION};
 pub use error::{
     ArchiveProblem, EventProblem, ForeignReason, Inconsistency, KeyProblem, Result, StoreError,

@@ -3,14 +3,13 @@
 
 use rusqlite::{params, OptionalExtension};
 
-use std::path::PathBuf;
-
-use crate::archive::archive_partition;
+use crate::archive::{archive_partition, upload};
 use crate::clock::now_ns;
-use crate::config::RetentionPolicy;
+use crate::config::{ArchiveDestination, RetentionPolicy};
 use crate::error::{Context, Inconsistency, Result, StoreError};
+use crate::partitions::PartitionInfo;
 use crate::partitions::{load_partitions, PartitionState};
-use crate::paths::remove_with_suffixes;
+use crate::paths::{remove_with_suffixes, stem, with_suffix};
 use crate::rows::to_i64;
 use crate::shared::{lock, Shared};
 
@@ -23,9 +22,9 @@ pub struct RetentionReport {
     pub events_dropped: u64,
     /// Events before this sequence number are gone.
     pub first_kept_seq: Option<u64>,
-    /// The archives written (or found already written) and verified
-    /// before their partitions were dropped.
-    pub archives: Vec<PathBuf>,
+    /// Where the archives written (or found already written) and verified
+    /// before their partitions were dropped are: a path, or an `sftp://` URL.
+    pub archives: Vec<String>,
     /// Why this pass stopped before a partition that was due: its archive
     /// could not be written or verified (also `Store::retention_waiting`).
     pub waiting: Option<String>,
@@ -53,18 +52,17 @@ pub(crate) fn apply_retention(
         let Some(p_last) = oldest.last_seq else { break };
         // The archive is written without holding the catalog: cursors and
         // queries go on meanwhile; only this thread drops partitions.
-        if let Some(dir) = &policy.archive_to {
-            match archive_partition(shared, &oldest, dir) {
+        if let Some(dest) = &policy.archive_to {
+            match archive_to(shared, &oldest, dest) {
                 Ok(archive) => {
                     *lock(&shared.retention_waiting) = None;
                     report.archives.push(archive);
                 }
                 Err(err) => {
                     let why = format!(
-                        "events {}..{} are due for retention but are kept: their archive in {} could not be written and verified: {err}",
+                        "events {}..{} are due for retention but are kept: their archive in {dest} could not be written and verified: {err}",
                         oldest.first_seq,
                         p_last,
-                        dir.display()
                     );
                     *lock(&shared.retention_waiting) = Some(why.clone());
                     report.waiting = Some(why);
@@ -122,13 +120,31 @@ pub(crate) fn apply_retention(
     Ok(report)
 }
 
+/// Writes and verifies `part`'s archive at `dest`; returns where it is.
+/// For SFTP the archive is written and verified in a local outbox first,
+/// uploaded, read back, and only then removed from the outbox.
+fn archive_to(shared: &Shared, part: &PartitionInfo, dest: &ArchiveDestination) -> Result<String> {
+    match dest {
+        ArchiveDestination::Folder(dir) => {
+            archive_partition(shared, part, dir).map(|p| p.display().to_string())
+        }
+        ArchiveDestination::Sftp(sftp) => {
+            let outbox = with_suffix(&stem(&shared.config.path), ".archive-outbox");
+            let local = archive_partition(shared, part, &outbox)?;
+            let location = upload(sftp, &local)?;
+            let _ = std::fs::remove_file(&local);
+            Ok(location)
+        }
+    }
+}
+
 /// The oldest partition when retention is due to drop it (and whether by
 /// age); `None` when nothing is due.
 fn due_partition(
     shared: &Shared,
     policy: &RetentionPolicy,
     cutoff: Option<i64>,
-) -> Result<Option<(crate::partitions::PartitionInfo, bool)>> {
+) -> Result<Option<(PartitionInfo, bool)>> {
     let parts = load_partitions(&lock(&shared.cursors), &shared.config.path)?;
     let last = lock(&shared.writer).chain.next_seq - 1;
     let Some(oldest) = parts.first().cloned() else {

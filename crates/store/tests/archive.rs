@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use common::{config, events, open};
 use netaudit_store::{
-    read_archive_events, read_local_verify_key, verify, verify_archive, Query, RetentionPolicy,
-    StoreError, VerifyKey,
+    read_archive_events, read_local_verify_key, verify, verify_archive, ArchiveDestination, Query,
+    RetentionPolicy, StoreError, VerifyKey,
 };
 
 /// 3,500 events in partitions of 1,000 (epochs of 10): three sealed and
@@ -27,7 +27,7 @@ fn policy(archive_to: PathBuf) -> RetentionPolicy {
     RetentionPolicy {
         max_age: None,
         max_events: Some(1500),
-        archive_to: Some(archive_to),
+        archive_to: Some(ArchiveDestination::Folder(archive_to)),
     }
 }
 
@@ -58,8 +58,8 @@ fn retention_archives_verifies_and_only_then_drops() {
     drop(store);
     let key = key(dir.path());
     for (path, first, last) in [
-        (&report.archives[0], 1, 1000),
-        (&report.archives[1], 1001, 2000),
+        (Path::new(&report.archives[0]), 1, 1000),
+        (Path::new(&report.archives[1]), 1001, 2000),
     ] {
         assert_eq!(
             path.file_name().unwrap().to_str().unwrap(),
@@ -71,8 +71,8 @@ fn retention_archives_verifies_and_only_then_drops() {
         assert_eq!(r.checkpoints, if first == 1 { 100 } else { 101 });
     }
     // The archived events are the stored ones, field for field.
-    let mut archived = read_archive_events(&report.archives[0], &key).unwrap();
-    archived.extend(read_archive_events(&report.archives[1], &key).unwrap());
+    let mut archived = read_archive_events(Path::new(&report.archives[0]), &key).unwrap();
+    archived.extend(read_archive_events(Path::new(&report.archives[1]), &key).unwrap());
     let stored: Vec<_> = before
         .events
         .into_iter()
@@ -123,7 +123,7 @@ fn any_changed_byte_fails_verification() {
     let report = store.apply_retention(&policy(archives), 1).unwrap();
     drop(store);
     let key = key(dir.path());
-    let original = std::fs::read(&report.archives[0]).unwrap();
+    let original = std::fs::read(Path::new(&report.archives[0])).unwrap();
     let copy = dir.path().join("copy.tar");
     // The first header (name, mode, checksum), the manifest, the signature
     // member's header, 40 places spread over the rest, and the end blocks.

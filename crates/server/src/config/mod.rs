@@ -23,6 +23,7 @@
 //! ```
 
 pub(crate) mod api;
+mod archive_destination;
 mod duration;
 pub(crate) mod error;
 pub(crate) mod http;

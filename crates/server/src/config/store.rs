@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use netaudit_store::Synchronous;
+use netaudit_store::{ArchiveDestination, Synchronous};
 use serde::Deserialize;
 
 use super::error::ConfigError;
@@ -20,7 +20,9 @@ pub(crate) struct RawStore {
     partition_events: Option<u64>,
     retention_max_age_days: Option<u64>,
     retention_max_events: Option<u64>,
-    retention_archive_to: Option<PathBuf>,
+    retention_archive_to: Option<String>,
+    retention_archive_sftp_key: Option<PathBuf>,
+    retention_archive_sftp_known_hosts: Option<PathBuf>,
 }
 
 /// `[store]`, checked.
@@ -45,9 +47,9 @@ pub(crate) struct StoreConfig {
     /// Drop sealed partitions beyond the newest this many events (unset: keep).
     pub retention_max_events: Option<u64>,
     /// Before retention drops a partition, it is archived (signed) in this
-    /// folder and read back; while that fails, retention waits (unset: no
-    /// archive is kept).
-    pub retention_archive_to: Option<PathBuf>,
+    /// folder, or uploaded by SFTP, and read back; while that fails,
+    /// retention waits (unset: no archive is kept).
+    pub retention_archive_to: Option<ArchiveDestination>,
 }
 
 impl Default for StoreConfig {
@@ -80,18 +82,12 @@ impl RawStore {
             partition_events: self.partition_events.unwrap_or(default.partition_events),
             retention_max_age_days: self.retention_max_age_days,
             retention_max_events: self.retention_max_events,
-            retention_archive_to: self.retention_archive_to,
+            retention_archive_to: super::archive_destination::resolve(
+                self.retention_archive_to,
+                self.retention_archive_sftp_key,
+                self.retention_archive_sftp_known_hosts,
+            )?,
         };
-        if store
-            .retention_archive_to
-            .as_ref()
-            .is_some_and(|p| p.as_os_str().is_empty())
-        {
-            return Err(ConfigError::invalid(
-                "store.retention_archive_to",
-                "must not be empty",
-            ));
-        }
         if store.path.as_os_str().is_empty() {
             return Err(ConfigError::invalid("store.path", "must not be empty"));
         }

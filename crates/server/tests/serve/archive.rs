@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-fn netaudit(args: &[&str]) -> Output {
+pub(crate) fn netaudit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_netaudit"))
         .args(args)
         .output()
         .expect("run netaudit")
 }
 
-fn connect(port: u16) -> TcpStream {
+pub(crate) fn connect(port: u16) -> TcpStream {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         match TcpStream::connect(("127.0.0.1", port)) {
@@ -30,7 +30,7 @@ fn connect(port: u16) -> TcpStream {
 }
 
 /// Waits (bounded) for a stored event with `code`; returns its message.
-fn wait_for_event(db: &Path, code: &str, server: &Netaudit) -> String {
+pub(crate) fn wait_for_event(db: &Path, code: &str, server: &Netaudit) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(e) = stored_events(db)

@@ -18,6 +18,7 @@ mod integrity;
 mod radius;
 mod reload;
 mod relp;
+mod sftp_archive;
 mod shutdown;
 mod store_reliability;
 mod systemd;

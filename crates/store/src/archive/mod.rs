@@ -6,12 +6,15 @@
 //! contents.rs  the manifest, the archived event and checkpoint records, names
 //! write.rs     exporting a partition: temp files, tar, fsync, rename
 //! read.rs      opening an archive: digests, signature, chain; its events
+//! sftp.rs      uploading one to a remote folder, reading it back
 //! ```
 
 mod contents;
 mod read;
+mod sftp;
 mod write;
 
 pub use contents::archive_file_name;
 pub use read::{read_archive_events, verify_archive, ArchiveReport};
+pub(crate) use sftp::upload;
 pub(crate) use write::archive_partition;
