@@ -184,7 +184,7 @@ pub(super) async fn submit(
 /// The filters of `netaudit query`, as query-string parameters.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Filters {
+pub(crate) struct Filters {
     pub since: Option<String>,
     pub until: Option<String>,
     pub code: Option<String>,
@@ -203,7 +203,7 @@ pub(super) struct Filters {
 }
 
 /// The largest page.
-pub(super) const PAGE_MAX: usize = 1000;
+pub(crate) const PAGE_MAX: usize = 1000;
 
 /// `-1h` as docs/api.md writes it is `1h` (before now).
 fn relative(text: &str) -> &str {
@@ -213,7 +213,7 @@ fn relative(text: &str) -> &str {
     }
 }
 
-fn to_store_query(f: &Filters, default_limit: usize) -> Result<StoreQuery, ApiError> {
+pub(crate) fn to_store_query(f: &Filters, default_limit: usize) -> Result<StoreQuery, ApiError> {
     let now = now_ns();
     let time = |name: &str, v: &Option<String>| {
         v.as_deref()
@@ -271,7 +271,10 @@ fn filters(q: Result<Query<Filters>, QueryRejection>) -> Result<Filters, ApiErro
         .map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))
 }
 
-async fn run_query(state: &ApiState, query: StoreQuery) -> Result<netaudit_store::Page, ApiError> {
+pub(crate) async fn run_query(
+    state: &ApiState,
+    query: StoreQuery,
+) -> Result<netaudit_store::Page, ApiError> {
     let store = state.store()?;
     tokio::task::spawn_blocking(move || store.query(&query))
         .await
@@ -308,14 +311,30 @@ pub(super) async fn stream(
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let f = filters(q)?;
-    let mut query = to_store_query(&f, PAGE_MAX)?;
+    let query = to_store_query(&f, PAGE_MAX)?;
+    event_stream(&state, &headers, query)
+}
+
+/// The server-sent events of `query` (one `event` per stored event, id =
+/// sequence number), from the `Last-Event-ID` header, else from the
+/// query's `after_seq`, else from now; the API's stream and the console's
+/// live tail.
+pub(crate) fn event_stream(
+    state: &ApiState,
+    headers: &HeaderMap,
+    mut query: StoreQuery,
+) -> Result<Response, ApiError> {
     let store = state.store()?;
     // Last-Event-ID resumes a dropped stream.
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    query.after_seq = Some(resume.or(f.after_seq).unwrap_or_else(|| store.last_seq()));
+    query.after_seq = Some(
+        resume
+            .or(query.after_seq)
+            .unwrap_or_else(|| store.last_seq()),
+    );
     query.order = Order::Ascending;
     let metrics = state.metrics.clone();
     let start = (query, VecDeque::<netaudit_store::StoredEvent>::new());
@@ -398,7 +417,18 @@ pub(super) async fn export(
             )))
         }
     };
-    let mut query = to_store_query(&f, PAGE_MAX)?;
+    let query = to_store_query(&f, PAGE_MAX)?;
+    export_stream(&state, query, format, content_type)
+}
+
+/// Every event of `query` up to the last one stored now, streamed in
+/// `format` with `content_type`: the API's export and the console's.
+pub(crate) fn export_stream(
+    state: &ApiState,
+    mut query: StoreQuery,
+    format: EventFormat,
+    content_type: &'static str,
+) -> Result<Response, ApiError> {
     let store = state.store()?;
     let end = store.last_seq();
     query.order = Order::Ascending;

@@ -15,18 +15,12 @@ use super::error::ApiError;
 use super::input::{check_text, parse_json};
 use super::principal::{client_address, Principal};
 use super::session::SESSION_COOKIE;
+use super::sign_in::{sign_in, sign_out};
 use super::state::ApiState;
-use crate::auth::{validate_name, LoginOutcome, Role};
+use crate::auth::{validate_name, Role};
 
 type St = State<Arc<ApiState>>;
 type Peer = ConnectInfo<SocketAddr>;
-
-/// `failure-reason` of a login refused because its client address has
-/// failed too often (`api.client_max_login_failures`).
-const CLIENT_THROTTLED: &str = "Too Many Failed Logins From Client Address";
-
-/// The one answer to a refused login.
-const LOGIN_REFUSED: &str = "login refused: Authentication Failure";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,78 +41,18 @@ pub(super) async fn login(
         return Err(ApiError::bad_request("password: at most 1024 bytes"));
     }
     let client = client_address(peer);
-    if let Err(refused) = state.client_failures.check(&client) {
-        // Refused without a password check; the trail has every attempt.
-        state
-            .audit_with(
-                "JUNOSCOPE_LOGIN_FAILURE",
-                &[("username", &request.username), ("client-address", &client)],
-                &[("failure-reason", CLIENT_THROTTLED)],
-            )
-            .await?;
-        return Err(refused);
-    }
-    let policy = state.policy();
-    let now = crate::auth::now_ns();
-    let check = {
-        let (name, password) = (request.username.clone(), request.password);
-        // argon2 takes tens of milliseconds: off the async workers.
-        state
-            .passwords
-            .run(state.db(move |auth| auth.check_login(&name, &password, policy, now)))
-            .await?
-    };
-    // A name that cannot be a user name is recorded marked and escaped.
-    let recorded = netaudit_event::recorded_user_name(&request.username);
-    let user = recorded.as_ref();
-    match check {
-        LoginOutcome::Accepted(account) => {
-            state
-                .audit(
-                    "JUNOSCOPE_LOGIN_SUCCESSFUL",
-                    &[("username", user), ("client-address", &client)],
-                )
-                .await?;
-            let secret = state.sessions.open(&account.name, account.role, &client);
-            let cookie = format!(
-                "{SESSION_COOKIE}={secret}; Path=/api; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
-                state.config.session_idle_timeout_secs
-            );
-            let body = serde_json::json!({
-                "token": secret,
-                "username": account.name,
-                "role": account.role,
-                "idle_timeout_secs": state.config.session_idle_timeout_secs,
-            });
-            Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
-        }
-        LoginOutcome::Refused {
-            refusal,
-            now_locked,
-        } => {
-            state.client_failures.failed(&client);
-            state
-                .audit_with(
-                    "JUNOSCOPE_LOGIN_FAILURE",
-                    &[("username", user), ("client-address", &client)],
-                    &[("failure-reason", refusal.reason())],
-                )
-                .await?;
-            if now_locked {
-                state
-                    .audit(
-                        "JUNOSCOPE_USER_AUTO_LOCKED",
-                        &[("username", user), ("client-address", &client)],
-                    )
-                    .await?;
-                state.sessions.close_all_of(user);
-            }
-            // One answer for an unknown name, a wrong password and a locked
-            // account (after the same password check): the reason is in
-            // the event trail, not for the client to probe.
-            Err(ApiError::new(StatusCode::UNAUTHORIZED, LOGIN_REFUSED))
-        }
-    }
+    let signed = sign_in(&state, &request.username, request.password, &client).await?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/api; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        signed.secret, state.config.session_idle_timeout_secs
+    );
+    let body = serde_json::json!({
+        "token": signed.secret,
+        "username": signed.user,
+        "role": signed.role,
+        "idle_timeout_secs": state.config.session_idle_timeout_secs,
+    });
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
 /// `POST /api/v1/logout`: ends the calling session (204).
@@ -128,17 +62,7 @@ pub(super) async fn logout(State(state): St, principal: Principal) -> Result<Res
             "an API token has no session to log out of",
         ));
     };
-    if state.sessions.close(&key) {
-        state
-            .audit(
-                "JUNOSCOPE_LOGOUT",
-                &[
-                    ("username", &principal.user),
-                    ("client-address", &principal.client),
-                ],
-            )
-            .await?;
-    }
+    sign_out(&state, &key, &principal.user, &principal.client).await?;
     let cookie =
         format!("{SESSION_COOKIE}=; Path=/api; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())

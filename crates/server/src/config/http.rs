@@ -14,6 +14,8 @@ pub(crate) struct RawHttp {
     header_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
     max_connections_per_client: Option<usize>,
+    console: Option<bool>,
+    console_plain_http: Option<bool>,
 }
 
 /// `[http]`, checked.
@@ -29,6 +31,12 @@ pub(crate) struct HttpConfig {
     pub max_connections: usize,
     /// Open connections from one client address at most.
     pub max_connections_per_client: usize,
+    /// The web console at `/` (docs/console.md).
+    pub console: bool,
+    /// The console over plain HTTP on an address that is not loopback:
+    /// refused unless this says so explicitly (passwords and session
+    /// cookies would cross the network in clear).
+    pub console_plain_http: bool,
 }
 
 impl Default for HttpConfig {
@@ -38,6 +46,8 @@ impl Default for HttpConfig {
             header_timeout_secs: 10,
             max_connections: 512,
             max_connections_per_client: 64,
+            console: true,
+            console_plain_http: false,
         }
     }
 }
@@ -54,7 +64,20 @@ impl RawHttp {
             max_connections_per_client: self
                 .max_connections_per_client
                 .unwrap_or(default.max_connections_per_client),
+            console: self.console.unwrap_or(default.console),
+            console_plain_http: self
+                .console_plain_http
+                .unwrap_or(default.console_plain_http),
         };
+        if http.console && !http.address.ip().is_loopback() && !http.console_plain_http {
+            return Err(ConfigError::invalid(
+                "http.console",
+                format!(
+                    "the console would serve passwords and session cookies over plain HTTP on {}, which is not a loopback address; set http.console = false, or http.console_plain_http = true to allow it explicitly (docs/console.md)",
+                    http.address
+                ),
+            ));
+        }
         for (key, zero) in [
             ("http.header_timeout_secs", http.header_timeout_secs == 0),
             ("http.max_connections", http.max_connections == 0),

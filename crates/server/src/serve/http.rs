@@ -54,6 +54,13 @@ pub(crate) async fn start(
         .with_state(metrics);
     // The API (docs/api.md) needs the client address of every request.
     let app = match api {
+        Some(api) if config.console => {
+            // Plain HTTP (loopback, or allowed by http.console_plain_http):
+            // a `Secure` cookie would never come back.
+            let console = crate::console::ConsoleState::new(api.clone(), false);
+            app.merge(crate::api::router(api))
+                .merge(crate::console::router(Arc::new(console)))
+        }
         Some(api) => app.merge(crate::api::router(api)),
         None => app,
     };
@@ -61,7 +68,7 @@ pub(crate) async fn start(
     let app = app
         .fallback(crate::api::not_found)
         .layer(axum::middleware::from_fn(crate::api::json_errors));
-    tracing::info!(%address, max_connections = total, "serving /health, /metrics and /api/v1");
+    tracing::info!(%address, max_connections = total, console = config.console, "serving /health, /metrics, /api/v1 and the console at /");
     Ok(tokio::spawn(serve(
         listener,
         app,

@@ -1,0 +1,132 @@
+//! Signing in and out, the lockout policy, roles, and the forms' CSRF
+//! tokens, in Chromium.
+
+use std::time::Duration;
+
+use crate::browser::{one_at_a_time, Browser};
+use crate::site::{http, Site, AUDITOR, MAX_ATTEMPTS, OTHER_AUDITOR};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_lockout_logout_and_csrf() {
+    let _browser_lock = one_at_a_time().await;
+    let site = Site::start();
+    let browser = Browser::start().await;
+    let base = &site.base;
+
+    // Not signed in: every page leads to the login page.
+    browser.goto(&format!("{base}/events")).await;
+    let url = browser.client.current_url().await.expect("url");
+    assert_eq!(url.path(), "/login");
+    browser.screenshot("login").await;
+
+    // A wrong password: the one refusal message, on the page.
+    browser.sign_in(base, AUDITOR.0, "not the password").await;
+    let message = browser.text("p.message").await;
+    assert_eq!(message, "login refused: Authentication Failure");
+
+    // The right one: the auditor's first page, with who and the idle timeout.
+    browser.sign_in(base, AUDITOR.0, AUDITOR.1).await;
+    browser
+        .wait_text("h1", "Events", Duration::from_secs(10))
+        .await;
+    let who = browser.text("header .who").await;
+    assert!(who.contains("alice (auditor)"), "{who}");
+    assert!(who.contains("signs out"), "{who}");
+
+    // A form without its CSRF token is refused, with the session's cookie.
+    let cookie = browser
+        .session_cookie()
+        .await
+        .expect("the console's session cookie");
+    let (status, body) = http(
+        site.server.http,
+        "POST",
+        "/logout",
+        Some(&format!("netaudit_console={cookie}")),
+        "",
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("CSRF token is missing or wrong"), "{body}");
+    let (status, _) = http(
+        site.server.http,
+        "POST",
+        "/logout",
+        Some(&format!("netaudit_console={cookie}")),
+        "csrf=0123456789abcdef0123456789abcdef",
+    );
+    assert_eq!(status, 403);
+    // The login form too, without the cookie its token goes with.
+    let (status, body) = http(
+        site.server.http,
+        "POST",
+        "/login",
+        None,
+        "username=alice&password=x&csrf=abc",
+    );
+    assert_eq!(status, 403, "{body}");
+
+    // Logout (JUNOSCOPE_LOGOUT), then the session is gone.
+    browser.click("header form button").await;
+    browser
+        .wait_text("p.note", "You are signed out", Duration::from_secs(10))
+        .await;
+    let (status, _) = http(
+        site.server.http,
+        "GET",
+        "/events",
+        Some(&format!("netaudit_console={cookie}")),
+        "",
+    );
+    assert_eq!(status, 303, "the old cookie still opened a page");
+
+    // The policy: MAX_ATTEMPTS failures lock bob; then his right password
+    // is refused with the same message.
+    for _ in 0..MAX_ATTEMPTS {
+        browser
+            .sign_in(base, OTHER_AUDITOR.0, "wrong wrong wrong")
+            .await;
+        assert_eq!(
+            browser.text("p.message").await,
+            "login refused: Authentication Failure"
+        );
+    }
+    browser
+        .sign_in(base, OTHER_AUDITOR.0, OTHER_AUDITOR.1)
+        .await;
+    assert_eq!(
+        browser.text("p.message").await,
+        "login refused: Authentication Failure"
+    );
+    browser.screenshot("login-refused").await;
+
+    // The trail tells them apart: an auditor finds the lock in the search.
+    browser.sign_in(base, AUDITOR.0, AUDITOR.1).await;
+    browser
+        .goto(&format!(
+            "{base}/events?code=JUNOSCOPE_USER_AUTO_LOCKED&col=code&col=user"
+        ))
+        .await;
+    let users = browser.texts("#results td.user").await;
+    assert_eq!(users, vec!["bob".to_string()]);
+    browser
+        .goto(&format!(
+            "{base}/events?code=JUNOSCOPE_LOG*&order=oldest&col=seq&col=code&col=user&limit=100"
+        ))
+        .await;
+    let codes = browser.texts("#results td.code").await;
+    for expected in [
+        "JUNOSCOPE_LOGIN_FAILURE",
+        "JUNOSCOPE_LOGIN_SUCCESSFUL",
+        "JUNOSCOPE_LOGOUT",
+    ] {
+        assert!(
+            codes.iter().any(|c| c == expected),
+            "{expected} not in {codes:?}"
+        );
+    }
+    assert_eq!(
+        browser.texts("#results td.seq").await.len(),
+        site.query_seqs(&["--code", "JUNOSCOPE_LOG*"]).len()
+    );
+    browser.close().await;
+}
