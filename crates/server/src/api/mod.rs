@@ -20,7 +20,8 @@ pub(crate) mod sign_in;
 pub(crate) mod state;
 mod store_damage;
 mod throttle;
-pub(crate) mod users;
+pub(crate) mod user_admin;
+mod users;
 
 pub(crate) use http_errors::{json_errors, not_found};
 pub use local::LocalApi;

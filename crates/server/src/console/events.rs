@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -194,8 +195,13 @@ fn cell(e: &StoredEvent, column: Column) -> Markup {
 pub(super) async fn detail(
     State(state): St,
     Extension(viewer): Extension<Viewer>,
-    Path(seq): Path<String>,
+    seq: Result<Path<String>, PathRejection>,
 ) -> Result<Response, PageError> {
+    let Ok(Path(seq)) = seq else {
+        return Err(PageError::bad_request(
+            "the event's sequence number cannot be read",
+        ));
+    };
     let seq: u64 = seq.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
         PageError::bad_request("the event's sequence number must be a number from 1")
     })?;

@@ -29,6 +29,11 @@ pub(super) const MENU: &[MenuItem] = &[
         label: "Live tail",
         roles: &[Role::Auditor],
     },
+    MenuItem {
+        path: "/users",
+        label: "Users",
+        roles: &[Role::Admin],
+    },
 ];
 
 /// A whole page for `viewer`, with `active` highlighted in the menu.

@@ -21,6 +21,7 @@ mod search;
 mod security;
 mod state;
 mod tail;
+mod users;
 mod viewer;
 
 pub(crate) use routes::router;

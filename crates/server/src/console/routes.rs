@@ -9,10 +9,11 @@ use axum::Router;
 
 use super::guard::{guarded, ANY_ROLE};
 use super::state::ConsoleState;
-use super::{assets, events, login, security, tail};
+use super::{assets, events, login, security, tail, users};
 use crate::auth::Role;
 
 const AUDITOR: &[Role] = &[Role::Auditor];
+const ADMIN: &[Role] = &[Role::Admin];
 
 /// The console's router.
 pub(crate) fn router(state: Arc<ConsoleState>) -> Router {
@@ -45,6 +46,19 @@ pub(crate) fn router(state: Arc<ConsoleState>) -> Router {
         .route(
             "/tail/stream",
             guarded(s, AUDITOR, "reading events", get(tail::stream)),
+        )
+        .route(
+            "/users",
+            guarded(
+                s,
+                ADMIN,
+                "managing users",
+                get(users::list).post(users::create),
+            ),
+        )
+        .route(
+            "/users/:name/:action",
+            guarded(s, ADMIN, "managing users", post(users::change)),
         )
         .layer(from_fn(security::headers))
         .with_state(state)

@@ -102,27 +102,36 @@ impl Browser {
         self.client.goto(url).await.expect("navigate");
     }
 
-    /// The text of the first element matching `css`.
+    /// The text of the first element matching `css`, retried (bounded)
+    /// while a navigation replaces the page.
     pub async fn text(&self, css: &str) -> String {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .text()
-            .await
-            .expect("element text")
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.text().await,
+                Err(e) => Err(e),
+            };
+            match found {
+                Ok(text) => return text,
+                Err(e) if Instant::now() >= deadline => panic!("{css}: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
     }
 
-    /// The texts of every element matching `css`.
+    /// The texts of every element matching `css` (an element that a
+    /// navigation removed meanwhile is left out).
     pub async fn texts(&self, css: &str) -> Vec<String> {
         let mut out = Vec::new();
         for element in self
             .client
             .find_all(Locator::Css(css))
             .await
-            .expect("find_all")
+            .unwrap_or_default()
         {
-            out.push(element.text().await.expect("element text"));
+            if let Ok(text) = element.text().await {
+                out.push(text);
+            }
         }
         out
     }

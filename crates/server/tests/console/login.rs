@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::browser::{one_at_a_time, Browser};
-use crate::site::{http, Site, AUDITOR, MAX_ATTEMPTS, OTHER_AUDITOR};
+use crate::site::{http, Site, ADMIN, AUDITOR, MAX_ATTEMPTS, OTHER_AUDITOR};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_lockout_logout_and_csrf() {
@@ -98,6 +98,136 @@ async fn login_lockout_logout_and_csrf() {
         "login refused: Authentication Failure"
     );
     browser.screenshot("login-refused").await;
+
+    // The administrator sees the lock on Users > Local Authentication,
+    // adds a user, locks and unlocks them and unlocks bob.
+    browser.sign_in(base, ADMIN.0, ADMIN.1).await;
+    browser
+        .wait_text("h1", "Users", Duration::from_secs(10))
+        .await;
+    assert_eq!(browser.text("tr[data-user=bob] td.status").await, "locked");
+    assert_eq!(
+        browser.text("tr[data-user=alice] td.status").await,
+        "active"
+    );
+    assert!(browser
+        .text("#policy")
+        .await
+        .contains(&format!("Maximum Login Attempts {MAX_ATTEMPTS}")));
+    browser.fill("#add-user input[name=name]", "carol").await;
+    browser
+        .fill("#add-user input[name=password]", "carol's long password")
+        .await;
+    browser.click("#add-user button").await;
+    browser
+        .wait_text("p.notice", "User created: carol", Duration::from_secs(10))
+        .await;
+    browser.click("tr[data-user=carol] button.lock").await;
+    browser
+        .wait_text("p.notice", "User locked: carol", Duration::from_secs(10))
+        .await;
+    assert_eq!(
+        browser.text("tr[data-user=carol] td.status").await,
+        "locked"
+    );
+    browser.screenshot("users").await;
+    browser.click("tr[data-user=carol] button.unlock").await;
+    browser
+        .wait_text("p.notice", "User unlocked: carol", Duration::from_secs(10))
+        .await;
+    browser.click("tr[data-user=bob] button.unlock").await;
+    browser
+        .wait_text("p.notice", "User unlocked: bob", Duration::from_secs(10))
+        .await;
+    // Bad input on the forms: a message on the page, nothing stored.
+    browser.fill("#add-user input[name=name]", "<b>x</b>").await;
+    browser
+        .fill("#add-user input[name=password]", "a long enough password")
+        .await;
+    browser.click("#add-user button").await;
+    let problem = browser.text("p.message").await;
+    assert!(
+        problem.contains("<b>x</b>") || problem.contains("name"),
+        "{problem}"
+    );
+    assert!(browser
+        .client
+        .find(fantoccini::Locator::Css("p.message b"))
+        .await
+        .is_err());
+    browser.fill("#add-user input[name=name]", "dave").await;
+    browser
+        .fill("#add-user input[name=password]", "short")
+        .await;
+    browser
+        .client
+        .execute(
+            "document.querySelector('#add-user input[name=password]').removeAttribute('minlength')",
+            vec![],
+        )
+        .await
+        .expect("js");
+    browser.click("#add-user button").await;
+    browser
+        .wait_text("p.message", "password", Duration::from_secs(10))
+        .await;
+    browser.click("header form button").await;
+    browser
+        .wait_text("p.note", "You are signed out", Duration::from_secs(10))
+        .await;
+
+    // bob, unlocked, signs in again.
+    browser
+        .sign_in(base, OTHER_AUDITOR.0, OTHER_AUDITOR.1)
+        .await;
+    browser
+        .wait_text("h1", "Events", Duration::from_secs(10))
+        .await;
+
+    // An auditor cannot reach the user pages: a 403 page, not a hidden link.
+    assert!(!browser.text("header nav").await.contains("Users"));
+    browser.goto(&format!("{base}/users")).await;
+    assert!(browser.text("h1").await.starts_with("403"));
+    assert!(browser
+        .text("p.message")
+        .await
+        .contains("managing users needs the role admin"));
+    browser.screenshot("forbidden").await;
+    let bob_cookie = browser.session_cookie().await.expect("cookie");
+    let (status, _) = http(
+        site.server.http,
+        "POST",
+        "/users/alice/lock",
+        Some(&format!("netaudit_console={bob_cookie}")),
+        "",
+    );
+    assert_eq!(status, 403);
+
+    // Each change is the API's catalog event with the admin and address.
+    browser
+        .goto(&format!(
+            "{base}/events?code=JUNOSCOPE_USER_*&order=oldest&col=code&col=message"
+        ))
+        .await;
+    let codes = browser.texts("#results td.code").await;
+    // `netaudit user add` made the first users: their events come first.
+    let from_lock = codes
+        .iter()
+        .position(|c| c == "JUNOSCOPE_USER_AUTO_LOCKED")
+        .expect("the auto-lock event");
+    assert_eq!(
+        codes[from_lock..],
+        [
+            "JUNOSCOPE_USER_AUTO_LOCKED",
+            "JUNOSCOPE_USER_CREATED",
+            "JUNOSCOPE_USER_LOCKED_BY_ADMIN",
+            "JUNOSCOPE_USER_UNLOCKED_BY_ADMIN",
+            "JUNOSCOPE_USER_UNLOCKED_BY_ADMIN",
+        ]
+    );
+    let messages = browser.texts("#results td.message").await.join("\n");
+    assert!(messages.contains("root"), "{messages}");
+    assert!(messages.contains("127.0.0.1"), "{messages}");
 
     // The trail tells them apart: an auditor finds the lock in the search.
     browser.sign_in(base, AUDITOR.0, AUDITOR.1).await;
