@@ -10,7 +10,7 @@ mod http_errors;
 mod input;
 mod local;
 mod openapi;
-mod operations;
+pub(crate) mod operations;
 mod outbox;
 mod outputs;
 pub(crate) mod principal;

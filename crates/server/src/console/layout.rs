@@ -30,6 +30,11 @@ pub(super) const MENU: &[MenuItem] = &[
         roles: &[Role::Auditor],
     },
     MenuItem {
+        path: "/status",
+        label: "Monitor > Status",
+        roles: &[Role::Admin, Role::Auditor],
+    },
+    MenuItem {
         path: "/users",
         label: "Users",
         roles: &[Role::Admin],
@@ -38,8 +43,21 @@ pub(super) const MENU: &[MenuItem] = &[
 
 /// A whole page for `viewer`, with `active` highlighted in the menu.
 pub(super) fn page(title: &str, viewer: &Viewer, active: &str, body: Markup) -> Html<String> {
+    page_refreshed(title, viewer, active, body, None)
+}
+
+/// [`page`], reloaded by the browser every `refresh_secs` (a live view
+/// that needs no script: `<meta http-equiv="refresh">`).
+pub(super) fn page_refreshed(
+    title: &str,
+    viewer: &Viewer,
+    active: &str,
+    body: Markup,
+    refresh_secs: Option<u64>,
+) -> Html<String> {
     shell(
         title,
+        refresh_secs,
         html! {
             header.top {
                 a.brand href="/" { "netaudit" }
@@ -68,6 +86,7 @@ pub(super) fn page(title: &str, viewer: &Viewer, active: &str, body: Markup) -> 
 pub(super) fn bare(title: &str, body: Markup) -> Html<String> {
     shell(
         title,
+        None,
         html! {
             header.top { a.brand href="/" { "netaudit" } }
             main { (body) }
@@ -90,7 +109,7 @@ pub(super) fn error_page(status: StatusCode, message: &str) -> Html<String> {
     )
 }
 
-fn shell(title: &str, body: Markup) -> Html<String> {
+fn shell(title: &str, refresh_secs: Option<u64>, body: Markup) -> Html<String> {
     Html(
         html! {
             (DOCTYPE)
@@ -98,6 +117,7 @@ fn shell(title: &str, body: Markup) -> Html<String> {
                 head {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
+                    @if let Some(secs) = refresh_secs { meta http-equiv="refresh" content=(secs); }
                     title { (title) " · netaudit" }
                     link rel="stylesheet" href="/assets/console.css";
                     script src="/assets/console.js" defer {}

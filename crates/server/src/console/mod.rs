@@ -20,6 +20,7 @@ mod routes;
 mod search;
 mod security;
 mod state;
+mod status;
 mod tail;
 mod users;
 mod viewer;

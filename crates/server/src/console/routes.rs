@@ -9,11 +9,12 @@ use axum::Router;
 
 use super::guard::{guarded, ANY_ROLE};
 use super::state::ConsoleState;
-use super::{assets, events, login, security, tail, users};
+use super::{assets, events, login, security, status, tail, users};
 use crate::auth::Role;
 
 const AUDITOR: &[Role] = &[Role::Auditor];
 const ADMIN: &[Role] = &[Role::Admin];
+const EXAMINER: &[Role] = &[Role::Admin, Role::Auditor];
 
 /// The console's router.
 pub(crate) fn router(state: Arc<ConsoleState>) -> Router {
@@ -46,6 +47,10 @@ pub(crate) fn router(state: Arc<ConsoleState>) -> Router {
         .route(
             "/tail/stream",
             guarded(s, AUDITOR, "reading events", get(tail::stream)),
+        )
+        .route(
+            "/status",
+            guarded(s, EXAMINER, "viewing operations", get(status::view)),
         )
         .route(
             "/users",

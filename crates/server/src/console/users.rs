@@ -124,7 +124,7 @@ fn user_row(viewer: &Viewer, user: &User) -> Markup {
             td.status {
                 @if user.locked { span.badge.locked { "locked" } } @else { span.badge.ok { "active" } }
             }
-            td { (format_ns(user.created_ns)) }
+            td { (format_ns(user.created_ns / 1_000_000_000 * 1_000_000_000)) }
             td.actions {
                 @if user.locked {
                     form method="post" action=(action("unlock")) {

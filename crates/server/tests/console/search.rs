@@ -205,6 +205,38 @@ async fn search_filters_detail_export_and_escaping() {
         .goto(&format!("{base}/events?severity=%3Cb%3Ebold%3C%2Fb%3E"))
         .await;
     browser.screenshot("events-bad-input").await;
+    // Monitor > Status: an operation reported through the API, its leaves.
+    let token = site.reporter_token();
+    assert!(token.starts_with("na_tok_"), "{token}");
+    let created = site.api(
+        "POST",
+        "/api/v1/operations",
+        &token,
+        r#"{"name": "archive edge", "type": "archive", "devices": ["edge1", "edge2"], "user": "ops"}"#,
+    );
+    assert_eq!(created, 201);
+    let reported = site.api(
+        "PUT",
+        "/api/v1/operations/archive%20edge/leaves/edge1",
+        &token,
+        r#"{"status": "success", "revision": "17"}"#,
+    );
+    assert_eq!(reported, 200);
+    browser.goto(&format!("{base}/status")).await;
+    let operation = browser.text("section.operation").await;
+    assert!(operation.contains("archive edge"), "{operation}");
+    assert!(operation.contains("edge1 success"), "{operation}");
+    assert!(operation.contains("edge2 running"), "{operation}");
+    browser.screenshot("status").await;
+    browser.goto(&format!("{base}/status?status=running")).await;
+    let leaves = browser.texts("section.operation tbody tr").await;
+    assert_eq!(leaves.len(), 1, "{leaves:?}");
+    assert!(leaves[0].starts_with("edge2"), "{leaves:?}");
+    browser
+        .goto(&format!("{base}/status?status=%3Cscript%3E&bogus=1"))
+        .await;
+    assert_eq!(browser.texts("ul.problems li").await.len(), 2);
+
     for path in [
         "/events/abc",
         "/events/0",

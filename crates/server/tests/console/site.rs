@@ -14,6 +14,7 @@ use crate::support::{config_text, free_tcp_port, Netaudit};
 pub const AUDITOR: (&str, &str) = ("alice", "alice's long password");
 pub const ADMIN: (&str, &str) = ("root", "root's long password");
 pub const OTHER_AUDITOR: (&str, &str) = ("bob", "bob's long password");
+pub const REPORTER: (&str, &str) = ("app", "the app's long password");
 /// `api.max_login_attempts` of the test servers.
 pub const MAX_ATTEMPTS: usize = 3;
 
@@ -39,6 +40,7 @@ impl Site {
             (AUDITOR, "auditor"),
             (ADMIN, "admin"),
             (OTHER_AUDITOR, "auditor"),
+            (REPORTER, "reporter"),
         ] {
             let file = dir.path().join(format!("{name}.pw"));
             std::fs::write(&file, format!("{password}\n")).expect("password file");
@@ -92,6 +94,39 @@ impl Site {
 }
 
 impl Site {
+    /// A new API token of the reporter (`netaudit user token`).
+    pub fn reporter_token(&self) -> String {
+        let config = self.server.config_path.display().to_string();
+        netaudit(
+            &["user", "token", REPORTER.0, "--config", &config],
+            &self.server.dir,
+            None,
+        )
+        .trim()
+        .to_string()
+    }
+
+    /// An API request with a JSON body and a bearer token: the status.
+    pub fn api(&self, method: &str, path: &str, token: &str, json: &str) -> u16 {
+        let mut stream = TcpStream::connect(self.server.http).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(40)))
+            .expect("timeout");
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+            json.len()
+        )
+        .expect("write");
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Waits (bounded) until `netaudit query ARGS` finds `count` events.
     pub fn wait_stored(&self, args: &[&str], count: usize) -> Vec<u64> {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
