@@ -381,6 +381,12 @@ pub(crate) fn event_stream(
 
 /// `GET /api/v1/verify` (auditor): the chain walk of `netaudit verify`.
 pub(super) async fn verify(State(state): St) -> Result<Response, ApiError> {
+    Ok(Json(verify_report(&state).await?).into_response())
+}
+
+/// The chain walk of `netaudit verify` with the local verify key, as the
+/// JSON `GET /api/v1/verify` answers (the console's Integrity page too).
+pub(crate) async fn verify_report(state: &ApiState) -> Result<serde_json::Value, ApiError> {
     let store = state.store()?;
     let config = store.config().clone();
     let report = tokio::task::spawn_blocking(move || {
@@ -398,7 +404,7 @@ pub(super) async fn verify(State(state): St) -> Result<Response, ApiError> {
             e,
         )
     })?;
-    Ok(Json(verify_report_json(&report, report.ok())).into_response())
+    Ok(verify_report_json(&report, report.ok()))
 }
 
 /// `GET /api/v1/export` (auditor): every matching event up to the last one

@@ -35,6 +35,11 @@ pub(super) const MENU: &[MenuItem] = &[
         roles: &[Role::Admin, Role::Auditor],
     },
     MenuItem {
+        path: "/integrity",
+        label: "Integrity",
+        roles: &[Role::Admin, Role::Auditor],
+    },
+    MenuItem {
         path: "/users",
         label: "Users",
         roles: &[Role::Admin],

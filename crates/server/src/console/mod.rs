@@ -13,6 +13,7 @@
 mod assets;
 mod events;
 mod guard;
+mod integrity;
 mod layout;
 mod login;
 mod page_error;

@@ -9,7 +9,7 @@ use axum::Router;
 
 use super::guard::{guarded, ANY_ROLE};
 use super::state::ConsoleState;
-use super::{assets, events, login, security, status, tail, users};
+use super::{assets, events, integrity, login, security, status, tail, users};
 use crate::auth::Role;
 
 const AUDITOR: &[Role] = &[Role::Auditor];
@@ -51,6 +51,14 @@ pub(crate) fn router(state: Arc<ConsoleState>) -> Router {
         .route(
             "/status",
             guarded(s, EXAMINER, "viewing operations", get(status::view)),
+        )
+        .route(
+            "/integrity",
+            guarded(s, EXAMINER, "verifying the store", get(integrity::view)),
+        )
+        .route(
+            "/integrity/verify",
+            guarded(s, EXAMINER, "verifying the store", post(integrity::run)),
         )
         .route(
             "/users",

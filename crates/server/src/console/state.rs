@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::integrity::VerifyRuns;
 use crate::api::ApiState;
 
 /// The console's state.
@@ -13,6 +14,8 @@ pub(crate) struct ConsoleState {
     /// `http.console_plain_http` says so explicitly), since a browser
     /// would not send a `Secure` cookie back over it.
     pub secure_cookies: bool,
+    /// The Integrity page's last run of `verify`.
+    pub(super) verify_runs: VerifyRuns,
 }
 
 impl ConsoleState {
@@ -20,6 +23,7 @@ impl ConsoleState {
         ConsoleState {
             api,
             secure_cookies,
+            verify_runs: VerifyRuns::default(),
         }
     }
 }

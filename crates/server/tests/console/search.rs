@@ -205,6 +205,21 @@ async fn search_filters_detail_export_and_escaping() {
         .goto(&format!("{base}/events?severity=%3Cb%3Ebold%3C%2Fb%3E"))
         .await;
     browser.screenshot("events-bad-input").await;
+    // Integrity: verify runs in the background, the page shows its result.
+    browser.goto(&format!("{base}/integrity")).await;
+    assert!(browser.text("#chain-now").await.contains("Last sequence"));
+    browser.click("#run-verify").await;
+    browser
+        .wait_text(
+            "#verify-state",
+            "Verified: the chain is intact",
+            Duration::from_secs(60),
+        )
+        .await;
+    let report = browser.text("#verify-report").await;
+    assert!(report.contains("Run by alice"), "{report}");
+    browser.screenshot("integrity").await;
+
     // Monitor > Status: an operation reported through the API, its leaves.
     let token = site.reporter_token();
     assert!(token.starts_with("na_tok_"), "{token}");
