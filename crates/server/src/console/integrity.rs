@@ -150,17 +150,12 @@ fn run_summary(run: &VerifyRun) -> Markup {
             match outcome {
                 Ok(report) => {
                     let ok = report.get("ok").and_then(Value::as_bool).unwrap_or(false);
-                    let field = |k: &str| {
-                        report
-                            .get(k)
-                            .map(|v| {
-                                if v.is_null() {
-                                    "none".to_string()
-                                } else {
-                                    v.to_string()
-                                }
-                            })
-                            .unwrap_or_default()
+                    let field = |k: &str| match report.get(k) {
+                        None | Some(Value::Null) => "none".to_string(),
+                        Some(Value::Array(range)) if range.len() == 2 => {
+                            format!("{} to {}", range[0], range[1])
+                        }
+                        Some(v) => v.to_string(),
                     };
                     html! {
                         p id="verify-state" class=(if ok { "notice" } else { "message" }) {
