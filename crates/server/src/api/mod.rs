@@ -12,7 +12,7 @@ mod local;
 mod openapi;
 pub(crate) mod operations;
 mod outbox;
-mod outputs;
+pub(crate) mod outputs;
 pub(crate) mod principal;
 mod routes;
 mod session;

@@ -40,6 +40,11 @@ pub(super) const MENU: &[MenuItem] = &[
         roles: &[Role::Admin, Role::Auditor],
     },
     MenuItem {
+        path: "/outputs",
+        label: "Outputs",
+        roles: &[Role::Admin, Role::Auditor],
+    },
+    MenuItem {
         path: "/users",
         label: "Users",
         roles: &[Role::Admin],

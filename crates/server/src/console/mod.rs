@@ -16,6 +16,7 @@ mod guard;
 mod integrity;
 mod layout;
 mod login;
+mod outputs;
 mod page_error;
 mod routes;
 mod search;

@@ -9,7 +9,7 @@ use axum::Router;
 
 use super::guard::{guarded, ANY_ROLE};
 use super::state::ConsoleState;
-use super::{assets, events, integrity, login, security, status, tail, users};
+use super::{assets, events, integrity, login, outputs, security, status, tail, users};
 use crate::auth::Role;
 
 const AUDITOR: &[Role] = &[Role::Auditor];
@@ -59,6 +59,19 @@ pub(crate) fn router(state: Arc<ConsoleState>) -> Router {
         .route(
             "/integrity/verify",
             guarded(s, EXAMINER, "verifying the store", post(integrity::run)),
+        )
+        .route(
+            "/outputs",
+            guarded(s, EXAMINER, "listing outputs", get(outputs::view)),
+        )
+        .route(
+            "/outputs/reload",
+            guarded(
+                s,
+                ADMIN,
+                "reloading the configuration",
+                post(outputs::reload),
+            ),
         )
         .route(
             "/users",

@@ -172,6 +172,31 @@ async fn login_lockout_logout_and_csrf() {
     browser
         .wait_text("p.message", "password", Duration::from_secs(10))
         .await;
+
+    // Outputs: the file output with its cursor and figures; a reload
+    // from the configuration file that adds one.
+    browser.goto(&format!("{base}/outputs")).await;
+    let row = browser.text("tr[data-output=audit]").await;
+    assert!(row.contains("file"), "{row}");
+    let mut config = std::fs::read_to_string(&site.server.config_path).expect("config");
+    config.push_str(&format!(
+        "\n[[output.file]]\nname = \"second\"\ndir = \"{}\"\n",
+        site.server.dir.join("second").display()
+    ));
+    std::fs::write(&site.server.config_path, config).expect("config");
+    browser.click("#reload").await;
+    browser
+        .wait_text(
+            "p.notice",
+            "1 added, 0 changed, 0 removed",
+            Duration::from_secs(20),
+        )
+        .await;
+    browser
+        .wait_text("#outputs", "second", Duration::from_secs(10))
+        .await;
+    browser.screenshot("outputs").await;
+
     browser.click("header form button").await;
     browser
         .wait_text("p.note", "You are signed out", Duration::from_secs(10))
@@ -194,11 +219,28 @@ async fn login_lockout_logout_and_csrf() {
         .await
         .contains("managing users needs the role admin"));
     browser.screenshot("forbidden").await;
+    browser.goto(&format!("{base}/outputs")).await;
+    browser
+        .wait_text("#outputs", "audit", Duration::from_secs(10))
+        .await;
+    assert!(browser
+        .client
+        .find(fantoccini::Locator::Css("#reload"))
+        .await
+        .is_err());
     let bob_cookie = browser.session_cookie().await.expect("cookie");
     let (status, _) = http(
         site.server.http,
         "POST",
         "/users/alice/lock",
+        Some(&format!("netaudit_console={bob_cookie}")),
+        "",
+    );
+    assert_eq!(status, 403);
+    let (status, _) = http(
+        site.server.http,
+        "POST",
+        "/outputs/reload",
         Some(&format!("netaudit_console={bob_cookie}")),
         "",
     );

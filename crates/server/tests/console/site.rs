@@ -32,7 +32,8 @@ impl Site {
         let http = free_tcp_port();
         let syslog = SocketAddr::from(([127, 0, 0, 1], free_tcp_port()));
         let rest = format!(
-            "[api]\nmax_login_attempts = {MAX_ATTEMPTS}\n\n[[listener]]\nprotocol = \"tcp\"\naddress = \"{syslog}\"\n"
+            "[api]\nmax_login_attempts = {MAX_ATTEMPTS}\n\n[[listener]]\nprotocol = \"tcp\"\naddress = \"{syslog}\"\n\n[[output.file]]\nname = \"audit\"\ndir = \"{}\"\n",
+            dir.path().join("audit").display()
         );
         let config = config_text(dir.path(), http, &rest);
         std::fs::write(dir.path().join("netaudit.toml"), &config).expect("write config");
