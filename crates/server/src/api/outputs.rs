@@ -89,7 +89,7 @@ pub(super) async fn list(State(state): St) -> Result<Response, ApiError> {
 /// The running outputs as `GET /api/v1/outputs` lists them (the console's
 /// Outputs page too).
 pub(crate) async fn output_list(state: &ApiState) -> Result<Vec<serde_json::Value>, ApiError> {
-    let config: OutputConfig = ask(&state, ControlRequest::Outputs).await?;
+    let config: OutputConfig = ask(state, ControlRequest::Outputs).await?;
     let store = state.store()?;
     let outputs = tokio::task::spawn_blocking(move || {
         let last_seq = store.last_seq();
@@ -121,7 +121,7 @@ pub(crate) async fn reload_outputs(
     state: &ApiState,
     principal: &Principal,
 ) -> Result<serde_json::Value, ApiError> {
-    let applied = match ask(&state, ControlRequest::Reload).await? {
+    let applied = match ask(state, ControlRequest::Reload).await? {
         Ok(applied) => applied,
         Err(err @ ReloadError::NoConfigFile) => {
             return Err(ApiError::new(StatusCode::CONFLICT, err.to_string()))

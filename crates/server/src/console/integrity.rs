@@ -4,7 +4,7 @@
 //! the page shows it running and reloads until it is done), and the latest
 //! checkpoints.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -16,6 +16,7 @@ use super::guard::see_other;
 use super::layout::page_refreshed;
 use super::page_error::PageError;
 use super::state::ConsoleState;
+use super::verify_run::VerifyRun;
 use super::viewer::{Viewer, CSRF_FIELD};
 use crate::api::events::verify_report;
 use crate::display::{format_ns, now_ns};
@@ -24,49 +25,6 @@ type St = State<Arc<ConsoleState>>;
 
 /// Checkpoints shown, newest first.
 const CHECKPOINTS_SHOWN: usize = 10;
-
-/// The console's last run of `verify` (in memory: a restart forgets it).
-#[derive(Debug, Clone, Default)]
-pub(crate) enum VerifyRun {
-    #[default]
-    Never,
-    Running {
-        started_ns: i64,
-        by: String,
-    },
-    Done {
-        started_ns: i64,
-        finished_ns: i64,
-        by: String,
-        /// `GET /api/v1/verify`'s JSON, or the message it refused with.
-        outcome: Result<Value, String>,
-    },
-}
-
-/// Where the run is kept.
-#[derive(Default)]
-pub(crate) struct VerifyRuns(Mutex<VerifyRun>);
-
-impl VerifyRuns {
-    fn get(&self) -> VerifyRun {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-    fn set(&self, run: VerifyRun) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = run;
-    }
-    /// Marks a run started unless one is running; false when one is.
-    fn start(&self, by: &str) -> bool {
-        let mut run = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if matches!(*run, VerifyRun::Running { .. }) {
-            return false;
-        }
-        *run = VerifyRun::Running {
-            started_ns: now_ns(),
-            by: by.to_string(),
-        };
-        true
-    }
-}
 
 /// `GET /integrity`.
 pub(super) async fn view(

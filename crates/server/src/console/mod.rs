@@ -25,6 +25,7 @@ mod state;
 mod status;
 mod tail;
 mod users;
+mod verify_run;
 mod viewer;
 
 pub(crate) use routes::router;

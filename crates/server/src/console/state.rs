@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::integrity::VerifyRuns;
+use super::verify_run::VerifyRuns;
 use crate::api::ApiState;
 
 /// The console's state.
