@@ -30,6 +30,11 @@ pub(super) const MENU: &[MenuItem] = &[
         roles: &[Role::Auditor],
     },
     MenuItem {
+        path: "/overview",
+        label: "Overview",
+        roles: &[Role::Admin, Role::Auditor],
+    },
+    MenuItem {
         path: "/status",
         label: "Monitor > Status",
         roles: &[Role::Admin, Role::Auditor],

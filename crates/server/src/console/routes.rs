@@ -9,7 +9,7 @@ use axum::Router;
 
 use super::guard::{guarded, ANY_ROLE};
 use super::state::ConsoleState;
-use super::{assets, events, integrity, login, outputs, security, status, tail, users};
+use super::{assets, events, integrity, login, outputs, overview, security, status, tail, users};
 use crate::auth::Role;
 
 const AUDITOR: &[Role] = &[Role::Auditor];
@@ -47,6 +47,10 @@ pub(crate) fn router(state: Arc<ConsoleState>) -> Router {
         .route(
             "/tail/stream",
             guarded(s, AUDITOR, "reading events", get(tail::stream)),
+        )
+        .route(
+            "/overview",
+            guarded(s, EXAMINER, "the overview", get(overview::view)),
         )
         .route(
             "/status",

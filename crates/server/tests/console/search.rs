@@ -205,6 +205,49 @@ async fn search_filters_detail_export_and_escaping() {
         .goto(&format!("{base}/events?severity=%3Cb%3Ebold%3C%2Fb%3E"))
         .await;
     browser.screenshot("events-bad-input").await;
+    // Overview: events of now (nil timestamp: the received time), a failed
+    // login through the API, every host silent after 0 minutes.
+    site.send(&[
+        "<131>1 - nowhost app - TEST_NOW - an error now".to_string(),
+        "<134>1 - nowhost app - TEST_NOW - info now".to_string(),
+    ]);
+    let refused = site.api(
+        "POST",
+        "/api/v1/login",
+        "none",
+        r#"{"username": "zed", "password": "not the password"}"#,
+    );
+    assert_eq!(refused, 401);
+    site.wait_stored(&["--code", "TEST_NOW"], 2);
+    site.wait_stored(&["--user", "zed"], 1);
+    browser.goto(&format!("{base}/overview?silent=0")).await;
+    let codes = browser.text("section.bars").await.replace('\n', " ");
+    assert!(codes.contains("TEST_NOW 2"), "{codes}");
+    let failed = browser.texts("section.bars").await.join(" ").replace('\n', " ");
+    assert!(
+        failed.contains("Failed logins by source address 127.0.0.1 1"),
+        "{failed}"
+    );
+    assert!(browser
+        .text("tr[data-host=nowhost]")
+        .await
+        .contains("(silent)"));
+    assert!(browser
+        .client
+        .find(Locator::Css("#rate svg rect"))
+        .await
+        .is_ok());
+    browser.goto(&format!("{base}/overview")).await;
+    assert!(!browser
+        .text("tr[data-host=nowhost]")
+        .await
+        .contains("(silent)"));
+    browser.screenshot("overview").await;
+    browser
+        .goto(&format!("{base}/overview?window=2d&silent=x"))
+        .await;
+    assert_eq!(browser.texts("ul.problems li").await.len(), 2);
+
     // Integrity: verify runs in the background, the page shows its result.
     browser.goto(&format!("{base}/integrity")).await;
     assert!(browser.text("#chain-now").await.contains("Last sequence"));
