@@ -1,6 +1,7 @@
 //! `[http]`: `/health`, `/metrics` and the API, and the limits of its port.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -16,6 +17,8 @@ pub(crate) struct RawHttp {
     max_connections_per_client: Option<usize>,
     console: Option<bool>,
     console_plain_http: Option<bool>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// `[http]`, checked.
@@ -37,6 +40,15 @@ pub(crate) struct HttpConfig {
     /// refused unless this says so explicitly (passwords and session
     /// cookies would cross the network in clear).
     pub console_plain_http: bool,
+    /// HTTPS: the certificate (then its chain) and the private key, PEM.
+    pub tls: Option<HttpTls>,
+}
+
+/// `http.tls_cert` and `http.tls_key`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct HttpTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Default for HttpConfig {
@@ -48,6 +60,7 @@ impl Default for HttpConfig {
             max_connections_per_client: 64,
             console: true,
             console_plain_http: false,
+            tls: None,
         }
     }
 }
@@ -68,12 +81,29 @@ impl RawHttp {
             console_plain_http: self
                 .console_plain_http
                 .unwrap_or(default.console_plain_http),
+            tls: match (self.tls_cert, self.tls_key) {
+                (Some(cert), Some(key)) => Some(HttpTls { cert, key }),
+                (None, None) => None,
+                (Some(_), None) => {
+                    return Err(ConfigError::invalid(
+                        "http.tls_key",
+                        "http.tls_cert is set: HTTPS needs the private key too",
+                    ))
+                }
+                (None, Some(_)) => {
+                    return Err(ConfigError::invalid(
+                        "http.tls_cert",
+                        "http.tls_key is set: HTTPS needs the certificate too",
+                    ))
+                }
+            },
         };
-        if http.console && !http.address.ip().is_loopback() && !http.console_plain_http {
+        let plain = http.tls.is_none();
+        if http.console && plain && !http.address.ip().is_loopback() && !http.console_plain_http {
             return Err(ConfigError::invalid(
                 "http.console",
                 format!(
-                    "the console would serve passwords and session cookies over plain HTTP on {}, which is not a loopback address; set http.console = false, or http.console_plain_http = true to allow it explicitly (docs/console.md)",
+                    "the console would serve passwords and session cookies over plain HTTP on {}, which is not a loopback address; set http.tls_cert and http.tls_key (HTTPS), or http.console = false, or http.console_plain_http = true to allow it explicitly (docs/console.md)",
                     http.address
                 ),
             ));

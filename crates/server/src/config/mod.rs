@@ -450,10 +450,23 @@ mod tests {
             "[http]\naddress = \"0.0.0.0:8514\"\nconsole = false\n",
             "[http]\naddress = \"0.0.0.0:8514\"\nconsole_plain_http = true\n",
             "[http]\naddress = \"[::1]:8514\"\n",
+            "[http]\naddress = \"0.0.0.0:8514\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n",
         ] {
             let config = parse(allowed).unwrap();
             assert_eq!(config.http.console, !allowed.contains("console = false"));
         }
+    }
+
+    #[test]
+    fn https_needs_both_the_certificate_and_the_key() {
+        let err = parse("[http]\ntls_cert = \"c.pem\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("http.tls_key"), "{err}");
+        let err = parse("[http]\ntls_key = \"k.pem\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("http.tls_cert"), "{err}");
     }
 
     #[test]

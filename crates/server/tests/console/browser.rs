@@ -35,6 +35,11 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium; fails (never skips)
     /// when either is missing.
     pub async fn start() -> Browser {
+        Browser::start_with(false).await
+    }
+
+    /// [`Browser::start`], trusting any certificate (a test's own HTTPS).
+    pub async fn start_with(accept_insecure_certs: bool) -> Browser {
         for path in [CHROMEDRIVER, CHROMIUM] {
             assert!(
                 std::path::Path::new(path).exists(),
@@ -85,6 +90,7 @@ impl Browser {
             "goog:chromeOptions".into(),
             serde_json::json!({ "binary": CHROMIUM, "args": args }),
         );
+        caps.insert("acceptInsecureCerts".into(), accept_insecure_certs.into());
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{port}"))
@@ -189,6 +195,19 @@ impl Browser {
             .await
             .ok()
             .map(|c| c.value().to_string())
+    }
+
+    /// Whether the console's session cookie is marked `Secure` and `HttpOnly`.
+    pub async fn session_cookie_flags(&self) -> (bool, bool) {
+        let cookie = self
+            .client
+            .get_named_cookie("netaudit_console")
+            .await
+            .expect("the console's session cookie");
+        (
+            cookie.secure().unwrap_or(false),
+            cookie.http_only().unwrap_or(false),
+        )
     }
 
     /// Saves a PNG of the page as `target/console-screenshots/<name>.png`.

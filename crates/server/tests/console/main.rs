@@ -12,6 +12,7 @@
 mod support;
 
 mod browser;
+mod https;
 mod login;
 mod search;
 mod site;

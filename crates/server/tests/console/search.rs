@@ -223,7 +223,11 @@ async fn search_filters_detail_export_and_escaping() {
     browser.goto(&format!("{base}/overview?silent=0")).await;
     let codes = browser.text("section.bars").await.replace('\n', " ");
     assert!(codes.contains("TEST_NOW 2"), "{codes}");
-    let failed = browser.texts("section.bars").await.join(" ").replace('\n', " ");
+    let failed = browser
+        .texts("section.bars")
+        .await
+        .join(" ")
+        .replace('\n', " ");
     assert!(
         failed.contains("Failed logins by source address 127.0.0.1 1"),
         "{failed}"
