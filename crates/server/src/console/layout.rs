@@ -32,7 +32,7 @@ pub(super) const MENU: &[MenuItem] = &[
     MenuItem {
         path: "/overview",
         label: "Overview",
-        roles: &[Role::Admin, Role::Auditor],
+        roles: &[Role::Auditor],
     },
     MenuItem {
         path: "/status",

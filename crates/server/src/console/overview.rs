@@ -1,4 +1,4 @@
-//! Overview (admin, auditor): over the last hour (per minute) or the last
+//! Overview (auditor: it summarises the events' contents): over the last hour (per minute) or the last
 //! 24 hours (per hour): events by severity, top codes, top hosts and
 //! devices, failed logins by source address, and each sending host's last
 //! event, hosts silent for longer than a chosen time highlighted. Charts
@@ -68,7 +68,7 @@ fn severity_group(code: Option<u8>) -> usize {
     }
 }
 
-/// `GET /overview?window=1h|24h&silent=MINUTES` (admin, auditor).
+/// `GET /overview?window=1h|24h&silent=MINUTES` (auditor).
 pub(super) async fn view(
     State(state): St,
     Extension(viewer): Extension<Viewer>,

@@ -50,7 +50,7 @@ pub(crate) fn router(state: Arc<ConsoleState>) -> Router {
         )
         .route(
             "/overview",
-            guarded(s, EXAMINER, "the overview", get(overview::view)),
+            guarded(s, AUDITOR, "the overview of events", get(overview::view)),
         )
         .route(
             "/status",

@@ -103,7 +103,7 @@ async fn login_lockout_logout_and_csrf() {
     // adds a user, locks and unlocks them and unlocks bob.
     browser.sign_in(base, ADMIN.0, ADMIN.1).await;
     browser
-        .wait_text("h1", "Overview", Duration::from_secs(10))
+        .wait_text("h1", "Monitor > Status", Duration::from_secs(10))
         .await;
     browser.goto(&format!("{base}/users")).await;
     assert_eq!(browser.text("tr[data-user=bob] td.status").await, "locked");
