@@ -307,22 +307,28 @@ pub(super) async fn query(
 /// per stored event (id = sequence number), from `after_seq` or from now.
 pub(super) async fn stream(
     State(state): St,
+    principal: Principal,
     headers: HeaderMap,
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let f = filters(q)?;
     let query = to_store_query(&f, PAGE_MAX)?;
-    event_stream(&state, &headers, query)
+    event_stream(&state, &headers, query, principal.session)
 }
 
 /// The server-sent events of `query` (one `event` per stored event, id =
 /// sequence number), from the `Last-Event-ID` header, else from the
 /// query's `after_seq`, else from now; the API's stream and the console's
 /// live tail.
+///
+/// With `session` (the key of the caller's login session) the stream ends
+/// once that session does: logout, idle timeout, a lock or a password
+/// change stop it as they stop every other request.
 pub(crate) fn event_stream(
-    state: &ApiState,
+    state: &Arc<ApiState>,
     headers: &HeaderMap,
     mut query: StoreQuery,
+    session: Option<String>,
 ) -> Result<Response, ApiError> {
     let store = state.store()?;
     // Last-Event-ID resumes a dropped stream.
@@ -338,11 +344,20 @@ pub(crate) fn event_stream(
     query.order = Order::Ascending;
     let metrics = state.metrics.clone();
     let start = (query, VecDeque::<netaudit_store::StoredEvent>::new());
+    let owner = Arc::downgrade(state);
     let events = futures::stream::unfold(start, move |(mut query, mut buffer)| {
         let store = store.clone();
         let metrics = metrics.clone();
+        let owner = owner.clone();
+        let session = session.clone();
         async move {
             loop {
+                if let Some(key) = &session {
+                    match owner.upgrade() {
+                        Some(state) if state.sessions.is_open(key) => {}
+                        _ => return None,
+                    }
+                }
                 if let Some(e) = buffer.pop_front() {
                     let data = json_of(&e).to_string();
                     let event = SseEvent::default()

@@ -106,6 +106,7 @@ pub(super) async fn view(
 /// `Last-Event-ID`, which wins.
 pub(super) async fn stream(
     State(state): St,
+    Extension(viewer): Extension<Viewer>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
@@ -128,5 +129,11 @@ pub(super) async fn stream(
     search.limit = crate::api::events::PAGE_MAX;
     let mut query = search.to_query().map_err(PageError::bad_request)?;
     query.after_seq = after;
-    Ok(event_stream(&state.api, &headers, query)?)
+    // The stream ends with the viewer's session (logout, idle, lock).
+    Ok(event_stream(
+        &state.api,
+        &headers,
+        query,
+        Some(viewer.session_key.clone()),
+    )?)
 }

@@ -69,7 +69,7 @@ async fn live_tail_shows_new_events_and_misses_none_on_resume() {
         .expect("timeout");
     write!(
         stream,
-        "GET /tail/stream?host=tailhost HTTP/1.1\r\nHost: x\r\nCookie: netaudit_console={cookie}\r\nLast-Event-ID: {first_seq}\r\nAccept: text/event-stream\r\n\r\n"
+        "GET /tail/stream?host=tailhost HTTP/1.1\r\nHost: x\r\nCookie: netaudit_console={cookie}\r\nLast-Event-ID: {first_seq}\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n"
     )
     .expect("request");
     let mut seen = String::new();
@@ -86,5 +86,28 @@ async fn live_tail_shows_new_events_and_misses_none_on_resume() {
         !seen.contains("first live event"),
         "resumed before Last-Event-ID: {seen}"
     );
+
+    // Logging out ends the session, and with it the open stream.
+    browser.click("header form button").await;
+    browser
+        .wait_text("p.note", "You are signed out", Duration::from_secs(10))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break,
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stream went on 30 s after the logout"
+        );
+    }
     browser.close().await;
 }
