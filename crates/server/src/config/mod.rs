@@ -18,12 +18,15 @@
 //! store.rs     [store]          pipeline.rs  [pipeline]
 //! listener.rs  [[listener]]     http.rs      [http]
 //! api.rs       [api]            log.rs       [log]
+//! integrity.rs [integrity]      duration.rs  "30s", "1h", "7d"
 //! output/      [[output.syslog]], [[output.file]], [[output.radius]]
 //! ```
 
 pub(crate) mod api;
+mod duration;
 pub(crate) mod error;
 pub(crate) mod http;
+pub(crate) mod integrity;
 pub(crate) mod listener;
 mod locate;
 pub(crate) mod log;
@@ -38,6 +41,7 @@ use serde::Deserialize;
 pub(crate) use api::ApiConfig;
 pub(crate) use error::ConfigError;
 pub(crate) use http::HttpConfig;
+pub(crate) use integrity::{IntegrityConfig, IntegritySchedule};
 pub(crate) use listener::{
     ListenerConfig, ListenerTlsConfig, ListenerTransport, OnParseError, StreamConfig,
 };
@@ -51,6 +55,7 @@ pub(crate) use store::StoreConfig;
 
 use api::RawApi;
 use http::RawHttp;
+use integrity::RawIntegrity;
 use listener::RawListener;
 use locate::line_column;
 use log::RawLog;
@@ -77,6 +82,8 @@ struct RawConfig {
     log: RawLog,
     #[serde(default)]
     api: RawApi,
+    #[serde(default)]
+    integrity: RawIntegrity,
 }
 
 /// The whole configuration, checked.
@@ -89,6 +96,7 @@ pub(crate) struct Config {
     pub output: OutputConfig,
     pub log: LogConfig,
     pub api: ApiConfig,
+    pub integrity: IntegrityConfig,
 }
 
 impl Default for Config {
@@ -101,6 +109,7 @@ impl Default for Config {
             output: OutputConfig::default(),
             log: LogConfig::default(),
             api: ApiConfig::default(),
+            integrity: IntegrityConfig::default(),
         }
     }
 }
@@ -117,6 +126,7 @@ impl RawConfig {
             None => listener::default_listeners(),
         };
         let output = self.output.resolve()?;
+        let integrity = self.integrity.resolve()?;
         Ok(Config {
             store,
             pipeline,
@@ -125,6 +135,7 @@ impl RawConfig {
             output,
             log: self.log.resolve(),
             api,
+            integrity,
         })
     }
 }
@@ -239,6 +250,13 @@ impl Config {
         }
         for o in &self.output.file {
             out.push_str(&format!("output.file {}: {}\n", o.name, o.dir.display()));
+        }
+        if let Some(s) = &self.integrity.schedule {
+            out.push_str(&format!(
+                "integrity: chain verified every {}s (whole store every {}s)\n",
+                s.every.as_secs(),
+                s.full_every.as_secs()
+            ));
         }
         out
     }

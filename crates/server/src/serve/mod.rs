@@ -16,6 +16,7 @@
 
 pub(crate) mod http;
 pub(crate) mod listener;
+mod notify;
 mod relp;
 mod stops;
 pub(crate) mod tls;
@@ -126,6 +127,8 @@ pub(crate) async fn serve<S: EventSink>(
             alerts: alerts_tx,
         }),
         outputs: Outputs::default(),
+        integrity: None,
+        retention: None,
     };
     // Signals are caught from here on, and the HTTP port (whose `/health`
     // tells supervisors and tests that the server is up) opens last, once
@@ -145,6 +148,17 @@ pub(crate) async fn serve<S: EventSink>(
         }
         if let Some(ctx) = &server.outputs_context {
             server.outputs = Outputs::start(&server.config.output, ctx);
+            server.integrity = crate::integrity::IntegrityCheck::start(
+                &server.config.integrity,
+                &server.config.store.to_store_config(),
+                metrics.clone(),
+                server.chunk_tx.downgrade(),
+            )?;
+            server.retention = crate::retention_watch::RetentionWatch::start(
+                ctx.store.clone(),
+                metrics.clone(),
+                server.chunk_tx.downgrade(),
+            )?;
         }
         http::start(
             &server.config.http,
@@ -161,10 +175,11 @@ pub(crate) async fn serve<S: EventSink>(
                 store_last_seq = metrics.committed.last_seq(),
                 "netaudit serve is running"
             );
+            notify::ready(metrics.clone(), http_cancel.clone());
             loop {
                 tokio::select! {
-                    _ = terminate.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
-                    _ = interrupt.recv() => { tracing::info!("SIGINT: shutting down"); break; }
+                    _ = terminate.recv() => { tracing::info!("SIGTERM: shutting down"); notify::stopping(); break; }
+                    _ = interrupt.recv() => { tracing::info!("SIGINT: shutting down"); notify::stopping(); break; }
                     _ = hangup.recv() => server.reload_on_signal().await,
                     Some(request) = control_rx.recv() => server.control(request).await,
                 }
@@ -317,6 +332,10 @@ struct Server {
     /// Present when the server runs on a store (outputs read from it).
     outputs_context: Option<OutputContext>,
     outputs: Outputs,
+    /// The scheduled chain verification, when `[integrity]` sets one.
+    integrity: Option<crate::integrity::IntegrityCheck>,
+    /// Retention's drops and waits told as events, when retention is set.
+    retention: Option<crate::retention_watch::RetentionWatch>,
 }
 
 impl Server {
@@ -392,6 +411,7 @@ impl Server {
             ("http", new.http != self.config.http),
             ("log", new.log != self.config.log),
             ("api", new.api != self.config.api),
+            ("integrity", new.integrity != self.config.integrity),
         ] {
             if changed {
                 tracing::warn!(
@@ -490,8 +510,16 @@ impl Server {
             metrics,
             outputs,
             outputs_context,
+            integrity,
+            retention,
             ..
         } = self;
+        if let Some(integrity) = integrity {
+            integrity.stop();
+        }
+        if let Some(retention) = retention {
+            retention.stop();
+        }
         drain_listeners(listeners).await;
         // Outputs stop before the pipeline closes (they may hold a sender
         // for alert events); what they delivered is behind their cursors.

@@ -9,6 +9,8 @@
 mod support;
 
 mod format;
+mod man;
 mod parse;
 mod radius;
+mod setup;
 mod store;
