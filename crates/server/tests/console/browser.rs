@@ -163,6 +163,34 @@ impl Browser {
             .expect("click");
     }
 
+    /// Clicks `css` (a form's button) and waits (bounded) until the page it
+    /// leads to has loaded, so that the next step never races the form.
+    pub async fn submit(&self, css: &str) {
+        self.client
+            .execute("window.__netauditOldPage = true;", vec![])
+            .await
+            .expect("mark the page");
+        self.click(css).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let fresh = self
+                .client
+                .execute(
+                    "return window.__netauditOldPage === undefined && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await;
+            if matches!(fresh, Ok(serde_json::Value::Bool(true))) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no new page within 20 s after clicking {css}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Waits (bounded by `limit`) until `css` has an element whose text
     /// contains `needle`; returns how long it took.
     pub async fn wait_text(&self, css: &str, needle: &str, limit: Duration) -> Duration {
@@ -185,7 +213,7 @@ impl Browser {
         self.goto(&format!("{base}/login")).await;
         self.fill("#username", user).await;
         self.fill("#password", password).await;
-        self.click("#sign-in").await;
+        self.submit("#sign-in").await;
     }
 
     /// The console's session cookie (HttpOnly: only WebDriver can read it).

@@ -65,7 +65,7 @@ async fn search_filters_detail_export_and_escaping() {
 
     // One search through the form itself.
     browser.fill("input[name=code]", "JUNOSCOPE_COMMIT_*").await;
-    browser.click("#search").await;
+    browser.submit("#search").await;
     browser
         .wait_text(
             "#results",
