@@ -29,3 +29,4 @@ pub(crate) use lockout::{LoginOutcome, Policy};
 pub(crate) use names::{validate_name, NAME_MAX};
 pub(crate) use role::Role;
 pub(crate) use tokens::{random_secret, token_digest, TOKEN_PREFIX};
+pub(crate) use users::User;
