@@ -26,7 +26,7 @@ pub(crate) struct Args {
     pub config: PathBuf,
     /// Change one answer of an existing file and keep everything else
     /// (comments included): `facility` (of every syslog destination),
-    /// `store_path`, `synchronous`, `http_address`, an `api.` key of the
+    /// `listener`, `destination`, `radius` (the whole list asked again), `store_path`, `synchronous`, `http_address`, an `api.` key of the
     /// authentication policy, or `admin` (create another administrator).
     #[arg(long, value_name = "ANSWER", value_parser = clap::builder::PossibleValuesParser::new(reconfigure::KEYS))]
     pub reconfigure: Option<String>,
@@ -74,7 +74,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             let file = answers_file
                 .as_ref()
                 .map(|((answers, raw), path)| AnswersFile { answers, raw, path });
-            match reconfigure::change(key, old, file.as_ref(), &auth_db)? {
+            let secrets_dir = args
+                .config
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            match reconfigure::change(key, old, file.as_ref(), &auth_db, secrets_dir)? {
                 Change::File { text, what } => (text, what, None),
                 Change::Admin(admin) => {
                     create_admin(&current, &admin)?;

@@ -162,6 +162,11 @@ pub(crate) fn check_path(text: &str) -> Result<PathBuf, String> {
 }
 
 impl Answers {
+    /// Every answer at its default, no lists, no administrator.
+    pub(crate) fn empty() -> Answers {
+        toml::from_str("").unwrap_or_else(|_| unreachable!("every key has a default"))
+    }
+
     /// Every answer checked as the wizard checks it; the error names the
     /// key as written in the answers file.
     pub(crate) fn check(&self) -> Result<(), String> {

@@ -74,6 +74,31 @@ pub(crate) fn ask_all(secrets_dir: &Path) -> anyhow::Result<(Answers, FirstAdmin
         &default_http_address(),
         check_socket_address,
     )?;
+    let listeners = ask_listeners()?;
+    let destinations = ask_destinations()?;
+    let radius = ask_radius(secrets_dir)?;
+    println!("The authentication policy of the HTTP API:");
+    let mut api = std::collections::BTreeMap::new();
+    for key in &POLICY_KEYS {
+        api.insert(key.key.to_string(), ask_policy(key, key.default)?);
+    }
+    let admin = ask_admin(&auth_db_beside(&store_path))?;
+    let answers = Answers {
+        facility,
+        store_path,
+        synchronous,
+        http_address,
+        listeners,
+        destinations,
+        radius,
+        api,
+        admin: None,
+    };
+    Ok((answers, admin))
+}
+
+/// The syslog listeners, one at a time until `done` (also `--reconfigure listener`).
+pub(crate) fn ask_listeners() -> anyhow::Result<Vec<ListenerAnswer>> {
     let mut listeners = Vec::new();
     loop {
         let protocol = ask(
@@ -108,6 +133,11 @@ pub(crate) fn ask_all(secrets_dir: &Path) -> anyhow::Result<(Answers, FirstAdmin
             key,
         });
     }
+    Ok(listeners)
+}
+
+/// The remote syslog destinations (also `--reconfigure destination`).
+pub(crate) fn ask_destinations() -> anyhow::Result<Vec<DestinationAnswer>> {
     let mut destinations = Vec::new();
     loop {
         let transport = ask(
@@ -144,6 +174,12 @@ pub(crate) fn ask_all(secrets_dir: &Path) -> anyhow::Result<(Answers, FirstAdmin
             ca,
         });
     }
+    Ok(destinations)
+}
+
+/// The RADIUS accounting servers, their secrets written to 0600 files in
+/// `secrets_dir` (also `--reconfigure radius`).
+pub(crate) fn ask_radius(secrets_dir: &Path) -> anyhow::Result<Vec<RadiusAnswer>> {
     let mut radius = Vec::new();
     loop {
         let server = ask(
@@ -171,24 +207,7 @@ pub(crate) fn ask_all(secrets_dir: &Path) -> anyhow::Result<(Answers, FirstAdmin
             secret_file,
         });
     }
-    println!("The authentication policy of the HTTP API:");
-    let mut api = std::collections::BTreeMap::new();
-    for key in &POLICY_KEYS {
-        api.insert(key.key.to_string(), ask_policy(key, key.default)?);
-    }
-    let admin = ask_admin(&auth_db_beside(&store_path))?;
-    let answers = Answers {
-        facility,
-        store_path,
-        synchronous,
-        http_address,
-        listeners,
-        destinations,
-        radius,
-        api,
-        admin: None,
-    };
-    Ok((answers, admin))
+    Ok(radius)
 }
 
 /// Asks whether to write the file (after its diff was shown).

@@ -12,8 +12,11 @@ use super::policy::{policy_key, AdminAnswer, FirstAdmin};
 use super::prompt;
 
 /// Every answer `--reconfigure` changes.
-pub(crate) const KEYS: [&str; 11] = [
+pub(crate) const KEYS: [&str; 14] = [
     "facility",
+    "listener",
+    "destination",
+    "radius",
     "store_path",
     "synchronous",
     "http_address",
@@ -67,6 +70,7 @@ pub(crate) fn change(
     old: &str,
     file: Option<&AnswersFile<'_>>,
     auth_db: &Path,
+    secrets_dir: &Path,
 ) -> anyhow::Result<Change> {
     if let Some(file) = file {
         file.require(key)?;
@@ -90,6 +94,9 @@ pub(crate) fn change(
                 text: with_facility(old, &facility)?,
                 what: format!("reconfigured: facility set to {facility}"),
             });
+        }
+        "listener" | "destination" | "radius" => {
+            return replace_list(key, old, file, secrets_dir);
         }
         "admin" => {
             let admin = match file.and_then(|f| f.answers.admin.as_ref()) {
@@ -182,6 +189,77 @@ pub(crate) fn change(
     })
 }
 
+/// `listener`, `destination` or `radius`: the whole list asked again (or
+/// read) and put in place of the file's `[[listener]]`, `[[output.syslog]]`
+/// or `[[output.radius]]` (the destinations keep the file's facility).
+fn replace_list(
+    key: &str,
+    old: &str,
+    file: Option<&AnswersFile<'_>>,
+    secrets_dir: &Path,
+) -> anyhow::Result<Change> {
+    let mut made = Answers::empty();
+    made.facility = current_facility(old).unwrap_or_else(|| made.facility.clone());
+    let (table, item): (Option<&str>, &str) = match key {
+        "listener" => {
+            made.listeners = match file {
+                Some(f) => f.answers.listeners.clone(),
+                None => prompt::ask_listeners()?,
+            };
+            (None, "listener")
+        }
+        "destination" => {
+            made.destinations = match file {
+                Some(f) => f.answers.destinations.clone(),
+                None => prompt::ask_destinations()?,
+            };
+            (Some("output"), "syslog")
+        }
+        _ => {
+            made.radius = match file {
+                Some(f) => f.answers.radius.clone(),
+                None => prompt::ask_radius(secrets_dir)?,
+            };
+            (Some("output"), "radius")
+        }
+    };
+    let rendered: toml_edit::DocumentMut = made.render().parse().context("the new list")?;
+    let new_item = match table {
+        Some(t) => rendered.get(t).and_then(|t| t.get(item)).cloned(),
+        None => rendered.get(item).cloned(),
+    };
+    let count = new_item
+        .as_ref()
+        .and_then(|i| i.as_array_of_tables())
+        .map_or(0, |a| a.len());
+    let mut doc: toml_edit::DocumentMut = old.parse().context("the configuration is not TOML")?;
+    let parent = match table {
+        Some(t) => {
+            if doc.get(t).is_none() && new_item.is_some() {
+                let mut implicit = toml_edit::Table::new();
+                implicit.set_implicit(true);
+                doc.insert(t, toml_edit::Item::Table(implicit));
+            }
+            doc.get_mut(t).and_then(|t| t.as_table_like_mut())
+        }
+        None => Some(doc.as_table_mut() as &mut dyn toml_edit::TableLike),
+    };
+    if let Some(parent) = parent {
+        match new_item {
+            Some(new_item) => {
+                parent.insert(item, new_item);
+            }
+            None => {
+                parent.remove(item);
+            }
+        }
+    }
+    Ok(Change::File {
+        text: doc.to_string(),
+        what: format!("reconfigured: {key} set to {count} entries"),
+    })
+}
+
 fn resolve(
     answer: &AdminAnswer,
     file: Option<&AnswersFile<'_>>,
@@ -207,7 +285,13 @@ mod tests {
             raw: &raw,
             path: Path::new("a.toml"),
         };
-        match change(key, old, Some(&file), Path::new("/no/auth.db"))? {
+        match change(
+            key,
+            old,
+            Some(&file),
+            Path::new("/no/auth.db"),
+            Path::new("."),
+        )? {
             Change::File { text, .. } => Ok(text),
             Change::Admin(_) => unreachable!(),
         }
@@ -234,6 +318,21 @@ mod tests {
         assert!(
             new.contains("path = \"a.db\"\nsynchronous = \"normal\""),
             "{new}"
+        );
+        let new = file_change(
+            "destination",
+            old,
+            "[[destination]]\ntransport = \"udp\"\naddress = \"h:514\"\n",
+        )
+        .unwrap();
+        assert!(
+            new.contains("[[output.syslog]]\nname = \"syslog-1\"\ntransport = \"udp\""),
+            "{new}"
+        );
+        let gone = file_change("destination", &new, "destination = []\n").unwrap();
+        assert!(
+            !gone.contains("output.syslog") && gone.contains("# kept\n"),
+            "{gone}"
         );
         let err = file_change("api.lockout_secs", old, "facility = \"local2\"\n").unwrap_err();
         assert!(

@@ -471,6 +471,31 @@ fn the_answers_make_the_policy_and_an_administrator_who_logs_in() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(login(addr, "second", "battery-staple-2"), 200);
+    // A list answer: the listeners asked (here: read) again as a whole.
+    let udp = free_port();
+    std::fs::write(
+        &change,
+        format!("[[listener]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:{udp}\"\n"),
+    )
+    .unwrap();
+    let out = netaudit(&[
+        "setup",
+        "-c",
+        c,
+        "--reconfigure",
+        "listener",
+        "--non-interactive",
+        "--answers",
+        ch,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("-protocol = \"tcp\"") && stdout.contains("+protocol = \"udp\""),
+        "{stdout}"
+    );
+    let written = std::fs::read_to_string(&config).unwrap();
+    assert_eq!(written.matches("[[listener]]").count(), 1, "{written}");
     // Both creations are audited as `netaudit user add` audits them.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
