@@ -83,6 +83,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 Change::File { text, what } => (text, what, None),
                 Change::Admin(admin) => {
                     create_admin(&current, &admin)?;
+                    hand_over_auth_db(&current);
                     return Ok(ExitCode::SUCCESS);
                 }
             }
@@ -153,7 +154,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
         None => {}
     }
+    hand_over_auth_db(&config);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The auth database the wizard may have created (as root) goes to the
+/// owner of its directory, the service user.
+fn hand_over_auth_db(config: &crate::config::Config) {
+    let path = config.api.auth_db_path(&config.store);
+    if let Err(e) = apply::give_to_directory_owner(&path) {
+        eprintln!(
+            "netaudit: warning: {}: cannot give it to the owner of its directory: {e}",
+            path.display()
+        );
+    }
 }
 
 /// The administrator in the auth database `config` names, audited as
