@@ -511,3 +511,52 @@ fn the_answers_make_the_policy_and_an_administrator_who_logs_in() {
     }
     assert!(server.stop().success(), "{}", server.log());
 }
+
+#[test]
+fn reconfigure_asks_one_answer_on_the_terminal_with_the_current_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("netaudit.toml");
+    let c = config.to_str().unwrap();
+    let path = answers(dir.path(), 1, 2, 3, "");
+    let t = std::fs::read_to_string(&path).unwrap() + "[api]\nsession_idle_timeout_secs = 600\n";
+    std::fs::write(&path, t).unwrap();
+    let out = netaudit(&[
+        "setup",
+        "-c",
+        c,
+        "--non-interactive",
+        "--answers",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_netaudit"));
+    command.args([
+        "setup",
+        "-c",
+        c,
+        "--reconfigure",
+        "api.session_idle_timeout_secs",
+    ]);
+    let mut p = rexpect::session::spawn_command(command, Some(30_000)).unwrap();
+    p.exp_string("Seconds after which an unused session ends [600]:")
+        .unwrap();
+    p.send_line("100000").unwrap();
+    p.exp_string("100000 is out of range (60 to 86400)")
+        .unwrap();
+    p.send_line("1200").unwrap();
+    p.exp_string("-session_idle_timeout_secs = 600").unwrap();
+    p.exp_string("+session_idle_timeout_secs = 1200").unwrap();
+    p.exp_string("Write ").unwrap();
+    p.send_line("y").unwrap();
+    p.exp_string("passes check-config").unwrap();
+    p.exp_eof().unwrap();
+    let written = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        written.contains("session_idle_timeout_secs = 1200\n"),
+        "{written}"
+    );
+    assert!(
+        written.contains("[[output.syslog]]"),
+        "the rest is kept: {written}"
+    );
+}
