@@ -145,6 +145,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 args.config.display()
             );
         }
+        if let Some(key) = args
+            .reconfigure
+            .as_deref()
+            .filter(|k| !reconfigure::reloads(k))
+        {
+            println!(
+                "{key} takes effect when netaudit serve restarts (a reload applies outputs and listeners only)"
+            );
+        }
         config
     };
     match admin {

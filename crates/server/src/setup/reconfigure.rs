@@ -29,6 +29,12 @@ pub(crate) const KEYS: [&str; 14] = [
     "admin",
 ];
 
+/// True for the answers a running server applies on SIGHUP (its outputs
+/// and listeners, docs/operations.md); the others wait for a restart.
+pub(crate) fn reloads(key: &str) -> bool {
+    matches!(key, "facility" | "listener" | "destination" | "radius")
+}
+
 /// What a reconfiguration does.
 #[derive(Debug)]
 pub(crate) enum Change {

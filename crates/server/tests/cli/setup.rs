@@ -433,6 +433,10 @@ fn the_answers_make_the_policy_and_an_administrator_who_logs_in() {
         stdout.contains("-max_login_attempts = 2") && stdout.contains("+max_login_attempts = 4"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("api.max_login_attempts takes effect when netaudit serve restarts"),
+        "{stdout}"
+    );
     let out = netaudit(&[
         "setup",
         "-c",
