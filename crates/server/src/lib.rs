@@ -18,5 +18,6 @@ mod metrics;
 mod output;
 mod pem;
 mod pipeline;
+mod policy;
 mod self_events;
 mod serve;

@@ -13,6 +13,7 @@ mod openapi;
 mod operations;
 mod outbox;
 mod outputs;
+mod policies;
 mod principal;
 mod routes;
 mod session;

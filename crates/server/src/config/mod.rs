@@ -19,6 +19,7 @@
 //! listener.rs  [[listener]]     http.rs      [http]
 //! api.rs       [api]            log.rs       [log]
 //! output/      [[output.syslog]], [[output.file]], [[output.radius]]
+//! policy.rs    [[policy]]       policy_action.rs  [[policy.action]]
 //! ```
 
 pub(crate) mod api;
@@ -29,6 +30,8 @@ mod locate;
 pub(crate) mod log;
 pub(crate) mod output;
 pub(crate) mod pipeline;
+pub(crate) mod policy;
+pub(crate) mod policy_action;
 pub(crate) mod store;
 
 use std::path::Path;
@@ -47,6 +50,8 @@ pub(crate) use output::format::OutputFormat;
 pub(crate) use output::syslog::{OutputTlsConfig, SyslogOutputConfig, Transport};
 pub(crate) use output::OutputConfig;
 pub(crate) use pipeline::PipelineConfig;
+pub(crate) use policy::PolicyConfig;
+pub(crate) use policy_action::ActionConfig;
 pub(crate) use store::StoreConfig;
 
 use api::RawApi;
@@ -56,6 +61,7 @@ use locate::line_column;
 use log::RawLog;
 use output::RawOutput;
 use pipeline::RawPipeline;
+use policy::RawPolicy;
 use store::RawStore;
 
 /// The whole file as written; each section resolves in its own module.
@@ -77,6 +83,9 @@ struct RawConfig {
     log: RawLog,
     #[serde(default)]
     api: RawApi,
+    /// `[[policy]]` tables.
+    #[serde(default, rename = "policy")]
+    policies: Vec<RawPolicy>,
 }
 
 /// The whole configuration, checked.
@@ -89,6 +98,7 @@ pub(crate) struct Config {
     pub output: OutputConfig,
     pub log: LogConfig,
     pub api: ApiConfig,
+    pub policies: Vec<PolicyConfig>,
 }
 
 impl Default for Config {
@@ -101,6 +111,7 @@ impl Default for Config {
             output: OutputConfig::default(),
             log: LogConfig::default(),
             api: ApiConfig::default(),
+            policies: Vec::new(),
         }
     }
 }
@@ -117,6 +128,7 @@ impl RawConfig {
             None => listener::default_listeners(),
         };
         let output = self.output.resolve()?;
+        let policies = policy::resolve_policies(self.policies)?;
         Ok(Config {
             store,
             pipeline,
@@ -125,6 +137,7 @@ impl RawConfig {
             output,
             log: self.log.resolve(),
             api,
+            policies,
         })
     }
 }
@@ -202,8 +215,18 @@ impl Config {
     /// of the running output. Kept out of parsing, like the TLS files.
     /// Also notes a digest of those files in each table, so that a reload
     /// sees a changed secret or dictionary as a changed output.
+    /// The programs and secret files of the policies' actions are checked
+    /// here too.
     pub(crate) fn resolve_outputs(&mut self) -> Result<(), ConfigError> {
-        self.output.resolve_references()
+        self.output.resolve_references()?;
+        for (index, policy) in self.policies.iter().enumerate() {
+            for (action_index, action) in policy.actions.iter().enumerate() {
+                action
+                    .check_references()
+                    .map_err(|err| err.under(&format!("policy[{index}].action[{action_index}]")))?;
+            }
+        }
+        Ok(())
     }
 
     /// A few lines saying what this configuration will do.
@@ -234,6 +257,15 @@ impl Config {
         }
         for o in &self.output.file {
             out.push_str(&format!("output.file {}: {}\n", o.name, o.dir.display()));
+        }
+        for p in &self.policies {
+            out.push_str(&format!(
+                "policy {}: {}{}, {} action(s)\n",
+                p.name,
+                p.correlation.kind(),
+                if p.enabled { "" } else { " (disabled)" },
+                p.actions.len()
+            ));
         }
         out
     }

@@ -38,6 +38,7 @@ use crate::pipeline::ingest::Ingest;
 use crate::pipeline::origin::{self, Chunk};
 use crate::pipeline::sink::EventSink;
 use crate::pipeline::store_wait::StoreWait;
+use crate::policy::{Policies, PolicyContext};
 use listener::RunningListener;
 
 /// Runs the server until SIGTERM or SIGINT; returns the sink after the last
@@ -107,6 +108,19 @@ pub(crate) async fn serve<S: EventSink>(
         max_delay: Duration::from_millis(config.pipeline.batch_max_delay_ms),
     };
     let batches = batch_tx.downgrade();
+    // Policies store their events straight to the writer and open their
+    // own connection to the user database (for `lock-user`).
+    let policy_context = match &store {
+        Some(store) => Some(PolicyContext {
+            store: store.clone(),
+            metrics: metrics.clone(),
+            writer: batch_tx.downgrade(),
+            auth: crate::auth::AuthDb::open(&config.api.auth_db_path(&config.store))
+                .map(Arc::new)
+                .ok(),
+        }),
+        None => None,
+    };
     let batcher = tokio::spawn(batcher::run_batcher(chunk_rx, batch_tx, limits, pool));
 
     let http_cancel = CancellationToken::new();
@@ -126,6 +140,8 @@ pub(crate) async fn serve<S: EventSink>(
             alerts: alerts_tx,
         }),
         outputs: Outputs::default(),
+        policy_context,
+        policies: Policies::default(),
     };
     // Signals are caught from here on, and the HTTP port (whose `/health`
     // tells supervisors and tests that the server is up) opens last, once
@@ -145,6 +161,9 @@ pub(crate) async fn serve<S: EventSink>(
         }
         if let Some(ctx) = &server.outputs_context {
             server.outputs = Outputs::start(&server.config.output, ctx);
+        }
+        if let Some(ctx) = &server.policy_context {
+            server.policies = Policies::start(&server.config.policies, ctx);
         }
         http::start(
             &server.config.http,
@@ -317,6 +336,9 @@ struct Server {
     /// Present when the server runs on a store (outputs read from it).
     outputs_context: Option<OutputContext>,
     outputs: Outputs,
+    /// Present when the server runs on a store (policies read from it).
+    policy_context: Option<PolicyContext>,
+    policies: Policies,
 }
 
 impl Server {
@@ -373,6 +395,9 @@ impl Server {
             }
             ControlRequest::Outputs(reply) => {
                 let _ = reply.send(self.config.output.clone());
+            }
+            ControlRequest::Policies(reply) => {
+                let _ = reply.send(self.config.policies.clone());
             }
         }
     }
@@ -462,6 +487,11 @@ impl Server {
             let (kept, stopped, started) = self.outputs.reload(&new.output, ctx).await;
             tracing::info!(kept, stopped, started, "{by}: outputs reloaded");
         }
+        if let Some(ctx) = &self.policy_context {
+            let (kept, stopped, started) = self.policies.reload(&new.policies, ctx).await;
+            tracing::info!(kept, stopped, started, "{by}: policies reloaded");
+        }
+        self.config.policies = new.policies.clone();
         let old_output = std::mem::replace(&mut self.config.output, new.output.clone());
         tracing::info!(
             kept,
@@ -490,6 +520,8 @@ impl Server {
             metrics,
             outputs,
             outputs_context,
+            policies,
+            policy_context,
             ..
         } = self;
         drain_listeners(listeners).await;
@@ -497,6 +529,8 @@ impl Server {
         // for alert events); what they delivered is behind their cursors.
         outputs.stop().await;
         drop(outputs_context);
+        policies.stop().await;
+        drop(policy_context);
         drop(chunk_tx);
         if let Err(err) = batcher.await {
             tracing::error!(error = %err, "batcher task failed");

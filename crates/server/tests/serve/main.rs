@@ -13,6 +13,7 @@ mod config_errors;
 mod crash;
 mod full_disk;
 mod inputs;
+mod policies;
 mod radius;
 mod reload;
 mod relp;

@@ -1,0 +1,115 @@
+//! Event policies (`[[policy]]`, docs/policies.md): automated responses to
+//! audit events.
+//!
+//! ```text
+//! store --policy:<name>--> engine (matcher, correlation) --> NETAUDIT_POLICY_TRIGGERED --> store
+//! store --policy-action:<name>--> actions (exec, webhook, lock-user) --> NETAUDIT_POLICY_ACTION --> store
+//! ```
+//!
+//! The evaluation is pure (`matcher.rs`, `field.rs`, `correlation.rs`);
+//! `engine.rs` and `actions.rs` are the store consumers around it, each
+//! with its own durable cursor; `derived.rs` makes the events they store.
+
+pub(crate) mod actions;
+pub(crate) mod context;
+pub(crate) mod correlation;
+pub(crate) mod derived;
+pub(crate) mod engine;
+pub(crate) mod exec;
+pub(crate) mod field;
+pub(crate) mod matcher;
+pub(crate) mod webhook;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::PolicyConfig;
+pub(crate) use context::PolicyContext;
+
+struct RunningPolicy {
+    config: PolicyConfig,
+    cancel: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// The running policies of a server.
+#[derive(Default)]
+pub(crate) struct Policies {
+    running: Vec<RunningPolicy>,
+}
+
+impl Policies {
+    /// Starts every enabled policy.
+    pub(crate) fn start(configs: &[PolicyConfig], ctx: &PolicyContext) -> Policies {
+        let mut policies = Policies::default();
+        for config in configs.iter().filter(|p| p.enabled) {
+            policies.running.push(spawn(config.clone(), ctx.clone()));
+        }
+        policies
+    }
+
+    /// SIGHUP: unchanged policies keep running (and their state); changed
+    /// ones restart from their cursors (their state rebuilt from the
+    /// store); removed or disabled ones stop. Returns (kept, stopped, started).
+    pub(crate) async fn reload(
+        &mut self,
+        configs: &[PolicyConfig],
+        ctx: &PolicyContext,
+    ) -> (usize, usize, usize) {
+        let wanted: Vec<&PolicyConfig> = configs.iter().filter(|p| p.enabled).collect();
+        let (keep, stop): (Vec<_>, Vec<_>) = std::mem::take(&mut self.running)
+            .into_iter()
+            .partition(|r| wanted.contains(&&r.config));
+        let stopped = stop.len();
+        for running in stop {
+            stop_one(running).await;
+        }
+        self.running = keep;
+        let kept = self.running.len();
+        let mut started = 0;
+        for config in wanted {
+            if self.running.iter().any(|r| &r.config == config) {
+                continue;
+            }
+            self.running.push(spawn(config.clone(), ctx.clone()));
+            started += 1;
+        }
+        (kept, stopped, started)
+    }
+
+    /// Stops every policy; what each has done is behind its cursors.
+    pub(crate) async fn stop(self) {
+        for running in self.running {
+            stop_one(running).await;
+        }
+    }
+}
+
+fn spawn(config: PolicyConfig, ctx: PolicyContext) -> RunningPolicy {
+    let cancel = CancellationToken::new();
+    let mut tasks = vec![tokio::spawn(engine::run(
+        config.clone(),
+        ctx.clone(),
+        cancel.clone(),
+    ))];
+    if !config.actions.is_empty() {
+        tasks.push(tokio::spawn(actions::run(
+            config.clone(),
+            ctx,
+            cancel.clone(),
+        )));
+    }
+    RunningPolicy {
+        config,
+        cancel,
+        tasks,
+    }
+}
+
+async fn stop_one(running: RunningPolicy) {
+    running.cancel.cancel();
+    for task in running.tasks {
+        if let Err(err) = task.await {
+            tracing::error!(policy = %running.config.name, error = %err, "policy task failed");
+        }
+    }
+}
