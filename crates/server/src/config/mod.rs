@@ -20,9 +20,11 @@
 //! api.rs       [api]            log.rs       [log]
 //! output/      [[output.syslog]], [[output.file]], [[output.radius]]
 //! policy.rs    [[policy]]       policy_action.rs  [[policy.action]]
+//! builtin_policies.rs  [builtin_policies] (the NDcPP policies)
 //! ```
 
 pub(crate) mod api;
+pub(crate) mod builtin_policies;
 pub(crate) mod error;
 pub(crate) mod http;
 pub(crate) mod listener;
@@ -55,6 +57,7 @@ pub(crate) use policy_action::ActionConfig;
 pub(crate) use store::StoreConfig;
 
 use api::RawApi;
+use builtin_policies::RawBuiltins;
 use http::RawHttp;
 use listener::RawListener;
 use locate::line_column;
@@ -86,6 +89,8 @@ struct RawConfig {
     /// `[[policy]]` tables.
     #[serde(default, rename = "policy")]
     policies: Vec<RawPolicy>,
+    #[serde(default)]
+    builtin_policies: RawBuiltins,
 }
 
 /// The whole configuration, checked.
@@ -111,7 +116,9 @@ impl Default for Config {
             output: OutputConfig::default(),
             log: LogConfig::default(),
             api: ApiConfig::default(),
-            policies: Vec::new(),
+            policies: RawBuiltins::default().resolve().unwrap_or_else(|err| {
+                unreachable!("the built-in policies' defaults are valid: {err}")
+            }),
         }
     }
 }
@@ -128,7 +135,8 @@ impl RawConfig {
             None => listener::default_listeners(),
         };
         let output = self.output.resolve()?;
-        let policies = policy::resolve_policies(self.policies)?;
+        let mut policies = self.builtin_policies.resolve()?;
+        policies.extend(policy::resolve_policies(self.policies, &policies)?);
         Ok(Config {
             store,
             pipeline,
@@ -219,7 +227,8 @@ impl Config {
     /// here too.
     pub(crate) fn resolve_outputs(&mut self) -> Result<(), ConfigError> {
         self.output.resolve_references()?;
-        for (index, policy) in self.policies.iter().enumerate() {
+        // Numbered as in the file: the built-ins come first and have no actions.
+        for (index, policy) in self.policies.iter().filter(|p| !p.builtin).enumerate() {
             for (action_index, action) in policy.actions.iter().enumerate() {
                 action
                     .check_references()
@@ -414,6 +423,7 @@ mod tests {
         assert_eq!(config.pipeline, defaults.pipeline);
         assert_eq!(config.http, defaults.http);
         assert_eq!(config.log, defaults.log);
+        assert_eq!(config.policies, defaults.policies);
         assert_eq!(config.listeners.len(), defaults.listeners.len());
         for (example, default) in config.listeners.iter().zip(&defaults.listeners) {
             assert_eq!(
@@ -445,6 +455,8 @@ mod tests {
         assert_eq!(config.listeners.len(), 4);
         assert_eq!(config.output.syslog.len(), 3);
         assert!(config.store.key_path.is_some() && config.store.retention_max_events.is_some());
+        let policy = config.policies.iter().find(|p| !p.builtin).unwrap();
+        assert_eq!(policy.actions.len(), 2);
     }
 
     fn recv_buffer_bytes(listener: &ListenerConfig) -> Option<usize> {

@@ -253,8 +253,12 @@ impl RawPolicy {
 }
 
 /// Every `[[policy]]`, checked; names are unique.
-pub(crate) fn resolve_policies(raw: Vec<RawPolicy>) -> Result<Vec<PolicyConfig>, ConfigError> {
-    let mut names = HashSet::new();
+/// Names may not repeat one of the `builtins`.
+pub(crate) fn resolve_policies(
+    raw: Vec<RawPolicy>,
+    builtins: &[PolicyConfig],
+) -> Result<Vec<PolicyConfig>, ConfigError> {
+    let mut names: HashSet<String> = builtins.iter().map(|p| p.name.clone()).collect();
     let mut policies = Vec::with_capacity(raw.len());
     for (index, raw) in raw.into_iter().enumerate() {
         let policy = raw
@@ -263,7 +267,7 @@ pub(crate) fn resolve_policies(raw: Vec<RawPolicy>) -> Result<Vec<PolicyConfig>,
         if !names.insert(policy.name.clone()) {
             return Err(ConfigError::invalid(
                 format!("policy[{index}].name"),
-                "another policy has the same name",
+                "another policy (or a built-in one) has the same name",
             ));
         }
         policies.push(policy);
@@ -283,7 +287,7 @@ mod tests {
     #[test]
     fn a_policy_parses_with_defaults() {
         let config = parse("[[policy]]\nname = \"brute\"\n[policy.match]\ncodes = [\"SSHD_LOGIN_FAILED\"]\nparams_regex = { \"source-address\" = \"^10\\\\.\" }\n[policy.count]\nthreshold = 3\nwindow_secs = 60\ngroup_by = [\"user\", \"param:source-address\"]\n[[policy.action]]\nkind = \"exec\"\nprogram = \"/usr/bin/logger\"\nargs = [\"-t\", \"netaudit\"]\n").unwrap();
-        let policy = &config.policies[0];
+        let policy = config.policies.iter().find(|p| !p.builtin).unwrap();
         assert!(policy.enabled && !policy.builtin);
         assert_eq!(policy.max_per_minute, super::DEFAULT_MAX_PER_MINUTE);
         assert!(matches!(

@@ -145,7 +145,7 @@ impl Evaluator {
                     "event {seq} ({}) matched",
                     event.code.as_deref().unwrap_or("-")
                 ),
-                details: Vec::new(),
+                details: event_details(event),
             }),
             Correlation::Count {
                 threshold,
@@ -335,6 +335,44 @@ impl Evaluator {
             _ => {}
         }
     }
+}
+
+/// Parameter names of the derived event itself, never copied from the
+/// matched event.
+const RESERVED: &[&str] = &["policy", "correlation", "key", "seqs", "seq-count"];
+/// At most this many parameters of the matched event are copied.
+const MAX_COPIED_PARAMS: usize = 16;
+
+/// What a single matched event contributes to its derived event: its code,
+/// host, device time (for a time change, the time it was set at) and its
+/// SD parameters (a `set date` command carries the new time).
+fn event_details(event: &Event) -> Vec<(String, String)> {
+    let mut details = Vec::new();
+    if let Some(code) = &event.code {
+        details.push(("event-code".to_owned(), code.to_string()));
+    }
+    if let Some(host) = &event.host {
+        details.push(("event-host".to_owned(), host.to_string()));
+    }
+    if let Some(time) = event
+        .time_ns
+        .and_then(|ns| time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns)).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+    {
+        details.push(("event-time".to_owned(), time));
+    }
+    for param in event
+        .params
+        .iter()
+        .filter(|p| !RESERVED.contains(&p.name.as_str()))
+        .take(MAX_COPIED_PARAMS)
+    {
+        details.push((param.name.to_string(), param.value.to_string()));
+    }
+    details
 }
 
 fn describe(group: &[(String, String)]) -> String {

@@ -43,26 +43,11 @@ pub(crate) async fn open_consumer(
 ) -> Option<Consumer> {
     let cursor = kind.cursor_name(policy);
     let metrics = ctx.metrics.output(&cursor);
-    let both = [
-        OutputKind::Policy.cursor_name(policy),
-        OutputKind::PolicyAction.cursor_name(policy),
-    ];
+    let both = cursor_names(policy);
     loop {
         let store = ctx.store.clone();
         let names = both.clone();
-        let created = tokio::task::spawn_blocking(move || {
-            let known = store.cursors()?;
-            let position = |name: &str| known.iter().find(|(n, _)| n == name).map(|(_, seq)| *seq);
-            // Actions added to a policy that ran without: from its evaluation on.
-            let start = position(&names[0]).unwrap_or_else(|| store.last_seq());
-            for name in &names {
-                if start > 0 && position(name).is_none() {
-                    store.advance_cursor(name, 0, start)?;
-                }
-            }
-            Ok::<_, netaudit_store::StoreError>(())
-        })
-        .await;
+        let created = tokio::task::spawn_blocking(move || create_cursors(&store, &names)).await;
         let opened = match created {
             Ok(Ok(())) => {
                 Consumer::try_open(
@@ -98,6 +83,33 @@ pub(crate) async fn open_consumer(
             return None;
         }
     }
+}
+
+/// Creates the cursors in `names` (evaluation first, then actions) that do
+/// not exist yet: at the evaluation cursor when that exists, else at the
+/// end of the store.
+pub(crate) fn create_cursors(
+    store: &netaudit_store::Store,
+    names: &[String; 2],
+) -> Result<(), netaudit_store::StoreError> {
+    let known = store.cursors()?;
+    let position = |name: &str| known.iter().find(|(n, _)| n == name).map(|(_, seq)| *seq);
+    // Actions added to a policy that ran without: from its evaluation on.
+    let start = position(&names[0]).unwrap_or_else(|| store.last_seq());
+    for name in names {
+        if start > 0 && position(name).is_none() {
+            store.advance_cursor(name, 0, start)?;
+        }
+    }
+    Ok(())
+}
+
+/// The names of the two cursors of `policy`: evaluation, actions.
+pub(crate) fn cursor_names(policy: &str) -> [String; 2] {
+    [
+        OutputKind::Policy.cursor_name(policy),
+        OutputKind::PolicyAction.cursor_name(policy),
+    ]
 }
 
 struct Run {

@@ -38,11 +38,15 @@ pub(crate) struct Policies {
 }
 
 impl Policies {
-    /// Starts every enabled policy.
-    pub(crate) fn start(configs: &[PolicyConfig], ctx: &PolicyContext) -> Policies {
+    /// Starts every enabled policy. A policy never run before starts at
+    /// the end of the store as it is now: its cursors are created before
+    /// this returns (and so before the listeners open).
+    pub(crate) async fn start(configs: &[PolicyConfig], ctx: &PolicyContext) -> Policies {
         let mut policies = Policies::default();
         for config in configs.iter().filter(|p| p.enabled) {
-            policies.running.push(spawn(config.clone(), ctx.clone()));
+            policies
+                .running
+                .push(spawn(config.clone(), ctx.clone()).await);
         }
         policies
     }
@@ -70,7 +74,7 @@ impl Policies {
             if self.running.iter().any(|r| &r.config == config) {
                 continue;
             }
-            self.running.push(spawn(config.clone(), ctx.clone()));
+            self.running.push(spawn(config.clone(), ctx.clone()).await);
             started += 1;
         }
         (kept, stopped, started)
@@ -84,7 +88,19 @@ impl Policies {
     }
 }
 
-fn spawn(config: PolicyConfig, ctx: PolicyContext) -> RunningPolicy {
+async fn spawn(config: PolicyConfig, ctx: PolicyContext) -> RunningPolicy {
+    let store = ctx.store.clone();
+    let names = engine::cursor_names(&config.name);
+    // On failure the tasks create them (retrying) when they open.
+    match tokio::task::spawn_blocking(move || engine::create_cursors(&store, &names)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => {
+            tracing::error!(policy = %config.name, error = %err, "policy: cannot create its cursors yet");
+        }
+        Err(err) => {
+            tracing::error!(policy = %config.name, error = %err, "policy: cursor task failed")
+        }
+    }
     let cancel = CancellationToken::new();
     let mut tasks = vec![tokio::spawn(engine::run(
         config.clone(),

@@ -150,6 +150,11 @@ pub(crate) async fn serve<S: EventSink>(
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut hangup = signal(SignalKind::hangup())?;
     let started = async {
+        // Policies first: one never run before starts at the end of the
+        // store as it is before anything is received.
+        if let Some(ctx) = &server.policy_context {
+            server.policies = Policies::start(&server.config.policies, ctx).await;
+        }
         for listener_config in server.config.listeners.clone() {
             let running = RunningListener::start(
                 listener_config.clone(),
@@ -161,9 +166,6 @@ pub(crate) async fn serve<S: EventSink>(
         }
         if let Some(ctx) = &server.outputs_context {
             server.outputs = Outputs::start(&server.config.output, ctx);
-        }
-        if let Some(ctx) = &server.policy_context {
-            server.policies = Policies::start(&server.config.policies, ctx);
         }
         http::start(
             &server.config.http,

@@ -343,3 +343,124 @@ fn a_webhook_failing_three_times_is_delivered_once_signed() {
     // Every attempt carried the same body and delivery id.
     assert!(requests.iter().all(|r| &r.1 == body));
 }
+
+#[test]
+fn the_builtin_ndcpp_policies_fire_on_the_seed_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_tcp_port();
+    let rest = format!("[[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n");
+    let config = config_text(dir.path(), free_tcp_port(), &rest).replace(
+        "[builtin_policies]\nenabled = false\n",
+        "[builtin_policies]\nsilent_host = false\n",
+    );
+    let mut server = Netaudit::start(dir.path(), &config);
+    let now = time::OffsetDateTime::now_utc();
+    let stamp = |offset_secs: i64| {
+        (now + time::Duration::seconds(offset_secs))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    // Seed 003's lines (FIA_AFL.1 / FIA_UIA_EXT.1, FPT_STM_EXT.1), sent
+    // with the current time; the last one from a clock an hour ahead.
+    let mut lines: Vec<String> = (0..3)
+        .map(|_| {
+            format!("<86>1 {} fw1 sshd - SSHD_LOGIN_FAILED [{SD} username=\"root\" source-address=\"10.223.5.251\"] Login failed for user 'root' from host '10.223.5.251'", stamp(0))
+        })
+        .collect();
+    lines.push(format!("<190>1 {} fw1 mgd 71079 UI_CMDLINE_READ_LINE [{SD} username=\"root\" command=\"set date 202005201815.00 \"] User 'root', command 'set date 202005201815.00 '", stamp(0)));
+    lines.push(format!(
+        "<30>1 {} fw1 nsd 2641 NSD_SYS_TIME_CHANGE - System time has changed",
+        stamp(3600)
+    ));
+    send(port, &lines);
+    let failed = wait_derived(&server, "ndcpp-failed-login", 1);
+    assert_eq!(failed[0].param("client-address"), Some("10.223.5.251"));
+    assert_eq!(failed[0].param("user"), Some("root"));
+    assert_eq!(failed[0].user.as_deref(), Some("root"));
+    let changed = wait_derived(&server, "ndcpp-time-change", 2);
+    assert_eq!(
+        changed[0].param("command"),
+        Some("set date 202005201815.00 ")
+    );
+    assert_eq!(changed[1].param("event-code"), Some("NSD_SYS_TIME_CHANGE"));
+    let jumped = wait_derived(&server, "ndcpp-clock-jump", 1);
+    assert_eq!(jumped[0].param("host"), Some("fw1"));
+    let new_offset: i64 = jumped[0].param("new-offset-ms").unwrap().parse().unwrap();
+    assert!((3_500_000..3_700_000).contains(&new_offset), "{new_offset}");
+    assert!(server.stop().success());
+    let all = stored_events(&server.db);
+    assert_eq!(derived(&all, "ndcpp-failed-login").len(), 1);
+    assert_eq!(derived(&all, "ndcpp-clock-jump").len(), 1);
+}
+
+#[test]
+fn check_config_names_the_key_and_line_of_a_bad_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "[[policy]]\nname = \"a\"\n[policy.match]\nmessage_regex = \"(unclosed\"\n",
+            "policy[0].match.message_regex",
+            ":4:",
+        ),
+        (
+            "[[policy]]\nname = \"a\"\n[policy.sequence]\nwindow_secs = 0\n[policy.sequence.then]\ncodes = [\"X\"]\n",
+            "policy[0].sequence.window_secs",
+            ":4:",
+        ),
+        (
+            "[[policy]]\nname = \"a\"\n[[policy.action]]\nkind = \"exec\"\nprogram = \"/nonexistent/notify\"\n",
+            "policy[0].action[0].program",
+            "/nonexistent/notify",
+        ),
+        (
+            "[[policy]]\nname = \"a\"\n[[policy.action]]\nkind = \"webhook\"\nurl = \"gopher://h/\"\nsecret_file = \"/dev/null\"\n",
+            "policy[0].action[0].url",
+            ":5:",
+        ),
+    ];
+    for (i, (text, key, place)) in cases.into_iter().enumerate() {
+        let path = dir.path().join(format!("bad-{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_netaudit"))
+            .arg("check-config")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{text}");
+        assert!(
+            stderr.contains(key) && stderr.contains(place),
+            "{key} {place}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn sighup_starts_a_new_policy_from_the_end_of_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, port) = start(dir.path(), "");
+    let idle = |user: &str| {
+        line(
+            "r1",
+            "cli",
+            "UI_CLI_IDLE_TIMEOUT",
+            &format!("username=\"{user}\""),
+            "Idle timeout",
+        )
+    };
+    send(port, &[idle("before")]);
+    server.wait_metric("netaudit_stored_events_total", 1, Duration::from_secs(20));
+    let text = std::fs::read_to_string(&server.config_path).unwrap();
+    std::fs::write(
+        &server.config_path,
+        format!("{text}\n[[policy]]\nname = \"idle\"\n[policy.match]\ncodes = [\"UI_CLI_IDLE_TIMEOUT\"]\n"),
+    )
+    .unwrap();
+    server.signal(libc::SIGHUP);
+    wait_cursor(&server, "idle", 1);
+    send(port, &[idle("after")]);
+    let fired = wait_derived(&server, "idle", 1);
+    assert_eq!(fired[0].param("username"), Some("after"));
+    assert!(server.stop().success());
+    assert_eq!(derived(&stored_events(&server.db), "idle").len(), 1);
+}
