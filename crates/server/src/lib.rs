@@ -19,5 +19,6 @@ mod output;
 mod pem;
 mod pipeline;
 mod policy;
+mod report;
 mod self_events;
 mod serve;

@@ -9,6 +9,7 @@ pub(crate) mod keys;
 pub(crate) mod parse;
 pub(crate) mod query;
 pub(crate) mod radius;
+pub(crate) mod report;
 pub(crate) mod serve;
 pub(crate) mod tail;
 pub(crate) mod user;

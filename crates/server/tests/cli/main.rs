@@ -11,4 +11,5 @@ mod support;
 mod format;
 mod parse;
 mod radius;
+mod report;
 mod store;
