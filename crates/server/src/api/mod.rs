@@ -15,6 +15,7 @@ mod outbox;
 mod outputs;
 mod policies;
 mod principal;
+mod report;
 mod routes;
 mod session;
 mod state;

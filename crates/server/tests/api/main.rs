@@ -15,6 +15,7 @@ mod client;
 mod events;
 mod operations;
 mod outputs;
+mod report;
 mod security;
 mod security_support;
 mod wire;
