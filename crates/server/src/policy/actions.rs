@@ -45,6 +45,9 @@ pub(crate) async fn run(policy: PolicyConfig, ctx: PolicyContext, cancel: Cancel
         .collect();
     while !cancel.is_cancelled() {
         let cursor = consumer.cursor();
+        // Read before the query: everything up to here is visible to it, so
+        // moving the cursor this far skips no derived event.
+        let visible = consumer.store_last_seq();
         let page = match consumer
             .query(Query {
                 code: Some(TRIGGERED_CODE.into()),
@@ -78,10 +81,13 @@ pub(crate) async fn run(policy: PolicyConfig, ctx: PolicyContext, cancel: Cancel
         if !ctx.commit(records, &cancel).await {
             return;
         }
-        // Past every derived event read, or up to what the store holds.
-        let to = match page.events.last() {
-            Some(last) if page.next.is_some() => last.seq,
-            _ => consumer.store_last_seq().max(cursor),
+        // Past every derived event read; with the last page, past
+        // everything that was visible to the query too.
+        let read = page.events.last().map_or(cursor, |last| last.seq);
+        let to = if page.next.is_some() {
+            read
+        } else {
+            read.max(visible)
         };
         if let Err(err) = consumer.advance(to).await {
             tracing::error!(policy = %policy.name, error = %err, "policy actions: cursor not moved");
