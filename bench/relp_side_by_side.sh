@@ -6,6 +6,12 @@
 # and then rsyslog's imrelp (-> plain file), one after the other in the same
 # run, on loopback high ports. The sending rsyslog is the same for both.
 #
+# SENDER=relp_send (the default) sends instead with a small bounded Rust
+# sender (crates/syslog/examples/relp_send.rs) that keeps the RELP window
+# full and costs little, so the figure is the receiver's; SENDER=omrelp uses
+# loggen -> rsyslog omrelp as described above (the rate of rsyslog's omrelp
+# action then bounds both receivers).
+#
 # Prints messages/s for each (messages stored or written / time from the
 # first message sent to the last one stored or written), the medians and
 # the ratio. Every wait is bounded; daemons are stopped by PID. Results go
@@ -16,7 +22,8 @@
 #        PEERS         loggen's folder (default /opt/netaudit-peers/syslog-ng)
 #        WORK          scratch folder (default: a new mktemp -d, removed at the end)
 #        TIMEOUT_SECS  per-run limit (default 600)
-#        WINDOW        omrelp windowSize (default 128, rsyslog's default)
+#        WINDOW        RELP window (default 128, rsyslog's default)
+#        SENDER        relp_send (default) or omrelp
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +32,8 @@ RUNS="${2:-3}"
 PEERS="${PEERS:-/opt/netaudit-peers/syslog-ng}"
 TIMEOUT_SECS="${TIMEOUT_SECS:-600}"
 WINDOW="${WINDOW:-128}"
+SENDER="${SENDER:-relp_send}"
+case "$SENDER" in relp_send|omrelp) ;; *) echo "SENDER must be relp_send or omrelp" >&2; exit 2;; esac
 LOGGEN="$PEERS/usr/bin/loggen"
 [ -x "$LOGGEN" ] || { echo "loggen not found at $LOGGEN: run .ci/install-deps" >&2; exit 2; }
 command -v rsyslogd >/dev/null || { echo "rsyslogd not found: run .ci/install-deps" >&2; exit 2; }
@@ -41,6 +50,10 @@ if [ -z "${NETAUDIT_BIN:-}" ]; then
   NETAUDIT_BIN="${CARGO_TARGET_DIR:-target}/release/netaudit"
 fi
 [ -x "$NETAUDIT_BIN" ] || { echo "no netaudit binary at $NETAUDIT_BIN" >&2; exit 2; }
+RELP_SEND="${CARGO_TARGET_DIR:-target}/release/examples/relp_send"
+if [ "$SENDER" = relp_send ]; then
+  cargo build --release -p netaudit-syslog --example relp_send >&2
+fi
 
 OWN_WORK=0
 if [ -z "${WORK:-}" ]; then WORK="$(mktemp -d)"; OWN_WORK=1; fi
@@ -122,6 +135,25 @@ run_loggen() {
     -r 100000000 -I 300 --active-connections=1 127.0.0.1 "$1" >"$WORK/loggen.out" 2>&1
 }
 
+# Sends every line to the RELP receiver on port $3 with $SENDER; writes the
+# time the sending started to $WORK/start (not printed: a subshell would lose
+# the sending rsyslog's PID). With omrelp the sending rsyslog (files in $1,
+# imtcp on $2) stays up until the caller stops it.
+send_all() {
+  local dir="$1" input="$2" relp="$3" start
+  if [ "$SENDER" = relp_send ]; then
+    start=$(now)
+    "$RELP_SEND" "127.0.0.1:$relp" "$WORK/lines.txt" --window "$WINDOW" \
+      --timeout-secs "$TIMEOUT_SECS" >"$WORK/relp_send.out" 2>&1 \
+      || { echo "relp_send failed: $(cat "$WORK/relp_send.out")" >&2; return 1; }
+  else
+    start_sender "$dir" "$input" "$relp"
+    start=$(now)
+    run_loggen "$input"
+  fi
+  echo "$start" >"$WORK/start"
+}
+
 echo "generating $MESSAGES lines" >&2
 python3 bench/gen_junos_lines.py "$MESSAGES" "$WORK/lines.txt"
 
@@ -143,9 +175,7 @@ TOML
   "$NETAUDIT_BIN" serve --config "$dir/netaudit.toml" 2>"$dir/serve.log" &
   RECEIVER_PID=$!
   wait_count 1 "curl -sf http://127.0.0.1:$http/health >/dev/null && echo 1" >/dev/null
-  start_sender "$dir/sender" "$input" "$relp"
-  start=$(now)
-  run_loggen "$input"
+  send_all "$dir/sender" "$input" "$relp"; start=$(cat "$WORK/start")
   end=$(wait_count "$MESSAGES" "metric $http netaudit_stored_events_total")
   stop_pid "$SENDER_PID"; SENDER_PID=""
   stop_pid "$RECEIVER_PID"; RECEIVER_PID=""
@@ -165,9 +195,7 @@ CONF
   rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/rsyslogd.pid" >"$dir/rsyslogd.out" 2>&1 &
   RECEIVER_PID=$!
   wait_port "$relp"
-  start_sender "$dir/sender" "$input" "$relp"
-  start=$(now)
-  run_loggen "$input"
+  send_all "$dir/sender" "$input" "$relp"; start=$(cat "$WORK/start")
   end=$(wait_count "$MESSAGES" "wc -l < '$dir/messages'")
   stop_pid "$SENDER_PID"; SENDER_PID=""
   stop_pid "$RECEIVER_PID"; RECEIVER_PID=""
@@ -183,7 +211,7 @@ for run in $(seq 1 "$RUNS"); do
   echo "run $run: netaudit relp $na msgs/s, rsyslog imrelp $rs msgs/s" >&2
 done
 na=$(median <"$WORK/na.txt"); rs=$(median <"$WORK/rs.txt")
-printf '\n%-52s %12s\n' "RELP, omrelp window $WINDOW, $MESSAGES msgs, median of $RUNS" "msgs/s"
+printf '\n%-52s %12s\n' "RELP, $SENDER window $WINDOW, $MESSAGES msgs, median of $RUNS" "msgs/s"
 printf '%-52s %12s\n' "netaudit relp (stored before rsp 200, sync = full)" "$na"
 printf '%-52s %12s\n' "rsyslog 8 imrelp (-> plain file)" "$rs"
 printf '%-52s %12s\n' "ratio netaudit / rsyslog" "$(python3 -c "print(f'{$na/$rs:.2f}')")"

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::config::SyslogOutputConfig;
+
 /// Exponential backoff, by default with jitter: the nth delay is drawn
 /// from `[d/2, d]` where `d = min(initial * 2^n, max)`.
 #[derive(Debug, Clone)]
@@ -28,6 +30,14 @@ impl Backoff {
             rng: seed | 1,
             jitter: true,
         }
+    }
+
+    /// The reconnect backoff a syslog output's configuration sets.
+    pub(crate) fn of_syslog_output(config: &SyslogOutputConfig) -> Backoff {
+        Backoff::new(
+            Duration::from_millis(config.backoff_initial_ms),
+            Duration::from_millis(config.backoff_max_ms),
+        )
     }
 
     /// Without jitter: the nth delay is exactly `min(initial * 2^n, max)`.

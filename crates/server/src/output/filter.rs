@@ -2,6 +2,8 @@
 
 use netaudit_event::{Event, Severity};
 
+use crate::config::SyslogOutputConfig;
+
 /// `*` matches any run of characters (also none), `?` exactly one; every
 /// other character matches itself (case-sensitive, as codes and host names
 /// are compared in the store).
@@ -45,6 +47,15 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
+    /// The filters a syslog output's configuration sets.
+    pub(crate) fn of_syslog_output(config: &SyslogOutputConfig) -> Filter {
+        Filter {
+            min_severity: config.min_severity,
+            codes: config.codes.clone(),
+            hosts: config.hosts.clone(),
+        }
+    }
+
     /// Whether `event` is forwarded. An event without a severity passes the
     /// severity filter; an event without a code (or host) never matches a
     /// non-empty code (or host) list.

@@ -11,7 +11,7 @@
 use netaudit_event::{Event, Facility, Param, ToCompactString};
 use netaudit_syslog::{write_standard, write_structured, StandardOptions, StructuredOptions};
 
-use crate::config::OutputFormat;
+use crate::config::{OutputFormat, SyslogOutputConfig};
 use crate::self_events::NETAUDIT_SD_ID;
 
 /// The SD-PARAM of [`NETAUDIT_SD_ID`] that marks a forwarded message that
@@ -40,6 +40,15 @@ pub(crate) struct OutputFormatter {
 }
 
 impl OutputFormatter {
+    /// How a syslog output writes: its format, its facility in every PRI.
+    pub(crate) fn of_syslog_output(config: &SyslogOutputConfig) -> OutputFormatter {
+        OutputFormatter {
+            format: config.format,
+            facility: Some(config.facility),
+            standard_pri: true,
+        }
+    }
+
     /// Appends `event` (store sequence `seq`) to `out`, without framing or
     /// line end. The event is modified in place (facility, meta element):
     /// the caller owns a copy read from the store.

@@ -147,22 +147,11 @@ pub(super) async fn run(config: SyslogOutputConfig, ctx: OutputContext, cancel: 
     let mut forwarder = RelpForwarder {
         name: config.name.clone(),
         target: Target::from_config(&config),
-        filter: Filter {
-            min_severity: config.min_severity,
-            codes: config.codes.clone(),
-            hosts: config.hosts.clone(),
-        },
-        formatter: OutputFormatter {
-            format: config.format,
-            facility: Some(config.facility),
-            standard_pri: true,
-        },
+        filter: Filter::of_syslog_output(&config),
+        formatter: OutputFormatter::of_syslog_output(&config),
         sent_seq: consumer.cursor(),
         consumer,
-        backoff: Backoff::new(
-            Duration::from_millis(config.backoff_initial_ms),
-            Duration::from_millis(config.backoff_max_ms),
-        ),
+        backoff: Backoff::of_syslog_output(&config),
         window: config.window,
         timeout: Duration::from_secs(config.relp_timeout_secs),
         filtered_through: None,

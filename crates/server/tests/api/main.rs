@@ -15,6 +15,7 @@ mod client;
 mod events;
 mod operations;
 mod outputs;
+mod raw_http;
 mod report;
 mod security;
 mod security_support;

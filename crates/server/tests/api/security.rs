@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::raw_http::Reply;
 use crate::security_support::*;
 use crate::support::{config_text, free_port, free_tcp_port, http_get, stored_events};
 use serde_json::json;

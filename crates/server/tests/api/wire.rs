@@ -13,26 +13,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::client::{archive_success, events_with_code, PASSWORD};
+use crate::raw_http::{parse_reply, Reply};
 use crate::support::{config_text, free_port, free_tcp_port, Netaudit};
-
-/// A response: status, headers (lower-case names) and body.
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
 
 /// A minimal HTTP/1.1 client (Connection: close; chunked bodies decoded).
 fn request(
@@ -64,46 +46,7 @@ fn request(
     }
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no HTTP head in {:?}", String::from_utf8_lossy(&raw)));
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let mut rest = raw[split + 4..].to_vec();
-    let mut lines = head.lines();
-    let status: u16 = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    if headers
-        .iter()
-        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"))
-    {
-        let mut body = Vec::new();
-        let mut input = &rest[..];
-        // Bounded by the input length: every chunk consumes bytes.
-        while let Some(pos) = input.windows(2).position(|w| w == b"\r\n") {
-            let size = usize::from_str_radix(String::from_utf8_lossy(&input[..pos]).trim(), 16)
-                .expect("chunk size");
-            input = &input[pos + 2..];
-            if size == 0 {
-                break;
-            }
-            body.extend_from_slice(&input[..size]);
-            input = &input[size + 2..];
-        }
-        rest = body;
-    }
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&rest).to_string(),
-    }
+    parse_reply(&raw)
 }
 
 fn post(address: SocketAddr, path: &str, auth: Option<&str>, body: &Value) -> Reply {
