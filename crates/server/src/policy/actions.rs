@@ -27,6 +27,8 @@ use crate::output::consumer::{sleep_or_cancel, OutputKind};
 const CHUNK: usize = 100;
 const READ_RETRY: Duration = Duration::from_secs(1);
 const IDLE_WAIT: Duration = Duration::from_secs(1);
+/// Without actions taken, the cursor is moved at most this often.
+const PERSIST_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs the actions of `policy` until `cancel` fires.
 pub(crate) async fn run(policy: PolicyConfig, ctx: PolicyContext, cancel: CancellationToken) {
@@ -43,8 +45,11 @@ pub(crate) async fn run(policy: PolicyConfig, ctx: PolicyContext, cancel: Cancel
             _ => Arc::new(Semaphore::new(1)),
         })
         .collect();
+    let mut persisted = std::time::Instant::now();
+    // Looked at up to here; the durable cursor follows (see below).
+    let mut position = consumer.cursor();
     while !cancel.is_cancelled() {
-        let cursor = consumer.cursor();
+        let cursor = position;
         // Read before the query: everything up to here is visible to it, so
         // moving the cursor this far skips no derived event.
         let visible = consumer.store_last_seq();
@@ -71,6 +76,7 @@ pub(crate) async fn run(policy: PolicyConfig, ctx: PolicyContext, cancel: Cancel
             .iter()
             .filter(|e| derived::key_of(&e.event, &policy.name).is_some())
             .collect();
+        let handled = mine.len();
         let mut records = Vec::new();
         for stored in mine {
             let Some(taken) = take_all(&policy, &ctx, &limits, stored, &cancel).await else {
@@ -89,16 +95,22 @@ pub(crate) async fn run(policy: PolicyConfig, ctx: PolicyContext, cancel: Cancel
         } else {
             read.max(visible)
         };
-        if let Err(err) = consumer.advance(to).await {
-            tracing::error!(policy = %policy.name, error = %err, "policy actions: cursor not moved");
-        }
-        if page.next.is_none() {
-            let cursor = consumer.cursor();
-            if !consumer.wait_for_events(cursor, IDLE_WAIT, &cancel).await {
-                return;
+        position = to;
+        // A cursor write when actions were taken, else at most once a
+        // second (what lies between holds no derived event of this policy).
+        if handled > 0 || persisted.elapsed() >= PERSIST_EVERY {
+            persisted = std::time::Instant::now();
+            if let Err(err) = consumer.advance(to).await {
+                tracing::error!(policy = %policy.name, error = %err, "policy actions: cursor not moved");
+                position = consumer.cursor();
             }
         }
+        if page.next.is_none() && !consumer.wait_for_events(position, IDLE_WAIT, &cancel).await {
+            let _ = consumer.advance(position).await;
+            return;
+        }
     }
+    let _ = consumer.advance(position).await;
 }
 
 /// Takes every action of `policy` for one derived event, concurrently;

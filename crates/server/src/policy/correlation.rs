@@ -202,10 +202,14 @@ impl Evaluator {
                 window_ns,
                 group_by,
             } => {
+                let (is_then, is_first) = (then.matches(event), self.matcher.matches(event));
+                if !is_then && !is_first {
+                    return None;
+                }
                 let group = group_of(group_by, event);
                 let key: Vec<String> = group.iter().map(|(_, v)| v.clone()).collect();
                 let mut fired = None;
-                if then.matches(event) {
+                if is_then {
                     if let Some(&(first, t)) = self.state.firsts.get(&key) {
                         if at - t <= *window_ns {
                             self.state.firsts.remove(&key);
@@ -224,7 +228,7 @@ impl Evaluator {
                     }
                 }
                 // An event that completed a sequence does not start one.
-                if fired.is_none() && self.matcher.matches(event) {
+                if fired.is_none() && is_first {
                     self.state.firsts.insert(key, (seq, at));
                 }
                 fired

@@ -12,21 +12,25 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use netaudit_event::Event;
 use netaudit_store::{Order, Query, StoredEvent};
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::context::PolicyContext;
 use super::correlation::Evaluator;
 use super::derived::{self, POLICY_APP, TRIGGERED_CODE};
+use super::feed::FeedChunk;
 use crate::clock::now_ns;
 use crate::config::PolicyConfig;
 use crate::output::consumer::{sleep_or_cancel, Consumer, OutputKind, StoreOpError, CHUNK_EVENTS};
 
-/// How often an idle policy looks for silent hosts.
+/// How often an idle policy looks for silent hosts (and at the store).
 const IDLE_TICK: Duration = Duration::from_secs(1);
+/// The durable cursor is moved at most this often.
+const PERSIST_EVERY: Duration = Duration::from_secs(1);
 /// Wait after a failed store read.
 const READ_RETRY: Duration = Duration::from_secs(1);
 
@@ -119,10 +123,21 @@ struct Run {
     eval: Evaluator,
     /// Keys of firings already stored after the replay start.
     stored: HashSet<String>,
+    /// Evaluated up to here; the durable cursor follows at most
+    /// [`PERSIST_EVERY`] later (a restart evaluates the difference again,
+    /// and the derived events it finds stored are not stored twice).
+    position: u64,
+    /// When the durable cursor was last moved.
+    persisted: Instant,
 }
 
-/// Runs `policy` until `cancel` fires.
-pub(crate) async fn run(policy: PolicyConfig, ctx: PolicyContext, cancel: CancellationToken) {
+/// Runs `policy` on the chunks of `feed` until `cancel` fires.
+pub(crate) async fn run(
+    policy: PolicyConfig,
+    ctx: PolicyContext,
+    mut feed: broadcast::Receiver<FeedChunk>,
+    cancel: CancellationToken,
+) {
     let Some(consumer) = open_consumer(OutputKind::Policy, &policy.name, &ctx, &cancel).await
     else {
         return;
@@ -138,6 +153,8 @@ pub(crate) async fn run(policy: PolicyConfig, ctx: PolicyContext, cancel: Cancel
         consumer,
         eval,
         stored: HashSet::new(),
+        position: 0,
+        persisted: Instant::now(),
     };
     loop {
         match run.rebuild().await {
@@ -151,7 +168,9 @@ pub(crate) async fn run(policy: PolicyConfig, ctx: PolicyContext, cancel: Cancel
         }
     }
     tracing::info!(policy = %run.policy.name, cursor = run.consumer.cursor(), "policy started");
-    run.live(&cancel).await;
+    run.live(&mut feed, &cancel).await;
+    // A clean stop leaves the cursor where evaluation is.
+    run.persist(true).await;
 }
 
 /// Events of the policy engine are never evaluated.
@@ -168,6 +187,7 @@ impl Run {
         );
         self.stored.clear();
         let cursor = self.consumer.cursor();
+        self.position = cursor;
         let horizon = self.policy.correlation.horizon_ns();
         let start = if horizon > 0 && cursor > 0 {
             self.replay_start(cursor, horizon).await?
@@ -247,44 +267,65 @@ impl Run {
         }
     }
 
-    async fn live(&mut self, cancel: &CancellationToken) {
+    /// Evaluates the chunks of the feed; reads the store itself while it
+    /// is behind them (or the feed is quiet and the store is not).
+    async fn live(
+        &mut self,
+        feed: &mut broadcast::Receiver<FeedChunk>,
+        cancel: &CancellationToken,
+    ) {
         while !cancel.is_cancelled() {
-            let cursor = self.consumer.cursor();
-            let events = match self.consumer.read_after(cursor, CHUNK_EVENTS).await {
-                Ok(events) => events,
-                Err(err) => {
-                    tracing::error!(policy = %self.policy.name, error = %err, "policy: store read failed; retrying");
-                    self.consumer.metrics.errors.fetch_add(1, Relaxed);
-                    if !sleep_or_cancel(READ_RETRY, cancel).await {
-                        return;
-                    }
-                    continue;
-                }
+            let received = tokio::select! {
+                _ = cancel.cancelled() => return,
+                received = feed.recv() => Some(received),
+                _ = tokio::time::sleep(IDLE_TICK) => None,
             };
-            let mut derived = Vec::new();
-            for stored in &events {
-                if is_policy_event(&stored.event) {
-                    continue;
+            let chunk = match received {
+                Some(Ok(chunk)) => Some(chunk),
+                // Fell behind the feed: the store has what was missed.
+                Some(Err(broadcast::error::RecvError::Lagged(_))) => None,
+                Some(Err(broadcast::error::RecvError::Closed)) => return,
+                None => None,
+            };
+            // Everything before the chunk (or, without one, everything
+            // stored) that this policy has not evaluated yet.
+            let before = chunk
+                .as_ref()
+                .and_then(|c| c.first())
+                .map_or(u64::MAX, |first| first.seq);
+            loop {
+                let cursor = self.position;
+                if cursor.saturating_add(1) >= before || cursor >= self.consumer.store_last_seq() {
+                    break;
                 }
-                if let Some(firing) = self.eval.observe(stored.seq, &stored.event) {
-                    if !self.stored.remove(&firing.key) {
-                        derived.push(self.derived_event(&firing));
+                let events = match self.consumer.read_after(cursor, CHUNK_EVENTS).await {
+                    Ok(events) => events,
+                    Err(err) => {
+                        tracing::error!(policy = %self.policy.name, error = %err, "policy: store read failed; retrying");
+                        self.consumer.metrics.errors.fetch_add(1, Relaxed);
+                        if !sleep_or_cancel(READ_RETRY, cancel).await {
+                            return;
+                        }
+                        continue;
                     }
+                };
+                let upto: Vec<&StoredEvent> = events.iter().filter(|e| e.seq < before).collect();
+                if upto.is_empty() {
+                    break;
+                }
+                if !self.evaluate(&upto, cancel).await {
+                    return;
                 }
             }
-            if !self.store(derived, cancel).await {
-                return;
-            }
-            if let Some(last) = events.last().map(|e| e.seq) {
-                if let Err(err) = self.consumer.advance(last).await {
-                    tracing::error!(policy = %self.policy.name, error = %err, "policy: cursor not moved; the chunk is evaluated again");
-                    let _ = self.rebuild().await;
-                    continue;
+            if let Some(chunk) = &chunk {
+                let cursor = self.position;
+                let fresh: Vec<&StoredEvent> = chunk.iter().filter(|e| e.seq > cursor).collect();
+                if !fresh.is_empty() && !self.evaluate(&fresh, cancel).await {
+                    return;
                 }
             }
-            if events.len() < CHUNK_EVENTS
-                && self.consumer.store_last_seq() <= self.consumer.cursor()
-            {
+            self.persist(false).await;
+            if self.consumer.store_last_seq() <= self.position {
                 let mut silent = Vec::new();
                 for firing in self.eval.tick(now_ns()) {
                     if !self.stored.remove(&firing.key) {
@@ -294,15 +335,48 @@ impl Run {
                 if !self.store(silent, cancel).await {
                     return;
                 }
-                let cursor = self.consumer.cursor();
-                if !self
-                    .consumer
-                    .wait_for_events(cursor, IDLE_TICK, cancel)
-                    .await
-                {
-                    return;
+            }
+        }
+    }
+
+    /// Evaluates `events` (in order, after the cursor), stores the derived
+    /// events and waits for their commit, then moves the cursor past them.
+    /// `false` when cancelled.
+    async fn evaluate(&mut self, events: &[&StoredEvent], cancel: &CancellationToken) -> bool {
+        let mut derived = Vec::new();
+        for stored in events {
+            if is_policy_event(&stored.event) {
+                continue;
+            }
+            if let Some(firing) = self.eval.observe(stored.seq, &stored.event) {
+                if !self.stored.remove(&firing.key) {
+                    derived.push(self.derived_event(&firing));
                 }
             }
+        }
+        if !self.store(derived, cancel).await {
+            return false;
+        }
+        if let Some(last) = events.last().map(|e| e.seq) {
+            self.position = last;
+        }
+        self.persist(false).await;
+        true
+    }
+
+    /// Moves the durable cursor to the position, when [`PERSIST_EVERY`]
+    /// has passed since the last move (or always, with `now`): one cursor
+    /// write a second per policy, not one per chunk.
+    async fn persist(&mut self, now: bool) {
+        if self.position <= self.consumer.cursor()
+            || !(now || self.persisted.elapsed() >= PERSIST_EVERY)
+        {
+            return;
+        }
+        self.persisted = Instant::now();
+        if let Err(err) = self.consumer.advance(self.position).await {
+            tracing::error!(policy = %self.policy.name, error = %err, "policy: cursor not moved; rebuilding from the store");
+            let _ = self.rebuild().await;
         }
     }
 

@@ -6,6 +6,16 @@ use regex::Regex;
 
 use crate::output::filter::glob_match;
 
+/// A glob without wildcards is compared as it is (no allocation: this runs
+/// for every event and every policy).
+fn matches_glob(glob: &str, text: &str) -> bool {
+    if glob.contains(['*', '?']) {
+        glob_match(glob, text)
+    } else {
+        glob == text
+    }
+}
+
 /// A compiled regular expression that compares by its source text, so that
 /// a configuration holding one can still be compared for reloads.
 #[derive(Debug, Clone)]
@@ -48,7 +58,7 @@ impl Matcher {
             let Some(code) = event.code.as_deref() else {
                 return false;
             };
-            if !self.codes.iter().any(|glob| glob_match(glob, code)) {
+            if !self.codes.iter().any(|glob| matches_glob(glob, code)) {
                 return false;
             }
         }
@@ -61,7 +71,7 @@ impl Matcher {
             let Some(host) = event.host.as_deref() else {
                 return false;
             };
-            if !self.hosts.iter().any(|glob| glob_match(glob, host)) {
+            if !self.hosts.iter().any(|glob| matches_glob(glob, host)) {
                 return false;
             }
         }

@@ -8,7 +8,8 @@
 //!
 //! The evaluation is pure (`matcher.rs`, `field.rs`, `correlation.rs`);
 //! `engine.rs` and `actions.rs` are the store consumers around it, each
-//! with its own durable cursor; `derived.rs` makes the events they store.
+//! with its own durable cursor; `feed.rs` reads new events once for all
+//! policies; `derived.rs` makes the events they store.
 
 pub(crate) mod actions;
 pub(crate) mod context;
@@ -16,6 +17,7 @@ pub(crate) mod correlation;
 pub(crate) mod derived;
 pub(crate) mod engine;
 pub(crate) mod exec;
+pub(crate) mod feed;
 pub(crate) mod field;
 pub(crate) mod matcher;
 pub(crate) mod webhook;
@@ -35,6 +37,8 @@ struct RunningPolicy {
 #[derive(Default)]
 pub(crate) struct Policies {
     running: Vec<RunningPolicy>,
+    /// The one store reader whose chunks every policy evaluates.
+    feed: Option<feed::Feed>,
 }
 
 impl Policies {
@@ -43,10 +47,12 @@ impl Policies {
     /// this returns (and so before the listeners open).
     pub(crate) async fn start(configs: &[PolicyConfig], ctx: &PolicyContext) -> Policies {
         let mut policies = Policies::default();
+        let feed = policies.feed.insert(feed::Feed::start(ctx));
         for config in configs.iter().filter(|p| p.enabled) {
+            let chunks = feed.subscribe();
             policies
                 .running
-                .push(spawn(config.clone(), ctx.clone()).await);
+                .push(spawn(config.clone(), ctx.clone(), chunks).await);
         }
         policies
     }
@@ -74,7 +80,10 @@ impl Policies {
             if self.running.iter().any(|r| &r.config == config) {
                 continue;
             }
-            self.running.push(spawn(config.clone(), ctx.clone()).await);
+            let feed = self.feed.get_or_insert_with(|| feed::Feed::start(ctx));
+            let chunks = feed.subscribe();
+            self.running
+                .push(spawn(config.clone(), ctx.clone(), chunks).await);
             started += 1;
         }
         (kept, stopped, started)
@@ -85,10 +94,17 @@ impl Policies {
         for running in self.running {
             stop_one(running).await;
         }
+        if let Some(feed) = self.feed {
+            feed.stop().await;
+        }
     }
 }
 
-async fn spawn(config: PolicyConfig, ctx: PolicyContext) -> RunningPolicy {
+async fn spawn(
+    config: PolicyConfig,
+    ctx: PolicyContext,
+    chunks: tokio::sync::broadcast::Receiver<feed::FeedChunk>,
+) -> RunningPolicy {
     let store = ctx.store.clone();
     let names = engine::cursor_names(&config.name);
     // On failure the tasks create them (retrying) when they open.
@@ -105,6 +121,7 @@ async fn spawn(config: PolicyConfig, ctx: PolicyContext) -> RunningPolicy {
     let mut tasks = vec![tokio::spawn(engine::run(
         config.clone(),
         ctx.clone(),
+        chunks,
         cancel.clone(),
     ))];
     if !config.actions.is_empty() {
