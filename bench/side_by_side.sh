@@ -9,6 +9,12 @@
 # netaudit's peak RSS (VmHWM). Every wait is bounded; daemons are stopped by
 # PID. Results of a run go to docs/benchmarks.md by hand.
 #
+# loggen makes one system call per message and caps both servers near 250k
+# msgs/s on two cores; bench/ingest_matrix.py measures the whole matrix in
+# one run (netaudit full and normal, rsyslog plain file and sync="on",
+# loggen and a cheap sender, 1 and 4 connections, UDP; CPU per message,
+# peak RSS, losses).
+#
 # usage: bench/side_by_side.sh [MESSAGES (default 1000000)] [RUNS (default 3)]
 # env:   NETAUDIT_BIN  use this binary instead of building target/release/netaudit
 #        PEERS         loggen's folder (default /opt/netaudit-peers/syslog-ng)

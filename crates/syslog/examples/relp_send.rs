@@ -1,4 +1,5 @@
-//! A bounded RELP sender for benchmarks: sends every line of a file as one
+//! A bounded RELP sender for benchmarks: sends every line of a file (bare,
+//! or as `bench/gen_junos_lines.py` frames it for loggen) as one
 //! RELP `syslog` transaction over one session, keeping up to `--window`
 //! transactions unanswered, and prints how long the receiver took to answer
 //! them all. It costs the sender little (one write per window), so the
@@ -21,6 +22,9 @@ use netaudit_syslog::framing::{
     next_txnr, Offers, RelpCodec, RelpCommand, RelpFrame, RelpResponse, RELP_VERSION,
 };
 use tokio_util::codec::{Decoder, Encoder};
+
+#[path = "support/lines.rs"]
+mod lines;
 
 struct Args {
     address: String,
@@ -124,10 +128,7 @@ impl Session {
 
 fn run(args: Args) -> Result<(usize, Duration), String> {
     let text = std::fs::read(&args.lines).map_err(|e| format!("{}: {e}", args.lines))?;
-    let lines: Vec<&[u8]> = text
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .collect();
+    let lines = lines::messages(&text);
     let stream = TcpStream::connect(&args.address)
         .map_err(|e| format!("connecting to {}: {e}", args.address))?;
     stream
