@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::cmd;
 
@@ -29,6 +29,8 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Validate a configuration file without starting.
     CheckConfig(cmd::check_config::Args),
+    /// Write the configuration file: a wizard, or --answers FILE; --reconfigure one answer.
+    Setup(cmd::setup::Args),
     /// Query the store: filters by time, code, severity, user, host, device, text.
     Query(cmd::query::Args),
     /// Print the newest stored events; with -f, follow new ones.
@@ -37,6 +39,8 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Key management: export the verify key.
     Keys(cmd::keys::Args),
+    /// Signed partition archives: verify one offline, import one for examination.
+    Archive(cmd::archive::Args),
     /// Parse syslog files and store their events.
     Import(cmd::import::Args),
     /// Reports over the store: `report ndcpp`, the NDcPP audit coverage.
@@ -45,6 +49,10 @@ enum Command {
     Radius(cmd::radius::Args),
     /// API users and tokens: add, list, lock, unlock, passwd, token.
     User(cmd::user::Args),
+    /// Print a shell completion script (bash, zsh, fish) on standard output.
+    Completions(cmd::completions::Args),
+    /// Write the manual pages: netaudit(1), one per subcommand, netaudit.toml(5).
+    Man(cmd::man::Args),
 }
 
 /// Parses the command line, runs the subcommand and maps its result to the
@@ -57,14 +65,18 @@ pub fn main() -> ExitCode {
         Command::Catalog(args) => cmd::catalog::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::CheckConfig(args) => cmd::check_config::run(args),
+        Command::Setup(args) => cmd::setup::run(args),
         Command::Query(args) => cmd::query::run(args),
         Command::Tail(args) => cmd::tail::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Keys(args) => cmd::keys::run(args),
+        Command::Archive(args) => cmd::archive::run(args),
         Command::Import(args) => cmd::import::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Radius(args) => cmd::radius::run(args),
         Command::User(args) => cmd::user::run(args),
+        Command::Completions(args) => cmd::completions::run(args, Cli::command()),
+        Command::Man(args) => cmd::man::run(args, Cli::command()),
     };
     match result {
         Ok(code) => code,

@@ -19,14 +19,19 @@ pub enum Synchronous {
 }
 
 /// Retention: drop whole sealed partitions older than `max_age` and/or
-/// beyond the newest `max_events`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// beyond the newest `max_events`; with `archive_to`, only once each is
+/// archived there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RetentionPolicy {
     /// Drop sealed partitions whose newest event is older than this.
     pub max_age: Option<Duration>,
     /// Keep at most about this many events: whole sealed partitions beyond
     /// the newest `max_events` are dropped.
     pub max_events: Option<u64>,
+    /// Before a partition is dropped, it is exported to a signed archive in
+    /// this folder and read back; while that fails, retention waits
+    /// ([`Store::retention_waiting`](crate::Store::retention_waiting)).
+    pub archive_to: Option<PathBuf>,
 }
 
 /// Where and how the store keeps its files.

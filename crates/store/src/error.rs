@@ -63,6 +63,14 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: KeyProblem,
     },
+    /// A partition archive that is malformed or does not verify.
+    #[error("{path}: archive: {problem}")]
+    Archive {
+        /// The archive file (or the temporary file being written).
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: ArchiveProblem,
+    },
     /// Another process holds the store's writer lock.
     #[error("{path}: the store is in use by another netaudit process (lock held)")]
     Locked {
@@ -471,4 +479,46 @@ impl<T> Context<T> for std::result::Result<T, std::io::Error> {
             source,
         })
     }
+}
+
+/// What is wrong with a partition archive (docs/archives.md).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArchiveProblem {
+    /// Not the archive format: a member missing, unreadable or unexpected.
+    #[error("not a valid netaudit archive: {0}")]
+    Malformed(String),
+    /// The manifest's Ed25519 signature does not verify.
+    #[error("the signature of MANIFEST does not verify with the store's signing key (MANIFEST or MANIFEST.sig was changed, or the key is another store's)")]
+    Signature,
+    /// A member's SHA-256 is not the one in the manifest.
+    #[error("the SHA-256 of {member} differs from the one in MANIFEST ({member} was changed)")]
+    Digest {
+        /// The member's name.
+        member: String,
+    },
+    /// The archive belongs to another store than the key.
+    #[error("the archive is of store {archive}, the verify key of store {key}")]
+    OtherStore {
+        /// The archive's store id (hex).
+        archive: String,
+        /// The key's store id (hex).
+        key: String,
+    },
+    /// An archived event breaks the chain.
+    #[error("event {seq}: {detail}")]
+    Chain {
+        /// Its sequence number.
+        seq: u64,
+        /// What is wrong.
+        detail: String,
+    },
+    /// An archived checkpoint does not verify.
+    #[error("the checkpoint of epoch {epoch}: {detail}")]
+    Checkpoint {
+        /// Its epoch.
+        epoch: u64,
+        /// What is wrong.
+        detail: String,
+    },
 }

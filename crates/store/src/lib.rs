@@ -13,6 +13,7 @@
 //! the key file (`netaudit.key`, 0600) and, until exported, the verify key.
 
 mod append_event;
+mod archive;
 mod batch;
 mod chain;
 mod checkpoint_copies;
@@ -41,6 +42,7 @@ mod verify;
 mod writer;
 
 pub use append_event::AppendEvent;
+pub use archive::{archive_file_name, read_archive_events, verify_archive, ArchiveReport};
 pub use batch::PreparedBatch;
 pub use chain::{
     chain_value, derive, erase_local_verify_key, evolve, fingerprint, genesis,
@@ -48,7 +50,9 @@ pub use chain::{
 };
 pub use config::{RetentionPolicy, StoreConfig, Synchronous, DEFAULT_PATH};
 pub use encoding::{decode_event, encode_event, DecodeError, ENCODING_VERSION};
-pub use error::{EventProblem, ForeignReason, Inconsistency, KeyProblem, Result, StoreError};
+pub use error::{
+    ArchiveProblem, EventProblem, ForeignReason, Inconsistency, KeyProblem, Result, StoreError,
+};
 pub use partitions::{PartitionInfo, PartitionState};
 pub use paths::partitions_dir;
 pub use query::{Order, Page, Query, Reader, RetentionRecord};
@@ -56,4 +60,4 @@ pub use retention::RetentionReport;
 pub use rows::{query_time, StoredEvent};
 pub use startup_check::{check_store, Damage};
 pub use store::Store;
-pub use verify::{verify, Break, BreakKind, VerifyReport};
+pub use verify::{verify, verify_after, Break, BreakKind, VerifiedThrough, VerifyReport};

@@ -16,9 +16,14 @@ use crate::sqlite::checkpoint_wal;
 /// the CPU goes to ingest during a burst.
 pub(crate) const BUSY_WRITER_SHARE: f64 = 0.2;
 
+/// After an archive could not be written (folder full or not writable),
+/// the background thread tries again this much later, not every round.
+pub(crate) const ARCHIVE_RETRY: Duration = Duration::from_secs(10);
+
 pub(crate) fn background_loop(shared: &Shared) {
     let mut last = (Instant::now(), shared.append_busy_ns.load(Relaxed));
     let mut wait = IndexWait::default();
+    let mut retention_retry_at: Option<Instant> = None;
     while wait_round(shared, Duration::from_millis(500)) {
         // Errors here are retried on the next round and kept for
         // `background_error`; the writer reports its own errors to callers.
@@ -27,12 +32,17 @@ pub(crate) fn background_loop(shared: &Shared) {
         let busy = now.1.saturating_sub(last.1) as f64;
         last = now;
         let ingest_busy = wall > 0.0 && busy / wall > BUSY_WRITER_SHARE;
-        let result = background_round(shared, ingest_busy, &mut wait);
+        let result = background_round(shared, ingest_busy, &mut wait, &mut retention_retry_at);
         *lock(&shared.background_error) = result.err().map(|e| e.to_string());
     }
 }
 
-fn background_round(shared: &Shared, ingest_busy: bool, wait: &mut IndexWait) -> Result<()> {
+fn background_round(
+    shared: &Shared,
+    ingest_busy: bool,
+    wait: &mut IndexWait,
+    retention_retry_at: &mut Option<Instant>,
+) -> Result<()> {
     let (open_path, retired) = {
         let mut w = lock(&shared.writer);
         let interval = i64::try_from(shared.config.epoch_interval.as_nanos()).unwrap_or(i64::MAX);
@@ -59,6 +69,9 @@ fn background_round(shared: &Shared, ingest_busy: bool, wait: &mut IndexWait) ->
         checkpoint_wal(&open_path)?;
     }
     index_sealed(shared, IndexBuilder::Overdue(wait))?;
-    apply_retention(shared, &shared.config.retention, 1)?;
+    if retention_retry_at.is_none_or(|at| Instant::now() >= at) {
+        let report = apply_retention(shared, &shared.config.retention, 1)?;
+        *retention_retry_at = report.waiting.map(|_| Instant::now() + ARCHIVE_RETRY);
+    }
     Ok(())
 }

@@ -3,6 +3,9 @@
 
 use rusqlite::{params, OptionalExtension};
 
+use std::path::PathBuf;
+
+use crate::archive::archive_partition;
 use crate::clock::now_ns;
 use crate::config::RetentionPolicy;
 use crate::error::{Context, Inconsistency, Result, StoreError};
@@ -20,6 +23,12 @@ pub struct RetentionReport {
     pub events_dropped: u64,
     /// Events before this sequence number are gone.
     pub first_kept_seq: Option<u64>,
+    /// The archives written (or found already written) and verified
+    /// before their partitions were dropped.
+    pub archives: Vec<PathBuf>,
+    /// Why this pass stopped before a partition that was due: its archive
+    /// could not be written or verified (also `Store::retention_waiting`).
+    pub waiting: Option<String>,
 }
 
 pub(crate) fn apply_retention(
@@ -37,27 +46,33 @@ pub(crate) fn apply_retention(
         .max_age
         .map(|age| now.saturating_sub(i64::try_from(age.as_nanos()).unwrap_or(i64::MAX)));
     while report.partitions_dropped < max_partitions {
-        let mut cat = lock(&shared.cursors);
-        let parts = load_partitions(&cat, path)?;
-        let last = lock(&shared.writer).chain.next_seq - 1;
-        let Some(oldest) = parts.first().cloned() else {
+        let Some((oldest, too_old)) = due_partition(shared, policy, cutoff)? else {
+            *lock(&shared.retention_waiting) = None;
             break;
         };
-        // Only complete, indexed partitions go, and never the open one.
-        if oldest.state != PartitionState::Indexed || parts.len() < 2 {
-            break;
-        }
         let Some(p_last) = oldest.last_seq else { break };
-        let too_old = match (cutoff, oldest.max_received_ns) {
-            (Some(c), Some(rx)) => rx < c,
-            _ => false,
-        };
-        let too_many = policy
-            .max_events
-            .is_some_and(|max| last.saturating_sub(p_last) >= max);
-        if !too_old && !too_many {
-            break;
+        // The archive is written without holding the catalog: cursors and
+        // queries go on meanwhile; only this thread drops partitions.
+        if let Some(dir) = &policy.archive_to {
+            match archive_partition(shared, &oldest, dir) {
+                Ok(archive) => {
+                    *lock(&shared.retention_waiting) = None;
+                    report.archives.push(archive);
+                }
+                Err(err) => {
+                    let why = format!(
+                        "events {}..{} are due for retention but are kept: their archive in {} could not be written and verified: {err}",
+                        oldest.first_seq,
+                        p_last,
+                        dir.display()
+                    );
+                    *lock(&shared.retention_waiting) = Some(why.clone());
+                    report.waiting = Some(why);
+                    break;
+                }
+            }
         }
+        let mut cat = lock(&shared.cursors);
         let anchor: Option<i64> = cat
             .query_row(
                 "SELECT epoch FROM checkpoints WHERE last_seq = ?1 ORDER BY epoch DESC LIMIT 1",
@@ -73,8 +88,13 @@ pub(crate) fn apply_retention(
             });
         };
         let tx = cat.transaction().at(path, "begin retention")?;
-        tx.execute("DELETE FROM partitions WHERE id = ?1", [oldest.id])
+        let dropped = tx
+            .execute("DELETE FROM partitions WHERE id = ?1", [oldest.id])
             .at(path, "drop partition")?;
+        if dropped == 0 {
+            // Another retention pass (`Store::apply_retention`) got there first.
+            continue;
+        }
         tx.execute(
             "INSERT INTO retention(time_ns, first_seq, last_seq, anchor_epoch, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
@@ -100,4 +120,33 @@ pub(crate) fn apply_retention(
         report.first_kept_seq = Some(p_last + 1);
     }
     Ok(report)
+}
+
+/// The oldest partition when retention is due to drop it (and whether by
+/// age); `None` when nothing is due.
+fn due_partition(
+    shared: &Shared,
+    policy: &RetentionPolicy,
+    cutoff: Option<i64>,
+) -> Result<Option<(crate::partitions::PartitionInfo, bool)>> {
+    let parts = load_partitions(&lock(&shared.cursors), &shared.config.path)?;
+    let last = lock(&shared.writer).chain.next_seq - 1;
+    let Some(oldest) = parts.first().cloned() else {
+        return Ok(None);
+    };
+    // Only complete, indexed partitions go, and never the open one.
+    if oldest.state != PartitionState::Indexed || parts.len() < 2 {
+        return Ok(None);
+    }
+    let Some(p_last) = oldest.last_seq else {
+        return Ok(None);
+    };
+    let too_old = match (cutoff, oldest.max_received_ns) {
+        (Some(c), Some(rx)) => rx < c,
+        _ => false,
+    };
+    let too_many = policy
+        .max_events
+        .is_some_and(|max| last.saturating_sub(p_last) >= max);
+    Ok((too_old || too_many).then_some((oldest, too_old)))
 }

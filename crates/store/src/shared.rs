@@ -39,6 +39,9 @@ pub(crate) struct Shared {
     /// Sealed partitions whose indexes are not built yet (the gauge
     /// `Store::unindexed_partitions` hands out).
     pub(crate) unindexed: Arc<AtomicU64>,
+    /// Why retention is waiting instead of dropping a partition (its
+    /// archive could not be written or verified); `None` when it is not.
+    pub(crate) retention_waiting: Mutex<Option<String>>,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

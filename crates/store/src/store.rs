@@ -57,6 +57,7 @@ impl Store {
             indexing: Mutex::new(None),
             index_error: Mutex::new(None),
             unindexed,
+            retention_waiting: Mutex::new(None),
         });
         let mut store = Store {
             shared,
@@ -176,6 +177,18 @@ impl Store {
         max_partitions: u64,
     ) -> Result<RetentionReport> {
         apply_retention(&self.shared, policy, max_partitions)
+    }
+
+    /// Why retention is waiting rather than dropping a partition (with
+    /// `RetentionPolicy::archive_to`, its archive could not be written or
+    /// verified); `None` when it is not waiting. Retried every round.
+    pub fn retention_waiting(&self) -> Option<String> {
+        lock(&self.shared.retention_waiting).clone()
+    }
+
+    /// The retention log: every drop, oldest first.
+    pub fn retention_log(&self) -> Result<Vec<crate::query::RetentionRecord>> {
+        lock(&self.shared.reader).retention_log()
     }
 
     /// How many sealed partitions wait for their indexes, as last seen by

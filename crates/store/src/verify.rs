@@ -83,8 +83,23 @@ pub struct VerifyReport {
     /// two commits, or a verify between them; the next start copies them).
     /// A copy missing from the catalog before its newest is a failure.
     pub checkpoints_not_in_catalog_yet: Vec<u64>,
+    /// The newest checkpoint this walk verified (MAC, signature, chain):
+    /// where the next incremental walk ([`verify_after`]) may start.
+    pub verified_through: Option<VerifiedThrough>,
     /// The first break, if any.
     pub failure: Option<Break>,
+}
+
+/// A checkpoint an earlier walk verified: an incremental walk starts after
+/// it, with the key of the next epoch and its chain value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedThrough {
+    /// The checkpoint's epoch.
+    pub epoch: u64,
+    /// The last sequence number it covers.
+    pub last_seq: u64,
+    /// The chain value at `last_seq`.
+    pub chain: [u8; 32],
 }
 
 impl VerifyReport {
@@ -202,6 +217,11 @@ impl Walk<'_> {
             }
             self.report.checkpoints_verified += 1;
             self.report.sealed_through = c.last_seq;
+            self.report.verified_through = Some(VerifiedThrough {
+                epoch: c.epoch,
+                last_seq: c.last_seq,
+                chain: c.chain,
+            });
             self.epoch += 1;
             self.key = evolve(&self.key, self.epoch);
             self.epoch_first_seq = c.last_seq + 1;
@@ -354,6 +374,21 @@ pub fn verify(
     verify_key: &VerifyKey,
     live_key: Option<&Path>,
 ) -> Result<VerifyReport> {
+    verify_after(path, verify_key, live_key, None)
+}
+
+/// [`verify`], but when `after` is given, the chain is walked only after
+/// that checkpoint (which an earlier walk verified): the checkpoint must
+/// still be in the store, unchanged, and the walk continues from its chain
+/// value with the next epoch's key. The checkpoint copies and the live key
+/// are checked in full either way. A checkpoint that retention has since
+/// passed is ignored (the walk starts at the retention anchor).
+pub fn verify_after(
+    path: &Path,
+    verify_key: &VerifyKey,
+    live_key: Option<&Path>,
+    after: Option<&VerifiedThrough>,
+) -> Result<VerifyReport> {
     let mut reader = Reader::open(path)?;
     let store_id = reader.store_id()?;
     if store_id != verify_key.store_id {
@@ -449,8 +484,37 @@ pub fn verify(
             ),
         }
     }
+    let mut scan_from = 0;
+    if let Some(a) = after.filter(|a| a.last_seq >= walk.expected && walk.report.failure.is_none())
+    {
+        if walk
+            .checkpoints
+            .get(&a.epoch)
+            .map(|c| (c.last_seq, c.chain))
+            == Some((a.last_seq, a.chain))
+        {
+            walk.epoch = a.epoch + 1;
+            walk.key = chain::derive(&verify_key.epoch0_key, 0, walk.epoch);
+            walk.prev = a.chain;
+            walk.expected = a.last_seq + 1;
+            walk.epoch_first_seq = a.last_seq + 1;
+            walk.report.sealed_through = a.last_seq;
+            walk.report.verified_through = Some(*a);
+            walk.checkpoints.retain(|e, _| *e > a.epoch);
+            scan_from = a.last_seq + 1;
+        } else {
+            walk.fail(
+                a.last_seq,
+                BreakKind::Checkpoint,
+                format!(
+                    "the checkpoint of epoch {} (events up to {}), verified by an earlier walk, is gone or was changed",
+                    a.epoch, a.last_seq
+                ),
+            );
+        }
+    }
     if walk.report.failure.is_none() {
-        reader.scan(0, u64::MAX, |row| Ok(walk.row(row)))?;
+        reader.scan(scan_from, u64::MAX, |row| Ok(walk.row(row)))?;
     }
     if let Some(r) = walk.failed_row.take() {
         let mut window = Vec::new();

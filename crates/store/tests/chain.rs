@@ -361,3 +361,52 @@ fn raw_backed_events_read_back_and_verify() {
     let (seq, kind, detail) = broken(dir.path(), &key);
     assert_eq!((seq, kind), (3, BreakKind::Changed), "{detail}");
 }
+
+#[test]
+fn an_incremental_walk_starts_after_the_checkpoint_an_earlier_walk_verified() {
+    let (dir, key) = setup();
+    let c = config(dir.path());
+    let full = run(dir.path(), &key);
+    let through = full
+        .verified_through
+        .expect("the walk verified checkpoints");
+    assert_eq!((through.epoch, through.last_seq), (8, 90));
+    // An edit before the checkpoint is not what an incremental walk reads
+    // (the periodic full walk finds it) ...
+    sql(
+        &partition_of(dir.path(), 42),
+        "UPDATE events SET user = 'mallory' WHERE seq = 42",
+    );
+    let incremental =
+        netaudit_store::verify_after(&c.path, &key, Some(&c.key_path()), Some(&through)).unwrap();
+    assert!(incremental.ok(), "{incremental:?}");
+    assert_eq!(incremental.events_verified, 5);
+    assert_eq!(incremental.first_seq, Some(91));
+    assert_eq!(incremental.unsealed, Some((91, 95)));
+    assert_eq!(broken(dir.path(), &key).0, 42);
+    // ... and one after it is.
+    sql(
+        &partition_of(dir.path(), 93),
+        "UPDATE events SET user = 'mallory' WHERE seq = 93",
+    );
+    let incremental =
+        netaudit_store::verify_after(&c.path, &key, Some(&c.key_path()), Some(&through)).unwrap();
+    let b = incremental
+        .failure
+        .expect("the edit after the checkpoint is found");
+    assert_eq!((b.seq, b.kind), (93, BreakKind::Changed), "{}", b.detail);
+}
+
+#[test]
+fn an_incremental_walk_refuses_a_starting_checkpoint_that_changed() {
+    let (dir, key) = setup();
+    let c = config(dir.path());
+    let mut through = run(dir.path(), &key).verified_through.unwrap();
+    through.chain[0] ^= 1;
+    let report =
+        netaudit_store::verify_after(&c.path, &key, Some(&c.key_path()), Some(&through)).unwrap();
+    let b = report
+        .failure
+        .expect("a starting point that does not match is a break");
+    assert_eq!((b.seq, b.kind), (90, BreakKind::Checkpoint), "{}", b.detail);
+}

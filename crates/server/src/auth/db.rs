@@ -156,6 +156,12 @@ impl AuthDb {
         Ok(value)
     }
 
+    /// Queues `event` in the outbox alone (a change made outside this
+    /// database, e.g. by `netaudit setup`); `netaudit serve` stores it.
+    pub(crate) fn queue_audit_event(&self, event: &netaudit_event::Event) -> Result<(), AuthError> {
+        self.run_audited(Some(event), |_| Ok(()))
+    }
+
     /// A connection, for the operations table (api::operations).
     pub(crate) fn with_conn<T>(
         &self,

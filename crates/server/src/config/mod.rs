@@ -18,15 +18,18 @@
 //! store.rs     [store]          pipeline.rs  [pipeline]
 //! listener.rs  [[listener]]     http.rs      [http]
 //! api.rs       [api]            log.rs       [log]
+//! integrity.rs [integrity]      duration.rs  "30s", "1h", "7d"
 //! output/      [[output.syslog]], [[output.file]], [[output.radius]]
 //! policy.rs    [[policy]]       policy_action.rs  [[policy.action]]
 //! builtin_policies.rs  [builtin_policies] (the NDcPP policies)
 //! ```
 
 pub(crate) mod api;
+mod duration;
 pub(crate) mod builtin_policies;
 pub(crate) mod error;
 pub(crate) mod http;
+pub(crate) mod integrity;
 pub(crate) mod listener;
 mod locate;
 pub(crate) mod log;
@@ -43,6 +46,7 @@ use serde::Deserialize;
 pub(crate) use api::ApiConfig;
 pub(crate) use error::ConfigError;
 pub(crate) use http::HttpConfig;
+pub(crate) use integrity::{IntegrityConfig, IntegritySchedule};
 pub(crate) use listener::{
     ListenerConfig, ListenerTlsConfig, ListenerTransport, OnParseError, StreamConfig,
 };
@@ -59,6 +63,7 @@ pub(crate) use store::StoreConfig;
 use api::RawApi;
 use builtin_policies::RawBuiltins;
 use http::RawHttp;
+use integrity::RawIntegrity;
 use listener::RawListener;
 use locate::line_column;
 use log::RawLog;
@@ -86,6 +91,8 @@ struct RawConfig {
     log: RawLog,
     #[serde(default)]
     api: RawApi,
+    #[serde(default)]
+    integrity: RawIntegrity,
     /// `[[policy]]` tables.
     #[serde(default, rename = "policy")]
     policies: Vec<RawPolicy>,
@@ -103,6 +110,7 @@ pub(crate) struct Config {
     pub output: OutputConfig,
     pub log: LogConfig,
     pub api: ApiConfig,
+    pub integrity: IntegrityConfig,
     pub policies: Vec<PolicyConfig>,
 }
 
@@ -116,6 +124,7 @@ impl Default for Config {
             output: OutputConfig::default(),
             log: LogConfig::default(),
             api: ApiConfig::default(),
+            integrity: IntegrityConfig::default(),
             policies: RawBuiltins::default().resolve().unwrap_or_else(|err| {
                 unreachable!("the built-in policies' defaults are valid: {err}")
             }),
@@ -135,6 +144,7 @@ impl RawConfig {
             None => listener::default_listeners(),
         };
         let output = self.output.resolve()?;
+        let integrity = self.integrity.resolve()?;
         let mut policies = self.builtin_policies.resolve()?;
         policies.extend(policy::resolve_policies(self.policies, &policies)?);
         Ok(Config {
@@ -145,6 +155,7 @@ impl RawConfig {
             output,
             log: self.log.resolve(),
             api,
+            integrity,
             policies,
         })
     }
@@ -266,6 +277,13 @@ impl Config {
         }
         for o in &self.output.file {
             out.push_str(&format!("output.file {}: {}\n", o.name, o.dir.display()));
+        }
+        if let Some(s) = &self.integrity.schedule {
+            out.push_str(&format!(
+                "integrity: chain verified every {}s (whole store every {}s)\n",
+                s.every.as_secs(),
+                s.full_every.as_secs()
+            ));
         }
         for p in &self.policies {
             out.push_str(&format!(

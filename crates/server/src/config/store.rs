@@ -20,6 +20,7 @@ pub(crate) struct RawStore {
     partition_events: Option<u64>,
     retention_max_age_days: Option<u64>,
     retention_max_events: Option<u64>,
+    retention_archive_to: Option<PathBuf>,
 }
 
 /// `[store]`, checked.
@@ -43,6 +44,10 @@ pub(crate) struct StoreConfig {
     pub retention_max_age_days: Option<u64>,
     /// Drop sealed partitions beyond the newest this many events (unset: keep).
     pub retention_max_events: Option<u64>,
+    /// Before retention drops a partition, it is archived (signed) in this
+    /// folder and read back; while that fails, retention waits (unset: no
+    /// archive is kept).
+    pub retention_archive_to: Option<PathBuf>,
 }
 
 impl Default for StoreConfig {
@@ -56,6 +61,7 @@ impl Default for StoreConfig {
             partition_events: 131_072,
             retention_max_age_days: None,
             retention_max_events: None,
+            retention_archive_to: None,
         }
     }
 }
@@ -74,7 +80,18 @@ impl RawStore {
             partition_events: self.partition_events.unwrap_or(default.partition_events),
             retention_max_age_days: self.retention_max_age_days,
             retention_max_events: self.retention_max_events,
+            retention_archive_to: self.retention_archive_to,
         };
+        if store
+            .retention_archive_to
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return Err(ConfigError::invalid(
+                "store.retention_archive_to",
+                "must not be empty",
+            ));
+        }
         if store.path.as_os_str().is_empty() {
             return Err(ConfigError::invalid("store.path", "must not be empty"));
         }
@@ -105,6 +122,7 @@ impl StoreConfig {
                 .retention_max_age_days
                 .map(|days| Duration::from_secs(days.saturating_mul(86_400))),
             max_events: self.retention_max_events,
+            archive_to: self.retention_archive_to.clone(),
         };
         store
     }

@@ -51,6 +51,14 @@ pub(crate) struct Metrics {
     pub internal_events: AtomicU64,
     /// The store's count of sealed partitions waiting for their indexes.
     pub unindexed_partitions: std::sync::OnceLock<Arc<AtomicU64>>,
+    /// Unix time (seconds) of the last scheduled chain verification that
+    /// found no break; 0 before the first.
+    pub verify_last_success_seconds: AtomicU64,
+    /// Scheduled chain verifications that found a break or could not run.
+    pub verify_failures: AtomicU64,
+    /// 1 while retention waits because a partition's archive cannot be
+    /// written or verified, else 0.
+    pub retention_waiting: AtomicU64,
     /// Time from a batch being handed to the store to its commit.
     commit_latency: Histogram,
     /// Time from the first event of a batch arriving to its commit.
@@ -168,6 +176,27 @@ impl Metrics {
                 unindexed.load(Relaxed),
             );
         }
+        gauge_or_counter(
+            &mut out,
+            "netaudit_verify_last_success_timestamp_seconds",
+            "gauge",
+            "Unix time of the last scheduled chain verification that found no break (0: none yet; [integrity] verify_every).",
+            self.verify_last_success_seconds.load(Relaxed),
+        );
+        gauge_or_counter(
+            &mut out,
+            "netaudit_verify_failures_total",
+            "counter",
+            "Scheduled chain verifications that found a break or could not run.",
+            self.verify_failures.load(Relaxed),
+        );
+        gauge_or_counter(
+            &mut out,
+            "netaudit_retention_waiting",
+            "gauge",
+            "1 while retention keeps a partition that is due because its archive cannot be written or verified (store.retention_archive_to).",
+            self.retention_waiting.load(Relaxed),
+        );
         self.commit_latency.render(
             &mut out,
             "netaudit_store_commit_seconds",

@@ -16,6 +16,7 @@
 
 pub(crate) mod http;
 pub(crate) mod listener;
+mod notify;
 mod relp;
 mod stops;
 pub(crate) mod tls;
@@ -140,6 +141,8 @@ pub(crate) async fn serve<S: EventSink>(
             alerts: alerts_tx,
         }),
         outputs: Outputs::default(),
+        integrity: None,
+        retention: None,
         policy_context,
         policies: Policies::default(),
     };
@@ -166,6 +169,17 @@ pub(crate) async fn serve<S: EventSink>(
         }
         if let Some(ctx) = &server.outputs_context {
             server.outputs = Outputs::start(&server.config.output, ctx);
+            server.integrity = crate::integrity::IntegrityCheck::start(
+                &server.config.integrity,
+                &server.config.store.to_store_config(),
+                metrics.clone(),
+                server.chunk_tx.downgrade(),
+            )?;
+            server.retention = crate::retention_watch::RetentionWatch::start(
+                ctx.store.clone(),
+                metrics.clone(),
+                server.chunk_tx.downgrade(),
+            )?;
         }
         http::start(
             &server.config.http,
@@ -182,10 +196,11 @@ pub(crate) async fn serve<S: EventSink>(
                 store_last_seq = metrics.committed.last_seq(),
                 "netaudit serve is running"
             );
+            notify::ready(metrics.clone(), http_cancel.clone());
             loop {
                 tokio::select! {
-                    _ = terminate.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
-                    _ = interrupt.recv() => { tracing::info!("SIGINT: shutting down"); break; }
+                    _ = terminate.recv() => { tracing::info!("SIGTERM: shutting down"); notify::stopping(); break; }
+                    _ = interrupt.recv() => { tracing::info!("SIGINT: shutting down"); notify::stopping(); break; }
                     _ = hangup.recv() => server.reload_on_signal().await,
                     Some(request) = control_rx.recv() => server.control(request).await,
                 }
@@ -338,6 +353,10 @@ struct Server {
     /// Present when the server runs on a store (outputs read from it).
     outputs_context: Option<OutputContext>,
     outputs: Outputs,
+    /// The scheduled chain verification, when `[integrity]` sets one.
+    integrity: Option<crate::integrity::IntegrityCheck>,
+    /// Retention's drops and waits told as events, when retention is set.
+    retention: Option<crate::retention_watch::RetentionWatch>,
     /// Present when the server runs on a store (policies read from it).
     policy_context: Option<PolicyContext>,
     policies: Policies,
@@ -419,6 +438,7 @@ impl Server {
             ("http", new.http != self.config.http),
             ("log", new.log != self.config.log),
             ("api", new.api != self.config.api),
+            ("integrity", new.integrity != self.config.integrity),
         ] {
             if changed {
                 tracing::warn!(
@@ -522,10 +542,18 @@ impl Server {
             metrics,
             outputs,
             outputs_context,
+            integrity,
+            retention,
             policies,
             policy_context,
             ..
         } = self;
+        if let Some(integrity) = integrity {
+            integrity.stop();
+        }
+        if let Some(retention) = retention {
+            retention.stop();
+        }
         drain_listeners(listeners).await;
         // Outputs stop before the pipeline closes (they may hold a sender
         // for alert events); what they delivered is behind their cursors.

@@ -9,7 +9,9 @@
 mod support;
 
 mod format;
+mod man;
 mod parse;
 mod radius;
+mod setup;
 mod report;
 mod store;

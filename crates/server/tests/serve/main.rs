@@ -8,15 +8,18 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod archive;
 mod bad_input;
 mod config_errors;
 mod crash;
 mod full_disk;
 mod inputs;
+mod integrity;
 mod policies;
 mod radius;
 mod reload;
 mod relp;
 mod shutdown;
 mod store_reliability;
+mod systemd;
 mod tls;

@@ -59,6 +59,12 @@ impl Netaudit {
 
     /// Starts the server on an existing configuration file (a restart).
     pub fn start_with(dir: &Path, config_path: &Path) -> Netaudit {
+        Netaudit::start_with_env(dir, config_path, &[])
+    }
+
+    /// [`Netaudit::start_with`], with these environment variables set for
+    /// the server alone (e.g. systemd's NOTIFY_SOCKET).
+    pub fn start_with_env(dir: &Path, config_path: &Path, env: &[(&str, &str)]) -> Netaudit {
         let text = std::fs::read_to_string(config_path).expect("read config");
         let http = text
             .lines()
@@ -77,6 +83,7 @@ impl Netaudit {
             .arg("--config")
             .arg(config_path)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

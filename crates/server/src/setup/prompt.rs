@@ -1,0 +1,187 @@
+//! Asking the answers on the terminal (dialoguer, plain theme: the default
+//! in brackets, as JUNOScope's installer shows it). A rejected answer is
+//! asked again with the reason; a secret is read without echo.
+
+use std::path::{Path, PathBuf};
+
+use dialoguer::theme::SimpleTheme;
+use dialoguer::{Confirm, Input, Password};
+
+use super::answers::{
+    check_choice, check_facility, check_host_port, check_path, check_readable,
+    check_socket_address, default_format, default_http_address, default_store_path,
+    default_synchronous, Answers, DestinationAnswer, ListenerAnswer, RadiusAnswer, FACILITY_PROMPT,
+};
+
+/// Asks `prompt` with `default` until `check` accepts the answer.
+pub(crate) fn ask<T>(
+    prompt: &str,
+    default: &str,
+    check: impl Fn(&str) -> Result<T, String>,
+) -> anyhow::Result<T> {
+    let text: String = Input::with_theme(&SimpleTheme)
+        .with_prompt(prompt)
+        .default(default.to_string())
+        .validate_with(|text: &String| check(text).map(|_| ()))
+        .interact_text()?;
+    check(&text).map_err(anyhow::Error::msg)
+}
+
+/// The facility question alone (also `--reconfigure facility`).
+pub(crate) fn ask_facility(default: &str) -> anyhow::Result<String> {
+    ask(FACILITY_PROMPT, default, check_facility)
+}
+
+/// Every question, in order; `secrets_dir` is where RADIUS secrets go.
+pub(crate) fn ask_all(secrets_dir: &Path) -> anyhow::Result<Answers> {
+    let facility = ask_facility("local2")?;
+    let store_path = ask(
+        "Store location (the catalog database)",
+        &default_store_path().to_string_lossy(),
+        check_path,
+    )?;
+    let synchronous = ask(
+        "Synchronous mode: full survives power loss, normal is faster (full, normal)",
+        &default_synchronous(),
+        |t| check_choice(t, &["full", "normal"]),
+    )?;
+    let http_address = ask(
+        "Address of /health, /metrics and the HTTP API (IP:PORT)",
+        &default_http_address(),
+        check_socket_address,
+    )?;
+    let mut listeners = Vec::new();
+    loop {
+        let protocol = ask(
+            "Add a syslog listener (udp, tcp, tls, or done)",
+            "done",
+            |t| check_choice(t, &["udp", "tcp", "tls", "done"]),
+        )?;
+        if protocol == "done" {
+            break;
+        }
+        let address = ask("Listen on (IP:PORT)", "0.0.0.0:514", check_socket_address)?;
+        let (cert, key) = if protocol == "tls" {
+            (
+                Some(ask(
+                    "Certificate chain file (PEM)",
+                    "/etc/netaudit/server.crt",
+                    check_readable,
+                )?),
+                Some(ask(
+                    "Private key file (PEM)",
+                    "/etc/netaudit/server.key",
+                    check_readable,
+                )?),
+            )
+        } else {
+            (None, None)
+        };
+        listeners.push(ListenerAnswer {
+            protocol,
+            address,
+            cert,
+            key,
+        });
+    }
+    let mut destinations = Vec::new();
+    loop {
+        let transport = ask(
+            "Add a remote syslog destination (udp, tcp, tls, or done)",
+            "done",
+            |t| check_choice(t, &["udp", "tcp", "tls", "done"]),
+        )?;
+        if transport == "done" {
+            break;
+        }
+        let address = ask(
+            "Destination (HOST:PORT)",
+            "siem.example.net:6514",
+            check_host_port,
+        )?;
+        let format = ask(
+            "Format (standard, structured, brief)",
+            &default_format(),
+            |t| check_choice(t, &["standard", "structured", "brief"]),
+        )?;
+        let ca = if transport == "tls" {
+            Some(ask(
+                "CA certificates the server's certificate must chain to (PEM)",
+                "/etc/netaudit/siem-ca.crt",
+                check_readable,
+            )?)
+        } else {
+            None
+        };
+        destinations.push(DestinationAnswer {
+            transport,
+            address,
+            format,
+            ca,
+        });
+    }
+    let mut radius = Vec::new();
+    loop {
+        let server = ask(
+            "Add a RADIUS accounting server (HOST:PORT, or done)",
+            "done",
+            |t| {
+                if t.trim() == "done" {
+                    Ok("done".to_string())
+                } else {
+                    check_host_port(t)
+                }
+            },
+        )?;
+        if server == "done" {
+            break;
+        }
+        let secret = Password::with_theme(&SimpleTheme)
+            .with_prompt("Shared secret (not shown)")
+            .with_confirmation("Again", "the two entries differ")
+            .interact()?;
+        let secret_file = secrets_dir.join(format!("radius-{}.secret", radius.len() + 1));
+        write_secret(&secret_file, &secret)?;
+        radius.push(RadiusAnswer {
+            server,
+            secret_file,
+        });
+    }
+    Ok(Answers {
+        facility,
+        store_path,
+        synchronous,
+        http_address,
+        listeners,
+        destinations,
+        radius,
+    })
+}
+
+/// Asks whether to write the file (after its diff was shown).
+pub(crate) fn confirm_write(path: &Path) -> anyhow::Result<bool> {
+    Ok(Confirm::with_theme(&SimpleTheme)
+        .with_prompt(format!("Write {}?", path.display()))
+        .default(false)
+        .interact()?)
+}
+
+/// A secret file readable only by its owner (0600), created new.
+pub(crate) fn write_secret(path: &PathBuf, secret: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", dir.display()))?;
+    }
+    let _ = std::fs::remove_file(path);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot write the secret: {e}", path.display()))?;
+    writeln!(file, "{secret}")?;
+    file.sync_all()?;
+    Ok(())
+}

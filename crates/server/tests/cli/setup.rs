@@ -1,0 +1,261 @@
+//! `netaudit setup`: the wizard through a pseudo-terminal, the answers
+//! file, bad answers, and `--reconfigure facility` with a running server
+//! whose syslog output switches to the new facility.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+fn netaudit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(args)
+        .output()
+        .expect("run netaudit")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn the_wizard_asks_again_with_the_reason_and_writes_a_valid_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("etc").join("netaudit.toml");
+    let store = dir.path().join("data").join("netaudit.db");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_netaudit"));
+    command.args(["setup", "--config", config.to_str().unwrap()]);
+    let mut p = rexpect::session::spawn_command(command, Some(30_000)).unwrap();
+    p.exp_string("Please enter the syslog facility (local0-local7) [local2]:")
+        .unwrap();
+    p.send_line("local8").unwrap();
+    p.exp_string("\"local8\" is not a syslog facility from local0 to local7")
+        .unwrap();
+    p.send_line("local3").unwrap();
+    p.exp_string("Store location").unwrap();
+    p.send_line(store.to_str().unwrap()).unwrap();
+    p.exp_string("Synchronous mode").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("Address of /health").unwrap();
+    p.send_line("127.0.0.1:18514").unwrap();
+    p.exp_string("Add a syslog listener").unwrap();
+    p.send_line("tls").unwrap();
+    p.exp_string("Listen on").unwrap();
+    p.send_line("127.0.0.1:port").unwrap();
+    p.exp_string("\"port\" is not a port number").unwrap();
+    p.send_line("127.0.0.1:16514").unwrap();
+    p.exp_string("Certificate chain file").unwrap();
+    p.send_line("/no/such/server.crt").unwrap();
+    p.exp_string("cannot read /no/such/server.crt").unwrap();
+    // A readable certificate and key pair.
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (crt, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+    std::fs::write(&crt, cert.cert.pem()).unwrap();
+    std::fs::write(&key, cert.key_pair.serialize_pem()).unwrap();
+    p.send_line(crt.to_str().unwrap()).unwrap();
+    p.exp_string("Private key file").unwrap();
+    p.send_line(key.to_str().unwrap()).unwrap();
+    p.exp_string("Add a syslog listener").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("Add a remote syslog destination").unwrap();
+    p.send_line("tcp").unwrap();
+    p.exp_string("Destination (HOST:PORT)").unwrap();
+    p.send_line("siem.example.net:6514").unwrap();
+    p.exp_string("Format").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("Add a remote syslog destination").unwrap();
+    p.send_line("done").unwrap();
+    p.exp_string("Add a RADIUS accounting server").unwrap();
+    p.send_line("127.0.0.1:1813").unwrap();
+    p.exp_string("Shared secret (not shown)").unwrap();
+    p.send_line("a-secret-of-20-bytes").unwrap();
+    p.exp_string("Again").unwrap();
+    p.send_line("a-secret-of-20-bytes").unwrap();
+    p.exp_string("Add a RADIUS accounting server").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("+facility = \"local3\"").unwrap();
+    p.exp_string("Write ").unwrap();
+    p.send_line("y").unwrap();
+    p.exp_string("passes check-config").unwrap();
+    p.exp_eof().unwrap();
+
+    let written = std::fs::read_to_string(&config).unwrap();
+    assert!(written.contains("facility = \"local3\""), "{written}");
+    assert!(
+        written.contains("address = \"127.0.0.1:16514\""),
+        "{written}"
+    );
+    let out = netaudit(&["check-config", config.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The secret is in a file only its owner may read, and not echoed.
+    let secret = dir.path().join("etc").join("radius-1.secret");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(
+        std::fs::read_to_string(&secret).unwrap(),
+        "a-secret-of-20-bytes\n"
+    );
+}
+
+fn answers(dir: &Path, http: u16, listen: u16, out: u16, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("answers.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "facility = \"local2\"\nstore_path = \"{}\"\nsynchronous = \"normal\"\n\
+             http_address = \"127.0.0.1:{http}\"\n\
+             [[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{listen}\"\n{extra}\
+             [[destination]]\ntransport = \"tcp\"\naddress = \"127.0.0.1:{out}\"\n",
+            dir.join("netaudit.db").display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn bad_answers_in_a_file_name_their_key_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("netaudit.toml");
+    let c = config.to_str().unwrap();
+    let bad = [
+        (
+            "facility = \"local2\"",
+            "facility = \"local8\"",
+            "facility: \"local8\" is not a syslog facility",
+        ),
+        (
+            "address = \"127.0.0.1:2\"",
+            "address = \"127.0.0.1:x2\"",
+            "listener[0].address: \"x2\" is not a port number",
+        ),
+        (
+            "protocol = \"tcp\"",
+            "protocol = \"tls\"\ncert = \"/no/such.crt\"\nkey = \"/no/such.key\"",
+            "listener[0].cert: cannot read /no/such.crt",
+        ),
+        (
+            "transport = \"tcp\"",
+            "transport = \"smtp\"",
+            "destination[0].transport",
+        ),
+    ];
+    for (from, to, expect) in bad {
+        let path = answers(dir.path(), 1, 2, 3, "");
+        let t = std::fs::read_to_string(&path)
+            .unwrap()
+            .replacen(from, to, 1);
+        std::fs::write(&path, t).unwrap();
+        let out = netaudit(&[
+            "setup",
+            "-c",
+            c,
+            "--non-interactive",
+            "--answers",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{to}");
+        assert!(text(&out.stderr).contains(expect), "{}", text(&out.stderr));
+        assert!(!config.exists());
+    }
+}
+
+/// Reads syslog frames (octet counting) from the first connection to
+/// `listener` and returns the PRI of the first frame whose text contains `marker`.
+fn pri_of(reader: &mut BufReader<TcpStream>, marker: &str) -> u8 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "no frame with {marker}");
+        let mut len = Vec::new();
+        reader.read_until(b' ', &mut len).unwrap();
+        let n: usize = text(&len).trim().parse().unwrap();
+        let mut frame = vec![0; n];
+        std::io::Read::read_exact(reader, &mut frame).unwrap();
+        let frame = text(&frame);
+        if frame.contains(marker) {
+            return frame[1..frame.find('>').unwrap()].parse().unwrap();
+        }
+    }
+}
+
+#[test]
+fn reconfigure_the_facility_of_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = TcpListener::bind("127.0.0.1:0").unwrap();
+    let out_port = receiver.local_addr().unwrap().port();
+    let (http, listen) = (free_tcp_port(), free_tcp_port());
+    let config = dir.path().join("netaudit.toml");
+    let c = config.to_str().unwrap();
+    let path = answers(dir.path(), http, listen, out_port, "");
+    let out = netaudit(&[
+        "setup",
+        "-c",
+        c,
+        "--non-interactive",
+        "--answers",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut server = Netaudit::start_with(dir.path(), &config);
+    let send = |marker: &str| {
+        let mut s = TcpStream::connect(("127.0.0.1", listen)).unwrap();
+        let line = format!("<13>1 2026-12-06T10:00:00Z host app - TEST - {marker}");
+        write!(s, "{} {}", line.len(), line).unwrap();
+    };
+    send("before");
+    receiver.set_nonblocking(false).unwrap();
+    let (conn, _) = receiver.accept().unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut reader = BufReader::new(conn);
+    // local2 (18) and notice (5).
+    assert_eq!(pri_of(&mut reader, "before"), 18 * 8 + 5);
+
+    std::fs::write(dir.path().join("facility.toml"), "facility = \"local5\"\n").unwrap();
+    let pid = server.pid().to_string();
+    let out = netaudit(&[
+        "setup",
+        "-c",
+        c,
+        "--reconfigure",
+        "facility",
+        "--non-interactive",
+        "--answers",
+        dir.path().join("facility.toml").to_str().unwrap(),
+        "--reload-pid",
+        &pid,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("+facility = \"local5\""),
+        "{}",
+        text(&out.stdout)
+    );
+    // The output is restarted by the reload: the new connection carries local5.
+    let (conn, _) = receiver.accept().unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut reader = BufReader::new(conn);
+    send("after");
+    assert_eq!(pri_of(&mut reader, "after"), 21 * 8 + 5);
+    // The change is audited in the store (through the outbox).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !stored_events(&server.db).iter().any(|e| {
+        e.code.as_deref() == Some("NETAUDIT_RECONFIGURED")
+            && e.message
+                .as_deref()
+                .is_some_and(|m| m.contains("facility set to local5"))
+    }) {
+        assert!(
+            Instant::now() < deadline,
+            "no audit event\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(server.stop().success(), "{}", server.log());
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Checks a netaudit .deb: unpacked into a scratch root (dpkg -x), every file
+# is there with its mode; the maintainer scripts are there; the unit passes
+# `systemd-analyze verify`; the binary runs from the unpacked path. With
+# NETAUDIT_DPKG_INSTALL=1 (a disposable machine, as root) it is also
+# installed with dpkg -i and run from /usr/bin.
+# Usage: scripts/check-deb.sh target/debian/netaudit_VERSION_amd64.deb
+set -euo pipefail
+deb=$1
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+dpkg-deb --info "$deb" >/dev/null
+dpkg -x "$deb" "$root"
+
+fail=0
+expect() { # MODE PATH
+  local mode=$1 path=$2 got
+  if [ ! -e "$root/$path" ]; then
+    echo "MISSING $path"; fail=1; return
+  fi
+  got=$(stat -c %a "$root/$path")
+  if [ "$got" != "$mode" ]; then
+    echo "MODE $path: $got, expected $mode"; fail=1
+  fi
+}
+expect 755 usr/bin/netaudit
+expect 640 etc/netaudit/netaudit.toml
+expect 644 lib/systemd/system/netaudit.service
+expect 644 usr/share/netaudit/dictionary.junoscope
+expect 644 usr/share/doc/netaudit/netaudit.example.toml
+expect 644 usr/share/man/man1/netaudit.1.gz
+expect 644 usr/share/man/man1/netaudit-serve.1.gz
+expect 644 usr/share/man/man1/netaudit-keys-export-verify.1.gz
+expect 644 usr/share/man/man5/netaudit.toml.5.gz
+expect 644 usr/share/bash-completion/completions/netaudit
+expect 644 usr/share/zsh/vendor-completions/_netaudit
+expect 644 usr/share/fish/vendor_completions.d/netaudit.fish
+# One page per subcommand.
+for sub in $("$root/usr/bin/netaudit" --help | sed -n '/^Commands:/,/^$/p' | awk 'NR>1 && $1 != "help" {print $1}'); do
+  expect 644 "usr/share/man/man1/netaudit-$sub.1.gz"
+done
+control=$(mktemp -d)
+dpkg-deb -e "$deb" "$control"
+for script in postinst prerm postrm; do
+  [ -x "$control/$script" ] || { echo "MISSING maintainer script $script"; fail=1; }
+done
+grep -q '^/etc/netaudit/netaudit.toml$' "$control/conffiles" || { echo "the configuration is not a conffile"; fail=1; }
+rm -rf "$control"
+
+"$root/usr/bin/netaudit" --version
+"$root/usr/bin/netaudit" check-config "$root/etc/netaudit/netaudit.toml" >/dev/null
+sed "s#/usr/bin/netaudit#$root/usr/bin/netaudit#g" "$root/lib/systemd/system/netaudit.service" >"$root/netaudit.service"
+systemd-analyze verify --man=no "$root/netaudit.service"
+systemd-analyze security --offline=yes --no-pager "$root/netaudit.service" | tail -n 1
+
+if [ "${NETAUDIT_DPKG_INSTALL:-0}" = 1 ]; then
+  dpkg -i "$deb"
+  /usr/bin/netaudit --version
+  /usr/bin/netaudit check-config /etc/netaudit/netaudit.toml >/dev/null
+  [ "$(stat -c '%a %U' /var/lib/netaudit)" = "750 netaudit" ] || { echo "/var/lib/netaudit is not 0750 netaudit"; fail=1; }
+  getent passwd netaudit >/dev/null || { echo "no netaudit user"; fail=1; }
+fi
+
+if [ "$fail" != 0 ]; then
+  echo "check-deb: $deb FAILED"; exit 1
+fi
+echo "check-deb: $deb OK"
