@@ -25,8 +25,8 @@
 //! ```
 
 pub(crate) mod api;
-mod duration;
 pub(crate) mod builtin_policies;
+mod duration;
 pub(crate) mod error;
 pub(crate) mod http;
 pub(crate) mod integrity;

@@ -12,6 +12,6 @@ mod format;
 mod man;
 mod parse;
 mod radius;
-mod setup;
 mod report;
+mod setup;
 mod store;
