@@ -12,6 +12,7 @@ mod clock;
 mod cmd;
 mod commit_signal;
 mod config;
+mod console;
 mod display;
 mod fdlimit;
 mod integrity;

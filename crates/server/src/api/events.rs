@@ -184,7 +184,7 @@ pub(super) async fn submit(
 /// The filters of `netaudit query`, as query-string parameters.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Filters {
+pub(crate) struct Filters {
     pub since: Option<String>,
     pub until: Option<String>,
     pub code: Option<String>,
@@ -203,7 +203,7 @@ pub(super) struct Filters {
 }
 
 /// The largest page.
-pub(super) const PAGE_MAX: usize = 1000;
+pub(crate) const PAGE_MAX: usize = 1000;
 
 /// `-1h` as docs/api.md writes it is `1h` (before now).
 fn relative(text: &str) -> &str {
@@ -213,7 +213,7 @@ fn relative(text: &str) -> &str {
     }
 }
 
-fn to_store_query(f: &Filters, default_limit: usize) -> Result<StoreQuery, ApiError> {
+pub(crate) fn to_store_query(f: &Filters, default_limit: usize) -> Result<StoreQuery, ApiError> {
     let now = now_ns();
     let time = |name: &str, v: &Option<String>| {
         v.as_deref()
@@ -271,7 +271,10 @@ fn filters(q: Result<Query<Filters>, QueryRejection>) -> Result<Filters, ApiErro
         .map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))
 }
 
-async fn run_query(state: &ApiState, query: StoreQuery) -> Result<netaudit_store::Page, ApiError> {
+pub(crate) async fn run_query(
+    state: &ApiState,
+    query: StoreQuery,
+) -> Result<netaudit_store::Page, ApiError> {
     let store = state.store()?;
     tokio::task::spawn_blocking(move || store.query(&query))
         .await
@@ -304,26 +307,57 @@ pub(super) async fn query(
 /// per stored event (id = sequence number), from `after_seq` or from now.
 pub(super) async fn stream(
     State(state): St,
+    principal: Principal,
     headers: HeaderMap,
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let f = filters(q)?;
-    let mut query = to_store_query(&f, PAGE_MAX)?;
+    let query = to_store_query(&f, PAGE_MAX)?;
+    event_stream(&state, &headers, query, principal.session)
+}
+
+/// The server-sent events of `query` (one `event` per stored event, id =
+/// sequence number), from the `Last-Event-ID` header, else from the
+/// query's `after_seq`, else from now; the API's stream and the console's
+/// live tail.
+///
+/// With `session` (the key of the caller's login session) the stream ends
+/// once that session does: logout, idle timeout, a lock or a password
+/// change stop it as they stop every other request.
+pub(crate) fn event_stream(
+    state: &Arc<ApiState>,
+    headers: &HeaderMap,
+    mut query: StoreQuery,
+    session: Option<String>,
+) -> Result<Response, ApiError> {
     let store = state.store()?;
     // Last-Event-ID resumes a dropped stream.
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    query.after_seq = Some(resume.or(f.after_seq).unwrap_or_else(|| store.last_seq()));
+    query.after_seq = Some(
+        resume
+            .or(query.after_seq)
+            .unwrap_or_else(|| store.last_seq()),
+    );
     query.order = Order::Ascending;
     let metrics = state.metrics.clone();
     let start = (query, VecDeque::<netaudit_store::StoredEvent>::new());
+    let owner = Arc::downgrade(state);
     let events = futures::stream::unfold(start, move |(mut query, mut buffer)| {
         let store = store.clone();
         let metrics = metrics.clone();
+        let owner = owner.clone();
+        let session = session.clone();
         async move {
             loop {
+                if let Some(key) = &session {
+                    match owner.upgrade() {
+                        Some(state) if state.sessions.is_open(key) => {}
+                        _ => return None,
+                    }
+                }
                 if let Some(e) = buffer.pop_front() {
                     let data = json_of(&e).to_string();
                     let event = SseEvent::default()
@@ -362,6 +396,12 @@ pub(super) async fn stream(
 
 /// `GET /api/v1/verify` (auditor): the chain walk of `netaudit verify`.
 pub(super) async fn verify(State(state): St) -> Result<Response, ApiError> {
+    Ok(Json(verify_report(&state).await?).into_response())
+}
+
+/// The chain walk of `netaudit verify` with the local verify key, as the
+/// JSON `GET /api/v1/verify` answers (the console's Integrity page too).
+pub(crate) async fn verify_report(state: &ApiState) -> Result<serde_json::Value, ApiError> {
     let store = state.store()?;
     let config = store.config().clone();
     let report = tokio::task::spawn_blocking(move || {
@@ -379,7 +419,7 @@ pub(super) async fn verify(State(state): St) -> Result<Response, ApiError> {
             e,
         )
     })?;
-    Ok(Json(verify_report_json(&report, report.ok())).into_response())
+    Ok(verify_report_json(&report, report.ok()))
 }
 
 /// `GET /api/v1/export` (auditor): every matching event up to the last one
@@ -398,7 +438,18 @@ pub(super) async fn export(
             )))
         }
     };
-    let mut query = to_store_query(&f, PAGE_MAX)?;
+    let query = to_store_query(&f, PAGE_MAX)?;
+    export_stream(&state, query, format, content_type)
+}
+
+/// Every event of `query` up to the last one stored now, streamed in
+/// `format` with `content_type`: the API's export and the console's.
+pub(crate) fn export_stream(
+    state: &ApiState,
+    mut query: StoreQuery,
+    format: EventFormat,
+    content_type: &'static str,
+) -> Result<Response, ApiError> {
     let store = state.store()?;
     let end = store.last_seq();
     query.order = Order::Ascending;

@@ -4,23 +4,25 @@
 //! API; `netaudit serve` mounts it on its running pipeline, and
 //! [`LocalApi`] builds it in-process on a store of its own.
 
-mod error;
-mod events;
+pub(crate) mod error;
+pub(crate) mod events;
 mod http_errors;
 mod input;
 mod local;
 mod openapi;
-mod operations;
+pub(crate) mod operations;
 mod outbox;
-mod outputs;
+pub(crate) mod outputs;
 mod policies;
-mod principal;
+pub(crate) mod principal;
 mod report;
 mod routes;
 mod session;
-mod state;
+pub(crate) mod sign_in;
+pub(crate) mod state;
 mod store_damage;
 mod throttle;
+pub(crate) mod user_admin;
 mod users;
 
 pub(crate) use http_errors::{json_errors, not_found};

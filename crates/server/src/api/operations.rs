@@ -286,7 +286,14 @@ async fn release_claim(state: &ApiState, name: &str, device: &str, claimed_ns: i
 /// `GET /api/v1/operations` (auditor, admin): every operation with its
 /// leaves and their statuses (null while running).
 pub(super) async fn list(State(state): St) -> Result<Response, ApiError> {
-    let operations = state.db(|auth| auth.with_conn(|conn| {
+    let operations = operation_list(&state).await?;
+    Ok(Json(serde_json::json!({ "operations": operations })).into_response())
+}
+
+/// Every operation with its leaves, as `GET /api/v1/operations` shows
+/// them (oldest first); the console's Monitor > Status too.
+pub(crate) async fn operation_list(state: &ApiState) -> Result<Vec<serde_json::Value>, ApiError> {
+    state.db(|auth| auth.with_conn(|conn| {
         let mut ops = conn.prepare("SELECT name, type, user, started_ns, updated_ns FROM operations ORDER BY started_ns, name")?;
         let mut leaves = conn.prepare("SELECT device, status, detail, updated_ns FROM leaves WHERE operation = ?1 ORDER BY device")?;
         let rows = ops.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?)))?;
@@ -309,6 +316,5 @@ pub(super) async fn list(State(state): St) -> Result<Response, ApiError> {
             }));
         }
         Ok(out)
-    })).await?;
-    Ok(Json(serde_json::json!({ "operations": operations })).into_response())
+    })).await
 }

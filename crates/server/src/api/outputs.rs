@@ -82,7 +82,14 @@ fn describe(spec: &OutputSpec, cursor: u64, last_seq: u64) -> serde_json::Value 
 /// `GET /api/v1/outputs` (admin or auditor): the running outputs with their
 /// durable cursor and lag (events committed but not yet behind the cursor).
 pub(super) async fn list(State(state): St) -> Result<Response, ApiError> {
-    let config: OutputConfig = ask(&state, ControlRequest::Outputs).await?;
+    let outputs = output_list(&state).await?;
+    Ok(Json(serde_json::json!({ "outputs": outputs })).into_response())
+}
+
+/// The running outputs as `GET /api/v1/outputs` lists them (the console's
+/// Outputs page too).
+pub(crate) async fn output_list(state: &ApiState) -> Result<Vec<serde_json::Value>, ApiError> {
+    let config: OutputConfig = ask(state, ControlRequest::Outputs).await?;
     let store = state.store()?;
     let outputs = tokio::task::spawn_blocking(move || {
         let last_seq = store.last_seq();
@@ -97,7 +104,7 @@ pub(super) async fn list(State(state): St) -> Result<Response, ApiError> {
     .await
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
-    Ok(Json(serde_json::json!({ "outputs": outputs })).into_response())
+    Ok(outputs)
 }
 
 /// `POST /api/v1/outputs/reload` (admin): re-reads the configuration file
@@ -105,7 +112,16 @@ pub(super) async fn list(State(state): St) -> Result<Response, ApiError> {
 /// numbers of the audit events, 400 when the file is rejected (nothing
 /// changed), 409 when the server runs without a configuration file.
 pub(super) async fn reload(State(state): St, principal: Principal) -> Result<Response, ApiError> {
-    let applied = match ask(&state, ControlRequest::Reload).await? {
+    Ok(Json(reload_outputs(&state, &principal).await?).into_response())
+}
+
+/// Re-reads the configuration file for `principal` and records what
+/// changed; the summary `POST /api/v1/outputs/reload` answers.
+pub(crate) async fn reload_outputs(
+    state: &ApiState,
+    principal: &Principal,
+) -> Result<serde_json::Value, ApiError> {
+    let applied = match ask(state, ControlRequest::Reload).await? {
         Ok(applied) => applied,
         Err(err @ ReloadError::NoConfigFile) => {
             return Err(ApiError::new(StatusCode::CONFLICT, err.to_string()))
@@ -123,5 +139,5 @@ pub(super) async fn reload(State(state): St, principal: Principal) -> Result<Res
     if let Some(object) = body.as_object_mut() {
         object.insert("events".to_owned(), serde_json::json!(seqs));
     }
-    Ok(Json(body).into_response())
+    Ok(body)
 }

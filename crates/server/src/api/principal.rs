@@ -17,7 +17,7 @@ use crate::auth::{token_digest, Role, TOKEN_PREFIX};
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
-pub(super) struct Principal {
+pub(crate) struct Principal {
     pub user: String,
     pub role: Role,
     /// True for an API token (submission only).
@@ -50,7 +50,7 @@ impl FromRequestParts<Arc<ApiState>> for Principal {
 
 /// The peer address as the API reports it (no port: JUNOScope's client
 /// address is the host).
-pub(super) fn client_address(peer: SocketAddr) -> String {
+pub(crate) fn client_address(peer: SocketAddr) -> String {
     peer.ip().to_string()
 }
 
@@ -140,7 +140,18 @@ async fn authenticate(
     if !secret.starts_with(SESSION_PREFIX) {
         return Err(unauthorized("invalid token"));
     }
-    let key = token_digest(&secret);
+    session_principal(state, &secret, client).await
+}
+
+/// The principal of the login session whose secret is `secret` (the API's
+/// bearer or cookie, or the console's cookie): 401 when unknown; an expired
+/// session ends here with JUNOSCOPE_SESSION_TIMEOUT.
+pub(crate) async fn session_principal(
+    state: &ApiState,
+    secret: &str,
+    client: String,
+) -> Result<Principal, ApiError> {
+    let key = token_digest(secret);
     match state.sessions.touch(&key, state.idle_timeout()) {
         Touched::Live { user, role } => Ok(Principal {
             user,

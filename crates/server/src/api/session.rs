@@ -86,6 +86,12 @@ impl Sessions {
         keys.iter().filter_map(|k| sessions.remove(k)).collect()
     }
 
+    /// Whether the session `key` is still open (not logged out, ended by
+    /// its idle timeout, or closed by a lock); does not count as a use.
+    pub(super) fn is_open(&self, key: &str) -> bool {
+        self.lock().contains_key(key)
+    }
+
     /// Removes a session; true when it existed.
     pub(super) fn close(&self, key: &str) -> bool {
         self.lock().remove(key).is_some()

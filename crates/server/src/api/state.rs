@@ -32,9 +32,9 @@ pub(crate) struct ApiState {
     /// has handed over its last batch.
     writer: mpsc::WeakSender<BatchHandle>,
     store: Option<Arc<netaudit_store::Store>>,
-    pub(super) metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
     pub(super) sessions: Sessions,
-    pub(super) config: ApiConfig,
+    pub(crate) config: ApiConfig,
     /// Requests to the serve loop (output reload and listing).
     pub(super) control: Option<mpsc::Sender<ControlRequest>>,
     /// The bound on concurrent argon2 work.
@@ -94,11 +94,11 @@ impl ApiState {
             .map_err(ApiError::internal)??)
     }
 
-    pub(super) fn idle_timeout(&self) -> Duration {
+    pub(crate) fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.config.session_idle_timeout_secs)
     }
 
-    pub(super) fn store(&self) -> Result<Arc<netaudit_store::Store>, ApiError> {
+    pub(crate) fn store(&self) -> Result<Arc<netaudit_store::Store>, ApiError> {
         self.store
             .clone()
             .ok_or_else(|| ApiError::unavailable("this server runs without a store"))

@@ -15,18 +15,15 @@ use super::error::ApiError;
 use super::input::{check_text, parse_json};
 use super::principal::{client_address, Principal};
 use super::session::SESSION_COOKIE;
+use super::sign_in::{sign_in, sign_out};
 use super::state::ApiState;
-use crate::auth::{validate_name, LoginOutcome, Role};
+use super::user_admin::{
+    change_password, checked_name, create_user, delete_user, list_users, make_token, set_locked,
+};
+use crate::auth::Role;
 
 type St = State<Arc<ApiState>>;
 type Peer = ConnectInfo<SocketAddr>;
-
-/// `failure-reason` of a login refused because its client address has
-/// failed too often (`api.client_max_login_failures`).
-const CLIENT_THROTTLED: &str = "Too Many Failed Logins From Client Address";
-
-/// The one answer to a refused login.
-const LOGIN_REFUSED: &str = "login refused: Authentication Failure";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,78 +44,18 @@ pub(super) async fn login(
         return Err(ApiError::bad_request("password: at most 1024 bytes"));
     }
     let client = client_address(peer);
-    if let Err(refused) = state.client_failures.check(&client) {
-        // Refused without a password check; the trail has every attempt.
-        state
-            .audit_with(
-                "JUNOSCOPE_LOGIN_FAILURE",
-                &[("username", &request.username), ("client-address", &client)],
-                &[("failure-reason", CLIENT_THROTTLED)],
-            )
-            .await?;
-        return Err(refused);
-    }
-    let policy = state.policy();
-    let now = crate::auth::now_ns();
-    let check = {
-        let (name, password) = (request.username.clone(), request.password);
-        // argon2 takes tens of milliseconds: off the async workers.
-        state
-            .passwords
-            .run(state.db(move |auth| auth.check_login(&name, &password, policy, now)))
-            .await?
-    };
-    // A name that cannot be a user name is recorded marked and escaped.
-    let recorded = netaudit_event::recorded_user_name(&request.username);
-    let user = recorded.as_ref();
-    match check {
-        LoginOutcome::Accepted(account) => {
-            state
-                .audit(
-                    "JUNOSCOPE_LOGIN_SUCCESSFUL",
-                    &[("username", user), ("client-address", &client)],
-                )
-                .await?;
-            let secret = state.sessions.open(&account.name, account.role, &client);
-            let cookie = format!(
-                "{SESSION_COOKIE}={secret}; Path=/api; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
-                state.config.session_idle_timeout_secs
-            );
-            let body = serde_json::json!({
-                "token": secret,
-                "username": account.name,
-                "role": account.role,
-                "idle_timeout_secs": state.config.session_idle_timeout_secs,
-            });
-            Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
-        }
-        LoginOutcome::Refused {
-            refusal,
-            now_locked,
-        } => {
-            state.client_failures.failed(&client);
-            state
-                .audit_with(
-                    "JUNOSCOPE_LOGIN_FAILURE",
-                    &[("username", user), ("client-address", &client)],
-                    &[("failure-reason", refusal.reason())],
-                )
-                .await?;
-            if now_locked {
-                state
-                    .audit(
-                        "JUNOSCOPE_USER_AUTO_LOCKED",
-                        &[("username", user), ("client-address", &client)],
-                    )
-                    .await?;
-                state.sessions.close_all_of(user);
-            }
-            // One answer for an unknown name, a wrong password and a locked
-            // account (after the same password check): the reason is in
-            // the event trail, not for the client to probe.
-            Err(ApiError::new(StatusCode::UNAUTHORIZED, LOGIN_REFUSED))
-        }
-    }
+    let signed = sign_in(&state, &request.username, request.password, &client).await?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/api; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        signed.secret, state.config.session_idle_timeout_secs
+    );
+    let body = serde_json::json!({
+        "token": signed.secret,
+        "username": signed.user,
+        "role": signed.role,
+        "idle_timeout_secs": state.config.session_idle_timeout_secs,
+    });
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
 /// `POST /api/v1/logout`: ends the calling session (204).
@@ -128,17 +65,7 @@ pub(super) async fn logout(State(state): St, principal: Principal) -> Result<Res
             "an API token has no session to log out of",
         ));
     };
-    if state.sessions.close(&key) {
-        state
-            .audit(
-                "JUNOSCOPE_LOGOUT",
-                &[
-                    ("username", &principal.user),
-                    ("client-address", &principal.client),
-                ],
-            )
-            .await?;
-    }
+    sign_out(&state, &key, &principal.user, &principal.client).await?;
     let cookie =
         format!("{SESSION_COOKIE}=; Path=/api; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
@@ -146,7 +73,7 @@ pub(super) async fn logout(State(state): St, principal: Principal) -> Result<Res
 
 /// `GET /api/v1/users` (admin).
 pub(super) async fn list(State(state): St) -> Result<Response, ApiError> {
-    let users = state.db(|auth| auth.users()).await?;
+    let users = list_users(&state).await?;
     Ok(Json(serde_json::json!({ "users": users })).into_response())
 }
 
@@ -165,26 +92,15 @@ pub(super) async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let request: CreateUser = parse_json(&body)?;
-    validate_name(&request.name)?;
-    let user = state
-        .passwords
-        .run(state.db(move |auth| auth.add_user(&request.name, request.role, &request.password)))
-        .await?;
-    state
-        .audit(
-            "JUNOSCOPE_USER_CREATED",
-            &[
-                ("new-user", &user.name),
-                ("username", &principal.user),
-                ("client-address", &principal.client),
-            ],
-        )
-        .await?;
+    let user = create_user(
+        &state,
+        &principal,
+        request.name,
+        request.role,
+        request.password,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(user)).into_response())
-}
-
-fn checked_name(name: &str) -> Result<(), ApiError> {
-    validate_name(name).map_err(|e| ApiError::new(StatusCode::NOT_FOUND, e.to_string()))
 }
 
 /// `DELETE /api/v1/users/{name}` (admin): JUNOSCOPE_USER_DELETED.
@@ -193,28 +109,7 @@ pub(super) async fn delete(
     principal: Principal,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    checked_name(&name)?;
-    if name == principal.user {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "an administrator cannot delete their own account",
-        ));
-    }
-    {
-        let name = name.clone();
-        state.db(move |auth| auth.delete_user(&name)).await?;
-    }
-    state.sessions.close_all_of(&name);
-    state
-        .audit(
-            "JUNOSCOPE_USER_DELETED",
-            &[
-                ("deleted-user", &name),
-                ("username", &principal.user),
-                ("client-address", &principal.client),
-            ],
-        )
-        .await?;
+    delete_user(&state, &principal, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -233,64 +128,7 @@ pub(super) async fn set_password(
 ) -> Result<Response, ApiError> {
     checked_name(&name)?;
     let request: SetPassword = parse_json(&body)?;
-    {
-        let name = name.clone();
-        state
-            .passwords
-            .run(state.db(move |auth| auth.set_password(&name, &request.password)))
-            .await?;
-    }
-    // Whoever knew the old password is out.
-    state
-        .sessions
-        .close_others_of(&name, principal.session.as_deref());
-    state
-        .audit(
-            "JUNOSCOPE_USER_PASSWORD_CHANGED",
-            &[
-                ("target-user", &name),
-                ("username", &principal.user),
-                ("client-address", &principal.client),
-            ],
-        )
-        .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn set_locked(
-    state: Arc<ApiState>,
-    principal: Principal,
-    name: String,
-    locked: bool,
-) -> Result<Response, ApiError> {
-    checked_name(&name)?;
-    if locked && name == principal.user {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "an administrator cannot lock their own account",
-        ));
-    }
-    {
-        let name = name.clone();
-        state.db(move |auth| auth.set_locked(&name, locked)).await?;
-    }
-    if locked {
-        state.sessions.close_all_of(&name);
-    }
-    state
-        .audit(
-            if locked {
-                "JUNOSCOPE_USER_LOCKED_BY_ADMIN"
-            } else {
-                "JUNOSCOPE_USER_UNLOCKED_BY_ADMIN"
-            },
-            &[
-                ("username", &name),
-                ("client-address", &principal.client),
-                ("admin-username", &principal.user),
-            ],
-        )
-        .await?;
+    change_password(&state, &principal, &name, request.password).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -300,7 +138,8 @@ pub(super) async fn lock(
     principal: Principal,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    set_locked(state, principal, name, true).await
+    set_locked(&state, &principal, &name, true).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `POST /api/v1/users/{name}/unlock` (admin): JUNOSCOPE_USER_UNLOCKED_BY_ADMIN.
@@ -309,23 +148,17 @@ pub(super) async fn unlock(
     principal: Principal,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    set_locked(state, principal, name, false).await
+    set_locked(&state, &principal, &name, false).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `POST /api/v1/users/{name}/tokens` (admin): a new API token, shown once.
-/// The catalog has no message for token creation, so it goes to netaudit's
-/// own log rather than into the store as a catalog event.
 pub(super) async fn token(
     State(state): St,
     principal: Principal,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    checked_name(&name)?;
-    let token = {
-        let name = name.clone();
-        state.db(move |auth| auth.create_token(&name)).await?
-    };
-    tracing::info!(user = %name, by = %principal.user, client = %principal.client, "API token created");
+    let token = make_token(&state, &principal, &name).await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "token": token, "username": name })),

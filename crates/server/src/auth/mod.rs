@@ -27,5 +27,7 @@ pub(crate) use db::AuthDb;
 pub(crate) use error::AuthError;
 pub(crate) use lockout::{LoginOutcome, Policy};
 pub(crate) use names::{validate_name, NAME_MAX};
+pub(crate) use passwords::validate_password;
 pub(crate) use role::Role;
 pub(crate) use tokens::{random_secret, token_digest, TOKEN_PREFIX};
+pub(crate) use users::User;

@@ -6,7 +6,7 @@ use rand::RngCore;
 
 use super::error::AuthError;
 
-pub(super) fn validate_password(password: &str) -> Result<(), AuthError> {
+pub(crate) fn validate_password(password: &str) -> Result<(), AuthError> {
     let chars = password.chars().count();
     if (12..=1024).contains(&chars) {
         Ok(())

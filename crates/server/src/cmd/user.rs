@@ -74,15 +74,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         } => {
             let role: Role = role.parse()?;
             let password = read_password(password_file.as_ref(), true)?;
-            let event = cli_event(
-                "JUNOSCOPE_USER_CREATED",
-                &[
-                    ("new-user", &name),
-                    ("username", &operator()),
-                    ("client-address", CLI_CLIENT),
-                ],
-            )?;
-            db.add_user_audited(&name, role, &password, Some(&event))?;
+            add_user(&db, &name, role, &password, "netaudit user")?;
             eprintln!("user {name} created with role {role} in {}", path.display());
         }
         UserCommand::List => {
@@ -147,8 +139,38 @@ fn operator() -> String {
 }
 
 fn cli_event(code: &str, vars: &[(&str, &str)]) -> anyhow::Result<netaudit_event::Event> {
-    crate::self_events::audit_event(code, vars, &[("via", "netaudit user")], CLI_APP)
+    via_event(code, vars, "netaudit user")
+}
+
+fn via_event(
+    code: &str,
+    vars: &[(&str, &str)],
+    via: &str,
+) -> anyhow::Result<netaudit_event::Event> {
+    crate::self_events::audit_event(code, vars, &[("via", via)], CLI_APP)
         .map_err(|e| anyhow::anyhow!("cannot make the audit event {code}: {e}"))
+}
+
+/// Creates a user, audited as `JUNOSCOPE_USER_CREATED` by the
+/// operating-system user, `via` the command (`netaudit user`, `netaudit setup`).
+pub(crate) fn add_user(
+    db: &AuthDb,
+    name: &str,
+    role: Role,
+    password: &str,
+    via: &str,
+) -> anyhow::Result<()> {
+    let event = via_event(
+        "JUNOSCOPE_USER_CREATED",
+        &[
+            ("new-user", name),
+            ("username", &operator()),
+            ("client-address", CLI_CLIENT),
+        ],
+        via,
+    )?;
+    db.add_user_audited(name, role, password, Some(&event))?;
+    Ok(())
 }
 
 fn lock_event(code: &str, name: &str) -> anyhow::Result<netaudit_event::Event> {

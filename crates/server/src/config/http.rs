@@ -1,6 +1,7 @@
 //! `[http]`: `/health`, `/metrics` and the API, and the limits of its port.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -14,6 +15,10 @@ pub(crate) struct RawHttp {
     header_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
     max_connections_per_client: Option<usize>,
+    console: Option<bool>,
+    console_plain_http: Option<bool>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// `[http]`, checked.
@@ -29,6 +34,21 @@ pub(crate) struct HttpConfig {
     pub max_connections: usize,
     /// Open connections from one client address at most.
     pub max_connections_per_client: usize,
+    /// The web console at `/` (docs/console.md).
+    pub console: bool,
+    /// The console over plain HTTP on an address that is not loopback:
+    /// refused unless this says so explicitly (passwords and session
+    /// cookies would cross the network in clear).
+    pub console_plain_http: bool,
+    /// HTTPS: the certificate (then its chain) and the private key, PEM.
+    pub tls: Option<HttpTls>,
+}
+
+/// `http.tls_cert` and `http.tls_key`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct HttpTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Default for HttpConfig {
@@ -38,6 +58,9 @@ impl Default for HttpConfig {
             header_timeout_secs: 10,
             max_connections: 512,
             max_connections_per_client: 64,
+            console: true,
+            console_plain_http: false,
+            tls: None,
         }
     }
 }
@@ -54,7 +77,37 @@ impl RawHttp {
             max_connections_per_client: self
                 .max_connections_per_client
                 .unwrap_or(default.max_connections_per_client),
+            console: self.console.unwrap_or(default.console),
+            console_plain_http: self
+                .console_plain_http
+                .unwrap_or(default.console_plain_http),
+            tls: match (self.tls_cert, self.tls_key) {
+                (Some(cert), Some(key)) => Some(HttpTls { cert, key }),
+                (None, None) => None,
+                (Some(_), None) => {
+                    return Err(ConfigError::invalid(
+                        "http.tls_key",
+                        "http.tls_cert is set: HTTPS needs the private key too",
+                    ))
+                }
+                (None, Some(_)) => {
+                    return Err(ConfigError::invalid(
+                        "http.tls_cert",
+                        "http.tls_key is set: HTTPS needs the certificate too",
+                    ))
+                }
+            },
         };
+        let plain = http.tls.is_none();
+        if http.console && plain && !http.address.ip().is_loopback() && !http.console_plain_http {
+            return Err(ConfigError::invalid(
+                "http.console",
+                format!(
+                    "the console would serve passwords and session cookies over plain HTTP on {}, which is not a loopback address; set http.tls_cert and http.tls_key (HTTPS), or http.console = false, or http.console_plain_http = true to allow it explicitly (docs/console.md)",
+                    http.address
+                ),
+            ));
+        }
         for (key, zero) in [
             ("http.header_timeout_secs", http.header_timeout_secs == 0),
             ("http.max_connections", http.max_connections == 0),

@@ -266,8 +266,13 @@ impl Config {
             ));
         }
         out.push_str(&format!(
-            "http: /health and /metrics on {}\n",
-            self.http.address
+            "http: /health, /metrics and the API on {}{}\n",
+            self.http.address,
+            if self.http.console {
+                ", the console at /"
+            } else {
+                ""
+            }
         ));
         for o in &self.output.syslog {
             out.push_str(&format!(
@@ -490,6 +495,40 @@ mod tests {
             || line.split_once(" = ").is_some_and(|(key, _)| {
                 !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
             })
+    }
+
+    #[test]
+    fn the_console_refuses_plain_http_beyond_loopback_unless_told() {
+        let err = parse("[http]\naddress = \"0.0.0.0:8514\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("http.console"), "{err}");
+        assert!(err.contains("http.console_plain_http = true"), "{err}");
+        assert!(
+            err.starts_with("test.toml:1:") || err.starts_with("test.toml:2:"),
+            "{err}"
+        );
+        for allowed in [
+            "[http]\naddress = \"0.0.0.0:8514\"\nconsole = false\n",
+            "[http]\naddress = \"0.0.0.0:8514\"\nconsole_plain_http = true\n",
+            "[http]\naddress = \"[::1]:8514\"\n",
+            "[http]\naddress = \"0.0.0.0:8514\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n",
+        ] {
+            let config = parse(allowed).unwrap();
+            assert_eq!(config.http.console, !allowed.contains("console = false"));
+        }
+    }
+
+    #[test]
+    fn https_needs_both_the_certificate_and_the_key() {
+        let err = parse("[http]\ntls_cert = \"c.pem\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("http.tls_key"), "{err}");
+        let err = parse("[http]\ntls_key = \"k.pem\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("http.tls_cert"), "{err}");
     }
 
     #[test]

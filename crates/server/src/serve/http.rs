@@ -53,7 +53,27 @@ pub(crate) async fn start(
         .route("/metrics", get(metrics_text))
         .with_state(metrics);
     // The API (docs/api.md) needs the client address of every request.
+    let tls = match &config.tls {
+        Some(tls) => Some(
+            super::tls::acceptor(&crate::config::ListenerTlsConfig {
+                cert: tls.cert.clone(),
+                key: tls.key.clone(),
+                client_ca: None,
+                require_client_cert: false,
+            })
+            .map_err(|e| anyhow::anyhow!("http: {e}"))?,
+        ),
+        None => None,
+    };
     let app = match api {
+        Some(api) if config.console => {
+            // Cookies are `Secure` over HTTPS; over plain HTTP (loopback, or
+            // allowed by http.console_plain_http) a browser would never send
+            // a `Secure` cookie back.
+            let console = crate::console::ConsoleState::new(api.clone(), tls.is_some());
+            app.merge(crate::api::router(api))
+                .merge(crate::console::router(Arc::new(console)))
+        }
         Some(api) => app.merge(crate::api::router(api)),
         None => app,
     };
@@ -61,10 +81,11 @@ pub(crate) async fn start(
     let app = app
         .fallback(crate::api::not_found)
         .layer(axum::middleware::from_fn(crate::api::json_errors));
-    tracing::info!(%address, max_connections = total, "serving /health, /metrics and /api/v1");
+    tracing::info!(%address, max_connections = total, console = config.console, "serving /health, /metrics, /api/v1 and the console at /");
     Ok(tokio::spawn(serve(
         listener,
         app,
+        tls,
         limits,
         header_timeout,
         cancel,
@@ -74,6 +95,7 @@ pub(crate) async fn start(
 async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     limits: Arc<ConnectionLimits>,
     header_timeout: Duration,
     cancel: CancellationToken,
@@ -100,38 +122,64 @@ async fn serve(
         };
         let app = app.clone();
         let cancel = cancel.clone();
+        let tls = tls.clone();
         connections.spawn(async move {
             let _slot = slot;
-            let service = hyper::service::service_fn(
-                move |mut request: hyper::Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(ConnectInfo(peer));
-                    let mut app = app.clone();
-                    async move { app.call(request.map(axum::body::Body::new)).await }
-                },
-            );
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(header_timeout);
-            let connection =
-                builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-            tokio::pin!(connection);
-            tokio::select! {
-                served = connection.as_mut() => {
-                    if let Err(err) = served {
-                        tracing::debug!(%peer, error = %err, "HTTP connection ended");
+            match tls {
+                None => serve_connection(stream, peer, app, header_timeout, cancel).await,
+                Some(acceptor) => {
+                    // The handshake gets the header timeout too.
+                    match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            serve_connection(stream, peer, app, header_timeout, cancel).await
+                        }
+                        Ok(Err(err)) => {
+                            tracing::debug!(%peer, error = %err, "HTTPS handshake failed")
+                        }
+                        Err(_) => tracing::debug!(%peer, "HTTPS handshake timed out"),
                     }
-                }
-                _ = cancel.cancelled() => {
-                    // Let an answer in progress finish, then close.
-                    connection.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(Duration::from_secs(5), connection).await;
                 }
             }
         });
     }
     connections.close();
     let _ = tokio::time::timeout(Duration::from_secs(10), connections.wait()).await;
+}
+
+/// Serves one connection (plain or TLS) until it ends or `cancel` fires.
+async fn serve_connection<I>(
+    io: I,
+    peer: std::net::SocketAddr,
+    app: Router,
+    header_timeout: Duration,
+    cancel: CancellationToken,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service =
+        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let mut app = app.clone();
+            async move { app.call(request.map(axum::body::Body::new)).await }
+        });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(io), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        served = connection.as_mut() => {
+            if let Err(err) = served {
+                tracing::debug!(%peer, error = %err, "HTTP connection ended");
+            }
+        }
+        _ = cancel.cancelled() => {
+            // Let an answer in progress finish, then close.
+            connection.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(Duration::from_secs(5), connection).await;
+        }
+    }
 }
 
 /// Open connections of the port, in all and per client address.

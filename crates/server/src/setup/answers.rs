@@ -3,10 +3,13 @@
 //! reason, and for `--answers FILE`, where it names the key), and the
 //! configuration file they make.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use super::policy::{check_policy, render_policy, AdminAnswer};
 
 /// Everything the wizard asks; `--answers FILE` is this as TOML.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -27,6 +30,13 @@ pub(crate) struct Answers {
     pub destinations: Vec<DestinationAnswer>,
     #[serde(default, rename = "radius")]
     pub radius: Vec<RadiusAnswer>,
+    /// The authentication policy: `[api]` keys (`policy.rs`), absent ones
+    /// take their defaults.
+    #[serde(default)]
+    pub api: BTreeMap<String, u64>,
+    /// The first administrator, created once the file is written.
+    #[serde(default)]
+    pub admin: Option<AdminAnswer>,
 }
 
 /// One `[[listener]]`.
@@ -152,6 +162,11 @@ pub(crate) fn check_path(text: &str) -> Result<PathBuf, String> {
 }
 
 impl Answers {
+    /// Every answer at its default, no lists, no administrator.
+    pub(crate) fn empty() -> Answers {
+        toml::from_str("").unwrap_or_else(|_| unreachable!("every key has a default"))
+    }
+
     /// Every answer checked as the wizard checks it; the error names the
     /// key as written in the answers file.
     pub(crate) fn check(&self) -> Result<(), String> {
@@ -187,7 +202,8 @@ impl Answers {
             check_host_port(&r.server).map_err(at(key("server")))?;
             check_readable(&r.secret_file.to_string_lossy()).map_err(at(key("secret_file")))?;
         }
-        Ok(())
+        check_policy(&self.api)
+        // `admin` is checked against the auth database by `AdminAnswer::resolve`.
     }
 
     /// The configuration file these answers make (every other key keeps
@@ -204,6 +220,7 @@ impl Answers {
             toml_string(&self.synchronous),
             toml_string(&self.http_address)
         ));
+        out.push_str(&render_policy(&self.api));
         for l in &self.listeners {
             out.push_str(&format!(
                 "\n[[listener]]\nprotocol = {}\naddress = {}\n",

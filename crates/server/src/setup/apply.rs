@@ -72,6 +72,27 @@ pub(crate) fn audit(config: &Config, path: &Path, what: &str) -> Result<(), Stri
     db.queue_audit_event(&event).map_err(|e| e.to_string())
 }
 
+/// Gives the auth database at `path` (and its `-wal` and `-shm` files) to
+/// the owner of its directory when they differ: run as root, the wizard
+/// creates it in the service user's directory, and the service must open it.
+pub(crate) fn give_to_directory_owner(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    let owner = std::fs::metadata(dir)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::metadata(&file) {
+            Ok(m) if m.uid() != owner.uid() || m.gid() != owner.gid() => {
+                std::os::unix::fs::chown(&file, Some(owner.uid()), Some(owner.gid()))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// SIGHUP to the server with process id `pid`: it re-reads the file.
 pub(crate) fn signal_reload(pid: i32) -> anyhow::Result<()> {
     let pid = rustix::process::Pid::from_raw(pid)
@@ -116,6 +137,25 @@ pub(crate) fn current_facility(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_auth_database_goes_to_the_owner_of_its_directory() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("auth.db");
+        std::fs::write(&db, "").unwrap();
+        // Same owner: nothing to do.
+        give_to_directory_owner(&db).unwrap();
+        // Another owner for the directory (nobody, 65534): only root may follow it.
+        let result = std::os::unix::fs::chown(dir.path(), Some(65534), Some(65534))
+            .and_then(|()| give_to_directory_owner(&db));
+        if rustix::process::geteuid().is_root() {
+            result.unwrap();
+            assert_eq!(std::fs::metadata(&db).unwrap().uid(), 65534);
+        } else {
+            assert!(result.is_err());
+        }
+    }
 
     #[test]
     fn the_facility_changes_and_nothing_else() {

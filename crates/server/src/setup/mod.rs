@@ -1,8 +1,11 @@
 //! `netaudit setup`: the wizard that writes the configuration file
 //! (`answers.rs`: the questions' checks and the file they make;
-//! `prompt.rs`: the terminal; `apply.rs`: diff, check, write, audit and
+//! `policy.rs`: the authentication policy and the first
+//! administrator; `prompt.rs`: the terminal; `reconfigure.rs`: one answer changed; `apply.rs`: diff, check, write, audit and
 //! SIGHUP).
 
 pub(crate) mod answers;
 pub(crate) mod apply;
+pub(crate) mod policy;
 pub(crate) mod prompt;
+pub(crate) mod reconfigure;

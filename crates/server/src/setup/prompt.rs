@@ -12,6 +12,10 @@ use super::answers::{
     check_socket_address, default_format, default_http_address, default_store_path,
     default_synchronous, Answers, DestinationAnswer, ListenerAnswer, RadiusAnswer, FACILITY_PROMPT,
 };
+use super::policy::{
+    auth_db_beside, check_admin_name, check_number, check_password, FirstAdmin, PolicyKey,
+    POLICY_KEYS,
+};
 
 /// Asks `prompt` with `default` until `check` accepts the answer.
 pub(crate) fn ask<T>(
@@ -32,8 +36,28 @@ pub(crate) fn ask_facility(default: &str) -> anyhow::Result<String> {
     ask(FACILITY_PROMPT, default, check_facility)
 }
 
+/// One authentication policy question (also `--reconfigure api.KEY`).
+pub(crate) fn ask_policy(key: &PolicyKey, default: u64) -> anyhow::Result<u64> {
+    ask(key.question, &default.to_string(), |t| check_number(t, key))
+}
+
+/// The first administrator: a user name `auth_db` does not hold and a
+/// password typed twice without echo (also `--reconfigure admin`).
+pub(crate) fn ask_admin(auth_db: &Path) -> anyhow::Result<FirstAdmin> {
+    println!("The first administrator (role admin) of the HTTP API:");
+    let name = ask("Administrator's user name", "admin", |t| {
+        check_admin_name(t, auth_db)
+    })?;
+    let password = Password::with_theme(&SimpleTheme)
+        .with_prompt("Administrator's password, 12 characters or more (not shown)")
+        .with_confirmation("Again", "the two entries differ")
+        .validate_with(|p: &String| check_password(p))
+        .interact()?;
+    Ok(FirstAdmin { name, password })
+}
+
 /// Every question, in order; `secrets_dir` is where RADIUS secrets go.
-pub(crate) fn ask_all(secrets_dir: &Path) -> anyhow::Result<Answers> {
+pub(crate) fn ask_all(secrets_dir: &Path) -> anyhow::Result<(Answers, FirstAdmin)> {
     let facility = ask_facility("local2")?;
     let store_path = ask(
         "Store location (the catalog database)",
@@ -50,6 +74,31 @@ pub(crate) fn ask_all(secrets_dir: &Path) -> anyhow::Result<Answers> {
         &default_http_address(),
         check_socket_address,
     )?;
+    let listeners = ask_listeners()?;
+    let destinations = ask_destinations()?;
+    let radius = ask_radius(secrets_dir)?;
+    println!("The authentication policy of the HTTP API:");
+    let mut api = std::collections::BTreeMap::new();
+    for key in &POLICY_KEYS {
+        api.insert(key.key.to_string(), ask_policy(key, key.default)?);
+    }
+    let admin = ask_admin(&auth_db_beside(&store_path))?;
+    let answers = Answers {
+        facility,
+        store_path,
+        synchronous,
+        http_address,
+        listeners,
+        destinations,
+        radius,
+        api,
+        admin: None,
+    };
+    Ok((answers, admin))
+}
+
+/// The syslog listeners, one at a time until `done` (also `--reconfigure listener`).
+pub(crate) fn ask_listeners() -> anyhow::Result<Vec<ListenerAnswer>> {
     let mut listeners = Vec::new();
     loop {
         let protocol = ask(
@@ -84,6 +133,11 @@ pub(crate) fn ask_all(secrets_dir: &Path) -> anyhow::Result<Answers> {
             key,
         });
     }
+    Ok(listeners)
+}
+
+/// The remote syslog destinations (also `--reconfigure destination`).
+pub(crate) fn ask_destinations() -> anyhow::Result<Vec<DestinationAnswer>> {
     let mut destinations = Vec::new();
     loop {
         let transport = ask(
@@ -120,6 +174,12 @@ pub(crate) fn ask_all(secrets_dir: &Path) -> anyhow::Result<Answers> {
             ca,
         });
     }
+    Ok(destinations)
+}
+
+/// The RADIUS accounting servers, their secrets written to 0600 files in
+/// `secrets_dir` (also `--reconfigure radius`).
+pub(crate) fn ask_radius(secrets_dir: &Path) -> anyhow::Result<Vec<RadiusAnswer>> {
     let mut radius = Vec::new();
     loop {
         let server = ask(
@@ -147,15 +207,7 @@ pub(crate) fn ask_all(secrets_dir: &Path) -> anyhow::Result<Answers> {
             secret_file,
         });
     }
-    Ok(Answers {
-        facility,
-        store_path,
-        synchronous,
-        http_address,
-        listeners,
-        destinations,
-        radius,
-    })
+    Ok(radius)
 }
 
 /// Asks whether to write the file (after its diff was shown).

@@ -1,0 +1,34 @@
+//! The web console (docs/console.md): JUNOScope's screens for examining the
+//! audit trail, served by `netaudit serve` at `/` on the same router,
+//! sessions, lockout policy and audit events as the HTTP API.
+//!
+//! Pages are rendered on the server (maud escapes every value); the only
+//! script is `assets/console.js`, for the live views. One module per page
+//! or concept: `login`, `events` (search, detail, export), `tail`,
+//! `users`; `viewer` (who is looking: session cookie, role, CSRF token),
+//! `guard` (the role and CSRF checks in front of every page), `security`
+//! (response headers, cookies), `layout`, `page_error`, `search` (the
+//! search form's parameters), `assets`, `state`.
+
+mod assets;
+mod events;
+mod guard;
+mod integrity;
+mod layout;
+mod login;
+mod outputs;
+mod overview;
+mod page_error;
+mod routes;
+mod search;
+mod security;
+mod state;
+mod status;
+mod svg;
+mod tail;
+mod users;
+mod verify_run;
+mod viewer;
+
+pub(crate) use routes::router;
+pub(crate) use state::ConsoleState;

@@ -1,0 +1,51 @@
+//! The Integrity page's run of `verify`, kept in the console's state: one
+//! at a time, in memory (a restart forgets it).
+
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use crate::display::now_ns;
+
+/// The console's last run of `verify` (in memory: a restart forgets it).
+#[derive(Debug, Clone, Default)]
+pub(crate) enum VerifyRun {
+    #[default]
+    Never,
+    Running {
+        started_ns: i64,
+        by: String,
+    },
+    Done {
+        started_ns: i64,
+        finished_ns: i64,
+        by: String,
+        /// `GET /api/v1/verify`'s JSON, or the message it refused with.
+        outcome: Result<Value, String>,
+    },
+}
+
+/// Where the run is kept.
+#[derive(Default)]
+pub(crate) struct VerifyRuns(Mutex<VerifyRun>);
+
+impl VerifyRuns {
+    pub(super) fn get(&self) -> VerifyRun {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    pub(super) fn set(&self, run: VerifyRun) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = run;
+    }
+    /// Marks a run started unless one is running; false when one is.
+    pub(super) fn start(&self, by: &str) -> bool {
+        let mut run = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if matches!(*run, VerifyRun::Running { .. }) {
+            return false;
+        }
+        *run = VerifyRun::Running {
+            started_ns: now_ns(),
+            by: by.to_string(),
+        };
+        true
+    }
+}
