@@ -43,6 +43,8 @@ enum Command {
     Archive(cmd::archive::Args),
     /// Parse syslog files and store their events.
     Import(cmd::import::Args),
+    /// Reports over the store: `report ndcpp`, the NDcPP audit coverage.
+    Report(cmd::report::Args),
     /// RADIUS accounting tools (`radius test`: check a server and secret).
     Radius(cmd::radius::Args),
     /// API users and tokens: add, list, lock, unlock, passwd, token.
@@ -70,6 +72,7 @@ pub fn main() -> ExitCode {
         Command::Keys(args) => cmd::keys::run(args),
         Command::Archive(args) => cmd::archive::run(args),
         Command::Import(args) => cmd::import::run(args),
+        Command::Report(args) => cmd::report::run(args),
         Command::Radius(args) => cmd::radius::run(args),
         Command::User(args) => cmd::user::run(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),

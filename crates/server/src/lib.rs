@@ -20,6 +20,8 @@ mod metrics;
 mod output;
 mod pem;
 mod pipeline;
+mod policy;
+mod report;
 mod retention_watch;
 mod self_events;
 mod serve;

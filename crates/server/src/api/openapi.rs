@@ -33,6 +33,8 @@ mod tests {
         ("/api/v1/operations/{name}/leaves/{device}", &["put"]),
         ("/api/v1/outputs", &["get"]),
         ("/api/v1/outputs/reload", &["post"]),
+        ("/api/v1/policies", &["get"]),
+        ("/api/v1/report/ndcpp", &["get"]),
         ("/api/v1/store/damage/ack", &["post"]),
     ];
 

@@ -21,7 +21,7 @@ use crate::output::OutputSpec;
 type St = State<Arc<ApiState>>;
 
 /// Asks the serve loop and waits for its answer.
-async fn ask<T>(
+pub(super) async fn ask<T>(
     state: &ApiState,
     request: impl FnOnce(oneshot::Sender<T>) -> ControlRequest,
 ) -> Result<T, ApiError> {

@@ -15,7 +15,7 @@ use super::error::{log_causes, ApiError};
 use super::http_errors::json_bodies;
 use super::principal::{check_role, spawn_session_sweeper, Principal};
 use super::state::ApiState;
-use super::{events, openapi, operations, outputs, store_damage, users};
+use super::{events, openapi, operations, outputs, policies, report, store_damage, users};
 use crate::auth::Role;
 
 type Route = MethodRouter<Arc<ApiState>>;
@@ -88,11 +88,19 @@ pub(crate) fn router(state: Arc<ApiState>) -> Router {
         .route(
             "/api/v1/export",
             auditor.on("exporting events", get(events::export)),
+        )
+        .route(
+            "/api/v1/report/ndcpp",
+            auditor.on("reporting NDcPP coverage", get(report::ndcpp)),
         );
     let examiner = Router::new()
         .route(
             "/api/v1/outputs",
             examiner.on("listing outputs", get(outputs::list)),
+        )
+        .route(
+            "/api/v1/policies",
+            examiner.on("listing policies", get(policies::list)),
         )
         .route(
             "/api/v1/operations",

@@ -20,10 +20,13 @@
 //! api.rs       [api]            log.rs       [log]
 //! integrity.rs [integrity]      duration.rs  "30s", "1h", "7d"
 //! output/      [[output.syslog]], [[output.file]], [[output.radius]]
+//! policy.rs    [[policy]]       policy_action.rs  [[policy.action]]
+//! builtin_policies.rs  [builtin_policies] (the NDcPP policies)
 //! ```
 
 pub(crate) mod api;
 mod archive_destination;
+pub(crate) mod builtin_policies;
 mod duration;
 pub(crate) mod error;
 pub(crate) mod http;
@@ -33,6 +36,8 @@ mod locate;
 pub(crate) mod log;
 pub(crate) mod output;
 pub(crate) mod pipeline;
+pub(crate) mod policy;
+pub(crate) mod policy_action;
 pub(crate) mod store;
 
 use std::path::Path;
@@ -52,9 +57,12 @@ pub(crate) use output::format::OutputFormat;
 pub(crate) use output::syslog::{OutputTlsConfig, SyslogOutputConfig, Transport};
 pub(crate) use output::OutputConfig;
 pub(crate) use pipeline::PipelineConfig;
+pub(crate) use policy::PolicyConfig;
+pub(crate) use policy_action::ActionConfig;
 pub(crate) use store::StoreConfig;
 
 use api::RawApi;
+use builtin_policies::RawBuiltins;
 use http::RawHttp;
 use integrity::RawIntegrity;
 use listener::RawListener;
@@ -62,6 +70,7 @@ use locate::line_column;
 use log::RawLog;
 use output::RawOutput;
 use pipeline::RawPipeline;
+use policy::RawPolicy;
 use store::RawStore;
 
 /// The whole file as written; each section resolves in its own module.
@@ -85,6 +94,11 @@ struct RawConfig {
     api: RawApi,
     #[serde(default)]
     integrity: RawIntegrity,
+    /// `[[policy]]` tables.
+    #[serde(default, rename = "policy")]
+    policies: Vec<RawPolicy>,
+    #[serde(default)]
+    builtin_policies: RawBuiltins,
 }
 
 /// The whole configuration, checked.
@@ -98,6 +112,7 @@ pub(crate) struct Config {
     pub log: LogConfig,
     pub api: ApiConfig,
     pub integrity: IntegrityConfig,
+    pub policies: Vec<PolicyConfig>,
 }
 
 impl Default for Config {
@@ -111,6 +126,9 @@ impl Default for Config {
             log: LogConfig::default(),
             api: ApiConfig::default(),
             integrity: IntegrityConfig::default(),
+            policies: RawBuiltins::default().resolve().unwrap_or_else(|err| {
+                unreachable!("the built-in policies' defaults are valid: {err}")
+            }),
         }
     }
 }
@@ -128,6 +146,8 @@ impl RawConfig {
         };
         let output = self.output.resolve()?;
         let integrity = self.integrity.resolve()?;
+        let mut policies = self.builtin_policies.resolve()?;
+        policies.extend(policy::resolve_policies(self.policies, &policies)?);
         Ok(Config {
             store,
             pipeline,
@@ -137,6 +157,7 @@ impl RawConfig {
             log: self.log.resolve(),
             api,
             integrity,
+            policies,
         })
     }
 }
@@ -214,8 +235,19 @@ impl Config {
     /// of the running output. Kept out of parsing, like the TLS files.
     /// Also notes a digest of those files in each table, so that a reload
     /// sees a changed secret or dictionary as a changed output.
+    /// The programs and secret files of the policies' actions are checked
+    /// here too.
     pub(crate) fn resolve_outputs(&mut self) -> Result<(), ConfigError> {
-        self.output.resolve_references()
+        self.output.resolve_references()?;
+        // Numbered as in the file: the built-ins come first and have no actions.
+        for (index, policy) in self.policies.iter().filter(|p| !p.builtin).enumerate() {
+            for (action_index, action) in policy.actions.iter().enumerate() {
+                action
+                    .check_references()
+                    .map_err(|err| err.under(&format!("policy[{index}].action[{action_index}]")))?;
+            }
+        }
+        Ok(())
     }
 
     /// A few lines saying what this configuration will do.
@@ -257,6 +289,15 @@ impl Config {
                 "integrity: chain verified every {}s (whole store every {}s)\n",
                 s.every.as_secs(),
                 s.full_every.as_secs()
+            ));
+        }
+        for p in &self.policies {
+            out.push_str(&format!(
+                "policy {}: {}{}, {} action(s)\n",
+                p.name,
+                p.correlation.kind(),
+                if p.enabled { "" } else { " (disabled)" },
+                p.actions.len()
             ));
         }
         out
@@ -406,6 +447,7 @@ mod tests {
         assert_eq!(config.pipeline, defaults.pipeline);
         assert_eq!(config.http, defaults.http);
         assert_eq!(config.log, defaults.log);
+        assert_eq!(config.policies, defaults.policies);
         assert_eq!(config.listeners.len(), defaults.listeners.len());
         for (example, default) in config.listeners.iter().zip(&defaults.listeners) {
             assert_eq!(
@@ -437,6 +479,8 @@ mod tests {
         assert_eq!(config.listeners.len(), 4);
         assert_eq!(config.output.syslog.len(), 3);
         assert!(config.store.key_path.is_some() && config.store.retention_max_events.is_some());
+        let policy = config.policies.iter().find(|p| !p.builtin).unwrap();
+        assert_eq!(policy.actions.len(), 2);
     }
 
     fn recv_buffer_bytes(listener: &ListenerConfig) -> Option<usize> {

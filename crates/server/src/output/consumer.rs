@@ -1,7 +1,8 @@
 //! The one way an output reads the store: its durable cursor (named by
 //! [`OutputKind::cursor_name`]), reads after it, waiting for commits, and
 //! moving the cursor once delivery is confirmed. Every output (syslog,
-//! audit file, RADIUS) goes through a [`Consumer`].
+//! audit file, RADIUS) and every event policy (`policy/`) goes through a
+//! [`Consumer`].
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -28,6 +29,10 @@ pub(crate) enum OutputKind {
     Syslog,
     File,
     Radius,
+    /// A policy's evaluation (`policy:<name>`).
+    Policy,
+    /// A policy's actions (`policy-action:<name>`).
+    PolicyAction,
 }
 
 impl OutputKind {
@@ -38,6 +43,8 @@ impl OutputKind {
             OutputKind::Syslog => "syslog",
             OutputKind::File => "file",
             OutputKind::Radius => "radius",
+            OutputKind::Policy => "policy",
+            OutputKind::PolicyAction => "policy-action",
         };
         format!("{prefix}:{name}")
     }
@@ -307,5 +314,7 @@ mod tests {
         assert_eq!(OutputKind::Syslog.cursor_name("siem"), "syslog:siem");
         assert_eq!(OutputKind::File.cursor_name("audit"), "file:audit");
         assert_eq!(OutputKind::Radius.cursor_name("aaa"), "radius:aaa");
+        assert_eq!(OutputKind::Policy.cursor_name("p"), "policy:p");
+        assert_eq!(OutputKind::PolicyAction.cursor_name("p"), "policy-action:p");
     }
 }

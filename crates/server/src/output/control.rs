@@ -51,6 +51,8 @@ pub(crate) enum ControlRequest {
     Reload(oneshot::Sender<Result<AppliedReload, ReloadError>>),
     /// The outputs configuration that is running now.
     Outputs(oneshot::Sender<OutputConfig>),
+    /// The policies configured now (`[[policy]]` and the built-ins).
+    Policies(oneshot::Sender<Vec<crate::config::PolicyConfig>>),
 }
 
 /// The outputs before and after an applied reload.

@@ -171,9 +171,18 @@ impl BatchHandle {
     pub(crate) fn acknowledged(
         events: Vec<RawBackedEvent>,
     ) -> (BatchHandle, tokio::sync::oneshot::Receiver<u64>) {
+        BatchHandle::acknowledged_from(API_ORIGIN, events)
+    }
+
+    /// [`BatchHandle::acknowledged`] for events of another `origin`
+    /// (netaudit's policy engine).
+    pub(crate) fn acknowledged_from(
+        origin: &str,
+        events: Vec<RawBackedEvent>,
+    ) -> (BatchHandle, tokio::sync::oneshot::Receiver<u64>) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let handle = BatchHandle(Batch {
-            origins: OriginRuns::of(Arc::from(API_ORIGIN), events.len()),
+            origins: OriginRuns::of(Arc::from(origin), events.len()),
             events,
             started: Instant::now(),
             ack: Some(tx),

@@ -39,6 +39,7 @@ use crate::pipeline::ingest::Ingest;
 use crate::pipeline::origin::{self, Chunk};
 use crate::pipeline::sink::EventSink;
 use crate::pipeline::store_wait::StoreWait;
+use crate::policy::{Policies, PolicyContext};
 use listener::RunningListener;
 
 /// Runs the server until SIGTERM or SIGINT; returns the sink after the last
@@ -108,6 +109,19 @@ pub(crate) async fn serve<S: EventSink>(
         max_delay: Duration::from_millis(config.pipeline.batch_max_delay_ms),
     };
     let batches = batch_tx.downgrade();
+    // Policies store their events straight to the writer and open their
+    // own connection to the user database (for `lock-user`).
+    let policy_context = match &store {
+        Some(store) => Some(PolicyContext {
+            store: store.clone(),
+            metrics: metrics.clone(),
+            writer: batch_tx.downgrade(),
+            auth: crate::auth::AuthDb::open(&config.api.auth_db_path(&config.store))
+                .map(Arc::new)
+                .ok(),
+        }),
+        None => None,
+    };
     let batcher = tokio::spawn(batcher::run_batcher(chunk_rx, batch_tx, limits, pool));
 
     let http_cancel = CancellationToken::new();
@@ -129,6 +143,8 @@ pub(crate) async fn serve<S: EventSink>(
         outputs: Outputs::default(),
         integrity: None,
         retention: None,
+        policy_context,
+        policies: Policies::default(),
     };
     // Signals are caught from here on, and the HTTP port (whose `/health`
     // tells supervisors and tests that the server is up) opens last, once
@@ -137,6 +153,11 @@ pub(crate) async fn serve<S: EventSink>(
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut hangup = signal(SignalKind::hangup())?;
     let started = async {
+        // Policies first: one never run before starts at the end of the
+        // store as it is before anything is received.
+        if let Some(ctx) = &server.policy_context {
+            server.policies = Policies::start(&server.config.policies, ctx).await;
+        }
         for listener_config in server.config.listeners.clone() {
             let running = RunningListener::start(
                 listener_config.clone(),
@@ -336,6 +357,9 @@ struct Server {
     integrity: Option<crate::integrity::IntegrityCheck>,
     /// Retention's drops and waits told as events, when retention is set.
     retention: Option<crate::retention_watch::RetentionWatch>,
+    /// Present when the server runs on a store (policies read from it).
+    policy_context: Option<PolicyContext>,
+    policies: Policies,
 }
 
 impl Server {
@@ -392,6 +416,9 @@ impl Server {
             }
             ControlRequest::Outputs(reply) => {
                 let _ = reply.send(self.config.output.clone());
+            }
+            ControlRequest::Policies(reply) => {
+                let _ = reply.send(self.config.policies.clone());
             }
         }
     }
@@ -482,6 +509,11 @@ impl Server {
             let (kept, stopped, started) = self.outputs.reload(&new.output, ctx).await;
             tracing::info!(kept, stopped, started, "{by}: outputs reloaded");
         }
+        if let Some(ctx) = &self.policy_context {
+            let (kept, stopped, started) = self.policies.reload(&new.policies, ctx).await;
+            tracing::info!(kept, stopped, started, "{by}: policies reloaded");
+        }
+        self.config.policies = new.policies.clone();
         let old_output = std::mem::replace(&mut self.config.output, new.output.clone());
         tracing::info!(
             kept,
@@ -512,6 +544,8 @@ impl Server {
             outputs_context,
             integrity,
             retention,
+            policies,
+            policy_context,
             ..
         } = self;
         if let Some(integrity) = integrity {
@@ -525,6 +559,8 @@ impl Server {
         // for alert events); what they delivered is behind their cursors.
         outputs.stop().await;
         drop(outputs_context);
+        policies.stop().await;
+        drop(policy_context);
         drop(chunk_tx);
         if let Err(err) = batcher.await {
             tracing::error!(error = %err, "batcher task failed");

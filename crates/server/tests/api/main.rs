@@ -16,6 +16,7 @@ mod events;
 mod operations;
 mod outputs;
 mod raw_http;
+mod report;
 mod security;
 mod security_support;
 mod wire;

@@ -2,7 +2,8 @@
 //! file and calls `POST /api/v1/outputs/reload`; every added, changed or
 //! removed RADIUS server and syslog destination is a stored event carrying
 //! the administrator and their client address. SIGHUP does the same with
-//! the actor `local-signal` from `local`.
+//! the actor `local-signal` from `local`. `GET /api/v1/policies` lists the
+//! event policies, built-ins included, without their secrets.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -313,4 +314,53 @@ fn admin_reload_audits_output_changes_with_the_admin_and_client_address() {
     };
     assert_eq!(by_signal[1].user.as_deref(), Some("local-signal"));
     assert_eq!(by_signal[1].client_addr.as_deref(), Some("local"));
+}
+
+#[test]
+fn policies_are_listed_for_auditors_without_their_secrets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = dir.path().join("hook.secret");
+    std::fs::write(&secret, "s3cret\n").expect("write secret");
+    let policies = format!(
+        "[[policy]]\nname = \"hook\"\n[policy.match]\ncodes = [\"UI_COMMIT\"]\n[policy.count]\nthreshold = 2\nwindow_secs = 60\n[[policy.action]]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/private-path\"\nsecret_file = \"{}\"\n",
+        secret.display()
+    );
+    let config = config_text(dir.path(), free_tcp_port(), &policies).replace(
+        "[builtin_policies]\nenabled = false\n",
+        "[builtin_policies]\nsilent_host = false\n",
+    );
+    let server = Netaudit::start(dir.path(), &config);
+    add_user(&server, "alice", "auditor");
+    add_user(&server, "rep", "reporter");
+    let auditor = login(&server, "alice");
+    let reporter = login(&server, "rep");
+    let (status, body) = request(server.http, "GET", "/api/v1/policies", Some(&auditor), "");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !body.contains("private-path") && !body.contains("hook.secret"),
+        "{body}"
+    );
+    let listed = parse(&body);
+    let policies = listed["policies"].as_array().expect("policies");
+    let hook = policies
+        .iter()
+        .find(|p| p["name"] == "hook")
+        .expect("hook listed");
+    assert_eq!(hook["correlation"], "count");
+    assert_eq!(hook["actions"], json!(["webhook"]));
+    assert_eq!(hook["cursor_name"], "policy:hook");
+    assert_eq!(hook["builtin"], false);
+    let silent = policies
+        .iter()
+        .find(|p| p["name"] == "ndcpp-silent-host")
+        .expect("built-in listed");
+    assert_eq!(
+        (silent["builtin"].clone(), silent["enabled"].clone()),
+        (json!(true), json!(false))
+    );
+    assert_eq!(policies.len(), 7);
+    let (status, _) = request(server.http, "GET", "/api/v1/policies", Some(&reporter), "");
+    assert_eq!(status, 403);
+    let (status, _) = request(server.http, "GET", "/api/v1/policies", None, "");
+    assert_eq!(status, 401);
 }

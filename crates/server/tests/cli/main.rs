@@ -12,5 +12,6 @@ mod format;
 mod man;
 mod parse;
 mod radius;
+mod report;
 mod setup;
 mod store;

@@ -131,6 +131,7 @@ fn start_on_tmpfs(dir: &Path, size: &str, wait_secs: u64, count: usize) -> (Neta
     let config = format!(
         "[store]\npath = \"{}\"\nsynchronous = \"normal\"\n\n[http]\naddress = \"127.0.0.1:{}\"\n\n\
          [pipeline]\nbatch_max_delay_ms = 20\nbatch_max_events = 200\nshutdown_store_wait_secs = {wait_secs}\n\n\
+         [builtin_policies]\nenabled = false\n\n\
          [[listener]]\nname = \"disk-tcp\"\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{tcp}\"\n",
         mount.dir.join("netaudit.db").display(),
         free_tcp_port(),

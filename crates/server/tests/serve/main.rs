@@ -15,6 +15,7 @@ mod crash;
 mod full_disk;
 mod inputs;
 mod integrity;
+mod policies;
 mod radius;
 mod reload;
 mod relp;

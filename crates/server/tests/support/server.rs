@@ -38,10 +38,12 @@ pub struct Netaudit {
     pub log_path: PathBuf,
 }
 
-/// `[store]` and `[http]` sections for a test in `dir`, plus `rest`.
+/// `[store]` and `[http]` sections for a test in `dir`, plus `rest`. The
+/// built-in policies are off (their derived events would change what a
+/// test counts); tests of them turn them on again.
 pub fn config_text(dir: &Path, http_port: u16, rest: &str) -> String {
     format!(
-        "[store]\npath = \"{}\"\nsynchronous = \"normal\"\n\n[http]\naddress = \"127.0.0.1:{http_port}\"\n\n[pipeline]\nbatch_max_delay_ms = 20\n\n{rest}",
+        "[store]\npath = \"{}\"\nsynchronous = \"normal\"\n\n[http]\naddress = \"127.0.0.1:{http_port}\"\n\n[pipeline]\nbatch_max_delay_ms = 20\n\n[builtin_policies]\nenabled = false\n\n{rest}",
         dir.join("netaudit.db").display()
     )
 }

@@ -1,0 +1,402 @@
+//! One policy's evaluation as a store consumer (cursor `policy:<name>`).
+//!
+//! Start: a policy never seen before starts at the end of the store. Then
+//! its state is rebuilt: the events of its horizon (the window, or how
+//! long an absent host is remembered) up to the cursor are replayed without
+//! firing, and the derived events it stored after the start of that replay
+//! are read, so that a firing already stored (before a crash moved the
+//! cursor past its events) is not stored again. Live: read a chunk after
+//! the cursor, evaluate, store the derived events and wait for their
+//! commit, then move the cursor. Absences are checked once the policy has
+//! read everything stored.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+use netaudit_event::Event;
+use netaudit_store::{Order, Query, StoredEvent};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use super::context::PolicyContext;
+use super::correlation::Evaluator;
+use super::derived::{self, POLICY_APP, TRIGGERED_CODE};
+use super::feed::FeedChunk;
+use crate::clock::now_ns;
+use crate::config::PolicyConfig;
+use crate::output::consumer::{sleep_or_cancel, Consumer, OutputKind, StoreOpError, CHUNK_EVENTS};
+
+/// How often an idle policy looks for silent hosts (and at the store).
+const IDLE_TICK: Duration = Duration::from_secs(1);
+/// The durable cursor is moved at most this often.
+const PERSIST_EVERY: Duration = Duration::from_secs(1);
+/// Wait after a failed store read.
+const READ_RETRY: Duration = Duration::from_secs(1);
+
+/// Opens the consumer of `kind` for `policy`. The first time a policy
+/// runs, both its cursors (evaluation and actions) are created at the end
+/// of the store, so that the actions start where the evaluation did (an
+/// actions cursor created later starts at the evaluation cursor). Retried
+/// until the store answers.
+pub(crate) async fn open_consumer(
+    kind: OutputKind,
+    policy: &str,
+    ctx: &PolicyContext,
+    cancel: &CancellationToken,
+) -> Option<Consumer> {
+    let cursor = kind.cursor_name(policy);
+    let metrics = ctx.metrics.output(&cursor);
+    let both = cursor_names(policy);
+    loop {
+        let store = ctx.store.clone();
+        let names = both.clone();
+        let created = tokio::task::spawn_blocking(move || create_cursors(&store, &names)).await;
+        let opened = match created {
+            Ok(Ok(())) => {
+                Consumer::try_open(
+                    kind,
+                    policy,
+                    ctx.store.clone(),
+                    Some(ctx.metrics.committed.clone()),
+                    metrics.clone(),
+                )
+                .await
+            }
+            Ok(Err(err)) => {
+                tracing::error!(cursor = %cursor, error = %err, "policy: cannot create its cursor; retrying");
+                Err(StoreOpError::CursorMoved {
+                    cursor: cursor.clone(),
+                    expected: 0,
+                    found: 0,
+                })
+            }
+            Err(source) => Err(StoreOpError::Task {
+                cursor: cursor.clone(),
+                source,
+            }),
+        };
+        match opened {
+            Ok(consumer) => return Some(consumer),
+            Err(err) => {
+                tracing::error!(cursor = %cursor, error = %err, "policy: cannot open its cursor; retrying");
+                metrics.errors.fetch_add(1, Relaxed);
+            }
+        }
+        if !sleep_or_cancel(READ_RETRY, cancel).await {
+            return None;
+        }
+    }
+}
+
+/// Creates the cursors in `names` (evaluation first, then actions) that do
+/// not exist yet: at the evaluation cursor when that exists, else at the
+/// end of the store.
+pub(crate) fn create_cursors(
+    store: &netaudit_store::Store,
+    names: &[String; 2],
+) -> Result<(), netaudit_store::StoreError> {
+    let known = store.cursors()?;
+    let position = |name: &str| known.iter().find(|(n, _)| n == name).map(|(_, seq)| *seq);
+    // Actions added to a policy that ran without: from its evaluation on.
+    let start = position(&names[0]).unwrap_or_else(|| store.last_seq());
+    for name in names {
+        if start > 0 && position(name).is_none() {
+            store.advance_cursor(name, 0, start)?;
+        }
+    }
+    Ok(())
+}
+
+/// The names of the two cursors of `policy`: evaluation, actions.
+pub(crate) fn cursor_names(policy: &str) -> [String; 2] {
+    [
+        OutputKind::Policy.cursor_name(policy),
+        OutputKind::PolicyAction.cursor_name(policy),
+    ]
+}
+
+struct Run {
+    policy: PolicyConfig,
+    ctx: PolicyContext,
+    consumer: Consumer,
+    eval: Evaluator,
+    /// Keys of firings already stored after the replay start.
+    stored: HashSet<String>,
+    /// Evaluated up to here; the durable cursor follows at most
+    /// [`PERSIST_EVERY`] later (a restart evaluates the difference again,
+    /// and the derived events it finds stored are not stored twice).
+    position: u64,
+    /// When the durable cursor was last moved.
+    persisted: Instant,
+}
+
+/// Runs `policy` on the chunks of `feed` until `cancel` fires.
+pub(crate) async fn run(
+    policy: PolicyConfig,
+    ctx: PolicyContext,
+    mut feed: broadcast::Receiver<FeedChunk>,
+    cancel: CancellationToken,
+) {
+    let Some(consumer) = open_consumer(OutputKind::Policy, &policy.name, &ctx, &cancel).await
+    else {
+        return;
+    };
+    let eval = Evaluator::new(
+        policy.matcher.clone(),
+        policy.correlation.clone(),
+        policy.max_per_minute,
+    );
+    let mut run = Run {
+        policy,
+        ctx,
+        consumer,
+        eval,
+        stored: HashSet::new(),
+        position: 0,
+        persisted: Instant::now(),
+    };
+    loop {
+        match run.rebuild().await {
+            Ok(()) => break,
+            Err(err) => {
+                tracing::error!(policy = %run.policy.name, error = %err, "policy: cannot rebuild its state; retrying");
+                if !sleep_or_cancel(READ_RETRY, &cancel).await {
+                    return;
+                }
+            }
+        }
+    }
+    tracing::info!(policy = %run.policy.name, cursor = run.consumer.cursor(), "policy started");
+    run.live(&mut feed, &cancel).await;
+    // A clean stop leaves the cursor where evaluation is.
+    run.persist(true).await;
+}
+
+/// Events of the policy engine are never evaluated.
+fn is_policy_event(event: &Event) -> bool {
+    event.app.as_deref() == Some(POLICY_APP)
+}
+
+impl Run {
+    async fn rebuild(&mut self) -> Result<(), StoreOpError> {
+        self.eval = Evaluator::new(
+            self.policy.matcher.clone(),
+            self.policy.correlation.clone(),
+            self.policy.max_per_minute,
+        );
+        self.stored.clear();
+        let cursor = self.consumer.cursor();
+        self.position = cursor;
+        let horizon = self.policy.correlation.horizon_ns();
+        let start = if horizon > 0 && cursor > 0 {
+            self.replay_start(cursor, horizon).await?
+        } else {
+            cursor
+        };
+        // Replay (start, cursor]: state only; stored firings noted.
+        let mut after = start;
+        while after < cursor {
+            let events = self.consumer.read_after(after, CHUNK_EVENTS).await?;
+            let Some(last) = events.last().map(|e| e.seq) else {
+                break;
+            };
+            for stored in events.iter().filter(|e| e.seq <= cursor) {
+                self.note(stored);
+                if !is_policy_event(&stored.event) {
+                    let _ = self.eval.observe(stored.seq, &stored.event);
+                }
+            }
+            after = last;
+        }
+        // Derived events after the cursor: firings stored before a crash.
+        let mut after = cursor;
+        loop {
+            let page = self
+                .consumer
+                .query(Query {
+                    code: Some(TRIGGERED_CODE.into()),
+                    after_seq: Some(after),
+                    limit: CHUNK_EVENTS,
+                    ..Query::default()
+                })
+                .await?;
+            for stored in &page.events {
+                self.note(stored);
+            }
+            match page.next {
+                Some(next) => after = next,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// The first sequence number to replay from: walks back from the
+    /// cursor until events were received more than `horizon` before it.
+    async fn replay_start(&self, cursor: u64, horizon: i64) -> Result<u64, StoreOpError> {
+        let mut before = cursor + 1;
+        let mut reference: Option<i64> = None;
+        loop {
+            let page = self
+                .consumer
+                .query(Query {
+                    before_seq: Some(before),
+                    order: Order::Descending,
+                    limit: CHUNK_EVENTS,
+                    ..Query::default()
+                })
+                .await?;
+            for stored in &page.events {
+                let at = stored.event.received_ns;
+                let reference = *reference.get_or_insert(at);
+                if reference - at > horizon {
+                    return Ok(stored.seq);
+                }
+            }
+            match (page.next, page.events.last()) {
+                (Some(next), Some(_)) => before = next,
+                _ => return Ok(0),
+            }
+        }
+    }
+
+    fn note(&mut self, stored: &StoredEvent) {
+        if let Some(key) = derived::key_of(&stored.event, &self.policy.name) {
+            self.stored.insert(key.to_owned());
+        }
+    }
+
+    /// Evaluates the chunks of the feed; reads the store itself while it
+    /// is behind them (or the feed is quiet and the store is not).
+    async fn live(
+        &mut self,
+        feed: &mut broadcast::Receiver<FeedChunk>,
+        cancel: &CancellationToken,
+    ) {
+        while !cancel.is_cancelled() {
+            let received = tokio::select! {
+                _ = cancel.cancelled() => return,
+                received = feed.recv() => Some(received),
+                _ = tokio::time::sleep(IDLE_TICK) => None,
+            };
+            let chunk = match received {
+                Some(Ok(chunk)) => Some(chunk),
+                // Fell behind the feed: the store has what was missed.
+                Some(Err(broadcast::error::RecvError::Lagged(_))) => None,
+                Some(Err(broadcast::error::RecvError::Closed)) => return,
+                None => None,
+            };
+            // Everything before the chunk (or, without one, everything
+            // stored) that this policy has not evaluated yet.
+            let before = chunk
+                .as_ref()
+                .and_then(|c| c.first())
+                .map_or(u64::MAX, |first| first.seq);
+            loop {
+                let cursor = self.position;
+                if cursor.saturating_add(1) >= before || cursor >= self.consumer.store_last_seq() {
+                    break;
+                }
+                let events = match self.consumer.read_after(cursor, CHUNK_EVENTS).await {
+                    Ok(events) => events,
+                    Err(err) => {
+                        tracing::error!(policy = %self.policy.name, error = %err, "policy: store read failed; retrying");
+                        self.consumer.metrics.errors.fetch_add(1, Relaxed);
+                        if !sleep_or_cancel(READ_RETRY, cancel).await {
+                            return;
+                        }
+                        continue;
+                    }
+                };
+                let upto: Vec<&StoredEvent> = events.iter().filter(|e| e.seq < before).collect();
+                if upto.is_empty() {
+                    break;
+                }
+                if !self.evaluate(&upto, cancel).await {
+                    return;
+                }
+            }
+            if let Some(chunk) = &chunk {
+                let cursor = self.position;
+                let fresh: Vec<&StoredEvent> = chunk.iter().filter(|e| e.seq > cursor).collect();
+                if !fresh.is_empty() && !self.evaluate(&fresh, cancel).await {
+                    return;
+                }
+            }
+            self.persist(false).await;
+            if self.consumer.store_last_seq() <= self.position {
+                let mut silent = Vec::new();
+                for firing in self.eval.tick(now_ns()) {
+                    if !self.stored.remove(&firing.key) {
+                        silent.push(self.derived_event(&firing));
+                    }
+                }
+                if !self.store(silent, cancel).await {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Evaluates `events` (in order, after the cursor), stores the derived
+    /// events and waits for their commit, then moves the cursor past them.
+    /// `false` when cancelled.
+    async fn evaluate(&mut self, events: &[&StoredEvent], cancel: &CancellationToken) -> bool {
+        let mut derived = Vec::new();
+        for stored in events {
+            if is_policy_event(&stored.event) {
+                continue;
+            }
+            if let Some(firing) = self.eval.observe(stored.seq, &stored.event) {
+                if !self.stored.remove(&firing.key) {
+                    derived.push(self.derived_event(&firing));
+                }
+            }
+        }
+        if !self.store(derived, cancel).await {
+            return false;
+        }
+        if let Some(last) = events.last().map(|e| e.seq) {
+            self.position = last;
+        }
+        self.persist(false).await;
+        true
+    }
+
+    /// Moves the durable cursor to the position, when [`PERSIST_EVERY`]
+    /// has passed since the last move (or always, with `now`): one cursor
+    /// write a second per policy, not one per chunk.
+    async fn persist(&mut self, now: bool) {
+        if self.position <= self.consumer.cursor()
+            || !(now || self.persisted.elapsed() >= PERSIST_EVERY)
+        {
+            return;
+        }
+        self.persisted = Instant::now();
+        if let Err(err) = self.consumer.advance(self.position).await {
+            tracing::error!(policy = %self.policy.name, error = %err, "policy: cursor not moved; rebuilding from the store");
+            let _ = self.rebuild().await;
+        }
+    }
+
+    fn derived_event(&self, firing: &super::correlation::Firing) -> Event {
+        derived::triggered(
+            &self.policy.name,
+            self.policy.correlation.kind(),
+            self.policy.severity,
+            firing,
+        )
+    }
+
+    async fn store(&self, events: Vec<Event>, cancel: &CancellationToken) -> bool {
+        let count = events.len();
+        if !self.ctx.commit(events, cancel).await {
+            return false;
+        }
+        if count > 0 {
+            tracing::info!(policy = %self.policy.name, fired = count, "policy fired");
+        }
+        true
+    }
+}
