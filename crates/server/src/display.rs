@@ -24,6 +24,18 @@ pub(crate) enum EventFormat {
 
 pub(crate) use crate::clock::now_ns;
 
+/// `--since` and `--until` as nanoseconds, each optional, read as
+/// [`parse_time`] reads one.
+pub(crate) fn parse_time_range(
+    since: Option<&str>,
+    until: Option<&str>,
+    now_ns: i64,
+) -> anyhow::Result<(Option<i64>, Option<i64>)> {
+    let since = since.map(|s| parse_time(s, now_ns)).transpose()?;
+    let until = until.map(|s| parse_time(s, now_ns)).transpose()?;
+    Ok((since, until))
+}
+
 /// Parses `2026-11-23T10:00:00Z` (RFC 3339) or a duration before now:
 /// `90s`, `15m`, `1h`, `7d`, `2w`.
 pub(crate) fn parse_time(text: &str, now_ns: i64) -> anyhow::Result<i64> {

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{IntegrityConfig, IntegritySchedule};
 use crate::metrics::Metrics;
+use crate::pipeline::ingest::send_internal_blocking;
 use crate::pipeline::origin::Chunk;
 use crate::self_events::{internal_event, NETAUDIT_SD_ID};
 use crate::stop_flag::StopFlag;
@@ -244,15 +245,7 @@ impl Schedule {
 
     /// Hands the event to the pipeline while it is open.
     fn store_event(&self, event: netaudit_event::Event) {
-        let Some(tx) = self.events.upgrade() else {
-            return;
-        };
-        if tx
-            .blocking_send(Chunk::internal(vec![event.into()]))
-            .is_ok()
-        {
-            self.metrics.internal_events.fetch_add(1, Relaxed);
-        }
+        send_internal_blocking(&self.events, &self.metrics, event);
     }
 }
 

@@ -14,6 +14,7 @@ use netaudit_store::{ArchiveDestination, Store};
 use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
+use crate::pipeline::ingest::send_internal_blocking;
 use crate::pipeline::origin::Chunk;
 use crate::self_events::{internal_event, NETAUDIT_SD_ID};
 use crate::stop_flag::StopFlag;
@@ -149,14 +150,6 @@ impl Watch {
     }
 
     fn send(&self, event: netaudit_event::Event) {
-        let Some(tx) = self.events.upgrade() else {
-            return;
-        };
-        if tx
-            .blocking_send(Chunk::internal(vec![event.into()]))
-            .is_ok()
-        {
-            self.metrics.internal_events.fetch_add(1, Relaxed);
-        }
+        send_internal_blocking(&self.events, &self.metrics, event);
     }
 }

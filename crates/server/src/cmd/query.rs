@@ -8,7 +8,7 @@ use netaudit_event::Severity;
 use netaudit_store::{Order, Query, Reader};
 
 use super::common::DbArgs;
-use crate::display::{now_ns, parse_time, write_events, EventFormat};
+use crate::display::{now_ns, parse_time_range, write_events, EventFormat};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -56,18 +56,11 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn to_query(args: &Args) -> anyhow::Result<Query> {
-    let now = now_ns();
+    let (since_ns, until_ns) =
+        parse_time_range(args.since.as_deref(), args.until.as_deref(), now_ns())?;
     Ok(Query {
-        since_ns: args
-            .since
-            .as_deref()
-            .map(|s| parse_time(s, now))
-            .transpose()?,
-        until_ns: args
-            .until
-            .as_deref()
-            .map(|s| parse_time(s, now))
-            .transpose()?,
+        since_ns,
+        until_ns,
         code: args.code.clone(),
         min_severity: args.severity,
         user: args.user.clone(),

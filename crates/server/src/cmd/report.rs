@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use netaudit_store::Reader;
 
 use super::common::DbArgs;
-use crate::display::{now_ns, parse_time};
+use crate::display::{now_ns, parse_time_range};
 use crate::report::{self, pdf, render, Period};
 
 #[derive(Debug, clap::Args)]
@@ -59,18 +59,11 @@ pub(crate) struct NdcppArgs {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Report::Ndcpp(args) = args.report;
-    let now = now_ns();
+    let (since_ns, until_ns) =
+        parse_time_range(args.since.as_deref(), args.until.as_deref(), now_ns())?;
     let period = Period {
-        since_ns: args
-            .since
-            .as_deref()
-            .map(|s| parse_time(s, now))
-            .transpose()?,
-        until_ns: args
-            .until
-            .as_deref()
-            .map(|s| parse_time(s, now))
-            .transpose()?,
+        since_ns,
+        until_ns,
         host: args.host.clone(),
     };
     let mut reader = Reader::open(&args.db.db)?;

@@ -108,6 +108,25 @@ impl Ingest {
     }
 }
 
+/// Hands one of netaudit's own events to the pipeline from a blocking
+/// thread (the integrity check, retention), while the pipeline is open: a
+/// weak sender never keeps it open at shutdown.
+pub(crate) fn send_internal_blocking(
+    events: &mpsc::WeakSender<Chunk>,
+    metrics: &Metrics,
+    event: netaudit_event::Event,
+) {
+    let Some(tx) = events.upgrade() else {
+        return;
+    };
+    if tx
+        .blocking_send(Chunk::internal(vec![event.into()]))
+        .is_ok()
+    {
+        metrics.internal_events.fetch_add(1, Relaxed);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
