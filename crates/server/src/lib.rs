@@ -15,6 +15,7 @@ mod config;
 mod console;
 mod display;
 mod fdlimit;
+mod glob;
 mod integrity;
 mod metrics;
 mod output;

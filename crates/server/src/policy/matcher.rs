@@ -4,7 +4,7 @@
 use netaudit_event::{Event, Severity};
 use regex::Regex;
 
-use crate::output::filter::glob_match;
+use crate::glob::glob_match;
 
 /// A glob without wildcards is compared as it is (no allocation: this runs
 /// for every event and every policy).
