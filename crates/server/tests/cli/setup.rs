@@ -10,14 +10,14 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-fn netaudit(args: &[&str]) -> Output {
+pub(crate) fn netaudit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_netaudit"))
         .args(args)
         .output()
         .expect("run netaudit")
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
@@ -40,7 +40,15 @@ fn the_wizard_asks_again_with_the_reason_and_writes_a_valid_file() {
     p.exp_string("Synchronous mode").unwrap();
     p.send_line("").unwrap();
     p.exp_string("Address of /health").unwrap();
-    p.send_line("127.0.0.1:18514").unwrap();
+    // Beyond loopback: HTTPS or plain HTTP, said explicitly and warned about.
+    p.send_line("0.0.0.0:18514").unwrap();
+    p.exp_string("0.0.0.0:18514 is not a loopback address: serve the console with HTTPS or plain HTTP (https, plain) [https]:")
+        .unwrap();
+    p.send_line("plain").unwrap();
+    p.exp_string(
+        "warning: the console on 0.0.0.0:18514 will carry passwords and session cookies in clear",
+    )
+    .unwrap();
     p.exp_string("Add a syslog listener").unwrap();
     p.send_line("tls").unwrap();
     p.exp_string("Listen on").unwrap();
@@ -130,6 +138,10 @@ fn the_wizard_asks_again_with_the_reason_and_writes_a_valid_file() {
     let written = std::fs::read_to_string(&config).unwrap();
     assert!(written.contains("facility = \"local3\""), "{written}");
     assert!(
+        written.contains("address = \"0.0.0.0:18514\"\nconsole_plain_http = true\n"),
+        "{written}"
+    );
+    assert!(
         written.contains("address = \"127.0.0.1:16514\""),
         "{written}"
     );
@@ -155,7 +167,13 @@ fn the_wizard_asks_again_with_the_reason_and_writes_a_valid_file() {
     );
 }
 
-fn answers(dir: &Path, http: u16, listen: u16, out: u16, extra: &str) -> std::path::PathBuf {
+pub(crate) fn answers(
+    dir: &Path,
+    http: u16,
+    listen: u16,
+    out: u16,
+    extra: &str,
+) -> std::path::PathBuf {
     let path = dir.join("answers.toml");
     std::fs::write(
         &path,
@@ -196,6 +214,16 @@ fn bad_answers_in_a_file_name_their_key_and_nothing_is_written() {
             "transport = \"tcp\"",
             "transport = \"smtp\"",
             "destination[0].transport",
+        ),
+        (
+            "http_address = \"127.0.0.1:1\"",
+            "http_address = \"0.0.0.0:1\"",
+            "http_address: 0.0.0.0:1 is not a loopback address: the console needs HTTPS",
+        ),
+        (
+            "http_address = \"127.0.0.1:1\"",
+            "http_address = \"0.0.0.0:1\"\nhttp_tls_cert = \"/no/such.crt\"\nhttp_tls_key = \"/no/such.key\"",
+            "http_tls_cert: /no/such.crt: No such file",
         ),
     ];
     let short = dir.path().join("short.pw");
