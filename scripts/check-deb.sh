@@ -3,9 +3,9 @@
 # (dpkg -x), every file is there with its mode and its md5sum; the
 # maintainer scripts are there and parse; lintian finds no error or
 # warning; the unit passes `systemd-analyze verify`; the binary
-# runs from the unpacked path and accepts the packaged configuration. With
-# NETAUDIT_DPKG_INSTALL=1 (a disposable machine, as root) it is also
-# installed with dpkg -i (the maintainer scripts run) and run from /usr/bin.
+# runs from the unpacked path and accepts the packaged configuration; and
+# scripts/check-deb-install.sh installs, runs, removes and purges it in a
+# throwaway root (the maintainer scripts run; the machine is not changed).
 # Usage: scripts/check-deb.sh target/debian/netaudit_VERSION_amd64.deb
 set -euo pipefail
 deb=$1
@@ -74,13 +74,8 @@ sed "s#/usr/bin/netaudit#$root/usr/bin/netaudit#g" "$root/lib/systemd/system/net
 systemd-analyze verify --man=no "$root/netaudit.service"
 systemd-analyze security --offline=yes --no-pager "$root/netaudit.service" | tail -n 1
 
-if [ "${NETAUDIT_DPKG_INSTALL:-0}" = 1 ]; then
-  dpkg -i "$deb"
-  /usr/bin/netaudit --version
-  /usr/bin/netaudit check-config /etc/netaudit/netaudit.toml >/dev/null
-  [ "$(stat -c '%a %U' /var/lib/netaudit)" = "750 netaudit" ] || { echo "/var/lib/netaudit is not 0750 netaudit"; fail=1; }
-  getent passwd netaudit >/dev/null || { echo "no netaudit user"; fail=1; }
-fi
+# dpkg -i, -r and -P in a throwaway root: the maintainer scripts run.
+"$(dirname "$0")/check-deb-install.sh" "$deb" || fail=1
 
 if [ "$fail" != 0 ]; then
   echo "check-deb: $deb FAILED"; exit 1
