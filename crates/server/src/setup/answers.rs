@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::https::{check_http_security, HttpSecurity};
+use super::https::{check_cert, check_http_security, check_key_of, HttpSecurity};
 use super::policy::{check_policy, render_policy, AdminAnswer};
 
 /// Everything the wizard asks; `--answers FILE` is this as TOML.
@@ -209,12 +209,13 @@ impl Answers {
             check_choice(&l.protocol, &["udp", "tcp", "tls"]).map_err(at(key("protocol")))?;
             check_socket_address(&l.address).map_err(at(key("address")))?;
             if l.protocol == "tls" {
-                for (name, file) in [("cert", &l.cert), ("key", &l.key)] {
-                    let file = file
-                        .as_ref()
-                        .ok_or_else(|| format!("{}: a TLS listener needs it", key(name)))?;
-                    check_readable(&file.to_string_lossy()).map_err(at(key(name)))?;
-                }
+                let needed = |name: &str, file: &Option<PathBuf>| {
+                    file.clone()
+                        .ok_or_else(|| format!("{}: a TLS listener needs it", key(name)))
+                };
+                let (cert, tls_key) = (needed("cert", &l.cert)?, needed("key", &l.key)?);
+                check_cert(&cert.to_string_lossy()).map_err(at(key("cert")))?;
+                check_key_of(&cert, &tls_key.to_string_lossy()).map_err(at(key("key")))?;
             }
         }
         for (i, d) in self.destinations.iter().enumerate() {

@@ -154,18 +154,17 @@ pub(crate) fn ask_listeners() -> anyhow::Result<Vec<ListenerAnswer>> {
         }
         let address = ask("Listen on (IP:PORT)", "0.0.0.0:514", check_socket_address)?;
         let (cert, key) = if protocol == "tls" {
-            (
-                Some(ask(
-                    "Certificate chain file (PEM)",
-                    "/etc/netaudit/server.crt",
-                    check_readable,
-                )?),
-                Some(ask(
-                    "Private key file (PEM)",
-                    "/etc/netaudit/server.key",
-                    check_readable,
-                )?),
-            )
+            // Checked as the listener will load them: a certificate, and
+            // the private key of that certificate.
+            let cert = ask(
+                "Certificate chain file (PEM)",
+                "/etc/netaudit/server.crt",
+                check_cert,
+            )?;
+            let key = ask("Private key file (PEM)", "/etc/netaudit/server.key", |t| {
+                check_key_of(&cert, t)
+            })?;
+            (Some(cert), Some(key))
         } else {
             (None, None)
         };

@@ -57,14 +57,22 @@ fn the_wizard_asks_again_with_the_reason_and_writes_a_valid_file() {
     p.send_line("127.0.0.1:16514").unwrap();
     p.exp_string("Certificate chain file").unwrap();
     p.send_line("/no/such/server.crt").unwrap();
-    p.exp_string("cannot read /no/such/server.crt").unwrap();
+    p.exp_string("/no/such/server.crt: No such file").unwrap();
     // A readable certificate and key pair.
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let (crt, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
     std::fs::write(&crt, cert.cert.pem()).unwrap();
     std::fs::write(&key, cert.key_pair.serialize_pem()).unwrap();
+    // A key is not a certificate, and another certificate's key is not this one's.
+    p.send_line(key.to_str().unwrap()).unwrap();
+    p.exp_string("no CERTIFICATE in the file").unwrap();
     p.send_line(crt.to_str().unwrap()).unwrap();
     p.exp_string("Private key file").unwrap();
+    let other = rcgen::generate_simple_self_signed(vec!["other".into()]).unwrap();
+    let other_key = dir.path().join("other.key");
+    std::fs::write(&other_key, other.key_pair.serialize_pem()).unwrap();
+    p.send_line(other_key.to_str().unwrap()).unwrap();
+    p.exp_string("is not the private key of").unwrap();
     p.send_line(key.to_str().unwrap()).unwrap();
     p.exp_string("Add a syslog listener").unwrap();
     p.send_line("").unwrap();
@@ -208,7 +216,7 @@ fn bad_answers_in_a_file_name_their_key_and_nothing_is_written() {
         (
             "protocol = \"tcp\"",
             "protocol = \"tls\"\ncert = \"/no/such.crt\"\nkey = \"/no/such.key\"",
-            "listener[0].cert: cannot read /no/such.crt",
+            "listener[0].cert: /no/such.crt: No such file",
         ),
         (
             "transport = \"tcp\"",
