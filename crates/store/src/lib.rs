@@ -16,6 +16,7 @@ mod append_event;
 mod archive;
 mod batch;
 mod chain;
+mod chain_walk;
 mod checkpoint_copies;
 mod clock;
 mod config;
@@ -46,8 +47,9 @@ pub use archive::{archive_file_name, read_archive_events, verify_archive, Archiv
 pub use batch::PreparedBatch;
 pub use chain::{
     chain_value, derive, erase_local_verify_key, evolve, fingerprint, genesis,
-    read_local_verify_key, Checkpoint, KeyFile, SecretKey, VerifyKey,
+    read_local_verify_key, Checkpoint, KeyFile, KeyState, SecretKey, VerifyKey,
 };
+pub use chain_walk::ChainWalk;
 pub use config::{
     ArchiveDestination, RetentionPolicy, SftpDestination, StoreConfig, Synchronous, DEFAULT_PATH,
 };
@@ -55,6 +57,7 @@ pub use encoding::{decode_event, encode_event, DecodeError, ENCODING_VERSION};
 pub use error::{
     ArchiveProblem, EventProblem, ForeignReason, Inconsistency, KeyProblem, Result, StoreError,
 };
+pub use params_column::{params_column, params_from_column};
 pub use partitions::{PartitionInfo, PartitionState};
 pub use paths::partitions_dir;
 pub use query::{Order, Page, Query, Reader, RetentionRecord};
