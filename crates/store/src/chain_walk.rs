@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::chain::{self, evolve, Checkpoint, SecretKey, VerifyKey};
 use crate::encoding::encode_event;
 use crate::rows::{query_time, StoredEvent};
-use crate::verify::{Break, BreakKind, VerifiedThrough, VerifyReport};
+use crate::verify_report::{Break, BreakKind, VerifiedThrough, VerifyReport};
 
 /// The state of a walk along one chain (docs/store.md, "The chain"): feed
 /// it the checkpoints, then every row in sequence order, then call

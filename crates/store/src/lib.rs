@@ -40,6 +40,7 @@ mod startup_check;
 mod static_insert;
 mod store;
 mod verify;
+mod verify_report;
 mod writer;
 
 pub use append_event::AppendEvent;
@@ -65,4 +66,5 @@ pub use retention::RetentionReport;
 pub use rows::{query_time, StoredEvent};
 pub use startup_check::{check_store, Damage};
 pub use store::Store;
-pub use verify::{verify, verify_after, Break, BreakKind, VerifiedThrough, VerifyReport};
+pub use verify::{verify, verify_after};
+pub use verify_report::{Break, BreakKind, VerifiedThrough, VerifyReport};
