@@ -52,7 +52,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let events: u64 = args.next().map_or(Ok(1_000_000), |a| a.parse())?;
     let batch: u64 = args.next().map_or(Ok(10_000), |a| a.parse())?;
     let dir = tempfile::tempdir()?;
-    let pg = PgCluster::start_with(ClusterOptions { durable: true })?;
+    let pg = PgCluster::start_with(ClusterOptions {
+        durable: true,
+        ..ClusterOptions::default()
+    })?;
     let spec = ConnectionSpec::parse_with_env(&pg.url(), None)?;
     let mut client = spec.connect()?;
     migrate(&mut client, spec.target())?;

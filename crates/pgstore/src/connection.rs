@@ -173,6 +173,9 @@ impl ConnectionSpec {
         if detail.starts_with("authentication error") {
             return PgStoreError::Authentication { target, detail };
         }
+        if detail.starts_with("error performing TLS handshake") {
+            return PgStoreError::Tls { target, detail };
+        }
         PgStoreError::Unreachable { target, detail }
     }
 }

@@ -34,6 +34,14 @@ pub enum PgStoreError {
         /// The cause, as the client reports it.
         detail: String,
     },
+    /// The TLS handshake with the database failed (certificate, name, protocol).
+    #[error("database {target}: TLS handshake failed: {detail}")]
+    Tls {
+        /// `host:port,.../dbname as user`.
+        target: String,
+        /// The cause (e.g. the server's certificate is not signed by `sslrootcert`).
+        detail: String,
+    },
     /// The server refused the user's password (or the user).
     #[error("database {target} refused the login: {detail}")]
     Authentication {

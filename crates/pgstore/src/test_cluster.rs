@@ -34,11 +34,14 @@ pub struct PgCluster {
 }
 
 /// How to run the cluster.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ClusterOptions {
     /// `fsync` and `synchronous_commit` on, as in production (benchmarks);
     /// off by default, since a test cluster is thrown away.
     pub durable: bool,
+    /// TLS (`ssl = on`) with this certificate and key (PEM); plain and TLS
+    /// connections are then both accepted.
+    pub tls: Option<(String, String)>,
 }
 
 impl PgCluster {
@@ -56,8 +59,22 @@ impl PgCluster {
         let pwfile = dir.path().join("pwfile");
         std::fs::write(&pwfile, format!("{password}\n"))?;
         std::fs::create_dir(dir.path().join("sock"))?;
+        let mut owned = vec![
+            dir.path().to_path_buf(),
+            pwfile.clone(),
+            dir.path().join("sock"),
+        ];
+        if let Some((cert, key)) = &options.tls {
+            let (cert_path, key_path) =
+                (dir.path().join("server.crt"), dir.path().join("server.key"));
+            std::fs::write(&cert_path, cert)?;
+            std::fs::write(&key_path, key)?;
+            // The server refuses a key file that others may read.
+            std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600))?;
+            owned.extend([cert_path, key_path]);
+        }
         if let Some((uid, gid)) = run_as {
-            for p in [dir.path(), &pwfile, &dir.path().join("sock")] {
+            for p in &owned {
                 std::os::unix::fs::chown(p, Some(uid), Some(gid))?;
             }
         }
@@ -91,7 +108,7 @@ impl PgCluster {
         for _ in 0..5 {
             let port = free_port()?;
             let url = url_for(&password, port);
-            match start_server(&bin, dir.path(), run_as, port, options, &url) {
+            match start_server(&bin, dir.path(), run_as, port, &options, &url) {
                 Ok(child) => {
                     return Ok(PgCluster {
                         dir,
@@ -184,7 +201,7 @@ fn start_server(
     dir: &Path,
     run_as: Option<(u32, u32)>,
     port: u16,
-    options: ClusterOptions,
+    options: &ClusterOptions,
     url: &str,
 ) -> io::Result<Child> {
     let log_path = dir.join("postgres.log");
@@ -194,7 +211,18 @@ fn start_server(
     }
     let log_start = log_file.metadata()?.len();
     let durable = if options.durable { "on" } else { "off" };
-    let mut child = command(&bin.join("postgres"), run_as)
+    let mut cmd = command(&bin.join("postgres"), run_as);
+    if options.tls.is_some() {
+        cmd.args(["-c", "ssl=on"])
+            .arg("-c")
+            .arg(format!(
+                "ssl_cert_file={}",
+                dir.join("server.crt").display()
+            ))
+            .arg("-c")
+            .arg(format!("ssl_key_file={}", dir.join("server.key").display()));
+    }
+    let mut child = cmd
         .arg("-D")
         .arg(dir.join("data"))
         .arg("-p")

@@ -395,3 +395,69 @@ fn connection_errors_say_what_and_never_show_the_password() {
     );
     assert!(!text.contains(wrong), "{text}");
 }
+
+/// A CA and a server certificate for 127.0.0.1 and localhost signed by it:
+/// (CA PEM, server certificate PEM, server key PEM).
+fn pki() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "netaudit test CA");
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
+    let cert = leaf.signed_by(&key, &ca_cert, &ca_key).unwrap();
+    (ca_cert.pem(), cert.pem(), key.serialize_pem())
+}
+
+#[test]
+fn tls_to_the_database_checks_the_server_certificate() {
+    use netaudit_pgstore::test_cluster::ClusterOptions;
+    let (ca, cert, key) = pki();
+    let pg = PgCluster::start_with(ClusterOptions {
+        tls: Some((cert, key)),
+        ..ClusterOptions::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_path = dir.path().join("ca.pem");
+    std::fs::write(&ca_path, ca).unwrap();
+    let url = format!("{}?sslrootcert={}", pg.url(), ca_path.display());
+    let spec = ConnectionSpec::parse_with_env(&url, None).unwrap();
+    assert!(spec.uses_tls());
+    let mut client = spec.connect().unwrap();
+    let ssl: bool = client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(ssl, "the connection is not encrypted");
+    migrate(&mut client, spec.target()).unwrap();
+
+    // A CA that did not sign the server's certificate: refused, and said so.
+    let (other_ca, _, _) = pki();
+    let other = dir.path().join("other-ca.pem");
+    std::fs::write(&other, other_ca).unwrap();
+    let url = format!("{}?sslrootcert={}", pg.url(), other.display());
+    let err = ConnectionSpec::parse_with_env(&url, None)
+        .unwrap()
+        .connect()
+        .err()
+        .unwrap();
+    let text = err.to_string();
+    assert!(matches!(err, PgStoreError::Tls { .. }), "{text}");
+    assert!(
+        text.contains("TLS handshake failed") && !text.contains(pg.password()),
+        "{text}"
+    );
+}
