@@ -37,6 +37,8 @@ enum Command {
     Tail(cmd::tail::Args),
     /// Walk the tamper-evident chain and report where it breaks.
     Verify(cmd::verify::Args),
+    /// The PostgreSQL store: `store migrate` (schema), `store copy` (an embedded store into it).
+    Store(cmd::store::Args),
     /// Key management: export the verify key.
     Keys(cmd::keys::Args),
     /// Signed partition archives: verify one offline, import one for examination.
@@ -69,6 +71,7 @@ pub fn main() -> ExitCode {
         Command::Query(args) => cmd::query::run(args),
         Command::Tail(args) => cmd::tail::run(args),
         Command::Verify(args) => cmd::verify::run(args),
+        Command::Store(args) => cmd::store::run(args),
         Command::Keys(args) => cmd::keys::run(args),
         Command::Archive(args) => cmd::archive::run(args),
         Command::Import(args) => cmd::import::run(args),

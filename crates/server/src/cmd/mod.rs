@@ -15,6 +15,8 @@ pub(crate) mod radius;
 pub(crate) mod report;
 pub(crate) mod serve;
 pub(crate) mod setup;
+pub(crate) mod store;
+pub(crate) mod store_target;
 pub(crate) mod tail;
 pub(crate) mod user;
 pub(crate) mod verify;
