@@ -38,6 +38,7 @@ mod sqlite;
 mod startup_check;
 mod static_insert;
 mod store;
+mod summary;
 mod verify;
 mod writer;
 
@@ -62,4 +63,5 @@ pub use retention::RetentionReport;
 pub use rows::{query_time, StoredEvent};
 pub use startup_check::{check_store, Damage};
 pub use store::Store;
+pub use summary::EventSummary;
 pub use verify::{verify, verify_after, Break, BreakKind, VerifiedThrough, VerifyReport};
