@@ -86,7 +86,7 @@ pub(crate) async fn open_session(
     tokio::time::timeout(device.handshake_timeout, steps)
         .await
         .unwrap_or(Err(SessionError::Timeout(
-            Stage::Hello,
+            Stage::Handshake,
             device.handshake_timeout.as_secs(),
         )))
 }

@@ -11,6 +11,8 @@ pub(crate) enum Stage {
     HostKey,
     Auth,
     Subsystem,
+    /// The whole of connect, SSH, hello and stream request (its timeout).
+    Handshake,
     Hello,
     Stream,
 }
@@ -23,6 +25,7 @@ impl Stage {
             Stage::HostKey => "host-key",
             Stage::Auth => "authentication",
             Stage::Subsystem => "netconf-subsystem",
+            Stage::Handshake => "handshake",
             Stage::Hello => "hello",
             Stage::Stream => "stream",
         }

@@ -339,3 +339,176 @@ fn notification_line(message: &[u8], lines: &mut Vec<String>) -> Result<bool, Se
     }
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+    use super::*;
+
+    const EOM: &str = "]]>]]>";
+
+    fn device_hello(caps: &[&str]) -> String {
+        let caps: String = caps
+            .iter()
+            .map(|c| format!("<capability>{c}</capability>"))
+            .collect();
+        format!("<hello><capabilities>{caps}</capabilities><session-id>7</session-id></hello>{EOM}")
+    }
+
+    /// Reads from the device's end until `until` has arrived.
+    async fn read_until(device: &mut DuplexStream, until: &str) -> String {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&got).contains(until) {
+            let n = device.read(&mut buf).await.unwrap();
+            assert!(
+                n > 0,
+                "closed before {until:?}: {}",
+                String::from_utf8_lossy(&got)
+            );
+            got.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8(got).unwrap()
+    }
+
+    #[tokio::test]
+    async fn base_1_0_streams_get_syslog_events_in_end_of_message_framing() {
+        let (client, mut device) = duplex(1 << 16);
+        device
+            .write_all(device_hello(&[BASE_1_0]).as_bytes())
+            .await
+            .unwrap();
+        let (mut session, negotiated) = ClientSession::hello(client, b"").await.unwrap();
+        assert_eq!(negotiated.framing, Framing::EndOfMessage);
+        assert_eq!(
+            negotiated.summary(),
+            "base:1.0 (end-of-message framing), session-id 7"
+        );
+        let hello = read_until(&mut device, EOM).await;
+        assert!(
+            hello.contains(BASE_1_1) && hello.contains(BASE_1_0),
+            "{hello}"
+        );
+        session
+            .open_stream(
+                "<get-syslog-events><stream>messages</stream></get-syslog-events>",
+                false,
+            )
+            .await
+            .unwrap();
+        let request = read_until(&mut device, EOM).await;
+        assert!(request.starts_with("<rpc "), "{request}");
+        // Lines split across writes; an escaped one; the end of the stream.
+        device
+            .write_all(b"<rpc-reply message-id=\"1\"><syslog-events><syslog-event>a &amp; b</sys")
+            .await
+            .unwrap();
+        let mut lines = Vec::new();
+        let read = tokio::spawn(async move {
+            session.next_lines(&mut lines).await.unwrap();
+            (session, lines)
+        });
+        device
+            .write_all(b"log-event>\n<syslog-event>two</syslog-event>")
+            .await
+            .unwrap();
+        let (mut session, lines) = read.await.unwrap();
+        assert_eq!(lines[0], "a & b");
+        let mut more = lines[1..].to_vec();
+        if more.is_empty() {
+            session.next_lines(&mut more).await.unwrap();
+        }
+        assert_eq!(more, ["two"]);
+        device
+            .write_all(format!("</syslog-events></rpc-reply>{EOM}").as_bytes())
+            .await
+            .unwrap();
+        let mut rest = Vec::new();
+        assert!(matches!(
+            session.next_lines(&mut rest).await,
+            Err(SessionError::StreamEnded)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_refused_subscription_says_what_the_device_answered() {
+        let (client, mut device) = duplex(1 << 16);
+        device
+            .write_all(device_hello(&[BASE_1_0, BASE_1_1]).as_bytes())
+            .await
+            .unwrap();
+        let (mut session, negotiated) = ClientSession::hello(client, b"").await.unwrap();
+        assert_eq!(negotiated.framing, Framing::Chunked);
+        session
+            .open_stream("<create-subscription/>", true)
+            .await
+            .unwrap();
+        let reply = "<rpc-reply message-id=\"1\"><rpc-error><error-type>protocol</error-type><error-tag>operation-failed</error-tag><error-severity>error</error-severity><error-message>no such stream</error-message></rpc-error></rpc-reply>";
+        device
+            .write_all(format!("\n#{}\n{reply}\n##\n", reply.len()).as_bytes())
+            .await
+            .unwrap();
+        let err = session.next_lines(&mut Vec::new()).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the device answered the request with <rpc-error>: protocol operation-failed: no such stream"
+        );
+    }
+
+    #[tokio::test]
+    async fn notifications_give_their_lines_and_a_device_that_closes_ends_the_session() {
+        let (client, mut device) = duplex(1 << 16);
+        device
+            .write_all(device_hello(&[BASE_1_1]).as_bytes())
+            .await
+            .unwrap();
+        let (mut session, _) = ClientSession::hello(client, b"").await.unwrap();
+        session
+            .open_stream("<create-subscription/>", true)
+            .await
+            .unwrap();
+        let chunk = |m: &str| format!("\n#{}\n{m}\n##\n", m.len());
+        let note = |content: &str| {
+            chunk(&format!(
+                "<notification><eventTime>2026-12-06T10:00:00Z</eventTime>{content}</notification>"
+            ))
+        };
+        let stream = chunk("<rpc-reply message-id=\"1\"><ok/></rpc-reply>")
+            + &note("<syslog-event>&lt;13&gt;1 - h a - - - one</syslog-event>")
+            + &note("<replayComplete/>")
+            + &note("<other><x/></other>");
+        device.write_all(stream.as_bytes()).await.unwrap();
+        let mut lines = Vec::new();
+        session.next_lines(&mut lines).await.unwrap();
+        assert_eq!(lines, ["<13>1 - h a - - - one"]);
+        drop(device);
+        let mut rest = Vec::new();
+        assert!(matches!(
+            session.next_lines(&mut rest).await,
+            Err(SessionError::Closed)
+        ));
+        assert!(rest.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_huge_chunk_header_is_refused_before_its_data() {
+        let (client, mut device) = duplex(1 << 16);
+        device
+            .write_all(device_hello(&[BASE_1_1]).as_bytes())
+            .await
+            .unwrap();
+        let (mut session, _) = ClientSession::hello(client, b"").await.unwrap();
+        session
+            .open_stream("<get-syslog-events/>", false)
+            .await
+            .unwrap();
+        device.write_all(b"\n#4294967296\n").await.unwrap();
+        let err = session.next_lines(&mut Vec::new()).await.unwrap_err();
+        assert!(
+            err.to_string().contains("over the maximum of 1048576"),
+            "{err}"
+        );
+        assert_eq!(err.stage(), Stage::Stream);
+    }
+}
