@@ -16,7 +16,8 @@ framing when the client offers base:1.1 too (RFC 6242), and answers:
 then an element that is not XML), `unterminated` (a hello that never ends,
 then the end of the stream), `huge-chunk` (a chunk header announcing
 4294967296 bytes), `no-base` (a hello without any base capability).
-Every request received is appended to --log when given.
+Every request received is appended to --log when given. --repeat N streams
+the lines N times over, many elements to a chunk (bench/netconf.sh).
 """
 
 import argparse
@@ -94,6 +95,7 @@ def main():
     parser.add_argument("--lines", required=True)
     parser.add_argument("--mode", default="normal")
     parser.add_argument("--log")
+    parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     with open(args.lines, encoding="utf-8") as f:
         lines = [l.rstrip("\n") for l in f if l.strip()]
@@ -132,7 +134,14 @@ def main():
         events = ["<syslog-event>%s</syslog-event>\n" % escape(l) for l in lines]
         if args.mode == "malformed":
             events = events[:1] + ["<syslog-event>bad & <unclosed></syslog-event>\n"]
-        if channel.chunked:
+        if args.repeat > 1:
+            # Throughput: 1000 elements to a chunk (chunked framing only).
+            batch = events * max(1, 1000 // len(events))
+            data = "".join(batch).encode()
+            out.write(b"\n#%d\n" % len(reply) + reply.encode())
+            for _ in range(args.repeat * len(events) // len(batch)):
+                out.write(b"\n#%d\n" % len(data) + data)
+        elif channel.chunked:
             # One chunk per element, the reply's end never sent: it stays open.
             for piece in [reply] + events:
                 data = piece.encode()
