@@ -49,6 +49,8 @@ enum Command {
     Report(cmd::report::Args),
     /// RADIUS accounting tools (`radius test`: check a server and secret).
     Radius(cmd::radius::Args),
+    /// NETCONF inputs (`netconf test --device NAME`: check one device's session).
+    Netconf(cmd::netconf::Args),
     /// API users and tokens: add, list, lock, unlock, passwd, token.
     User(cmd::user::Args),
     /// Print a shell completion script (bash, zsh, fish) on standard output.
@@ -77,6 +79,7 @@ pub fn main() -> ExitCode {
         Command::Import(args) => cmd::import::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Radius(args) => cmd::radius::run(args),
+        Command::Netconf(args) => cmd::netconf::run(args),
         Command::User(args) => cmd::user::run(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),
         Command::Man(args) => cmd::man::run(args, Cli::command()),

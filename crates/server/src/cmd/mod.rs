@@ -9,6 +9,7 @@ pub(crate) mod format;
 pub(crate) mod import;
 pub(crate) mod keys;
 pub(crate) mod man;
+pub(crate) mod netconf;
 pub(crate) mod parse;
 pub(crate) mod query;
 pub(crate) mod radius;
