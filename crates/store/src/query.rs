@@ -419,7 +419,7 @@ impl Reader {
     }
 
     /// All checkpoints stored in partition files, with the file each is in.
-    pub(crate) fn partition_checkpoints(&mut self) -> Result<Vec<(PathBuf, Checkpoint)>> {
+    pub fn partition_checkpoints(&mut self) -> Result<Vec<(PathBuf, Checkpoint)>> {
         let parts = self.partitions()?;
         let mut out = Vec::new();
         for part in &parts {
