@@ -33,6 +33,7 @@ import tempfile
 import time
 import urllib.request
 
+sys.dont_write_bytecode = True  # no __pycache__ left in bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ingest_matrix import free_port, wait_until  # noqa: E402
 
