@@ -8,6 +8,9 @@ use serde::Deserialize;
 
 use super::error::ConfigError;
 
+/// `store.near_full_percent` unless set.
+const DEFAULT_NEAR_FULL_PERCENT: u8 = 90;
+
 /// `[store]` as written; absent keys take the defaults of [`StoreConfig`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +26,7 @@ pub(crate) struct RawStore {
     retention_archive_to: Option<String>,
     retention_archive_sftp_key: Option<PathBuf>,
     retention_archive_sftp_known_hosts: Option<PathBuf>,
+    near_full_percent: Option<u8>,
 }
 
 /// `[store]`, checked.
@@ -50,6 +54,9 @@ pub(crate) struct StoreConfig {
     /// folder, or uploaded by SFTP, and read back; while that fails,
     /// retention waits (unset: no archive is kept).
     pub retention_archive_to: Option<ArchiveDestination>,
+    /// `NETAUDIT_STORE_NEAR_FULL` when the store holds this share of
+    /// `retention_max_events`, or its filesystem is this full (0: never).
+    pub near_full_percent: u8,
 }
 
 impl Default for StoreConfig {
@@ -64,6 +71,7 @@ impl Default for StoreConfig {
             retention_max_age_days: None,
             retention_max_events: None,
             retention_archive_to: None,
+            near_full_percent: DEFAULT_NEAR_FULL_PERCENT,
         }
     }
 }
@@ -87,7 +95,14 @@ impl RawStore {
                 self.retention_archive_sftp_key,
                 self.retention_archive_sftp_known_hosts,
             )?,
+            near_full_percent: self.near_full_percent.unwrap_or(DEFAULT_NEAR_FULL_PERCENT),
         };
+        if store.near_full_percent > 100 {
+            return Err(ConfigError::invalid(
+                "store.near_full_percent",
+                "must be a percentage, 1 to 100 (0: no near-full events)",
+            ));
+        }
         if store.path.as_os_str().is_empty() {
             return Err(ConfigError::invalid("store.path", "must not be empty"));
         }

@@ -12,6 +12,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use netaudit_event::Event;
@@ -25,6 +26,7 @@ use super::derived::{self, POLICY_APP, TRIGGERED_CODE};
 use super::feed::FeedChunk;
 use crate::clock::now_ns;
 use crate::config::PolicyConfig;
+use crate::metrics::PolicyMetrics;
 use crate::output::consumer::{sleep_or_cancel, Consumer, OutputKind, StoreOpError, CHUNK_EVENTS};
 
 /// How often an idle policy looks for silent hosts (and at the store).
@@ -129,6 +131,8 @@ struct Run {
     position: u64,
     /// When the durable cursor was last moved.
     persisted: Instant,
+    /// Firings and how far evaluation is, for /metrics.
+    metrics: Arc<PolicyMetrics>,
 }
 
 /// Runs `policy` on the chunks of `feed` until `cancel` fires.
@@ -147,7 +151,9 @@ pub(crate) async fn run(
         policy.correlation.clone(),
         policy.max_per_minute,
     );
+    let metrics = ctx.metrics.policy(&policy.name);
     let mut run = Run {
+        metrics,
         policy,
         ctx,
         consumer,
@@ -188,6 +194,7 @@ impl Run {
         self.stored.clear();
         let cursor = self.consumer.cursor();
         self.position = cursor;
+        self.metrics.evaluated_seq.store(cursor, Relaxed);
         let horizon = self.policy.correlation.horizon_ns();
         let start = if horizon > 0 && cursor > 0 {
             self.replay_start(cursor, horizon).await?
@@ -359,6 +366,7 @@ impl Run {
         }
         if let Some(last) = events.last().map(|e| e.seq) {
             self.position = last;
+            self.metrics.evaluated_seq.store(last, Relaxed);
         }
         self.persist(false).await;
         true
@@ -381,12 +389,14 @@ impl Run {
     }
 
     fn derived_event(&self, firing: &super::correlation::Firing) -> Event {
-        derived::triggered(
+        let mut event = derived::triggered(
             &self.policy.name,
             self.policy.correlation.kind(),
             self.policy.severity,
             firing,
-        )
+        );
+        derived::route_to(&mut event, self.policy.forward_outputs());
+        event
     }
 
     async fn store(&self, events: Vec<Event>, cancel: &CancellationToken) -> bool {
@@ -395,6 +405,7 @@ impl Run {
             return false;
         }
         if count > 0 {
+            self.metrics.firings.fetch_add(count as u64, Relaxed);
             tracing::info!(policy = %self.policy.name, fired = count, "policy fired");
         }
         true

@@ -19,6 +19,7 @@ pub(crate) mod engine;
 pub(crate) mod exec;
 pub(crate) mod feed;
 pub(crate) mod field;
+pub(crate) mod forward;
 pub(crate) mod matcher;
 pub(crate) mod webhook;
 

@@ -143,6 +143,7 @@ pub(crate) async fn serve<S: EventSink>(
         outputs: Outputs::default(),
         integrity: None,
         retention: None,
+        storage: None,
         policy_context,
         policies: Policies::default(),
     };
@@ -177,6 +178,12 @@ pub(crate) async fn serve<S: EventSink>(
             )?;
             server.retention = crate::retention_watch::RetentionWatch::start(
                 ctx.store.clone(),
+                metrics.clone(),
+                server.chunk_tx.downgrade(),
+            )?;
+            server.storage = crate::storage_watch::StorageWatch::start(
+                ctx.store.clone(),
+                server.config.store.near_full_percent,
                 metrics.clone(),
                 server.chunk_tx.downgrade(),
             )?;
@@ -357,6 +364,8 @@ struct Server {
     integrity: Option<crate::integrity::IntegrityCheck>,
     /// Retention's drops and waits told as events, when retention is set.
     retention: Option<crate::retention_watch::RetentionWatch>,
+    /// Audit storage near full told as events (`store.near_full_percent`).
+    storage: Option<crate::storage_watch::StorageWatch>,
     /// Present when the server runs on a store (policies read from it).
     policy_context: Option<PolicyContext>,
     policies: Policies,
@@ -544,10 +553,14 @@ impl Server {
             outputs_context,
             integrity,
             retention,
+            storage,
             policies,
             policy_context,
             ..
         } = self;
+        if let Some(storage) = storage {
+            storage.stop();
+        }
         if let Some(integrity) = integrity {
             integrity.stop();
         }

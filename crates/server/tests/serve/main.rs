@@ -16,6 +16,7 @@ mod full_disk;
 mod inputs;
 mod integrity;
 mod policies;
+mod policy_actions;
 mod radius;
 mod reload;
 mod relp;
