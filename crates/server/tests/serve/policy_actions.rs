@@ -311,3 +311,126 @@ fn the_filesystem_of_the_store_is_measured_too() {
     assert!(limit > 0);
     assert_eq!(told[0].param("path"), Some(dir.path().to_str().unwrap()));
 }
+
+/// `netaudit user -c CONFIG ARGS...`; its standard output.
+fn netaudit_user(server: &Netaudit, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .arg("user")
+        .arg("-c")
+        .arg(&server.config_path)
+        .args(args)
+        .output()
+        .expect("run netaudit user");
+    assert!(
+        output.status.success(),
+        "netaudit user {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn lock_user_locks_the_netaudit_account_the_firing_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = "[[policy]]\nname = \"lock\"\n[policy.match]\ncodes = [\"LOGIN_FAILED\"]\n\
+                  [policy.count]\nthreshold = 2\nwindow_secs = 60\ngroup_by = [\"user\"]\n\
+                  [[policy.action]]\nkind = \"lock-user\"\n";
+    let (mut server, port) = start(dir.path(), policy);
+    let password = dir.path().join("alice.pw");
+    std::fs::write(&password, "correct horse battery staple 1\n").unwrap();
+    netaudit_user(
+        &server,
+        &[
+            "add",
+            "alice",
+            "--role",
+            "auditor",
+            "--password-file",
+            password.to_str().unwrap(),
+        ],
+    );
+    let failed = |user: &str| {
+        line(
+            "r1",
+            "login",
+            "LOGIN_FAILED",
+            &format!("username=\"{user}\""),
+            &format!("Login failed for user {user}"),
+        )
+    };
+    send(
+        port,
+        &[
+            failed("alice"),
+            failed("bob"),
+            failed("alice"),
+            failed("bob"),
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let records = loop {
+        let records: Vec<Event> = stored_events(&server.db)
+            .into_iter()
+            .filter(|e| e.code.as_deref() == Some("NETAUDIT_POLICY_ACTION"))
+            .collect();
+        if records.len() >= 2 {
+            break records;
+        }
+        assert!(Instant::now() < deadline, "{records:?}\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let outcome = |result: &str| {
+        records
+            .iter()
+            .find(|e| e.param("result") == Some(result))
+            .and_then(|e| e.param("outcome"))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(outcome("ok"), "netaudit user alice locked");
+    // bob is a device user, not a netaudit one: recorded as failed.
+    assert!(outcome("failed").contains("bob"), "{records:?}");
+    let list = netaudit_user(&server, &["list"]);
+    let alice = list
+        .lines()
+        .find(|l| l.contains("alice"))
+        .unwrap_or_default();
+    assert!(alice.contains("locked"), "{list}");
+    assert!(server.stop().success());
+}
+
+#[test]
+fn the_trusted_channel_and_silent_host_builtins_fire_on_real_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_tcp_port();
+    let rest = format!("[[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n");
+    let config = config_text(dir.path(), free_tcp_port(), &rest).replace(
+        "[builtin_policies]\nenabled = false\n",
+        "[builtin_policies]\nsilent_host_secs = 2\n",
+    );
+    let mut server = Netaudit::start(dir.path(), &config);
+    // Seed 003's FCS_SSHS_EXT.1 failure, five times within the minute.
+    let lines: Vec<String> = (0..5)
+        .map(|i| {
+            line(
+                "fw2",
+                "sshd",
+                "SSHD_MESSAGE",
+                "",
+                &format!("Unable to negotiate with 10.0.0.{i} port 22: no matching key exchange method found"),
+            )
+            .replace(" [junos@2636.1.1.1.2.164 ]", " -")
+        })
+        .collect();
+    send(port, &lines);
+    let burst = wait_derived(&server, "ndcpp-trusted-channel", 1);
+    assert_eq!(burst[0].param("host"), Some("fw2"), "{burst:?}");
+    assert_eq!(burst[0].param("seq-count"), Some("5"), "{burst:?}");
+    // fw2 then falls silent for the configured 2 s.
+    let silent = wait_derived(&server, "ndcpp-silent-host", 1);
+    assert_eq!(silent[0].param("host"), Some("fw2"), "{silent:?}");
+    assert!(server.stop().success());
+    let all = stored_events(&server.db);
+    assert_eq!(derived(&all, "ndcpp-trusted-channel").len(), 1);
+    assert_eq!(derived(&all, "ndcpp-silent-host").len(), 1);
+}
