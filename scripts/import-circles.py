@@ -29,6 +29,14 @@ block belongs to the file it is written in. A parent taking names from a child
 file while the child takes names from the parent is a circle like any other;
 a `mod child;` declaration alone is not an edge.
 
+Re-exports: a name taken through a file that only hands it on (`pub use
+a::Item` in lib.rs or a mod.rs) ties the taker both to that file and to the
+file that defines the name. The `pub use` line itself ties its own file to
+nothing unless that file's code also uses the name: a facade that only hands
+names on stays out of circles, while a mod.rs with code of its own that is
+reached through its re-exports is a room like any other (a circle once hid
+there: config/mod.rs -> builtin_policies -> matcher -> filter -> config/mod.rs).
+
 What is ignored: comments, string and char literals, `$crate` in macros,
 paths into other crates (`std::`, `netaudit_event::`, ...), and test code:
 items under `#[cfg(test)]` (typically `mod tests { .. }`), and files declared
@@ -141,8 +149,9 @@ class FileFacts:
     def __init__(self):
         self.mod_decls = []  # (scope, name, test_only, has_path_attr)
         self.inline_mods = []  # scope tuples of inline `mod x { }` blocks
-        self.uses = []  # (scope, segments, binding or None, line)
+        self.uses = []  # (scope, segments, binding or None, line, re-export)
         self.paths = []  # (scope, segments, line)
+        self.code_idents = set()  # identifiers written outside `use` items
 
 
 def _skip_balanced(toks, i):
@@ -258,6 +267,8 @@ def parse_file(src):
     depth = 0
     pending_test = False
     pending_path = False
+    pub_end = -1  # the index just after the last `pub` / `pub(..)`
+    in_use = []  # (start, end) token ranges of `use` items
     i = 0
 
     def current_scope():
@@ -302,6 +313,7 @@ def parse_file(src):
             i += 1
             if i < n and toks[i].text == "(":
                 i = _skip_balanced(toks, i)
+            pub_end = i
             continue
         if t.text == "mod" and i + 2 < n and toks[i + 1].kind == "ident":
             name = toks[i + 1].text
@@ -329,8 +341,10 @@ def parse_file(src):
                 j = _parse_use_tree(toks, j, [], trees)
                 if j == before:
                     j += 1
+            reexport = pub_end == i
             for segs, binding in trees:
-                facts.uses.append((current_scope(), segs, binding, t.line))
+                facts.uses.append((current_scope(), segs, binding, t.line, reexport))
+            in_use.append((i, j))
             pending_test = pending_path = False
             i = j + 1
             continue
@@ -351,6 +365,15 @@ def parse_file(src):
             i = j
             continue
         i += 1
+    inside = set()
+    for start, end in in_use:
+        inside.update(range(start, end + 1))
+    # A `mod x` line names a file, not an item: `pub mod catalog;` beside
+    # `pub use catalog::catalog;` does not make the function used here.
+    for k, tok in enumerate(toks):
+        if tok.text == "mod" and k + 1 < n:
+            inside.add(k + 1)
+    facts.code_idents = {tok.text for k, tok in enumerate(toks) if tok.kind == "ident" and k not in inside}
     return facts
 
 
@@ -471,17 +494,30 @@ def defining_file(tree, absolute, exports):
     lib.rs) is followed to the file it comes from. Otherwise every facade
     lib.rs or mod.rs would knot itself to each child that uses a sibling's
     name through it. None: the name comes from another crate."""
+    return files_reached(tree, absolute, exports)[-1]
+
+
+def files_reached(tree, absolute, exports):
+    """Every file a path goes through on its way to the name's definition:
+    the file it names, then each file a re-export hands it on to. The last is
+    the defining file (None: another crate). Taking a name through a module
+    file that holds code of its own (a mod.rs with items, not only `mod` and
+    `pub use` lines) ties the taker to that file too: such a circle was once
+    seen only by reading the facade as a room of its own."""
+    reached = []
     for _ in range(16):  # re-exports do not loop in code that compiles
         path, k = file_of(tree, absolute)
+        reached.append(path)
         rest = absolute[k:]
         bound = exports.get(path, {})
         if not rest or rest[0] not in bound:
-            return path
+            return reached
         target = bound[rest[0]]
         if target is None:
-            return None
+            reached.append(None)
+            return reached
         absolute = target + rest[1:]
-    return path
+    return reached
 
 
 def crate_edges(crate_dir, warn):
@@ -512,12 +548,16 @@ def crate_edges(crate_dir, warn):
                 continue
             files.add(path)
             aliases, exported, targets = {}, {}, []
-            for scope, segs, binding, line in facts.uses:
+            for scope, segs, binding, line, reexport in facts.uses:
                 absolute = resolve(tree, modpath, scope, segs, aliases)
                 if binding:
                     aliases[binding] = absolute
                     if not scope:
                         exported[binding] = absolute
+                # A `pub use` only hands a name on: it ties this file to the
+                # name's file when this file's own code also uses the name.
+                if reexport and (binding is None or binding not in facts.code_idents):
+                    continue
                 if absolute is not None:
                     targets.append(absolute)
             aliases_of[path], exports[path], targets_of[path] = aliases, exported, targets
@@ -532,11 +572,11 @@ def crate_edges(crate_dir, warn):
                 if absolute is not None:
                     targets.append(absolute)
             for absolute in targets:
-                target = defining_file(tree, absolute, exports)
-                if target is None or target == path:
-                    continue
                 name = "::".join(["crate"] + absolute)
-                edges.setdefault((path, target), set()).add(name)
+                for target in files_reached(tree, absolute, exports):
+                    if target is None or target == path:
+                        continue
+                    edges.setdefault((path, target), set()).add(name)
     # Files under src/ that no tree reaches are read too, and reported, so a
     # typo in a `mod` line does not hide a file from the check.
     for dirpath, _, names in os.walk(src_dir):
@@ -677,22 +717,45 @@ SELF_TEST_TREE = {
     "knots/src/lib.rs": """
         //! use crate::free::Nothing;  (a doc comment: not an edge)
         mod parent;
+        mod hub;
+        mod taker;
+        mod user;
         pub mod inline_a;
         mod inline_b;
         mod free;
         pub use parent::Visible;
     """,
     # Circle 1, parent <-> child: the child takes a name through `super::`,
-    # the parent through a grouped `pub use` of the child.
+    # the parent through a grouped `pub use` of the child whose names its own
+    # code uses (`Visible`); `Deep` is only handed on, which alone ties nothing.
     "knots/src/parent/mod.rs": """
         mod child;
         pub use self::child::{Visible, other::{Deep}};
         pub struct FromParent;
+        pub fn wrap() -> Visible { Visible(FromParent) }
     """,
     "knots/src/parent/child.rs": """
         use super::FromParent;
         pub struct Visible(FromParent);
         pub mod other { pub struct Deep; }
+    """,
+    # Circle 3, through a module file with code of its own: `taker` takes
+    # `Handed` through `hub`'s re-export (an edge to hub/mod.rs and on to
+    # hub/handed.rs), hub/mod.rs's own code uses `user`, and `user` uses `taker`.
+    "knots/src/hub/mod.rs": """
+        mod handed;
+        pub use handed::Handed;
+        pub fn own() -> u32 { crate::user::u() }
+    """,
+    "knots/src/hub/handed.rs": """
+        pub struct Handed;
+    """,
+    "knots/src/taker.rs": """
+        use crate::hub::Handed;
+        pub fn t() -> Handed { Handed }
+    """,
+    "knots/src/user.rs": """
+        pub fn u() -> u32 { let _ = crate::taker::t(); 0 }
     """,
     # Circle 2, only through an inline `crate::` path in code.
     "knots/src/inline_a.rs": """
@@ -760,6 +823,7 @@ def self_test():
         out, err = io.StringIO(), io.StringIO()
         code, circles = check(tmp, out, err)
         want = [
+            ["crates/knots/src/hub/mod.rs", "crates/knots/src/taker.rs", "crates/knots/src/user.rs"],
             ["crates/knots/src/inline_a.rs", "crates/knots/src/inline_b.rs"],
             ["crates/knots/src/parent/child.rs", "crates/knots/src/parent/mod.rs"],
         ]
@@ -771,8 +835,8 @@ def self_test():
         for needle in (
             "crates/knots/src/parent/child.rs -> crates/knots/src/parent/mod.rs: crate::parent::FromParent",
             "crates/knots/src/inline_a.rs -> crates/knots/src/inline_b.rs: crate::inline_b::b",
-            "crates/knots/src/parent/mod.rs -> crates/knots/src/parent/child.rs: "
-            "crate::parent::child::Visible, crate::parent::child::other::Deep",
+            "crates/knots/src/parent/mod.rs -> crates/knots/src/parent/child.rs: crate::parent::child::Visible\n",
+            "crates/knots/src/taker.rs -> crates/knots/src/hub/mod.rs: crate::hub::Handed\n",
             "  cycle: parent/child.rs -> parent/mod.rs -> parent/child.rs",
             "  cycle: inline_a.rs -> inline_b.rs -> inline_a.rs",
         ):
