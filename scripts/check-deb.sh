@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Checks a netaudit .deb: unpacked into a scratch root (dpkg -x), every file
-# is there with its mode; the maintainer scripts are there; the unit passes
-# `systemd-analyze verify`; the binary runs from the unpacked path. With
-# NETAUDIT_DPKG_INSTALL=1 (a disposable machine, as root) it is also
-# installed with dpkg -i and run from /usr/bin.
+# Checks a netaudit .deb: its control fields; unpacked into a scratch root
+# (dpkg -x), every file is there with its mode and its md5sum; the
+# maintainer scripts are there and parse; lintian finds no error or
+# warning; the unit passes `systemd-analyze verify`; the binary
+# runs from the unpacked path and accepts the packaged configuration; and
+# scripts/check-deb-install.sh installs, runs, removes and purges it in a
+# throwaway root (the maintainer scripts run; the machine is not changed).
 # Usage: scripts/check-deb.sh target/debian/netaudit_VERSION_amd64.deb
 set -euo pipefail
 deb=$1
@@ -28,6 +30,9 @@ expect 640 etc/netaudit/netaudit.toml
 expect 644 lib/systemd/system/netaudit.service
 expect 644 usr/share/netaudit/dictionary.junoscope
 expect 644 usr/share/doc/netaudit/netaudit.example.toml
+expect 644 usr/share/doc/netaudit/copyright
+expect 644 usr/share/doc/netaudit/changelog.gz
+expect 644 usr/share/lintian/overrides/netaudit
 expect 644 usr/share/man/man1/netaudit.1.gz
 expect 644 usr/share/man/man1/netaudit-serve.1.gz
 expect 644 usr/share/man/man1/netaudit-keys-export-verify.1.gz
@@ -45,7 +50,23 @@ for script in postinst prerm postrm; do
   [ -x "$control/$script" ] || { echo "MISSING maintainer script $script"; fail=1; }
 done
 grep -q '^/etc/netaudit/netaudit.toml$' "$control/conffiles" || { echo "the configuration is not a conffile"; fail=1; }
+for script in postinst prerm postrm; do
+  sh -n "$control/$script" || { echo "maintainer script $script does not parse"; fail=1; }
+done
+field() { dpkg-deb --field "$deb" "$1"; }
+[ "$(field Package)" = netaudit ] || { echo "Package is not netaudit"; fail=1; }
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$(dirname "$0")/../Cargo.toml" | head -n1)
+[ "$(field Version)" = "$version" ] || { echo "Version $(field Version), not Cargo.toml's $version"; fail=1; }
+field Depends | grep -q 'libc6' || { echo "Depends lacks libc6: $(field Depends)"; fail=1; }
+field Depends | grep -q 'adduser' || { echo "Depends lacks adduser (postinst): $(field Depends)"; fail=1; }
+(cd "$root" && md5sum --quiet -c "$control/md5sums") || { echo "md5sums do not match the files"; fail=1; }
 rm -rf "$control"
+
+# lintian: no error and no warning. The one override the package ships
+# (packaging/debian/lintian-overrides) is the configuration's mode 0640.
+command -v lintian >/dev/null || { echo "lintian is missing (.ci/install-deps installs it)"; exit 1; }
+lintian --fail-on error,warning "$deb" \
+  || { echo "lintian: the package has errors or warnings (above)"; fail=1; }
 
 "$root/usr/bin/netaudit" --version
 "$root/usr/bin/netaudit" check-config "$root/etc/netaudit/netaudit.toml" >/dev/null
@@ -53,13 +74,8 @@ sed "s#/usr/bin/netaudit#$root/usr/bin/netaudit#g" "$root/lib/systemd/system/net
 systemd-analyze verify --man=no "$root/netaudit.service"
 systemd-analyze security --offline=yes --no-pager "$root/netaudit.service" | tail -n 1
 
-if [ "${NETAUDIT_DPKG_INSTALL:-0}" = 1 ]; then
-  dpkg -i "$deb"
-  /usr/bin/netaudit --version
-  /usr/bin/netaudit check-config /etc/netaudit/netaudit.toml >/dev/null
-  [ "$(stat -c '%a %U' /var/lib/netaudit)" = "750 netaudit" ] || { echo "/var/lib/netaudit is not 0750 netaudit"; fail=1; }
-  getent passwd netaudit >/dev/null || { echo "no netaudit user"; fail=1; }
-fi
+# dpkg -i, -r and -P in a throwaway root: the maintainer scripts run.
+"$(dirname "$0")/check-deb-install.sh" "$deb" || fail=1
 
 if [ "$fail" != 0 ]; then
   echo "check-deb: $deb FAILED"; exit 1

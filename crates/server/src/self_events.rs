@@ -9,8 +9,8 @@ use netaudit_event::{catalog, CatalogError, Event, EventContext, Facility, Param
 use crate::clock::now_ns;
 
 /// SD-ID of the parameters netaudit adds to catalog events it makes itself
-/// (private enterprise number placeholder of RFC 5424's examples).
-pub(crate) const NETAUDIT_SD_ID: &str = "netaudit@32473";
+/// (the syslog crate's, which the forwarded form marks unparsed messages with).
+pub(crate) use netaudit_syslog::NETAUDIT_SD_ID;
 
 /// The application name of events made by the API.
 pub(crate) const API_APP: &str = "netaudit-api";

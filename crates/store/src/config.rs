@@ -32,6 +32,23 @@ pub struct RetentionPolicy {
     /// there and read back; while that fails, retention waits
     /// ([`Store::retention_waiting`](crate::Store::retention_waiting)).
     pub archive_to: Option<ArchiveDestination>,
+    /// What an archive holds besides the JSON lines its chain is verified from.
+    pub archive_format: ArchiveFormat,
+}
+
+/// The events' form in an archive (docs/archives.md). The JSON lines are
+/// always there: they are what the chain is recomputed from and what
+/// `archive import` reads back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ArchiveFormat {
+    /// `events.jsonl.gz` only.
+    #[default]
+    JsonLines,
+    /// `events.jsonl.gz` and `events.syslog.gz`: each event as an RFC 5424
+    /// line, as the syslog outputs write the structured format (with its
+    /// own facility and `[meta sequenceId]`), covered by the signed manifest.
+    Syslog,
 }
 
 /// Where retention puts a partition's archive before it drops the partition.

@@ -49,7 +49,8 @@ pub use chain::{
     read_local_verify_key, Checkpoint, KeyFile, SecretKey, VerifyKey,
 };
 pub use config::{
-    ArchiveDestination, RetentionPolicy, SftpDestination, StoreConfig, Synchronous, DEFAULT_PATH,
+    ArchiveDestination, ArchiveFormat, RetentionPolicy, SftpDestination, StoreConfig, Synchronous,
+    DEFAULT_PATH,
 };
 pub use encoding::{decode_event, encode_event, DecodeError, ENCODING_VERSION};
 pub use error::{

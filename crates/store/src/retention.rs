@@ -5,7 +5,7 @@ use rusqlite::{params, OptionalExtension};
 
 use crate::archive::{archive_partition, upload};
 use crate::clock::now_ns;
-use crate::config::{ArchiveDestination, RetentionPolicy};
+use crate::config::{ArchiveDestination, ArchiveFormat, RetentionPolicy};
 use crate::error::{Context, Inconsistency, Result, StoreError};
 use crate::partitions::PartitionInfo;
 use crate::partitions::{load_partitions, PartitionState};
@@ -53,7 +53,7 @@ pub(crate) fn apply_retention(
         // The archive is written without holding the catalog: cursors and
         // queries go on meanwhile; only this thread drops partitions.
         if let Some(dest) = &policy.archive_to {
-            match archive_to(shared, &oldest, dest) {
+            match archive_to(shared, &oldest, dest, policy.archive_format) {
                 Ok(archive) => {
                     *lock(&shared.retention_waiting) = None;
                     report.archives.push(archive);
@@ -123,14 +123,19 @@ pub(crate) fn apply_retention(
 /// Writes and verifies `part`'s archive at `dest`; returns where it is.
 /// For SFTP the archive is written and verified in a local outbox first,
 /// uploaded, read back, and only then removed from the outbox.
-fn archive_to(shared: &Shared, part: &PartitionInfo, dest: &ArchiveDestination) -> Result<String> {
+fn archive_to(
+    shared: &Shared,
+    part: &PartitionInfo,
+    dest: &ArchiveDestination,
+    format: ArchiveFormat,
+) -> Result<String> {
     match dest {
         ArchiveDestination::Folder(dir) => {
-            archive_partition(shared, part, dir).map(|p| p.display().to_string())
+            archive_partition(shared, part, dir, format).map(|p| p.display().to_string())
         }
         ArchiveDestination::Sftp(sftp) => {
             let outbox = with_suffix(&stem(&shared.config.path), ".archive-outbox");
-            let local = archive_partition(shared, part, &outbox)?;
+            let local = archive_partition(shared, part, &outbox, format)?;
             let location = upload(sftp, &local)?;
             let _ = std::fs::remove_file(&local);
             Ok(location)

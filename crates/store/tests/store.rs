@@ -206,6 +206,7 @@ fn retention_drops_old_partitions_and_verification_stays_valid() {
         max_age: None,
         max_events: Some(1500),
         archive_to: None,
+        ..RetentionPolicy::default()
     };
     let report = store.apply_retention(&policy, 1).unwrap();
     assert_eq!(
@@ -519,6 +520,7 @@ fn retention_by_age_keeps_the_open_partition() {
         max_age: Some(Duration::ZERO),
         max_events: None,
         archive_to: None,
+        ..RetentionPolicy::default()
     };
     let report = store.apply_retention(&policy, 100).unwrap();
     assert_eq!(

@@ -53,13 +53,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             match verify_archive(&file, &key) {
                 Ok(report) => {
                     println!(
-                        "OK: {}: events {}..{} ({} events) of store {}, {} checkpoints, every chain value recomputed; archived {}",
+                        "OK: {}: events {}..{} ({} events) of store {}, {} checkpoints, every chain value recomputed{}; archived {}",
                         file.display(),
                         report.first_seq,
                         report.last_seq,
                         report.events,
                         hex::encode(report.store_id),
                         report.checkpoints,
+                        if report.syslog_lines {
+                            ", RFC 5424 lines signed with them"
+                        } else {
+                            ""
+                        },
                         format_ns(report.created_ns)
                     );
                     Ok(ExitCode::SUCCESS)

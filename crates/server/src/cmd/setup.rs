@@ -10,6 +10,7 @@ use anyhow::Context as _;
 
 use crate::auth::{AuthDb, Role};
 use crate::setup::answers::Answers;
+use crate::setup::https::{is_loopback, plain_http_warning};
 use crate::setup::policy::{auth_db_beside, FirstAdmin};
 use crate::setup::reconfigure::{self, AnswersFile, Change};
 use crate::setup::{apply, prompt};
@@ -91,6 +92,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => {
             let (answers, admin) = match answers_file {
                 Some(((answers, _), path)) => {
+                    if answers.console_plain_http && !is_loopback(&answers.http_address) {
+                        eprintln!("{}", plain_http_warning(&answers.http_address));
+                    }
                     let admin = match &answers.admin {
                         Some(answer) => Some(
                             answer

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use netaudit_store::{ArchiveDestination, Synchronous};
+use netaudit_store::{ArchiveDestination, ArchiveFormat, Synchronous};
 use serde::Deserialize;
 
 use super::error::ConfigError;
@@ -27,6 +27,15 @@ pub(crate) struct RawStore {
     retention_archive_sftp_key: Option<PathBuf>,
     retention_archive_sftp_known_hosts: Option<PathBuf>,
     near_full_percent: Option<u8>,
+    retention_archive_format: Option<RawArchiveFormat>,
+}
+
+/// `store.retention_archive_format` as written.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawArchiveFormat {
+    Jsonl,
+    Syslog,
 }
 
 /// `[store]`, checked.
@@ -57,6 +66,8 @@ pub(crate) struct StoreConfig {
     /// `NETAUDIT_STORE_NEAR_FULL` when the store holds this share of
     /// `retention_max_events`, or its filesystem is this full (0: never).
     pub near_full_percent: u8,
+    /// `jsonl` (the default) or `syslog`: the events as RFC 5424 lines too.
+    pub retention_archive_format: ArchiveFormat,
 }
 
 impl Default for StoreConfig {
@@ -72,6 +83,7 @@ impl Default for StoreConfig {
             retention_max_events: None,
             retention_archive_to: None,
             near_full_percent: DEFAULT_NEAR_FULL_PERCENT,
+            retention_archive_format: ArchiveFormat::JsonLines,
         }
     }
 }
@@ -96,7 +108,17 @@ impl RawStore {
                 self.retention_archive_sftp_known_hosts,
             )?,
             near_full_percent: self.near_full_percent.unwrap_or(DEFAULT_NEAR_FULL_PERCENT),
+            retention_archive_format: match self.retention_archive_format {
+                None | Some(RawArchiveFormat::Jsonl) => ArchiveFormat::JsonLines,
+                Some(RawArchiveFormat::Syslog) => ArchiveFormat::Syslog,
+            },
         };
+        if self.retention_archive_format.is_some() && store.retention_archive_to.is_none() {
+            return Err(ConfigError::invalid(
+                "store.retention_archive_format",
+                "is set but store.retention_archive_to is not: there are no archives to format",
+            ));
+        }
         if store.near_full_percent > 100 {
             return Err(ConfigError::invalid(
                 "store.near_full_percent",
@@ -134,7 +156,46 @@ impl StoreConfig {
                 .map(|days| Duration::from_secs(days.saturating_mul(86_400))),
             max_events: self.retention_max_events,
             archive_to: self.retention_archive_to.clone(),
+            archive_format: self.retention_archive_format,
         };
         store
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(text: &str) -> Result<StoreConfig, String> {
+        toml::from_str::<RawStore>(text)
+            .map_err(|e| e.to_string())?
+            .resolve()
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_archive_format_is_jsonl_or_syslog_and_only_with_archives() {
+        let to = "retention_archive_to = \"/var/a\"\n";
+        assert_eq!(
+            resolve(to).unwrap().retention_archive_format,
+            ArchiveFormat::JsonLines
+        );
+        let syslog = resolve(&format!("{to}retention_archive_format = \"syslog\"")).unwrap();
+        assert_eq!(syslog.retention_archive_format, ArchiveFormat::Syslog);
+        assert_eq!(
+            syslog.to_store_config().retention.archive_format,
+            ArchiveFormat::Syslog
+        );
+        let err = resolve(&format!("{to}retention_archive_format = \"xml\"")).unwrap_err();
+        assert!(
+            err.contains("unknown variant `xml`, expected `jsonl` or `syslog`"),
+            "{err}"
+        );
+        let err = resolve("retention_archive_format = \"syslog\"").unwrap_err();
+        assert!(
+            err.contains("store.retention_archive_format")
+                && err.contains("store.retention_archive_to is not"),
+            "{err}"
+        );
     }
 }

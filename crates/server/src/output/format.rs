@@ -1,32 +1,14 @@
-//! Formatting stored events for an output: the configured format, the
-//! output's facility, and the RFC 5424 `meta sequenceId` that lets a receiver
-//! drop the duplicates at-least-once delivery allows.
-//!
-//! A message that did not parse is stored with its raw bytes and the parse
-//! error; it is forwarded with the raw content as its text (invalid UTF-8
-//! bytes as `#` and three octal digits, control characters escaped by the
-//! writers as for any text) and, in the structured and brief formats, the
-//! SD element `[netaudit@32473 unparsed="<parse error>"]` that marks it.
+//! Formatting stored events for an output: the configured format and the
+//! output's facility; the rest (the RFC 5424 `meta sequenceId` that lets a
+//! receiver drop the duplicates at-least-once delivery allows, how a
+//! message that did not parse is sent) is the syslog crate's forwarded
+//! form (`netaudit_syslog::write_forwarded`), which signed archives write
+//! too.
 
-use netaudit_event::{Event, Facility, Param, ToCompactString};
-use netaudit_syslog::{write_standard, write_structured, StandardOptions, StructuredOptions};
+use netaudit_event::{Event, Facility};
+use netaudit_syslog::{write_forwarded, ForwardFormat};
 
 use crate::config::{OutputFormat, SyslogOutputConfig};
-use crate::self_events::NETAUDIT_SD_ID;
-
-/// The SD-PARAM of [`NETAUDIT_SD_ID`] that marks a forwarded message that
-/// did not parse; its value is the parse error.
-pub(crate) const UNPARSED_PARAM: &str = "unparsed";
-
-/// RFC 5424 section 7.3.1: sequenceId runs from 1 to 2147483647, then
-/// starts again at 1.
-pub(crate) const SEQUENCE_ID_MAX: u64 = 2_147_483_647;
-
-/// The `meta sequenceId` written for store sequence number `seq` (>= 1):
-/// equal to `seq` up to 2147483647, then wrapping as RFC 5424 asks.
-pub(crate) fn sequence_id(seq: u64) -> u64 {
-    (seq.saturating_sub(1) % SEQUENCE_ID_MAX) + 1
-}
 
 /// How one output writes its events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,79 +34,25 @@ impl OutputFormatter {
     /// Appends `event` (store sequence `seq`) to `out`, without framing or
     /// line end. The event is modified in place (facility, meta element):
     /// the caller owns a copy read from the store.
-    ///
-    /// Structured and brief messages carry `[meta sequenceId="N"]` as their
-    /// last SD element; a `sequenceId` the original sender put in its own
-    /// `meta` element is replaced (the store keeps it in the raw message), so
-    /// that the element holds exactly one, ours. Other `meta` parameters
-    /// (e.g. `sysUpTime`) are kept in that element.
     pub(crate) fn write(&self, seq: u64, event: &mut Event, out: &mut Vec<u8>) {
         if let Some(facility) = self.facility {
             event.facility = Some(facility);
         }
-        if let Some(error) = event.parse_error.take() {
-            if event.message.is_none() {
-                event.message = Some(raw_text(&event.raw).into());
-            }
-            if self.format != OutputFormat::Standard {
-                event.params.push(Param {
-                    sd_id: NETAUDIT_SD_ID.into(),
-                    name: UNPARSED_PARAM.into(),
-                    value: error,
-                });
-            }
-        }
-        match self.format {
-            OutputFormat::Standard => write_standard(
-                event,
-                &StandardOptions {
-                    with_pri: self.standard_pri,
-                },
-                out,
-            ),
-            OutputFormat::Structured | OutputFormat::Brief => {
-                event
-                    .params
-                    .retain(|p| !(p.sd_id == "meta" && p.name == "sequenceId"));
-                event.params.push(Param {
-                    sd_id: "meta".into(),
-                    name: "sequenceId".into(),
-                    value: sequence_id(seq).to_compact_string(),
-                });
-                write_structured(
-                    event,
-                    &StructuredOptions {
-                        brief: self.format == OutputFormat::Brief,
-                    },
-                    out,
-                );
-            }
-        }
+        let format = match self.format {
+            OutputFormat::Standard => ForwardFormat::Standard {
+                with_pri: self.standard_pri,
+            },
+            OutputFormat::Structured => ForwardFormat::Structured,
+            OutputFormat::Brief => ForwardFormat::Brief,
+        };
+        write_forwarded(seq, event, format, out);
     }
-}
-
-/// Raw bytes as text: valid UTF-8 kept, each byte of an invalid sequence
-/// as `#` and its three octal digits (`0xFF` is `#377`), as rsyslog writes
-/// the bytes it escapes. Control characters are left to the writers, which
-/// escape them in every text.
-pub(crate) fn raw_text(raw: &[u8]) -> String {
-    let mut text = String::with_capacity(raw.len());
-    for chunk in raw.utf8_chunks() {
-        text.push_str(chunk.valid());
-        for &b in chunk.invalid() {
-            text.push('#');
-            for shift in [6, 3, 0] {
-                text.push(char::from(b'0' + ((b >> shift) & 0o7)));
-            }
-        }
-    }
-    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netaudit_event::Severity;
+    use netaudit_event::{Param, Severity};
 
     fn junos_event() -> Event {
         Event {
@@ -227,14 +155,6 @@ mod tests {
     }
 
     #[test]
-    fn raw_bytes_become_text_with_invalid_bytes_in_octal() {
-        assert_eq!(raw_text(b"abc"), "abc");
-        assert_eq!(raw_text(b"a\xffb\xc3"), "a#377b#303");
-        assert_eq!(raw_text("é\n".as_bytes()), "é\n");
-        assert_eq!(raw_text(b""), "");
-    }
-
-    #[test]
     fn unparsed_messages_carry_their_raw_content_and_a_mark() {
         let unparsed = || Event {
             received_ns: 1_171_531_035_719_000_000,
@@ -266,13 +186,5 @@ mod tests {
             "<149>1 - - - - - [netaudit@32473 unparsed=\"invalid UTF-8 at byte 21\"]\
              [meta sequenceId=\"3\"]"
         );
-    }
-
-    #[test]
-    fn sequence_id_wraps_as_rfc5424_says() {
-        assert_eq!(sequence_id(1), 1);
-        assert_eq!(sequence_id(2_147_483_647), 2_147_483_647);
-        assert_eq!(sequence_id(2_147_483_648), 1);
-        assert_eq!(sequence_id(0), 1);
     }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::https::{check_cert, check_http_security, check_key_of, HttpSecurity};
 use super::policy::{check_policy, render_policy, AdminAnswer};
 
 /// Everything the wizard asks; `--answers FILE` is this as TOML.
@@ -24,6 +25,14 @@ pub(crate) struct Answers {
     pub synchronous: String,
     #[serde(default = "default_http_address")]
     pub http_address: String,
+    /// HTTPS on the HTTP port: the certificate chain and the private key
+    /// (PEM); needed, or `console_plain_http`, beyond loopback (`https.rs`).
+    pub http_tls_cert: Option<PathBuf>,
+    pub http_tls_key: Option<PathBuf>,
+    /// The console over plain HTTP on an address that is not loopback,
+    /// chosen explicitly (`http.console_plain_http`).
+    #[serde(default)]
+    pub console_plain_http: bool,
     #[serde(default, rename = "listener")]
     pub listeners: Vec<ListenerAnswer>,
     #[serde(default, rename = "destination")]
@@ -174,17 +183,39 @@ impl Answers {
         check_facility(&self.facility).map_err(at("facility".into()))?;
         check_choice(&self.synchronous, &["full", "normal"]).map_err(at("synchronous".into()))?;
         check_socket_address(&self.http_address).map_err(at("http_address".into()))?;
+        let security = match (&self.http_tls_cert, &self.http_tls_key) {
+            (Some(cert), Some(key)) => HttpSecurity {
+                tls: Some((cert.clone(), key.clone())),
+                plain_http: self.console_plain_http,
+            },
+            (None, None) => HttpSecurity {
+                tls: None,
+                plain_http: self.console_plain_http,
+            },
+            (Some(_), None) => {
+                return Err(
+                    "http_tls_key: http_tls_cert is set: HTTPS needs the private key too".into(),
+                )
+            }
+            (None, Some(_)) => {
+                return Err(
+                    "http_tls_cert: http_tls_key is set: HTTPS needs the certificate too".into(),
+                )
+            }
+        };
+        check_http_security(&self.http_address, &security)?;
         for (i, l) in self.listeners.iter().enumerate() {
             let key = |k: &str| format!("listener[{i}].{k}");
             check_choice(&l.protocol, &["udp", "tcp", "tls"]).map_err(at(key("protocol")))?;
             check_socket_address(&l.address).map_err(at(key("address")))?;
             if l.protocol == "tls" {
-                for (name, file) in [("cert", &l.cert), ("key", &l.key)] {
-                    let file = file
-                        .as_ref()
-                        .ok_or_else(|| format!("{}: a TLS listener needs it", key(name)))?;
-                    check_readable(&file.to_string_lossy()).map_err(at(key(name)))?;
-                }
+                let needed = |name: &str, file: &Option<PathBuf>| {
+                    file.clone()
+                        .ok_or_else(|| format!("{}: a TLS listener needs it", key(name)))
+                };
+                let (cert, tls_key) = (needed("cert", &l.cert)?, needed("key", &l.key)?);
+                check_cert(&cert.to_string_lossy()).map_err(at(key("cert")))?;
+                check_key_of(&cert, &tls_key.to_string_lossy()).map_err(at(key("key")))?;
             }
         }
         for (i, d) in self.destinations.iter().enumerate() {
@@ -220,6 +251,11 @@ impl Answers {
             toml_string(&self.synchronous),
             toml_string(&self.http_address)
         ));
+        if let (Some(cert), Some(key)) = (&self.http_tls_cert, &self.http_tls_key) {
+            out.push_str(&format!("tls_cert = {}\ntls_key = {}\n", q(cert), q(key)));
+        } else if self.console_plain_http {
+            out.push_str("console_plain_http = true\n");
+        }
         out.push_str(&render_policy(&self.api));
         for l in &self.listeners {
             out.push_str(&format!(

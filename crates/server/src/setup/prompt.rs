@@ -12,6 +12,7 @@ use super::answers::{
     check_socket_address, default_format, default_http_address, default_store_path,
     default_synchronous, Answers, DestinationAnswer, ListenerAnswer, RadiusAnswer, FACILITY_PROMPT,
 };
+use super::https::{check_cert, check_key_of, is_loopback, plain_http_warning, HttpSecurity};
 use super::policy::{
     auth_db_beside, check_admin_name, check_number, check_password, FirstAdmin, PolicyKey,
     POLICY_KEYS,
@@ -74,6 +75,7 @@ pub(crate) fn ask_all(secrets_dir: &Path) -> anyhow::Result<(Answers, FirstAdmin
         &default_http_address(),
         check_socket_address,
     )?;
+    let security = ask_http_security(&http_address)?;
     let listeners = ask_listeners()?;
     let destinations = ask_destinations()?;
     let radius = ask_radius(secrets_dir)?;
@@ -88,6 +90,9 @@ pub(crate) fn ask_all(secrets_dir: &Path) -> anyhow::Result<(Answers, FirstAdmin
         store_path,
         synchronous,
         http_address,
+        http_tls_cert: security.tls.as_ref().map(|(cert, _)| cert.clone()),
+        http_tls_key: security.tls.map(|(_, key)| key),
+        console_plain_http: security.plain_http,
         listeners,
         destinations,
         radius,
@@ -95,6 +100,44 @@ pub(crate) fn ask_all(secrets_dir: &Path) -> anyhow::Result<(Answers, FirstAdmin
         admin: None,
     };
     Ok((answers, admin))
+}
+
+/// Beyond loopback, HTTPS files (checked to parse and match) or plain
+/// HTTP chosen explicitly, with a warning (also `--reconfigure http_address`);
+/// nothing to ask on a loopback address.
+pub(crate) fn ask_http_security(address: &str) -> anyhow::Result<HttpSecurity> {
+    if is_loopback(address) {
+        return Ok(HttpSecurity::default());
+    }
+    let how = ask(
+        &format!(
+            "{} is not a loopback address: serve the console with HTTPS or plain HTTP (https, plain)",
+            address.trim()
+        ),
+        "https",
+        |t| check_choice(t, &["https", "plain"]),
+    )?;
+    if how == "plain" {
+        println!("{}", plain_http_warning(address.trim()));
+        return Ok(HttpSecurity {
+            tls: None,
+            plain_http: true,
+        });
+    }
+    let cert = ask(
+        "HTTPS certificate chain file (PEM)",
+        "/etc/netaudit/http.crt",
+        check_cert,
+    )?;
+    let key = ask(
+        "HTTPS private key file (PEM)",
+        "/etc/netaudit/http.key",
+        |t| check_key_of(&cert, t),
+    )?;
+    Ok(HttpSecurity {
+        tls: Some((cert, key)),
+        plain_http: false,
+    })
 }
 
 /// The syslog listeners, one at a time until `done` (also `--reconfigure listener`).
@@ -111,18 +154,17 @@ pub(crate) fn ask_listeners() -> anyhow::Result<Vec<ListenerAnswer>> {
         }
         let address = ask("Listen on (IP:PORT)", "0.0.0.0:514", check_socket_address)?;
         let (cert, key) = if protocol == "tls" {
-            (
-                Some(ask(
-                    "Certificate chain file (PEM)",
-                    "/etc/netaudit/server.crt",
-                    check_readable,
-                )?),
-                Some(ask(
-                    "Private key file (PEM)",
-                    "/etc/netaudit/server.key",
-                    check_readable,
-                )?),
-            )
+            // Checked as the listener will load them: a certificate, and
+            // the private key of that certificate.
+            let cert = ask(
+                "Certificate chain file (PEM)",
+                "/etc/netaudit/server.crt",
+                check_cert,
+            )?;
+            let key = ask("Private key file (PEM)", "/etc/netaudit/server.key", |t| {
+                check_key_of(&cert, t)
+            })?;
+            (Some(cert), Some(key))
         } else {
             (None, None)
         };

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 
 use super::answers::{check_choice, check_path, check_socket_address, Answers};
 use super::apply::{current_facility, with_facility};
+use super::https::{is_loopback, plain_http_warning, HttpSecurity};
 use super::policy::{policy_key, AdminAnswer, FirstAdmin};
 use super::prompt;
 
@@ -146,7 +147,7 @@ pub(crate) fn change(
                     check_socket_address,
                 )?,
             };
-            ("http", "address", toml_edit::value(address))
+            return with_http_address(doc, &address, file);
         }
         other => {
             let policy = policy_key(other)
@@ -188,6 +189,56 @@ pub(crate) fn change(
             doc.insert(table, toml_edit::table());
         }
         doc[table][item] = value;
+    }
+    Ok(Change::File {
+        text: doc.to_string(),
+        what,
+    })
+}
+
+/// `http_address`: beyond loopback, a file whose `[http]` has neither
+/// HTTPS files nor `console_plain_http = true` (and a console) would be
+/// refused by the server, so the HTTPS files or plain HTTP are asked (or
+/// read from the answers file) and written with the address.
+fn with_http_address(
+    mut doc: toml_edit::DocumentMut,
+    address: &str,
+    file: Option<&AnswersFile<'_>>,
+) -> anyhow::Result<Change> {
+    let http_value = |k: &str| doc.get("http").and_then(|t| t.get(k)).cloned();
+    let protected = http_value("tls_cert").is_some()
+        || http_value("console_plain_http").and_then(|v| v.as_bool()) == Some(true)
+        || http_value("console").and_then(|v| v.as_bool()) == Some(false);
+    let security = if protected || is_loopback(address) {
+        HttpSecurity::default()
+    } else {
+        match file {
+            Some(f) => HttpSecurity {
+                tls: f
+                    .answers
+                    .http_tls_cert
+                    .clone()
+                    .zip(f.answers.http_tls_key.clone()),
+                plain_http: f.answers.console_plain_http,
+            },
+            None => prompt::ask_http_security(address)?,
+        }
+    };
+    if doc.get("http").is_none() {
+        doc.insert("http", toml_edit::table());
+    }
+    doc["http"]["address"] = toml_edit::value(address);
+    let mut what = format!("reconfigured: http_address set to \"{address}\"");
+    if let Some((cert, key)) = &security.tls {
+        doc["http"]["tls_cert"] = toml_edit::value(cert.to_string_lossy().as_ref());
+        doc["http"]["tls_key"] = toml_edit::value(key.to_string_lossy().as_ref());
+        what.push_str(" with HTTPS");
+    } else if security.plain_http {
+        doc["http"]["console_plain_http"] = toml_edit::value(true);
+        what.push_str(" with the console over plain HTTP");
+        if file.is_some() {
+            eprintln!("{}", plain_http_warning(address));
+        }
     }
     Ok(Change::File {
         text: doc.to_string(),

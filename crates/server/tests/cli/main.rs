@@ -14,4 +14,5 @@ mod parse;
 mod radius;
 mod report;
 mod setup;
+mod setup_https;
 mod store;

@@ -10,14 +10,14 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-fn netaudit(args: &[&str]) -> Output {
+pub(crate) fn netaudit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_netaudit"))
         .args(args)
         .output()
         .expect("run netaudit")
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
@@ -40,7 +40,15 @@ fn the_wizard_asks_again_with_the_reason_and_writes_a_valid_file() {
     p.exp_string("Synchronous mode").unwrap();
     p.send_line("").unwrap();
     p.exp_string("Address of /health").unwrap();
-    p.send_line("127.0.0.1:18514").unwrap();
+    // Beyond loopback: HTTPS or plain HTTP, said explicitly and warned about.
+    p.send_line("0.0.0.0:18514").unwrap();
+    p.exp_string("0.0.0.0:18514 is not a loopback address: serve the console with HTTPS or plain HTTP (https, plain) [https]:")
+        .unwrap();
+    p.send_line("plain").unwrap();
+    p.exp_string(
+        "warning: the console on 0.0.0.0:18514 will carry passwords and session cookies in clear",
+    )
+    .unwrap();
     p.exp_string("Add a syslog listener").unwrap();
     p.send_line("tls").unwrap();
     p.exp_string("Listen on").unwrap();
@@ -49,14 +57,22 @@ fn the_wizard_asks_again_with_the_reason_and_writes_a_valid_file() {
     p.send_line("127.0.0.1:16514").unwrap();
     p.exp_string("Certificate chain file").unwrap();
     p.send_line("/no/such/server.crt").unwrap();
-    p.exp_string("cannot read /no/such/server.crt").unwrap();
+    p.exp_string("/no/such/server.crt: No such file").unwrap();
     // A readable certificate and key pair.
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let (crt, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
     std::fs::write(&crt, cert.cert.pem()).unwrap();
     std::fs::write(&key, cert.key_pair.serialize_pem()).unwrap();
+    // A key is not a certificate, and another certificate's key is not this one's.
+    p.send_line(key.to_str().unwrap()).unwrap();
+    p.exp_string("no CERTIFICATE in the file").unwrap();
     p.send_line(crt.to_str().unwrap()).unwrap();
     p.exp_string("Private key file").unwrap();
+    let other = rcgen::generate_simple_self_signed(vec!["other".into()]).unwrap();
+    let other_key = dir.path().join("other.key");
+    std::fs::write(&other_key, other.key_pair.serialize_pem()).unwrap();
+    p.send_line(other_key.to_str().unwrap()).unwrap();
+    p.exp_string("is not the private key of").unwrap();
     p.send_line(key.to_str().unwrap()).unwrap();
     p.exp_string("Add a syslog listener").unwrap();
     p.send_line("").unwrap();
@@ -130,6 +146,10 @@ fn the_wizard_asks_again_with_the_reason_and_writes_a_valid_file() {
     let written = std::fs::read_to_string(&config).unwrap();
     assert!(written.contains("facility = \"local3\""), "{written}");
     assert!(
+        written.contains("address = \"0.0.0.0:18514\"\nconsole_plain_http = true\n"),
+        "{written}"
+    );
+    assert!(
         written.contains("address = \"127.0.0.1:16514\""),
         "{written}"
     );
@@ -155,7 +175,13 @@ fn the_wizard_asks_again_with_the_reason_and_writes_a_valid_file() {
     );
 }
 
-fn answers(dir: &Path, http: u16, listen: u16, out: u16, extra: &str) -> std::path::PathBuf {
+pub(crate) fn answers(
+    dir: &Path,
+    http: u16,
+    listen: u16,
+    out: u16,
+    extra: &str,
+) -> std::path::PathBuf {
     let path = dir.join("answers.toml");
     std::fs::write(
         &path,
@@ -190,12 +216,22 @@ fn bad_answers_in_a_file_name_their_key_and_nothing_is_written() {
         (
             "protocol = \"tcp\"",
             "protocol = \"tls\"\ncert = \"/no/such.crt\"\nkey = \"/no/such.key\"",
-            "listener[0].cert: cannot read /no/such.crt",
+            "listener[0].cert: /no/such.crt: No such file",
         ),
         (
             "transport = \"tcp\"",
             "transport = \"smtp\"",
             "destination[0].transport",
+        ),
+        (
+            "http_address = \"127.0.0.1:1\"",
+            "http_address = \"0.0.0.0:1\"",
+            "http_address: 0.0.0.0:1 is not a loopback address: the console needs HTTPS",
+        ),
+        (
+            "http_address = \"127.0.0.1:1\"",
+            "http_address = \"0.0.0.0:1\"\nhttp_tls_cert = \"/no/such.crt\"\nhttp_tls_key = \"/no/such.key\"",
+            "http_tls_cert: /no/such.crt: No such file",
         ),
     ];
     let short = dir.path().join("short.pw");

@@ -1,6 +1,7 @@
 //! `[integrity] verify_every`: the scheduled chain verification of a
 //! running server finds an edit made to a sealed partition, stores the
-//! alert (which the outputs forward) and counts it in /metrics.
+//! alert (which the outputs forward and a policy's action takes) and counts it
+//! in /metrics.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -47,11 +48,18 @@ fn the_scheduled_check_finds_an_edited_sealed_partition_and_alerts() {
     // three sealed partitions. A walk every second, the whole store every
     // two: an edit to a partition an earlier walk verified is the full
     // walk's to find.
+    // The policies' actions take the alert too: a program run on it.
+    let paged = dir.path().join("paged.json");
     let rest = format!(
         "[[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n\n\
          [integrity]\nverify_every = \"1s\"\nfull_verify_every = \"2s\"\n\n\
-         [[output.file]]\nname = \"audit\"\ndir = \"{}\"\n",
-        audit.display()
+         [[output.file]]\nname = \"audit\"\ndir = \"{}\"\n\n\
+         [[policy]]\nname = \"chain-broken\"\n\
+         [policy.match]\ncodes = [\"NETAUDIT_VERIFY_FAILED\"]\n\
+         [[policy.action]]\nkind = \"exec\"\nprogram = \"/bin/sh\"\n\
+         args = [\"-c\", \"cat > {}\"]\n",
+        audit.display(),
+        paged.display()
     );
     let config = config_text(dir.path(), free_tcp_port(), &rest).replace(
         "synchronous = \"normal\"",
@@ -109,6 +117,21 @@ fn the_scheduled_check_finds_an_edited_sealed_partition_and_alerts() {
         assert!(
             Instant::now() < deadline,
             "the alert did not reach the audit file:\n{written}\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // ... and through the policies' actions: the program got the derived
+    // event naming the alert.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let paged_text = std::fs::read_to_string(&paged).unwrap_or_default();
+        if paged_text.contains("NETAUDIT_VERIFY_FAILED") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the policy's action did not run on the alert:\n{paged_text}\n{}",
             server.log()
         );
         std::thread::sleep(Duration::from_millis(100));

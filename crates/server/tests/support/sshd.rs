@@ -15,6 +15,8 @@ pub struct Sshd {
     pub port: u16,
     /// The client's private key (its public half is authorized).
     pub client_key: PathBuf,
+    /// A private key whose public half is not authorized.
+    pub unauthorized_key: PathBuf,
     /// `known_hosts` text naming this server's host key.
     pub known_hosts_line: String,
     /// `known_hosts` text naming another key for this server (a mismatch).
@@ -22,7 +24,8 @@ pub struct Sshd {
     log: PathBuf,
 }
 
-fn keygen(path: &Path) {
+/// A new Ed25519 key pair without a passphrase at `path` (and `path.pub`).
+pub fn keygen(path: &Path) {
     let status = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", "netaudit-test", "-f"])
         .arg(path)
@@ -84,6 +87,7 @@ impl Sshd {
             known_hosts_line: known_hosts_line(&host_key, port),
             wrong_known_hosts_line: known_hosts_line(&other_key, port),
             client_key,
+            unauthorized_key: other_key,
             log,
         };
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -1,8 +1,9 @@
 //! What a partition archive holds: `MANIFEST` (format, store, sequence
 //! range, SHA-256 of each other member), `MANIFEST.sig` (Ed25519 by the
 //! store's checkpoint signing key, hex), `events.jsonl.gz` (one archived
-//! event per line) and `checkpoints.jsonl` (the checkpoint the partition's
-//! chain continues from, if any, and those sealed in it).
+//! event per line), `checkpoints.jsonl` (the checkpoint the partition's
+//! chain continues from, if any, and those sealed in it) and, in the syslog
+//! format, `events.syslog.gz` (one RFC 5424 line per event).
 
 use netaudit_event::Event;
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ pub(crate) const MANIFEST: &str = "MANIFEST";
 pub(crate) const SIGNATURE: &str = "MANIFEST.sig";
 pub(crate) const EVENTS: &str = "events.jsonl.gz";
 pub(crate) const CHECKPOINTS: &str = "checkpoints.jsonl";
+pub(crate) const EVENTS_SYSLOG: &str = "events.syslog.gz";
 const FORMAT_LINE: &str = "netaudit-archive v1";
 
 /// Appends member `name` to an archive the way every archive is written
@@ -35,8 +37,14 @@ pub(crate) fn append_member<W: std::io::Write>(
     tar.append_data(&mut header, name, data)
 }
 
-/// The order of the members in an archive.
+/// The order of the members in an archive; the syslog format adds
+/// [`EVENTS_SYSLOG`] at the end.
 pub(crate) const MEMBER_ORDER: [&str; 4] = [MANIFEST, SIGNATURE, CHECKPOINTS, EVENTS];
+
+/// The members written whole into memory; the others are streamed.
+pub(crate) fn is_small(name: &str) -> bool {
+    name != EVENTS && name != EVENTS_SYSLOG
+}
 
 /// The archive of events `first..=last` of store `store_id`:
 /// `netaudit-<store id>-<first, 20 digits>-<last, 20 digits>.tar`.

@@ -13,8 +13,8 @@ use flate2::read::GzDecoder;
 use sha2::{Digest, Sha256};
 
 use super::contents::{
-    append_member, ArchivedCheckpoint, ArchivedEvent, Manifest, CHECKPOINTS, EVENTS, MANIFEST,
-    MEMBER_ORDER, SIGNATURE,
+    append_member, is_small, ArchivedCheckpoint, ArchivedEvent, Manifest, CHECKPOINTS, EVENTS,
+    EVENTS_SYSLOG, MANIFEST, MEMBER_ORDER, SIGNATURE,
 };
 use crate::chain::{self, Checkpoint, SecretKey, VerifyKey};
 use crate::encoding::encode_event;
@@ -41,6 +41,9 @@ pub struct ArchiveReport {
     pub created_ns: i64,
     /// Whether every chain value was recomputed (with the verify key).
     pub chain_recomputed: bool,
+    /// Whether the archive holds the events as RFC 5424 lines too
+    /// (`events.syslog.gz`, the syslog format), covered by the manifest.
+    pub syslog_lines: bool,
 }
 
 /// Verifies the archive at `path` with the store's verify key: the
@@ -146,6 +149,7 @@ pub(crate) fn check_archive(
         checkpoints: checkpoints.len() as u64,
         created_ns: manifest.created_ns,
         chain_recomputed: epoch0.is_some(),
+        syslog_lines: members.digests.contains_key(EVENTS_SYSLOG),
     })
 }
 
@@ -179,7 +183,7 @@ fn read_members(path: &Path) -> Result<Members> {
         }
         members.order.push(name.clone());
         let mut hash = Sha256::new();
-        if name == EVENTS {
+        if !is_small(&name) {
             std::io::copy(&mut entry, &mut HashSink(&mut hash)).map_err(|e| bad(e.to_string()))?;
         } else {
             if entry.size() > MAX_SMALL_MEMBER {
@@ -204,9 +208,12 @@ fn read_members(path: &Path) -> Result<Members> {
 /// a change too.
 fn canonical(path: &Path, members: &Members) -> Result<()> {
     let bad = |what: String| problem(path, ArchiveProblem::Malformed(what));
-    if members.order != MEMBER_ORDER {
+    let with_syslog = members.order.len() == MEMBER_ORDER.len() + 1
+        && members.order.last().map(String::as_str) == Some(EVENTS_SYSLOG);
+    let order = &members.order[..members.order.len() - usize::from(with_syslog)];
+    if order != MEMBER_ORDER {
         return Err(bad(format!(
-            "the members are {:?}, expected {MEMBER_ORDER:?}",
+            "the members are {:?}, expected {MEMBER_ORDER:?} (then {EVENTS_SYSLOG} in the syslog format)",
             members.order
         )));
     }
@@ -220,10 +227,14 @@ fn canonical(path: &Path, members: &Members) -> Result<()> {
     let mut archive = tar::Archive::new(BufReader::new(file));
     for entry in archive.entries().map_err(|e| bad(e.to_string()))? {
         let entry = entry.map_err(|e| bad(e.to_string()))?;
-        if entry.path().map_err(|e| bad(e.to_string()))?.as_os_str() == EVENTS {
+        let name = entry
+            .path()
+            .map_err(|e| bad(e.to_string()))?
+            .to_string_lossy()
+            .into_owned();
+        if !is_small(&name) {
             let size = entry.size();
-            append_member(&mut tar, EVENTS, size, entry).map_err(|e| bad(e.to_string()))?;
-            break;
+            append_member(&mut tar, &name, size, entry).map_err(|e| bad(e.to_string()))?;
         }
     }
     tar.into_inner().map_err(|e| bad(e.to_string()))?;
