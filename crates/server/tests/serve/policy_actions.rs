@@ -219,12 +219,12 @@ fn an_https_webhook_is_verified_against_its_ca_file_and_counted() {
 }
 
 /// A server with a TCP listener, the built-in policies on (the silent-host
-/// one off) and `store` keys added to `[store]`.
+/// one off) and `store` keys in `[store]` instead of `near_full_percent = 0`.
 fn start_with_store_keys(dir: &Path, store: &str) -> (Netaudit, u16) {
     let port = free_tcp_port();
     let rest = format!("[[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n");
     let config = config_text(dir, free_tcp_port(), &rest)
-        .replace("[store]\n", &format!("[store]\n{store}\n"))
+        .replace("near_full_percent = 0\n", &format!("{store}\n"))
         .replace(
             "[builtin_policies]\nenabled = false\n",
             "[builtin_policies]\nsilent_host = false\n",
