@@ -31,12 +31,14 @@ enum Command {
     CheckConfig(cmd::check_config::Args),
     /// Write the configuration file: a wizard, or --answers FILE; --reconfigure one answer.
     Setup(cmd::setup::Args),
-    /// Query the store: filters by time, code, severity, user, host, device, text.
+    /// Query the store: filters by time, code, severity, user, host, device, operation, text.
     Query(cmd::query::Args),
     /// Print the newest stored events; with -f, follow new ones.
     Tail(cmd::tail::Args),
     /// Walk the tamper-evident chain and report where it breaks.
     Verify(cmd::verify::Args),
+    /// The PostgreSQL store: `store migrate` (schema), `store copy` (an embedded store into it).
+    Store(cmd::store::Args),
     /// Key management: export the verify key.
     Keys(cmd::keys::Args),
     /// Signed partition archives: verify one offline, import one for examination.
@@ -47,6 +49,8 @@ enum Command {
     Report(cmd::report::Args),
     /// RADIUS accounting tools (`radius test`: check a server and secret).
     Radius(cmd::radius::Args),
+    /// NETCONF inputs (`netconf test --device NAME`: check one device's session).
+    Netconf(cmd::netconf::Args),
     /// API users and tokens: add, list, lock, unlock, passwd, token.
     User(cmd::user::Args),
     /// Print a shell completion script (bash, zsh, fish) on standard output.
@@ -69,11 +73,13 @@ pub fn main() -> ExitCode {
         Command::Query(args) => cmd::query::run(args),
         Command::Tail(args) => cmd::tail::run(args),
         Command::Verify(args) => cmd::verify::run(args),
+        Command::Store(args) => cmd::store::run(args),
         Command::Keys(args) => cmd::keys::run(args),
         Command::Archive(args) => cmd::archive::run(args),
         Command::Import(args) => cmd::import::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Radius(args) => cmd::radius::run(args),
+        Command::Netconf(args) => cmd::netconf::run(args),
         Command::User(args) => cmd::user::run(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),
         Command::Man(args) => cmd::man::run(args, Cli::command()),

@@ -18,6 +18,7 @@ mod fdlimit;
 mod glob;
 mod integrity;
 mod metrics;
+mod netconf;
 mod output;
 mod pem;
 mod pipeline;

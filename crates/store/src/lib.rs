@@ -16,6 +16,7 @@ mod append_event;
 mod archive;
 mod batch;
 mod chain;
+mod chain_walk;
 mod checkpoint_copies;
 mod clock;
 mod config;
@@ -38,7 +39,9 @@ mod sqlite;
 mod startup_check;
 mod static_insert;
 mod store;
+mod summary;
 mod verify;
+mod verify_report;
 mod writer;
 
 pub use append_event::AppendEvent;
@@ -46,8 +49,9 @@ pub use archive::{archive_file_name, read_archive_events, verify_archive, Archiv
 pub use batch::PreparedBatch;
 pub use chain::{
     chain_value, derive, erase_local_verify_key, evolve, fingerprint, genesis,
-    read_local_verify_key, Checkpoint, KeyFile, SecretKey, VerifyKey,
+    read_local_verify_key, Checkpoint, KeyFile, KeyState, SecretKey, VerifyKey,
 };
+pub use chain_walk::ChainWalk;
 pub use config::{
     ArchiveDestination, ArchiveFormat, RetentionPolicy, SftpDestination, StoreConfig, Synchronous,
     DEFAULT_PATH,
@@ -56,6 +60,7 @@ pub use encoding::{decode_event, encode_event, DecodeError, ENCODING_VERSION};
 pub use error::{
     ArchiveProblem, EventProblem, ForeignReason, Inconsistency, KeyProblem, Result, StoreError,
 };
+pub use params_column::{params_column, params_from_column};
 pub use partitions::{PartitionInfo, PartitionState};
 pub use paths::partitions_dir;
 pub use query::{Order, Page, Query, Reader, RetentionRecord};
@@ -63,4 +68,6 @@ pub use retention::RetentionReport;
 pub use rows::{query_time, StoredEvent};
 pub use startup_check::{check_store, Damage};
 pub use store::Store;
-pub use verify::{verify, verify_after, Break, BreakKind, VerifiedThrough, VerifyReport};
+pub use summary::EventSummary;
+pub use verify::{verify, verify_after};
+pub use verify_report::{Break, BreakKind, VerifiedThrough, VerifyReport};

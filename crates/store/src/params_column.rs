@@ -49,6 +49,30 @@ pub(crate) fn push_params_json(out: &mut String, params: &[Param]) -> bool {
     true
 }
 
+/// The `params` column of an event as the embedded store writes it: `raw`
+/// when its parameters stay in its raw bytes, else the JSON text, `None`
+/// when it has none. Other stores (netaudit-pgstore) keep the same column,
+/// so a row reads back, and re-encodes for verify, the same way.
+pub fn params_column<E: crate::AppendEvent + ?Sized>(event: &E) -> Option<String> {
+    if event.params_in_raw() {
+        return Some(PARAMS_IN_RAW.to_string());
+    }
+    let mut out = String::new();
+    push_params_json(&mut out, &event.event().params).then_some(out)
+}
+
+/// Reads a [`params_column`] value back: the parameters and whether they
+/// stay in the raw bytes (then the list is empty: the chain covers the raw
+/// bytes, and `netaudit_syslog::params_of` parses them when wanted).
+pub fn params_from_column(text: &str) -> std::result::Result<(Vec<Param>, bool), String> {
+    if text == PARAMS_IN_RAW {
+        return Ok((Vec::new(), true));
+    }
+    parse_params_json(text)
+        .map(|p| (p, false))
+        .map_err(|e| e.to_string())
+}
+
 /// Reads the `params` column in either format (see [`params_json`]).
 pub(crate) fn parse_params_json(text: &str) -> std::result::Result<Vec<Param>, serde_json::Error> {
     if text

@@ -143,6 +143,19 @@ impl Store {
         lock(&self.shared.reader).query(query)
     }
 
+    /// The summaries of partition `part`'s events after `after_seq` with a
+    /// query time at or after `since_ns` (see [`Reader::summaries`]);
+    /// returns the sequence number read through.
+    pub fn summaries(
+        &self,
+        part: &PartitionInfo,
+        after_seq: u64,
+        since_ns: i64,
+        f: impl FnMut(&crate::summary::EventSummary<'_>),
+    ) -> Result<u64> {
+        lock(&self.shared.reader).summaries(part, after_seq, since_ns, f)
+    }
+
     /// The position of a named consumer cursor (0 when it has never advanced).
     pub fn cursor(&self, name: &str) -> Result<u64> {
         let conn = lock(&self.shared.cursors);

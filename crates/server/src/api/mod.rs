@@ -8,6 +8,7 @@ pub(crate) mod error;
 pub(crate) mod events;
 mod http_errors;
 mod input;
+mod inputs;
 mod local;
 mod openapi;
 pub(crate) mod operations;

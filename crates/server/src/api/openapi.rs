@@ -34,6 +34,7 @@ mod tests {
         ("/api/v1/outputs", &["get"]),
         ("/api/v1/outputs/reload", &["post"]),
         ("/api/v1/policies", &["get"]),
+        ("/api/v1/inputs/netconf", &["get"]),
         ("/api/v1/report/ndcpp", &["get"]),
         ("/api/v1/store/damage/ack", &["post"]),
     ];

@@ -15,7 +15,7 @@ use super::error::{log_causes, ApiError};
 use super::http_errors::json_bodies;
 use super::principal::{check_role, spawn_session_sweeper, Principal};
 use super::state::ApiState;
-use super::{events, openapi, operations, outputs, policies, report, store_damage, users};
+use super::{events, inputs, openapi, operations, outputs, policies, report, store_damage, users};
 use crate::auth::Role;
 
 type Route = MethodRouter<Arc<ApiState>>;
@@ -101,6 +101,10 @@ pub(crate) fn router(state: Arc<ApiState>) -> Router {
         .route(
             "/api/v1/policies",
             examiner.on("listing policies", get(policies::list)),
+        )
+        .route(
+            "/api/v1/inputs/netconf",
+            examiner.on("viewing NETCONF inputs", get(inputs::netconf)),
         )
         .route(
             "/api/v1/operations",

@@ -6,15 +6,24 @@ use std::process::ExitCode;
 use netaudit_store::{read_local_verify_key, verify, VerifyKey};
 
 use super::common::DbArgs;
+use super::store_target::{connect, node_reports_json, print_node_reports};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     #[command(flatten)]
     pub db: DbArgs,
     /// The verify key written by `netaudit keys export-verify`. Default: the
-    /// local copy beside the database, while it has not been exported.
+    /// local copy beside the database, while it has not been exported. With
+    /// --store, once per node (each key names its chain by store id).
     #[arg(long, value_name = "FILE")]
-    pub key: Option<PathBuf>,
+    pub key: Vec<PathBuf>,
+    /// Verify a PostgreSQL store instead (libpq URL or key=value string; see
+    /// `netaudit store migrate --help`): every node's chain, reported per node.
+    #[arg(long, value_name = "CONNECTION", conflicts_with_all = ["live_key", "require_sealed"])]
+    pub store: Option<String>,
+    /// With --store: only this node.
+    #[arg(long, value_name = "NODE", requires = "store")]
+    pub node: Option<String>,
     /// The store's live key file, whose epoch must follow from the verify key
     /// and not be ahead of the chain (detects truncation). Default: the one
     /// beside the database, if readable.
@@ -29,8 +38,17 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(store) = &args.store {
+        return run_postgres(store, &args);
+    }
     let config = args.db.config();
-    let key = match &args.key {
+    if args.key.len() > 1 {
+        anyhow::bail!(
+            "--key is given {} times: an embedded store has one verify key",
+            args.key.len()
+        );
+    }
+    let key = match args.key.first() {
         Some(path) => VerifyKey::read(path)?,
         None => read_local_verify_key(&config).map_err(|e| {
             anyhow::anyhow!("{e}\nhint: pass --key FILE, the verify key that `netaudit keys export-verify` wrote")
@@ -86,6 +104,37 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if report.ok() && !unsealed_fails {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `verify --store`: each node's chain in the PostgreSQL store, with the
+/// verify key among `--key` whose store id is the node's.
+fn run_postgres(store: &str, args: &Args) -> anyhow::Result<ExitCode> {
+    let keys = args
+        .key
+        .iter()
+        .map(|p| VerifyKey::read(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (spec, mut client) = connect(store)?;
+    netaudit_pgstore::check_schema(&mut client, spec.target())?;
+    let found =
+        netaudit_pgstore::verify_nodes(&mut client, spec.target(), &keys, args.node.as_deref())?;
+    if let Some(node) = args.node.as_deref().filter(|_| found.is_empty()) {
+        anyhow::bail!("{}: no node \"{node}\"", spec.target());
+    }
+    let ok = if args.json {
+        println!("{}", node_reports_json(&found));
+        found.iter().all(netaudit_pgstore::NodeVerification::ok)
+    } else if found.is_empty() {
+        println!("{}: no nodes yet", spec.target());
+        true
+    } else {
+        print_node_reports(&found)
+    };
+    Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

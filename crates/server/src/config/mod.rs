@@ -17,6 +17,7 @@
 //! locate.rs    key path -> line and column
 //! store.rs     [store]          pipeline.rs  [pipeline]
 //! listener.rs  [[listener]]     http.rs      [http]
+//! input.rs     [input]          netconf_device.rs  [[input.netconf]]
 //! api.rs       [api]            log.rs       [log]
 //! integrity.rs [integrity]      duration.rs  "30s", "1h", "7d"
 //! output/      [[output.syslog]], [[output.file]], [[output.radius]]
@@ -30,10 +31,12 @@ pub(crate) mod builtin_policies;
 mod duration;
 pub(crate) mod error;
 pub(crate) mod http;
+pub(crate) mod input;
 pub(crate) mod integrity;
 pub(crate) mod listener;
 mod locate;
 pub(crate) mod log;
+pub(crate) mod netconf_device;
 pub(crate) mod output;
 pub(crate) mod pipeline;
 pub(crate) mod policy;
@@ -64,6 +67,7 @@ pub(crate) use store::StoreConfig;
 use api::RawApi;
 use builtin_policies::RawBuiltins;
 use http::RawHttp;
+use input::RawInput;
 use integrity::RawIntegrity;
 use listener::RawListener;
 use locate::line_column;
@@ -84,6 +88,8 @@ struct RawConfig {
     /// `[[listener]]` tables; a file without any gets the default listeners.
     #[serde(default, rename = "listener")]
     listeners: Option<Vec<RawListener>>,
+    #[serde(default)]
+    input: RawInput,
     #[serde(default)]
     http: RawHttp,
     #[serde(default)]
@@ -107,6 +113,7 @@ pub(crate) struct Config {
     pub store: StoreConfig,
     pub pipeline: PipelineConfig,
     pub listeners: Vec<ListenerConfig>,
+    pub input: input::InputConfig,
     pub http: HttpConfig,
     pub output: OutputConfig,
     pub log: LogConfig,
@@ -121,6 +128,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             pipeline: PipelineConfig::default(),
             listeners: listener::default_listeners(),
+            input: input::InputConfig::default(),
             http: HttpConfig::default(),
             output: OutputConfig::default(),
             log: LogConfig::default(),
@@ -144,6 +152,7 @@ impl RawConfig {
             Some(raw) => listener::resolve_listeners(raw)?,
             None => listener::default_listeners(),
         };
+        let input = self.input.resolve()?;
         let output = self.output.resolve()?;
         let integrity = self.integrity.resolve()?;
         let mut policies = self.builtin_policies.resolve()?;
@@ -153,6 +162,7 @@ impl RawConfig {
             store,
             pipeline,
             listeners,
+            input,
             http: self.http.resolve()?,
             output,
             log: self.log.resolve(),
@@ -265,6 +275,15 @@ impl Config {
                 l.display_name(),
                 l.protocol(),
                 l.address
+            ));
+        }
+        for d in &self.input.netconf {
+            out.push_str(&format!(
+                "input.netconf {}: {}@{} ({:?})\n",
+                d.name,
+                d.user,
+                d.peer(),
+                d.mode
             ));
         }
         out.push_str(&format!(
@@ -466,6 +485,7 @@ mod tests {
         }
         assert_eq!(config.output.syslog.len(), 1);
         assert_eq!(config.output.file.len(), 1);
+        assert!(config.input.netconf.is_empty());
         // The commented-out TLS tables are valid too once uncommented.
         let uncommented: String = text
             .lines()
@@ -479,6 +499,8 @@ mod tests {
         let config = Config::from_toml(&uncommented, "uncommented example").unwrap();
         assert_eq!(config.listeners.len(), 4);
         assert_eq!(config.output.syslog.len(), 3);
+        assert_eq!(config.input.netconf.len(), 1);
+        assert_eq!(config.input.netconf[0].port, 830);
         assert!(config.store.key_path.is_some() && config.store.retention_max_events.is_some());
         let policy = config.policies.iter().find(|p| !p.builtin).unwrap();
         let kinds: Vec<&str> = policy.actions.iter().map(ActionConfig::kind).collect();

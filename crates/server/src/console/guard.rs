@@ -142,6 +142,20 @@ pub(super) fn form_field(body: &[u8], name: &str) -> Option<String> {
     pairs.into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
 }
 
+/// Refuses a query string with a parameter outside `known` (a page's
+/// settings), naming it, as the search pages do.
+pub(super) fn only_parameters(raw: Option<&str>, known: &[&str]) -> Result<(), PageError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|_| PageError::bad_request("the query string cannot be read"))?;
+    match pairs.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+        Some((key, _)) => Err(PageError::bad_request(format!(
+            "'{}' is not a setting of this page",
+            key.chars().take(64).collect::<String>()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// A `303 See Other` to `path` (after a form).
 pub(super) fn see_other(path: &str) -> Response {
     (

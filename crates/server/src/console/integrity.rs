@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use maud::{html, Markup};
@@ -30,7 +30,9 @@ const CHECKPOINTS_SHOWN: usize = 10;
 pub(super) async fn view(
     State(state): St,
     Extension(viewer): Extension<Viewer>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
+    super::guard::only_parameters(raw.as_deref(), &[])?;
     let store = state.api.store()?;
     let last_seq = store.last_seq();
     let live_epoch = store.epoch();

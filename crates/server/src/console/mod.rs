@@ -5,7 +5,8 @@
 //! Pages are rendered on the server (maud escapes every value); the only
 //! script is `assets/console.js`, for the live views. One module per page
 //! or concept: `login`, `events` (search, detail, export), `tail`,
-//! `users`; `viewer` (who is looking: session cookie, role, CSRF token),
+//! `overview` (its counts kept in `overview_tally`), `users`; `no_route`
+//! (404 and 405 pages); `viewer` (who is looking: session cookie, role, CSRF token),
 //! `guard` (the role and CSRF checks in front of every page), `security`
 //! (response headers, cookies), `layout`, `page_error`, `search` (the
 //! search form's parameters), `assets`, `state`.
@@ -16,8 +17,10 @@ mod guard;
 mod integrity;
 mod layout;
 mod login;
+mod no_route;
 mod outputs;
 mod overview;
+mod overview_tally;
 mod page_error;
 mod routes;
 mod search;
@@ -30,5 +33,6 @@ mod users;
 mod verify_run;
 mod viewer;
 
+pub(crate) use no_route::not_found;
 pub(crate) use routes::router;
 pub(crate) use state::ConsoleState;

@@ -29,6 +29,11 @@ pub(super) async fn view(
     Extension(viewer): Extension<Viewer>,
     RawQuery(raw): RawQuery,
 ) -> Response {
+    if let Err(err) =
+        super::guard::only_parameters(raw.as_deref(), &["added", "changed", "removed"])
+    {
+        return err.into_response();
+    }
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
     // The reload's outcome, from its redirect: numbers only.

@@ -4,9 +4,9 @@
 //! event, hosts silent for longer than a chosen time highlighted. Charts
 //! are SVG written on the server (`svg.rs`).
 //!
-//! The figures are counted from the window's events when the page is
-//! asked for, at most [`SCAN_MAX`] of them (the page says so when it
-//! stops there).
+//! The windows end with the current minute (buckets on whole minutes);
+//! the counts come from `overview_tally.rs`, which reads each stored event
+//! once and keeps its counts per partition and minute.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -16,23 +16,20 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use maud::html;
-use netaudit_store::{Order, Query as StoreQuery};
 
 use super::layout::page;
+use super::overview_tally::{minute_of, Counts, MINUTE_NS, SEVERITY_SLOTS};
 use super::page_error::PageError;
 use super::state::ConsoleState;
 use super::svg::{bar_list, stacked_bars, Series};
 use super::viewer::Viewer;
-use crate::api::events::run_query;
+use crate::api::error::ApiError;
 use crate::display::{format_ns, now_ns};
 
 type St = State<Arc<ConsoleState>>;
 
-/// The most events one overview counts.
-pub(super) const SCAN_MAX: usize = 200_000;
 /// Rows of each top list.
 const TOP: usize = 10;
-const MINUTE_NS: i64 = 60 * 1_000_000_000;
 
 /// Severity groups of the chart, most severe first (codes 0..=2 together).
 const SEVERITIES: [Series; 5] = [
@@ -58,12 +55,13 @@ const SEVERITIES: [Series; 5] = [
     },
 ];
 
-fn severity_group(code: Option<u8>) -> usize {
-    match code {
-        Some(0..=2) => 0,
-        Some(3) => 1,
-        Some(4) => 2,
-        Some(5) => 3,
+/// The chart's group of a severity slot of the tally (code, or 8: none).
+fn severity_group(slot: usize) -> usize {
+    match slot {
+        0..=2 => 0,
+        3 => 1,
+        4 => 2,
+        5 => 3,
         _ => 4,
     }
 }
@@ -95,54 +93,60 @@ pub(super) async fn view(
         }
     }
     let now = now_ns();
-    let bucket_ns = if hours == 1 {
-        MINUTE_NS
+    let now_minute = minute_of(now);
+    let (bucket_minutes, buckets) = if hours == 1 {
+        (1i64, 60usize)
     } else {
-        60 * MINUTE_NS
+        (60, 24)
     };
-    let buckets = if hours == 1 { 60 } else { 24 };
-    let start = now - buckets as i64 * bucket_ns;
-    let mut per_bucket = vec![vec![0u64; SEVERITIES.len()]; buckets];
-    let mut codes: HashMap<String, u64> = HashMap::new();
-    let mut hosts: HashMap<String, u64> = HashMap::new();
-    let mut devices: HashMap<String, u64> = HashMap::new();
-    let mut failed: HashMap<String, u64> = HashMap::new();
-    let mut last_seen: BTreeMap<String, i64> = BTreeMap::new();
-    let mut counted = 0usize;
-    let mut query = StoreQuery {
-        since_ns: Some(start),
-        order: Order::Ascending,
-        limit: 1000,
-        ..StoreQuery::default()
+    // The window ends with the current minute.
+    let start_minute = now_minute + 1 - buckets as i64 * bucket_minutes;
+    let start = start_minute * MINUTE_NS;
+    let bucket_ns = bucket_minutes * MINUTE_NS;
+    let store = state.api.store()?;
+    let counted = state.clone();
+    let (per_bucket, window) = tokio::task::spawn_blocking(move || {
+        let mut per_bucket = vec![vec![0u64; SEVERITIES.len()]; buckets];
+        let mut window = Counts::default();
+        counted
+            .overview
+            .visit(&store, now_minute, start_minute, |minute, counts| {
+                // Events timed ahead of the clock count in the last bucket.
+                let bucket = ((minute - start_minute) / bucket_minutes).clamp(0, buckets as i64 - 1)
+                    as usize;
+                for slot in 0..SEVERITY_SLOTS {
+                    per_bucket[bucket][severity_group(slot)] += counts.severity[slot];
+                }
+                window.merge(counts);
+            })
+            .map(|()| (per_bucket, window))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| {
+        ApiError::hiding(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "overview: the store could not be read (see the server log)",
+            e,
+        )
+    })?;
+    let counted = window.events();
+    let last_seen: BTreeMap<&str, i64> = window
+        .hosts
+        .iter()
+        .map(|(host, h)| (&**host, h.last_received_ns))
+        .collect();
+    let plain = |map: &HashMap<Box<str>, u64>| -> HashMap<String, u64> {
+        map.iter().map(|(k, v)| (k.to_string(), *v)).collect()
     };
-    loop {
-        let page = run_query(&state.api, query.clone()).await?;
-        for e in &page.events {
-            let ev = &e.event;
-            let ts = netaudit_store::query_time(ev);
-            let bucket = ((ts - start) / bucket_ns).clamp(0, buckets as i64 - 1) as usize;
-            per_bucket[bucket][severity_group(ev.severity.map(|s| s.code()))] += 1;
-            let code = ev.code.as_deref().unwrap_or("(none)");
-            *codes.entry(code.to_string()).or_default() += 1;
-            if let Some(host) = ev.host.as_deref() {
-                *hosts.entry(host.to_string()).or_default() += 1;
-                let seen = last_seen.entry(host.to_string()).or_insert(ev.received_ns);
-                *seen = (*seen).max(ev.received_ns);
-            }
-            if let Some(device) = ev.device.as_deref() {
-                *devices.entry(device.to_string()).or_default() += 1;
-            }
-            if code == "JUNOSCOPE_LOGIN_FAILURE" {
-                let from = ev.client_addr.as_deref().unwrap_or("(unknown)");
-                *failed.entry(from.to_string()).or_default() += 1;
-            }
-        }
-        counted += page.events.len();
-        match page.next {
-            Some(next) if counted < SCAN_MAX => query.after_seq = Some(next),
-            _ => break,
-        }
-    }
+    let codes = plain(&window.codes);
+    let devices = plain(&window.devices);
+    let failed = plain(&window.failed);
+    let hosts: HashMap<String, u64> = window
+        .hosts
+        .iter()
+        .map(|(k, h)| (k.to_string(), h.events))
+        .collect();
     let labels: Vec<String> = (0..buckets)
         .map(|i| {
             let t = format_ns(start + i as i64 * bucket_ns);
@@ -165,7 +169,7 @@ pub(super) async fn view(
                 } }
                 label { span { "Host silent after (minutes)" } input type="number" name="silent" min="0" max="10080" value=(silent_minutes); }
             }
-            div.actions { button type="submit" { "Show" } span.count { (counted) " events counted" @if counted >= SCAN_MAX { " (stopped at " (SCAN_MAX) ")" } } }
+            div.actions { button type="submit" { "Show" } span.count { (counted) " events counted" } }
         }
         @if !problems.is_empty() { ul.problems role="alert" { @for p in &problems { li { (p) } } } }
         section.card id="rate" {
@@ -187,7 +191,7 @@ pub(super) async fn view(
                     tbody {
                         @for (host, seen) in &last_seen {
                             @let quiet = now - seen;
-                            tr.silent[quiet > silent_ns] data-host=(host) {
+                            tr.silent[quiet > silent_ns] data-host=(*host) {
                                 td { (host) }
                                 td { (format_ns(*seen)) }
                                 td { (quiet / MINUTE_NS) " min" @if quiet > silent_ns { " (silent)" } }

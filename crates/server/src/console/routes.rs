@@ -9,7 +9,9 @@ use axum::Router;
 
 use super::guard::{guarded, ANY_ROLE};
 use super::state::ConsoleState;
-use super::{assets, events, integrity, login, outputs, overview, security, status, tail, users};
+use super::{
+    assets, events, integrity, login, no_route, outputs, overview, security, status, tail, users,
+};
 use crate::auth::Role;
 
 const AUDITOR: &[Role] = &[Role::Auditor];
@@ -90,6 +92,7 @@ pub(crate) fn router(state: Arc<ConsoleState>) -> Router {
             "/users/:name/:action",
             guarded(s, ADMIN, "managing users", post(users::change)),
         )
+        .layer(from_fn(no_route::method_not_allowed))
         .layer(from_fn(security::headers))
         .with_state(state)
 }

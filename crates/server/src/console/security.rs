@@ -5,6 +5,7 @@
 
 use axum::extract::Request;
 use axum::http::header::{self, HeaderValue};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -15,7 +16,13 @@ pub(super) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src
 /// Layer on every console route.
 pub(super) async fn headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    let headers = response.headers_mut();
+    set_headers(response.headers_mut());
+    response
+}
+
+/// The console's headers on one response (also the pages answered
+/// outside its routes: `not_found.rs`).
+pub(super) fn set_headers(headers: &mut HeaderMap) {
     for (name, value) in [
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -29,7 +36,6 @@ pub(super) async fn headers(request: Request, next: Next) -> Response {
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    response
 }
 
 /// A `Set-Cookie` value: path `/`, HttpOnly, SameSite=Strict, Secure

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::overview_tally::OverviewTally;
 use super::verify_run::VerifyRuns;
 use crate::api::ApiState;
 
@@ -16,6 +17,8 @@ pub(crate) struct ConsoleState {
     pub secure_cookies: bool,
     /// The Integrity page's last run of `verify`.
     pub(super) verify_runs: VerifyRuns,
+    /// The Overview's counts, kept between views.
+    pub(super) overview: OverviewTally,
 }
 
 impl ConsoleState {
@@ -24,6 +27,7 @@ impl ConsoleState {
             api,
             secure_cookies,
             verify_runs: VerifyRuns::default(),
+            overview: OverviewTally::default(),
         }
     }
 }

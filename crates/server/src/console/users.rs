@@ -46,6 +46,9 @@ pub(super) async fn list(
     Extension(viewer): Extension<Viewer>,
     RawQuery(raw): RawQuery,
 ) -> Response {
+    if let Err(err) = super::guard::only_parameters(raw.as_deref(), &["done", "user"]) {
+        return err.into_response();
+    }
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
     let value = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());

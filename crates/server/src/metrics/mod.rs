@@ -7,6 +7,7 @@
 
 pub(crate) mod histogram;
 pub(crate) mod listener;
+pub(crate) mod netconf;
 pub(crate) mod output;
 pub(crate) mod policy;
 pub(crate) mod prometheus;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use crate::commit_signal::CommitSignal;
 use histogram::Histogram;
 pub(crate) use listener::ListenerMetrics;
+pub(crate) use netconf::{NetconfDeviceMetrics, NetconfDeviceStatus};
 pub(crate) use output::OutputMetrics;
 pub(crate) use policy::PolicyMetrics;
 use radius::{RadiusConsumerMetrics, RadiusMetrics};
@@ -71,6 +73,8 @@ pub(crate) struct Metrics {
     radius: Mutex<BTreeMap<String, RadiusOutputMetrics>>,
     /// The counters of each event policy, by name.
     policies: Mutex<BTreeMap<String, Arc<PolicyMetrics>>>,
+    /// The status of each `[[input.netconf]]` device.
+    netconf: Mutex<BTreeMap<String, Arc<NetconfDeviceMetrics>>>,
     pub started: Option<std::time::Instant>,
 }
 
@@ -103,6 +107,25 @@ impl Metrics {
     pub(crate) fn output(&self, name: &str) -> Arc<OutputMetrics> {
         let mut map = self.outputs.lock().unwrap_or_else(PoisonError::into_inner);
         map.entry(name.to_owned()).or_default().clone()
+    }
+
+    /// The status of NETCONF device `name`, created on first use.
+    pub(crate) fn netconf_device(&self, name: &str, peer: &str) -> Arc<NetconfDeviceMetrics> {
+        let mut map = self.netconf.lock().unwrap_or_else(PoisonError::into_inner);
+        map.entry(name.to_owned())
+            .or_insert_with(|| {
+                Arc::new(NetconfDeviceMetrics {
+                    peer: peer.to_owned(),
+                    ..NetconfDeviceMetrics::default()
+                })
+            })
+            .clone()
+    }
+
+    /// Every NETCONF device's status, by name.
+    pub(crate) fn netconf_status(&self) -> Vec<NetconfDeviceStatus> {
+        let map = self.netconf.lock().unwrap_or_else(PoisonError::into_inner);
+        map.iter().map(|(name, m)| m.status(name)).collect()
     }
 
     /// The RADIUS counters of output `name`, created on first use.
@@ -304,6 +327,10 @@ impl Metrics {
             }
         }
         drop(listeners);
+        netconf::render(
+            &mut out,
+            &self.netconf.lock().unwrap_or_else(PoisonError::into_inner),
+        );
 
         let outputs = self.outputs.lock().unwrap_or_else(PoisonError::into_inner);
         let last_seq = self.committed.last_seq();

@@ -23,6 +23,11 @@ pub(crate) fn listener_origin(name: &str) -> Origin {
     Arc::from(format!("listener {name}"))
 }
 
+/// The origin of the events collected from a `[[input.netconf]]` device.
+pub(crate) fn netconf_origin(device: &str) -> Origin {
+    Arc::from(format!("netconf {device}"))
+}
+
 /// What travels on the pipeline channel: events of one origin.
 pub(crate) struct Chunk {
     pub origin: Origin,

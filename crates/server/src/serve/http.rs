@@ -71,16 +71,20 @@ pub(crate) async fn start(
             // allowed by http.console_plain_http) a browser would never send
             // a `Secure` cookie back.
             let console = crate::console::ConsoleState::new(api.clone(), tls.is_some());
+            // A path no route has: the console's page for a person, JSON
+            // under /api, /health and /metrics.
             app.merge(crate::api::router(api))
                 .merge(crate::console::router(Arc::new(console)))
+                .fallback(crate::console::not_found)
         }
-        Some(api) => app.merge(crate::api::router(api)),
-        None => app,
+        Some(api) => app
+            .merge(crate::api::router(api))
+            .fallback(crate::api::not_found),
+        None => app.fallback(crate::api::not_found),
     };
-    // Every error as JSON, unknown routes included (docs/api.md).
-    let app = app
-        .fallback(crate::api::not_found)
-        .layer(axum::middleware::from_fn(crate::api::json_errors));
+    // Every other error as JSON (docs/api.md); the console's pages carry
+    // their own.
+    let app = app.layer(axum::middleware::from_fn(crate::api::json_errors));
     tracing::info!(%address, max_connections = total, console = config.console, "serving /health, /metrics, /api/v1 and the console at /");
     Ok(tokio::spawn(serve(
         listener,

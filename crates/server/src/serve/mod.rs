@@ -32,6 +32,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ListenerConfig};
 use crate::metrics::Metrics;
+use crate::netconf::collector::DeviceCollector;
+use crate::netconf::NetconfCollectors;
 use crate::output::control::{Actor, AppliedReload, ControlRequest, ReloadError};
 use crate::output::{OutputContext, Outputs};
 use crate::pipeline::batcher::{self, BatchLimits};
@@ -146,6 +148,7 @@ pub(crate) async fn serve<S: EventSink>(
         storage: None,
         policy_context,
         policies: Policies::default(),
+        netconf: NetconfCollectors::default(),
     };
     // Signals are caught from here on, and the HTTP port (whose `/health`
     // tells supervisors and tests that the server is up) opens last, once
@@ -168,6 +171,7 @@ pub(crate) async fn serve<S: EventSink>(
             .await?;
             server.listeners.push(running);
         }
+        server.netconf = NetconfCollectors::start(server.netconf_collectors());
         if let Some(ctx) = &server.outputs_context {
             server.outputs = Outputs::start(&server.config.output, ctx);
             server.integrity = crate::integrity::IntegrityCheck::start(
@@ -369,6 +373,8 @@ struct Server {
     /// Present when the server runs on a store (policies read from it).
     policy_context: Option<PolicyContext>,
     policies: Policies,
+    /// The `[[input.netconf]]` collectors, one task per device.
+    netconf: NetconfCollectors,
 }
 
 impl Server {
@@ -383,6 +389,30 @@ impl Server {
             on_parse_error: listener.on_parse_error,
             chunk_max_events: self.config.pipeline.chunk_max_events,
         }
+    }
+
+    /// One collector per `[[input.netconf]]` device, feeding the pipeline
+    /// as a listener does (its counters under `netconf:<name>`).
+    fn netconf_collectors(&self) -> Vec<DeviceCollector> {
+        self.config
+            .input
+            .netconf
+            .iter()
+            .map(|device| DeviceCollector {
+                ingest: Ingest {
+                    tx: self.chunk_tx.clone(),
+                    origin: origin::netconf_origin(&device.name),
+                    metrics: self
+                        .metrics
+                        .listener(&format!("netconf:{}", device.name), "netconf"),
+                    global: self.metrics.clone(),
+                    on_parse_error: crate::config::OnParseError::Store,
+                    chunk_max_events: self.config.pipeline.chunk_max_events,
+                },
+                status: self.metrics.netconf_device(&device.name, &device.peer()),
+                device: device.clone(),
+            })
+            .collect()
     }
 
     /// SIGHUP: reload, then store the audit events of the output changes
@@ -556,11 +586,15 @@ impl Server {
             storage,
             policies,
             policy_context,
+            netconf,
             ..
         } = self;
         if let Some(storage) = storage {
             storage.stop();
         }
+        // The collectors hold senders of the pipeline: they stop first,
+        // each storing the end of its session.
+        netconf.stop().await;
         if let Some(integrity) = integrity {
             integrity.stop();
         }

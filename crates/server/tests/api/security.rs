@@ -141,7 +141,7 @@ fn every_error_answers_json_without_internal_details() {
     let f = start("body_limit_bytes = 2048\n");
     let a = f.server.http;
     let bearer = format!("Authorization: Bearer {}\r\n", f.token);
-    assert_json_error(&raw(a, "GET", "/no/such/route", "", ""), 404);
+    assert_json_error(&raw(a, "GET", "/api/no/such/route", "", ""), 404);
     assert_json_error(&raw(a, "GET", "/api/v1/nothing", "", ""), 404);
     let reply = raw(a, "DELETE", "/health", "", "");
     assert_json_error(&reply, 405);
@@ -227,6 +227,104 @@ fn every_error_answers_json_without_internal_details() {
     let reply = request(a, "GET", "/api/v1/verify", Some(&auditor), None);
     let error = assert_json_error(&reply, 409);
     assert!(!error.contains("verify-key"), "{error}");
+}
+
+/// The console's error page: `status`, HTML, the console's headers and a
+/// link back.
+fn assert_console_page(reply: &Reply, status: u16) {
+    assert_eq!(reply.status, status, "{reply:?}");
+    assert!(
+        reply
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/html")),
+        "{reply:?}"
+    );
+    assert!(reply.body.starts_with("<!DOCTYPE html>"), "{reply:?}");
+    assert!(reply.body.contains(&format!("<h1>{status} ")), "{reply:?}");
+    assert!(reply.body.contains("<a href=\"/\">"), "{reply:?}");
+    assert!(
+        reply
+            .header("content-security-policy")
+            .is_some_and(|p| p.contains("default-src 'none'")),
+        "{reply:?}"
+    );
+    assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{reply:?}");
+}
+
+#[test]
+fn console_paths_answer_error_pages_and_machines_paths_json() {
+    let f = start("");
+    let a = f.server.http;
+    for (method, path, status) in [
+        ("GET", "/no/such/page", 404),
+        ("GET", "/events/1/more", 404),
+        ("GET", "/apis", 404),
+        ("DELETE", "/events", 405),
+        ("PUT", "/login", 405),
+        ("POST", "/overview", 405),
+    ] {
+        assert_console_page(&raw(a, method, path, "", ""), status);
+    }
+    let reply = raw(a, "DELETE", "/events", "", "");
+    assert_eq!(reply.header("allow"), Some("GET,HEAD"), "{reply:?}");
+    assert!(reply.body.contains("does not take DELETE"), "{reply:?}");
+    // Signed in, the same pages.
+    let cookie = console_sign_in(a, "alice", PASSWORD);
+    let cookie = format!("Cookie: netaudit_console={cookie}\r\n");
+    assert_console_page(&raw(a, "GET", "/events/1/more", &cookie, ""), 404);
+    assert_console_page(&raw(a, "PATCH", "/users", &cookie, ""), 405);
+    // The API, /health and /metrics keep their JSON errors.
+    for (method, path, status) in [
+        ("GET", "/api", 404),
+        ("GET", "/api/v1/nothing", 404),
+        ("PATCH", "/api/v1/users", 405),
+        ("DELETE", "/health", 405),
+        ("POST", "/metrics", 405),
+    ] {
+        assert_json_error(&raw(a, method, path, "", ""), status);
+    }
+    // Without the console, JSON everywhere.
+    let off = start_configured("", "console = false\n");
+    let b = off.server.http;
+    assert_json_error(&raw(b, "GET", "/no/such/page", "", ""), 404);
+    assert_json_error(&raw(b, "GET", "/events", "", ""), 404);
+}
+
+/// Signs in through the console's login form; the session cookie.
+fn console_sign_in(address: std::net::SocketAddr, name: &str, password: &str) -> String {
+    let form = raw(address, "GET", "/login", "", "");
+    let login_cookie = form
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("login cookie")
+        .to_string();
+    let csrf = form
+        .body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("csrf field")
+        .to_string();
+    let body = format!(
+        "csrf={csrf}&username={name}&password={}",
+        password.replace(' ', "+")
+    );
+    let reply = raw(
+        address,
+        "POST",
+        "/login",
+        &format!("Cookie: {login_cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n"),
+        &body,
+    );
+    assert_eq!(reply.status, 303, "{reply:?}");
+    reply
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "set-cookie")
+        .find_map(|(_, v)| v.strip_prefix("netaudit_console="))
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_string()
 }
 
 #[test]

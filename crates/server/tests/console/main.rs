@@ -12,6 +12,7 @@
 mod support;
 
 mod browser;
+mod forms;
 mod https;
 mod login;
 mod search;

@@ -28,11 +28,16 @@ pub struct Site {
 
 impl Site {
     pub fn start() -> Site {
+        Site::start_with_api("")
+    }
+
+    /// [`Site::start`] with extra `[api]` keys.
+    pub fn start_with_api(api: &str) -> Site {
         let dir = tempfile::tempdir().expect("tempdir");
         let http = free_tcp_port();
         let syslog = SocketAddr::from(([127, 0, 0, 1], free_tcp_port()));
         let rest = format!(
-            "[api]\nmax_login_attempts = {MAX_ATTEMPTS}\n\n[[listener]]\nprotocol = \"tcp\"\naddress = \"{syslog}\"\n\n[[output.file]]\nname = \"audit\"\ndir = \"{}\"\n",
+            "[api]\nmax_login_attempts = {MAX_ATTEMPTS}\n{api}\n[[listener]]\nprotocol = \"tcp\"\naddress = \"{syslog}\"\n\n[[output.file]]\nname = \"audit\"\ndir = \"{}\"\n",
             dir.path().join("audit").display()
         );
         let config = config_text(dir.path(), http, &rest);
@@ -229,4 +234,80 @@ pub fn http(
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     (status, body)
+}
+
+/// A plain HTTP/1.1 request with extra header lines: status, head and body.
+pub fn exchange(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &[u8],
+) -> (u16, String, String) {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    stream.write_all(&request).expect("write request");
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .map(|(h, b)| (h.to_owned(), b.to_owned()))
+        .unwrap_or_else(|| panic!("no HTTP head in {response:?}"));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    (status, head, body)
+}
+
+/// The value of the form field `csrf` on a page.
+pub fn csrf_of(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no csrf field in {page}"))
+        .to_string()
+}
+
+/// Signs in through the login form over plain HTTP: the `Cookie:` header
+/// line of the session.
+pub fn sign_in_http(address: SocketAddr, (name, password): (&str, &str)) -> String {
+    let (_, head, page) = exchange(address, "GET", "/login", "", b"");
+    let login_cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("login cookie")
+        .to_string();
+    let form = serde_urlencoded::to_string([
+        ("csrf", csrf_of(&page).as_str()),
+        ("username", name),
+        ("password", password),
+    ])
+    .expect("form");
+    let (status, head, _) = exchange(
+        address,
+        "POST",
+        "/login",
+        &format!("Cookie: {login_cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n"),
+        form.as_bytes(),
+    );
+    assert_eq!(status, 303, "{head}");
+    let session = head
+        .lines()
+        .filter_map(|l| l.strip_prefix("set-cookie: "))
+        .find(|c| c.starts_with("netaudit_console="))
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie");
+    format!("Cookie: {session}\r\n")
 }

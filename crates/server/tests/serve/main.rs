@@ -1,6 +1,7 @@
 //! `netaudit serve` over its sockets: real senders on UDP and TCP, bad
 //! input, crash safety, SIGHUP reloads, TLS listeners, and the RADIUS
-//! accounting output against a real FreeRADIUS.
+//! accounting output against a real FreeRADIUS, and the NETCONF collector
+//! against a private sshd running the Junos simulator.
 
 // The shared helpers are `pub` for the modules of this test binary.
 #![allow(unreachable_pub)]
@@ -15,6 +16,7 @@ mod crash;
 mod full_disk;
 mod inputs;
 mod integrity;
+mod netconf;
 mod policies;
 mod policy_actions;
 mod radius;

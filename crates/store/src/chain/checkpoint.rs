@@ -47,6 +47,31 @@ impl Checkpoint {
         out
     }
 
+    /// The checkpoint that ends `epoch` at `last_seq` with chain value
+    /// `chain`: MAC under the epoch's own key, signature with the store's
+    /// signing key (what the embedded writer stores; a PostgreSQL node
+    /// seals its epochs the same way).
+    pub fn seal(
+        store_id: &[u8; 16],
+        epoch: u64,
+        last_seq: u64,
+        chain: &[u8; 32],
+        time_ns: i64,
+        key: &SecretKey,
+        signing: &ed25519_dalek::SigningKey,
+    ) -> Checkpoint {
+        use ed25519_dalek::Signer;
+        let bytes = Self::signed_bytes(store_id, epoch, last_seq, chain, time_ns);
+        Checkpoint {
+            epoch,
+            last_seq,
+            chain: *chain,
+            time_ns,
+            mac: Self::mac_of(key, &bytes),
+            signature: signing.sign(&bytes).to_bytes(),
+        }
+    }
+
     pub(crate) fn mac_of(key: &SecretKey, bytes: &[u8]) -> [u8; 32] {
         let mut mac = <HmacSha256 as Mac>::new_from_slice(key.bytes())
             .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));

@@ -82,16 +82,22 @@ pub fn fingerprint(key: &SecretKey) -> String {
     hex::encode(&h.finalize()[..8])
 }
 
-/// The live key state of a store.
+/// The live key state of a store (or of one node's chain in a PostgreSQL store).
 pub struct KeyState {
+    /// The chain's identity (its genesis is derived from it).
     pub store_id: [u8; 16],
+    /// The epoch the chain key belongs to.
     pub epoch: u64,
+    /// When that epoch started (Unix ns).
     pub epoch_started_ns: i64,
+    /// The chain key of `epoch`.
     pub chain_key: SecretKey,
+    /// The checkpoint signing key (not forward-secure).
     pub signing: SigningKey,
 }
 
 impl KeyState {
+    /// A new chain at epoch 0: random chain key and signing key.
     pub fn generate(store_id: [u8; 16], now_ns: i64) -> KeyState {
         let mut rng = rand::rngs::OsRng;
         let mut key = [0u8; 32];
@@ -105,6 +111,7 @@ impl KeyState {
         }
     }
 
+    /// Signs `message` with the checkpoint signing key.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         self.signing.sign(message).to_bytes()
     }

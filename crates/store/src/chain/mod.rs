@@ -12,10 +12,10 @@ mod seal;
 mod state;
 
 pub use checkpoint::Checkpoint;
-pub(crate) use keys::KeyState;
+
 pub use keys::{
-    derive, erase_local_verify_key, evolve, fingerprint, read_local_verify_key, KeyFile, SecretKey,
-    VerifyKey,
+    derive, erase_local_verify_key, evolve, fingerprint, read_local_verify_key, KeyFile, KeyState,
+    SecretKey, VerifyKey,
 };
 pub(crate) use seal::ChainHasher;
 pub use seal::{chain_value, genesis};

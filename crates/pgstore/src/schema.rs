@@ -1,0 +1,178 @@
+//! The netaudit schema in PostgreSQL and its migrations: numbered, each
+//! applied in one transaction together with the version it sets, under a
+//! transaction-scoped advisory lock (two nodes starting at once migrate
+//! once); a database whose version is newer than this build is refused.
+//!
+//! Everything lives in the schema `netaudit`. Tables (docs/cluster.md):
+//! `version` (one row), `nodes` (one chain each), `events` (one row per
+//! event, key `(node_id, seq)`), `checkpoints` (key `(node_id, epoch)`).
+
+use postgres::{Client, GenericClient};
+
+use crate::connection::error_chain;
+use crate::error::{PgStoreError, Result};
+
+/// Key of the advisory lock taken while migrating ("netaudit migrate").
+const MIGRATION_LOCK: i64 = 0x4e41_4d49_4752_4154;
+
+/// The migrations, in order: migration `i` takes the schema from version
+/// `i` to `i + 1`. Never edit one that has shipped; add the next.
+const MIGRATIONS: &[&str] = &[
+    // 1: nodes, their chains and checkpoints.
+    r#"
+CREATE TABLE netaudit.nodes (
+    node_id     text PRIMARY KEY CHECK (node_id ~ '^[A-Za-z0-9._-]{1,64}$'),
+    store_id    bytea NOT NULL UNIQUE CHECK (length(store_id) = 16),
+    public_key  bytea NOT NULL CHECK (length(public_key) = 32),
+    created_ns  bigint NOT NULL,
+    copied_from text
+);
+CREATE TABLE netaudit.events (
+    node_id     text NOT NULL,
+    seq         bigint NOT NULL CHECK (seq >= 1),
+    epoch       bigint NOT NULL,
+    received_ns bigint NOT NULL,
+    ts          bigint NOT NULL,
+    time_ns     bigint,
+    severity    smallint,
+    facility    smallint,
+    code        text,
+    "user"      text,
+    host        text,
+    device      text,
+    app         text,
+    pid         text,
+    client_addr text,
+    operation   text,
+    params      text,
+    message     text,
+    parse_error text,
+    raw         bytea NOT NULL,
+    chain       bytea NOT NULL,
+    PRIMARY KEY (node_id, seq)
+);
+CREATE INDEX events_global_order ON netaudit.events (received_ns, node_id, seq);
+CREATE TABLE netaudit.checkpoints (
+    node_id   text NOT NULL REFERENCES netaudit.nodes (node_id),
+    epoch     bigint NOT NULL,
+    last_seq  bigint NOT NULL,
+    chain     bytea NOT NULL CHECK (length(chain) = 32),
+    time_ns   bigint NOT NULL,
+    mac       bytea NOT NULL CHECK (length(mac) = 32),
+    signature bytea NOT NULL CHECK (length(signature) = 64),
+    PRIMARY KEY (node_id, epoch)
+);
+"#,
+];
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migrated {
+    /// The version found.
+    pub from: i64,
+    /// The version now.
+    pub to: i64,
+}
+
+/// The database's schema version: 0 when there is no netaudit schema.
+pub fn schema_version(client: &mut impl GenericClient, target: &str) -> Result<i64> {
+    let q = |e: postgres::Error| query_error(target, "read the schema version", &e);
+    let row = client
+        .query_one(
+            "SELECT to_regnamespace('netaudit') IS NOT NULL, to_regclass('netaudit.version') IS NOT NULL",
+            &[],
+        )
+        .map_err(q)?;
+    let (has_schema, has_version): (bool, bool) = (row.get(0), row.get(1));
+    match (has_schema, has_version) {
+        (false, _) => Ok(0),
+        (true, false) => Err(PgStoreError::ForeignSchema {
+            target: target.to_string(),
+        }),
+        (true, true) => Ok(client
+            .query_one("SELECT version FROM netaudit.version", &[])
+            .map_err(q)?
+            .get(0)),
+    }
+}
+
+/// Refuses a database whose schema is missing, older or newer than this
+/// build (what every command but `migrate` checks first).
+pub fn check_schema(client: &mut Client, target: &str) -> Result<()> {
+    match schema_version(client, target)? {
+        0 => Err(PgStoreError::NotMigrated {
+            target: target.to_string(),
+        }),
+        v if v > SCHEMA_VERSION => Err(PgStoreError::SchemaNewer {
+            target: target.to_string(),
+            found: v,
+            supported: SCHEMA_VERSION,
+        }),
+        v if v < SCHEMA_VERSION => Err(PgStoreError::Query {
+            target: target.to_string(),
+            op: "check the schema",
+            detail: format!(
+                "netaudit schema version {v} is older than this netaudit's ({SCHEMA_VERSION}): \
+                 run `netaudit store migrate --to ...`"
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`], one transaction per migration.
+pub fn migrate(client: &mut Client, target: &str) -> Result<Migrated> {
+    let mut from = None;
+    loop {
+        let q = |op, e: postgres::Error| query_error(target, op, &e);
+        let mut tx = client
+            .transaction()
+            .map_err(|e| q("begin a migration", e))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .map_err(|e| q("take the migration lock", e))?;
+        let found = schema_version(&mut tx, target)?;
+        from.get_or_insert(found);
+        if found > SCHEMA_VERSION {
+            return Err(PgStoreError::SchemaNewer {
+                target: target.to_string(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if found == SCHEMA_VERSION {
+            tx.commit().map_err(|e| q("end the migration", e))?;
+            return Ok(Migrated {
+                from: from.unwrap_or(found),
+                to: found,
+            });
+        }
+        if found == 0 {
+            tx.batch_execute(
+                "CREATE SCHEMA netaudit;
+                 CREATE TABLE netaudit.version (
+                     one     boolean PRIMARY KEY DEFAULT true CHECK (one),
+                     version bigint NOT NULL
+                 );
+                 INSERT INTO netaudit.version (version) VALUES (0);",
+            )
+            .map_err(|e| q("create the netaudit schema", e))?;
+        }
+        let index = usize::try_from(found).unwrap_or(usize::MAX);
+        tx.batch_execute(MIGRATIONS[index])
+            .map_err(|e| q("apply a migration", e))?;
+        tx.execute("UPDATE netaudit.version SET version = $1", &[&(found + 1)])
+            .map_err(|e| q("record the schema version", e))?;
+        tx.commit().map_err(|e| q("commit a migration", e))?;
+    }
+}
+
+pub(crate) fn query_error(target: &str, op: &'static str, e: &postgres::Error) -> PgStoreError {
+    PgStoreError::Query {
+        target: target.to_string(),
+        op,
+        detail: error_chain(e),
+    }
+}

@@ -1,0 +1,77 @@
+//! A PostgreSQL store named on the command line (`--to`, `--store`): the
+//! connection string read and connected to, and how a per-node
+//! verification is printed (`netaudit verify --store`, `store copy`).
+
+use netaudit_pgstore::{ConnectionSpec, NodeOutcome, NodeVerification};
+
+/// Reads `text` (libpq URL or key=value, `password_file`, `PGPASSWORD`)
+/// and connects. Errors name the database as `host:port/db as user`,
+/// never with the password.
+pub(crate) fn connect(text: &str) -> anyhow::Result<(ConnectionSpec, postgres::Client)> {
+    let spec = ConnectionSpec::parse(text)?;
+    let client = spec.connect()?;
+    Ok((spec, client))
+}
+
+/// Prints one line per node (and the notes under it); `true` when every
+/// node was walked without a break.
+pub(crate) fn print_node_reports(found: &[NodeVerification]) -> bool {
+    for n in found {
+        let id = &n.node.node_id;
+        match &n.outcome {
+            NodeOutcome::Walked(report) => match &report.failure {
+                None => println!(
+                    "node {id}: OK: {} events verified ({}..{}), {} checkpoints, sealed through {}, epoch {}",
+                    report.events_verified,
+                    report.first_seq.unwrap_or(0),
+                    report.last_seq.unwrap_or(0),
+                    report.checkpoints_verified,
+                    report.sealed_through,
+                    report.epoch
+                ),
+                Some(b) => println!(
+                    "node {id}: BROKEN at sequence {} ({}): {}\n  verified before the break: {} events, {} checkpoints",
+                    b.seq, b.kind, b.detail, report.events_verified, report.checkpoints_verified
+                ),
+            },
+            NodeOutcome::NoKey => println!(
+                "node {id}: NOT VERIFIED: no --key given is this node's verify key (store id {})",
+                hex::encode(n.node.store_id)
+            ),
+            _ => println!("node {id}: NOT VERIFIED"),
+        }
+        if let NodeOutcome::Walked(report) = &n.outcome {
+            if let Some((a, b)) = report.unsealed {
+                println!(
+                    "  UNSEALED: events {a}..{b} come after the node's last checkpoint; they are \
+                     chained under the node's current key, so not yet tamper-proof"
+                );
+            }
+        }
+    }
+    found.iter().all(NodeVerification::ok)
+}
+
+/// The JSON of a per-node verification.
+pub(crate) fn node_reports_json(found: &[NodeVerification]) -> serde_json::Value {
+    let nodes: Vec<serde_json::Value> = found
+        .iter()
+        .map(|n| {
+            let report = match &n.outcome {
+                NodeOutcome::Walked(r) => crate::display::verify_report_json(r, r.ok()),
+                _ => serde_json::Value::Null,
+            };
+            serde_json::json!({
+                "node": n.node.node_id,
+                "store_id": hex::encode(n.node.store_id),
+                "copied_from": n.node.copied_from,
+                "ok": n.ok(),
+                "report": report,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "ok": found.iter().all(NodeVerification::ok),
+        "nodes": nodes,
+    })
+}
