@@ -31,7 +31,7 @@ enum Command {
     CheckConfig(cmd::check_config::Args),
     /// Write the configuration file: a wizard, or --answers FILE; --reconfigure one answer.
     Setup(cmd::setup::Args),
-    /// Query the store: filters by time, code, severity, user, host, device, text.
+    /// Query the store: filters by time, code, severity, user, host, device, operation, text.
     Query(cmd::query::Args),
     /// Print the newest stored events; with -f, follow new ones.
     Tail(cmd::tail::Args),

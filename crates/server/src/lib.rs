@@ -29,3 +29,4 @@ mod self_events;
 mod serve;
 mod setup;
 mod stop_flag;
+mod storage_watch;

@@ -21,6 +21,10 @@ pub(crate) const CLI_APP: &str = "netaudit-cli";
 /// The application name of internal events of the server.
 pub(crate) const INTERNAL_APP: &str = "netaudit";
 
+/// The application name of the events the policy engine makes; policies
+/// never look at these (no policy can feed on its own output).
+pub(crate) const POLICY_APP: &str = "netaudit-policy";
+
 /// A catalog event made by netaudit itself (`app` names which part); the
 /// `extra` pairs go under [`NETAUDIT_SD_ID`].
 pub(crate) fn audit_event(

@@ -43,6 +43,8 @@ pub struct Query {
     pub host: Option<String>,
     /// Exactly this device.
     pub device: Option<String>,
+    /// Exactly this operation (archive, scan, restore ... by its name).
+    pub operation: Option<String>,
     /// Substring of the message text (ASCII case-insensitive).
     pub text: Option<String>,
     /// Only sequence numbers greater than this.
@@ -65,6 +67,7 @@ impl Default for Query {
             user: None,
             host: None,
             device: None,
+            operation: None,
             text: None,
             after_seq: None,
             before_seq: None,
@@ -334,7 +337,12 @@ impl Reader {
                 sql.push_str(" AND severity <= ?");
                 args.push(Value::Integer(i64::from(sev.code())));
             }
-            for (column, value) in [("user", &q.user), ("host", &q.host), ("device", &q.device)] {
+            for (column, value) in [
+                ("user", &q.user),
+                ("host", &q.host),
+                ("device", &q.device),
+                ("operation", &q.operation),
+            ] {
                 if let Some(v) = value {
                     sql.push_str(&format!(" AND {column} = ?"));
                     args.push(Value::Text(v.clone()));

@@ -192,6 +192,7 @@ pub(crate) struct Filters {
     pub user: Option<String>,
     pub host: Option<String>,
     pub device: Option<String>,
+    pub operation: Option<String>,
     pub text: Option<String>,
     pub after_seq: Option<u64>,
     pub before_seq: Option<u64>,
@@ -240,6 +241,7 @@ pub(crate) fn to_store_query(f: &Filters, default_limit: usize) -> Result<StoreQ
         ("user", &f.user),
         ("host", &f.host),
         ("device", &f.device),
+        ("operation", &f.operation),
         ("text", &f.text),
     ] {
         if let Some(value) = value {
@@ -254,6 +256,7 @@ pub(crate) fn to_store_query(f: &Filters, default_limit: usize) -> Result<StoreQ
         user: f.user.clone(),
         host: f.host.clone(),
         device: f.device.clone(),
+        operation: f.operation.clone(),
         text: f.text.clone(),
         after_seq: f.after_seq,
         before_seq: f.before_seq,

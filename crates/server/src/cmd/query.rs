@@ -36,6 +36,9 @@ pub(crate) struct Args {
     /// Device the event concerns, exactly.
     #[arg(long)]
     pub device: Option<String>,
+    /// Operation (archive, scan, restore ...) the event belongs to, by its name, exactly.
+    #[arg(long, value_name = "NAME")]
+    pub operation: Option<String>,
     /// Substring of the message text (ASCII case-insensitive).
     #[arg(long, value_name = "TEXT")]
     pub text: Option<String>,
@@ -66,6 +69,7 @@ pub(crate) fn to_query(args: &Args) -> anyhow::Result<Query> {
         user: args.user.clone(),
         host: args.host.clone(),
         device: args.device.clone(),
+        operation: args.operation.clone(),
         text: args.text.clone(),
         after_seq: args.after_seq,
         before_seq: args.before_seq,

@@ -23,6 +23,17 @@ pub(crate) const FAILED_LOGIN_CODES: &[&str] = &[
     "JUNOSCOPE_LOGIN_FAILURE",
 ];
 
+/// Audit storage near full or full (FAU_STG_EXT.1): the store passing
+/// `store.near_full_percent` (`storage_watch.rs`), retention unable to
+/// free room because an archive cannot be written, an audit file output
+/// at its bound (refusing, or deleting its oldest archive).
+pub(crate) const AUDIT_STORAGE_CODES: &[&str] = &[
+    "NETAUDIT_STORE_NEAR_FULL",
+    "NETAUDIT_RETENTION_WAITING",
+    "NETAUDIT_AUDIT_STORAGE_FULL",
+    "NETAUDIT_AUDIT_ARCHIVE_REMOVED",
+];
+
 /// Trusted channel failures (FTP_ITC.1, FCS_SSHS_EXT.1): SSH negotiation
 /// failures as seed 003 shows them, and TLS handshake failures.
 const CHANNEL_FAILURE_REGEX: &str =
@@ -155,10 +166,7 @@ impl RawBuiltins {
                 "ndcpp-audit-storage",
                 on(self.audit_storage),
                 Severity::Alert,
-                codes(&[
-                    "NETAUDIT_AUDIT_STORAGE_FULL",
-                    "NETAUDIT_AUDIT_ARCHIVE_REMOVED",
-                ]),
+                codes(AUDIT_STORAGE_CODES),
                 Correlation::Each,
             ),
             policy(

@@ -61,7 +61,7 @@ pub(crate) use output::syslog::{OutputTlsConfig, SyslogOutputConfig, Transport};
 pub(crate) use output::OutputConfig;
 pub(crate) use pipeline::PipelineConfig;
 pub(crate) use policy::PolicyConfig;
-pub(crate) use policy_action::ActionConfig;
+pub(crate) use policy_action::{ActionConfig, ForwardTarget};
 pub(crate) use store::StoreConfig;
 
 use api::RawApi;
@@ -157,6 +157,7 @@ impl RawConfig {
         let integrity = self.integrity.resolve()?;
         let mut policies = self.builtin_policies.resolve()?;
         policies.extend(policy::resolve_policies(self.policies, &policies)?);
+        policy::resolve_forward_targets(&mut policies, &output)?;
         Ok(Config {
             store,
             pipeline,
@@ -502,7 +503,8 @@ mod tests {
         assert_eq!(config.input.netconf[0].port, 830);
         assert!(config.store.key_path.is_some() && config.store.retention_max_events.is_some());
         let policy = config.policies.iter().find(|p| !p.builtin).unwrap();
-        assert_eq!(policy.actions.len(), 2);
+        let kinds: Vec<&str> = policy.actions.iter().map(ActionConfig::kind).collect();
+        assert_eq!(kinds, ["exec", "webhook", "forward"]);
     }
 
     fn recv_buffer_bytes(listener: &ListenerConfig) -> Option<usize> {

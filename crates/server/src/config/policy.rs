@@ -10,6 +10,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use super::error::ConfigError;
+use super::output::OutputConfig;
 use super::policy_action::{ActionConfig, RawAction};
 use crate::policy::correlation::Correlation;
 use crate::policy::field::GroupField;
@@ -100,6 +101,19 @@ pub(crate) struct PolicyConfig {
     pub actions: Vec<ActionConfig>,
     /// One of the built-in NDcPP policies (`[builtin_policies]`).
     pub builtin: bool,
+}
+
+impl PolicyConfig {
+    /// The names of the outputs its `forward` actions send to.
+    pub(crate) fn forward_outputs(&self) -> impl Iterator<Item = &str> {
+        self.actions
+            .iter()
+            .flat_map(|action| match action {
+                ActionConfig::Forward { outputs, .. } => outputs.as_slice(),
+                _ => &[],
+            })
+            .map(|target| target.name.as_str())
+    }
 }
 
 impl RawMatch {
@@ -275,6 +289,57 @@ pub(crate) fn resolve_policies(
     Ok(policies)
 }
 
+/// Resolves the outputs `forward` actions name against `[output]`: each
+/// must be an `[[output.syslog]]` or `[[output.file]]` (a RADIUS output
+/// sends accounting records of catalog events, which a derived event is
+/// not). The error names the policy, and its key the line.
+pub(crate) fn resolve_forward_targets(
+    policies: &mut [PolicyConfig],
+    outputs: &OutputConfig,
+) -> Result<(), ConfigError> {
+    // Numbered as in the file: the built-ins come first and have no actions.
+    for (index, policy) in policies.iter_mut().filter(|p| !p.builtin).enumerate() {
+        for (action_index, action) in policy.actions.iter_mut().enumerate() {
+            let ActionConfig::Forward {
+                outputs: targets, ..
+            } = action
+            else {
+                continue;
+            };
+            for target in targets.iter_mut() {
+                let syslog = outputs.syslog.iter().any(|o| o.name == target.name);
+                let file = outputs.file.iter().any(|o| o.name == target.name);
+                let radius = outputs.radius.iter().any(|o| o.name == target.name);
+                if !(syslog || file) {
+                    let known: Vec<&str> = outputs
+                        .syslog
+                        .iter()
+                        .map(|o| o.name.as_str())
+                        .chain(outputs.file.iter().map(|o| o.name.as_str()))
+                        .collect();
+                    let why = if radius {
+                        "is a RADIUS output, which sends accounting records of catalog events only"
+                            .to_owned()
+                    } else if known.is_empty() {
+                        "is not the name of an output: there is no [[output.syslog]] or [[output.file]]".to_owned()
+                    } else {
+                        format!(
+                            "is not the name of an [[output.syslog]] or [[output.file]] (there are: {})",
+                            known.join(", ")
+                        )
+                    };
+                    return Err(ConfigError::invalid(
+                        format!("policy[{index}].action[{action_index}].outputs"),
+                        format!("policy {:?}: output {:?} {why}", policy.name, target.name),
+                    ));
+                }
+                target.file = file;
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::{ActionConfig, Config, ConfigError};
@@ -323,12 +388,54 @@ mod tests {
             ("[[policy]]\nname = \"a\"\n[[policy.action]]\nkind = \"webhook\"\nurl = \"http://h/x\"\n", "policy[0].action[0].secret_file", ""),
             ("[[policy]]\nname = \"a\"\n[policy.count]\nthreshold = 2\nwindow_secs = 5\n[policy.absence]\nsilence_secs = 5\n", "policy[0]", ""),
             ("[[policy]]\nname = \"a\"\n[policy.match]\ncode = \"X\"\n", "policy[0].match", ""),
+            ("[[policy]]\nname = \"a\"\n[[policy.action]]\nkind = \"webhook\"\nurl = \"http://h/x\"\nsecret_file = \"s\"\nca_file = \"ca.pem\"\n", "policy[0].action[0].ca_file", ":7:"),
+            ("[[policy]]\nname = \"a\"\n[[policy.action]]\nkind = \"exec\"\nprogram = \"/bin/true\"\nca_file = \"ca.pem\"\n", "policy[0].action[0].ca_file", ":6:"),
+            ("[[policy]]\nname = \"a\"\n[[policy.action]]\nkind = \"forward\"\n", "policy[0].action[0].outputs", ""),
+            ("[[policy]]\nname = \"a\"\n[[policy.action]]\nkind = \"forward\"\noutputs = [\"x\", \"x\"]\n", "policy[0].action[0].outputs", ":5:"),
+            ("[[policy]]\nname = \"a\"\n[[policy.action]]\nkind = \"forward\"\noutputs = [\"x\"]\nurl = \"http://h/\"\n", "policy[0].action[0].url", ":6:"),
+            ("[[policy]]\nname = \"a\"\n[[policy.action]]\nkind = \"exec\"\nprogram = \"/bin/true\"\noutputs = [\"x\"]\n", "policy[0].action[0].outputs", ":6:"),
         ];
         for (text, key, line) in cases {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(key), "expected {key} in {err}");
             assert!(err.contains(line), "expected {line} in {err}");
         }
+    }
+
+    #[test]
+    fn a_forward_to_an_unknown_output_names_the_policy_the_key_and_the_line() {
+        let outputs = "[[output.file]]\nname = \"audit\"\ndir = \"/tmp/x\"\n[[output.syslog]]\nname = \"siem\"\ntransport = \"tcp\"\naddress = \"127.0.0.1:6514\"\n";
+        let policy = |to: &str| {
+            format!("{outputs}[[policy]]\nname = \"brute\"\n[[policy]]\nname = \"silent\"\n[[policy.action]]\nkind = \"forward\"\noutputs = [\"siem\", {to}]\n")
+        };
+        let err = parse(&policy("\"siem2\"")).unwrap_err().to_string();
+        assert!(err.contains("policy[1].action[0].outputs"), "{err}");
+        assert!(err.contains("test.toml:14:"), "{err}");
+        assert!(err.contains("policy \"silent\""), "{err}");
+        assert!(
+            err.contains("\"siem2\"") && err.contains("(there are: siem, audit)"),
+            "{err}"
+        );
+        let config = parse(&policy("\"audit\"")).unwrap();
+        let silent = config.policies.iter().find(|p| p.name == "silent").unwrap();
+        let ActionConfig::Forward { outputs, timeout } = &silent.actions[0] else {
+            panic!("{:?}", silent.actions);
+        };
+        assert_eq!(timeout.as_secs(), 60);
+        assert_eq!(
+            outputs
+                .iter()
+                .map(|t| (t.name.as_str(), t.file))
+                .collect::<Vec<_>>(),
+            [("siem", false), ("audit", true)]
+        );
+        let err = parse("[[policy]]\nname = \"a\"\n[[policy.action]]\nkind = \"forward\"\noutputs = [\"siem\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("policy[0].action[0].outputs") && err.contains("there is no"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -340,5 +447,27 @@ mod tests {
         let mut config = parse("[[policy]]\nname = \"a\"\n[[policy.action]]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:1/x\"\nsecret_file = \"/nonexistent/secret\"\n").unwrap();
         let err = config.resolve_outputs().unwrap_err().to_string();
         assert!(err.contains("policy[0].action[0].secret_file"), "{err}");
+        // An https:// webhook: its CA file must hold certificates.
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "s3cret").unwrap();
+        let not_pem = dir.path().join("ca.pem");
+        std::fs::write(&not_pem, "no certificate here\n").unwrap();
+        for (ca_file, expected) in [
+            ("/nonexistent/ca.pem", "/nonexistent/ca.pem"),
+            (not_pem.to_str().unwrap(), "no CERTIFICATE in the file"),
+        ] {
+            let mut config = parse(&format!("[[policy]]\nname = \"a\"\n[[policy.action]]\nkind = \"webhook\"\nurl = \"https://127.0.0.1:1/x\"\nsecret_file = \"{}\"\nca_file = \"{ca_file}\"\n", secret.display())).unwrap();
+            let err = config.resolve_outputs().unwrap_err().to_string();
+            assert!(err.contains("policy[0].action[0].ca_file"), "{err}");
+            assert!(err.contains(expected), "{err}");
+        }
+        // Without ca_file, https:// trusts Debian's bundle.
+        let config = parse("[[policy]]\nname = \"a\"\n[[policy.action]]\nkind = \"webhook\"\nurl = \"https://h/x\"\nsecret_file = \"s\"\n").unwrap();
+        let policy = config.policies.iter().find(|p| !p.builtin).unwrap();
+        assert!(matches!(
+            &policy.actions[0],
+            ActionConfig::Webhook { ca_file: Some(path), .. } if path.to_str() == Some(super::super::policy_action::DEFAULT_WEBHOOK_CA_FILE)
+        ));
     }
 }

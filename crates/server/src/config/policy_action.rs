@@ -1,6 +1,6 @@
 //! `[[policy.action]]`: what a policy does when it fires, besides storing
 //! its derived event (which it always does): `exec` a program, POST a
-//! `webhook`, `lock-user` a netaudit account.
+//! `webhook`, `lock-user` a netaudit account, `forward` it to named outputs.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,6 +14,10 @@ const DEFAULT_EXEC_TIMEOUT_SECS: u64 = 10;
 const DEFAULT_EXEC_CONCURRENCY: usize = 4;
 const DEFAULT_WEBHOOK_TIMEOUT_SECS: u64 = 10;
 const DEFAULT_WEBHOOK_ATTEMPTS: u32 = 8;
+const DEFAULT_FORWARD_TIMEOUT_SECS: u64 = 60;
+/// The CA bundle an `https://` webhook trusts unless `ca_file` says
+/// otherwise: Debian's (package ca-certificates).
+pub(crate) const DEFAULT_WEBHOOK_CA_FILE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// One `[[policy.action]]` as written; `kind` says which keys apply.
 #[derive(Debug, Deserialize)]
@@ -28,6 +32,17 @@ pub(crate) struct RawAction {
     secret_file: Option<PathBuf>,
     max_attempts: Option<u32>,
     user_field: Option<String>,
+    outputs: Option<Vec<String>>,
+    ca_file: Option<PathBuf>,
+}
+
+/// An output a `forward` action names, resolved against `[output]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ForwardTarget {
+    pub name: String,
+    /// An `[[output.file]]` (else an `[[output.syslog]]`): which cursor
+    /// tells that it has delivered.
+    pub file: bool,
 }
 
 /// One action, checked.
@@ -43,16 +58,26 @@ pub(crate) enum ActionConfig {
         max_concurrent: usize,
     },
     /// POST the derived event as JSON to `url`, signed with HMAC-SHA256 of
-    /// the body under the key in `secret_file`; retried with backoff.
+    /// the body under the key in `secret_file`; retried with backoff. Over
+    /// `https://` the server's certificate must chain to `ca_file` (`Some`
+    /// exactly for https; always verified) and name the URL's host.
     Webhook {
         url: String,
         secret_file: PathBuf,
+        ca_file: Option<PathBuf>,
         timeout: Duration,
         max_attempts: u32,
     },
     /// Lock the netaudit account named by the firing's `user_field` group
     /// value (default `user`).
     LockUser { user_field: String },
+    /// Send the derived event to these outputs only (it carries their
+    /// names; `output/route.rs`), and record once each has delivered it,
+    /// or that one had not within `timeout`.
+    Forward {
+        outputs: Vec<ForwardTarget>,
+        timeout: Duration,
+    },
 }
 
 impl ActionConfig {
@@ -61,6 +86,7 @@ impl ActionConfig {
             ActionConfig::Exec { .. } => "exec",
             ActionConfig::Webhook { .. } => "webhook",
             ActionConfig::LockUser { .. } => "lock-user",
+            ActionConfig::Forward { .. } => "forward",
         }
     }
 
@@ -81,7 +107,30 @@ impl ActionConfig {
                 }
                 Ok(())
             }
-            ActionConfig::Webhook { secret_file, .. } => {
+            ActionConfig::Webhook {
+                secret_file,
+                ca_file,
+                ..
+            } => {
+                if let Some(ca_file) = ca_file {
+                    let pem = std::fs::read(ca_file).map_err(|err| {
+                        ConfigError::unresolved("ca_file", format!("{}: {err}", ca_file.display()))
+                    })?;
+                    let certificates = rustls_pemfile::certs(&mut pem.as_slice())
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|err| {
+                            ConfigError::unresolved(
+                                "ca_file",
+                                format!("{}: bad PEM: {err}", ca_file.display()),
+                            )
+                        })?;
+                    if certificates.is_empty() {
+                        return Err(ConfigError::unresolved(
+                            "ca_file",
+                            format!("{}: no CERTIFICATE in the file", ca_file.display()),
+                        ));
+                    }
+                }
                 let secret = std::fs::read(secret_file).map_err(|err| {
                     ConfigError::unresolved(
                         "secret_file",
@@ -96,7 +145,7 @@ impl ActionConfig {
                 }
                 Ok(())
             }
-            ActionConfig::LockUser { .. } => Ok(()),
+            ActionConfig::LockUser { .. } | ActionConfig::Forward { .. } => Ok(()),
         }
     }
 }
@@ -123,6 +172,8 @@ impl RawAction {
     pub(crate) fn resolve(self) -> Result<ActionConfig, ConfigError> {
         match self.kind.as_str() {
             "exec" => {
+                refuse(self.outputs.is_some(), "outputs", "exec")?;
+                refuse(self.ca_file.is_some(), "ca_file", "exec")?;
                 refuse(self.url.is_some(), "url", "exec")?;
                 refuse(self.secret_file.is_some(), "secret_file", "exec")?;
                 refuse(self.max_attempts.is_some(), "max_attempts", "exec")?;
@@ -151,6 +202,7 @@ impl RawAction {
                 })
             }
             "webhook" => {
+                refuse(self.outputs.is_some(), "outputs", "webhook")?;
                 refuse(self.program.is_some(), "program", "webhook")?;
                 refuse(self.args.is_some(), "args", "webhook")?;
                 refuse(self.max_concurrent.is_some(), "max_concurrent", "webhook")?;
@@ -161,7 +213,17 @@ impl RawAction {
                         "required for kind = \"webhook\"",
                     ));
                 };
-                check_url(&url)?;
+                let https = check_url(&url)?;
+                if self.ca_file.is_some() && !https {
+                    return Err(ConfigError::invalid(
+                        "ca_file",
+                        "applies to https:// URLs only",
+                    ));
+                }
+                let ca_file = https.then(|| {
+                    self.ca_file
+                        .unwrap_or_else(|| PathBuf::from(DEFAULT_WEBHOOK_CA_FILE))
+                });
                 let Some(secret_file) = self.secret_file else {
                     return Err(ConfigError::invalid(
                         "secret_file",
@@ -175,6 +237,7 @@ impl RawAction {
                 Ok(ActionConfig::Webhook {
                     url,
                     secret_file,
+                    ca_file,
                     timeout: positive_secs(self.timeout_secs, DEFAULT_WEBHOOK_TIMEOUT_SECS)?,
                     max_attempts,
                 })
@@ -188,6 +251,8 @@ impl RawAction {
                     (self.url.is_some(), "url"),
                     (self.secret_file.is_some(), "secret_file"),
                     (self.max_attempts.is_some(), "max_attempts"),
+                    (self.outputs.is_some(), "outputs"),
+                    (self.ca_file.is_some(), "ca_file"),
                 ] {
                     refuse(present, key, "lock-user")?;
                 }
@@ -195,31 +260,67 @@ impl RawAction {
                     user_field: self.user_field.unwrap_or_else(|| "user".into()),
                 })
             }
+            "forward" => {
+                for (present, key) in [
+                    (self.program.is_some(), "program"),
+                    (self.args.is_some(), "args"),
+                    (self.max_concurrent.is_some(), "max_concurrent"),
+                    (self.url.is_some(), "url"),
+                    (self.secret_file.is_some(), "secret_file"),
+                    (self.max_attempts.is_some(), "max_attempts"),
+                    (self.user_field.is_some(), "user_field"),
+                    (self.ca_file.is_some(), "ca_file"),
+                ] {
+                    refuse(present, key, "forward")?;
+                }
+                let outputs = self.outputs.unwrap_or_default();
+                if outputs.is_empty() {
+                    return Err(ConfigError::invalid(
+                        "outputs",
+                        "required for kind = \"forward\": the names of [[output.*]] tables",
+                    ));
+                }
+                let mut targets: Vec<ForwardTarget> = Vec::with_capacity(outputs.len());
+                for name in outputs {
+                    if targets.iter().any(|t| t.name == name) {
+                        return Err(ConfigError::invalid(
+                            "outputs",
+                            format!("names {name:?} twice"),
+                        ));
+                    }
+                    // Which kind of output it is: resolve_forward_targets.
+                    targets.push(ForwardTarget { name, file: false });
+                }
+                Ok(ActionConfig::Forward {
+                    outputs: targets,
+                    timeout: positive_secs(self.timeout_secs, DEFAULT_FORWARD_TIMEOUT_SECS)?,
+                })
+            }
             other => Err(ConfigError::invalid(
                 "kind",
-                format!("unknown action {other:?}: exec, webhook or lock-user"),
+                format!("unknown action {other:?}: exec, webhook, lock-user or forward"),
             )),
         }
     }
 }
 
-/// An `http://` URL with a host (HTTPS is refused: see docs/policies.md).
-fn check_url(url: &str) -> Result<(), ConfigError> {
+/// An `http://` or `https://` URL with a host; true for https.
+fn check_url(url: &str) -> Result<bool, ConfigError> {
     let uri: Uri = url
         .parse()
         .map_err(|err| ConfigError::invalid("url", format!("not a URL: {err}")))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
+    let https = match uri.scheme_str() {
+        Some("http") => false,
+        Some("https") => true,
+        _ => {
             return Err(ConfigError::invalid(
                 "url",
-                "https is not supported yet; use http:// to a local relay",
+                "must start with http:// or https://",
             ))
         }
-        _ => return Err(ConfigError::invalid("url", "must start with http://")),
-    }
+    };
     if uri.host().is_none_or(str::is_empty) {
         return Err(ConfigError::invalid("url", "has no host"));
     }
-    Ok(())
+    Ok(https)
 }

@@ -8,6 +8,9 @@ use serde::Deserialize;
 
 use super::error::ConfigError;
 
+/// `store.near_full_percent` unless set.
+const DEFAULT_NEAR_FULL_PERCENT: u8 = 90;
+
 /// `[store]` as written; absent keys take the defaults of [`StoreConfig`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +26,7 @@ pub(crate) struct RawStore {
     retention_archive_to: Option<String>,
     retention_archive_sftp_key: Option<PathBuf>,
     retention_archive_sftp_known_hosts: Option<PathBuf>,
+    near_full_percent: Option<u8>,
     retention_archive_format: Option<RawArchiveFormat>,
 }
 
@@ -59,6 +63,9 @@ pub(crate) struct StoreConfig {
     /// folder, or uploaded by SFTP, and read back; while that fails,
     /// retention waits (unset: no archive is kept).
     pub retention_archive_to: Option<ArchiveDestination>,
+    /// `NETAUDIT_STORE_NEAR_FULL` when the store holds this share of
+    /// `retention_max_events`, or its filesystem is this full (0: never).
+    pub near_full_percent: u8,
     /// `jsonl` (the default) or `syslog`: the events as RFC 5424 lines too.
     pub retention_archive_format: ArchiveFormat,
 }
@@ -75,6 +82,7 @@ impl Default for StoreConfig {
             retention_max_age_days: None,
             retention_max_events: None,
             retention_archive_to: None,
+            near_full_percent: DEFAULT_NEAR_FULL_PERCENT,
             retention_archive_format: ArchiveFormat::JsonLines,
         }
     }
@@ -99,6 +107,7 @@ impl RawStore {
                 self.retention_archive_sftp_key,
                 self.retention_archive_sftp_known_hosts,
             )?,
+            near_full_percent: self.near_full_percent.unwrap_or(DEFAULT_NEAR_FULL_PERCENT),
             retention_archive_format: match self.retention_archive_format {
                 None | Some(RawArchiveFormat::Jsonl) => ArchiveFormat::JsonLines,
                 Some(RawArchiveFormat::Syslog) => ArchiveFormat::Syslog,
@@ -108,6 +117,12 @@ impl RawStore {
             return Err(ConfigError::invalid(
                 "store.retention_archive_format",
                 "is set but store.retention_archive_to is not: there are no archives to format",
+            ));
+        }
+        if store.near_full_percent > 100 {
+            return Err(ConfigError::invalid(
+                "store.near_full_percent",
+                "must be a percentage, 1 to 100 (0: no near-full events)",
             ));
         }
         if store.path.as_os_str().is_empty() {

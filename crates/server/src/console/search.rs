@@ -1,5 +1,5 @@
 //! The search form's parameters: every filter of `netaudit query` (time
-//! range with presets, code glob, severity at least, user, host, device,
+//! range with presets, code glob, severity at least, user, host, device, operation,
 //! text), order, page size, the page's place by sequence number and the
 //! columns shown. A search is its GET URL: bookmarkable and shareable.
 //!
@@ -112,13 +112,14 @@ pub(super) const SEVERITIES: [&str; 8] = [
 ];
 
 /// The text filters, in form order: (parameter, label).
-pub(super) const TEXT_FILTERS: [(&str, &str); 7] = [
+pub(super) const TEXT_FILTERS: [(&str, &str); 8] = [
     ("since", "Since"),
     ("until", "Until"),
     ("code", "Code"),
     ("user", "User"),
     ("host", "Host"),
     ("device", "Device"),
+    ("operation", "Operation"),
     ("text", "Text"),
 ];
 
@@ -130,7 +131,7 @@ const VALUE_MAX: usize = 4096;
 /// One search, as its URL says.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Search {
-    /// `since`, `until`, `code`, `user`, `host`, `device`, `text` as typed
+    /// `since`, `until`, `code`, `user`, `host`, `device`, `operation`, `text` as typed
     /// (empty: not filtered).
     pub text: Vec<(&'static str, String)>,
     pub severity: String,
@@ -268,6 +269,7 @@ impl Search {
             user: self.opt("user"),
             host: self.opt("host"),
             device: self.opt("device"),
+            operation: self.opt("operation"),
             text: self.opt("text"),
             after_seq,
             before_seq,

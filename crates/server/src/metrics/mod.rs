@@ -9,6 +9,7 @@ pub(crate) mod histogram;
 pub(crate) mod listener;
 pub(crate) mod netconf;
 pub(crate) mod output;
+pub(crate) mod policy;
 pub(crate) mod prometheus;
 pub(crate) mod radius;
 
@@ -22,6 +23,7 @@ use histogram::Histogram;
 pub(crate) use listener::ListenerMetrics;
 pub(crate) use netconf::{NetconfDeviceMetrics, NetconfDeviceStatus};
 pub(crate) use output::OutputMetrics;
+pub(crate) use policy::PolicyMetrics;
 use radius::{RadiusConsumerMetrics, RadiusMetrics};
 
 /// One labelled series family: name, type, help, and which counter it shows.
@@ -69,6 +71,8 @@ pub(crate) struct Metrics {
     outputs: Mutex<BTreeMap<String, Arc<OutputMetrics>>>,
     /// The RADIUS client and consumer counters of each `[[output.radius]]`.
     radius: Mutex<BTreeMap<String, RadiusOutputMetrics>>,
+    /// The counters of each event policy, by name.
+    policies: Mutex<BTreeMap<String, Arc<PolicyMetrics>>>,
     /// The status of each `[[input.netconf]]` device.
     netconf: Mutex<BTreeMap<String, Arc<NetconfDeviceMetrics>>>,
     pub started: Option<std::time::Instant>,
@@ -127,6 +131,12 @@ impl Metrics {
     /// The RADIUS counters of output `name`, created on first use.
     pub(crate) fn radius(&self, name: &str) -> RadiusOutputMetrics {
         let mut map = self.radius.lock().unwrap_or_else(PoisonError::into_inner);
+        map.entry(name.to_owned()).or_default().clone()
+    }
+
+    /// The counters of policy `name`, created on first use.
+    pub(crate) fn policy(&self, name: &str) -> Arc<PolicyMetrics> {
+        let mut map = self.policies.lock().unwrap_or_else(PoisonError::into_inner);
         map.entry(name.to_owned()).or_default().clone()
     }
 
@@ -415,6 +425,13 @@ impl Metrics {
             out.push_str(&prometheus::group_families(&text));
         }
         drop(radius);
+        let policies = self.policies.lock().unwrap_or_else(PoisonError::into_inner);
+        policy::render(
+            &mut out,
+            policies.iter().map(|(name, m)| (name, m.as_ref())),
+            last_seq,
+        );
+        drop(policies);
         if let Some(started) = self.started {
             gauge_or_counter(
                 &mut out,
@@ -477,6 +494,34 @@ mod tests {
                 .received
                 .load(Relaxed),
             3
+        );
+    }
+
+    #[test]
+    fn renders_policy_firings_actions_and_lag() {
+        let metrics = Metrics::new();
+        metrics.committed.publish(10);
+        let brute = metrics.policy("brute");
+        brute.firings.fetch_add(2, Relaxed);
+        brute.evaluated_seq.store(7, Relaxed);
+        brute.action_taken("exec", true);
+        brute.action_taken("exec", false);
+        brute.action_taken("exec", false);
+        metrics.policy("quiet");
+        let text = metrics.render();
+        for line in [
+            "netaudit_policy_firings_total{policy=\"brute\"} 2\n",
+            "netaudit_policy_firings_total{policy=\"quiet\"} 0\n",
+            "netaudit_policy_actions_total{policy=\"brute\",action=\"exec\",result=\"ok\"} 1\n",
+            "netaudit_policy_actions_total{policy=\"brute\",action=\"exec\",result=\"failed\"} 2\n",
+            "netaudit_policy_lag_events{policy=\"brute\"} 3\n",
+            "netaudit_policy_lag_events{policy=\"quiet\"} 10\n",
+        ] {
+            assert!(text.contains(line), "{line} not in {text}");
+        }
+        assert_eq!(
+            text.matches("# TYPE netaudit_policy_lag_events ").count(),
+            1
         );
     }
 

@@ -24,6 +24,7 @@ use crate::config::FileOutputConfig;
 use crate::output::consumer::{sleep_or_cancel, Consumer, OutputKind, CHUNK_EVENTS};
 use crate::output::context::OutputContext;
 use crate::output::format::OutputFormatter;
+use crate::output::route::{route_of, Route};
 use crate::self_events::internal_event;
 
 /// Retry period while the audit storage is full or the file cannot be opened.
@@ -146,6 +147,11 @@ impl FileOutput {
             self.lines.clear();
             let max_line = self.config.max_file_bytes.saturating_sub(1);
             for mut stored in events {
+                // A derived event a policy forwards to other outputs only.
+                if route_of(&stored.event, &self.name) == Route::Elsewhere {
+                    self.consumer.metrics.filtered.fetch_add(1, Relaxed);
+                    continue;
+                }
                 let start = self.lines.bytes.len();
                 self.formatter
                     .write(stored.seq, &mut stored.event, &mut self.lines.bytes);

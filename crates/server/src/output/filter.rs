@@ -1,7 +1,9 @@
-//! Which events an output forwards: minimum severity, code globs, host globs.
+//! Which events an output forwards: minimum severity, code globs, host globs,
+//! and the routes of policies' `forward` actions (`route.rs`).
 
 use netaudit_event::{Event, Severity};
 
+use super::route::{route_of, Route};
 use crate::config::SyslogOutputConfig;
 use crate::glob::glob_match;
 
@@ -11,6 +13,8 @@ pub(crate) struct Filter {
     pub min_severity: Option<Severity>,
     pub codes: Vec<String>,
     pub hosts: Vec<String>,
+    /// The output's name, for routed events.
+    pub output: String,
 }
 
 impl Filter {
@@ -20,13 +24,20 @@ impl Filter {
             min_severity: config.min_severity,
             codes: config.codes.clone(),
             hosts: config.hosts.clone(),
+            output: config.name.clone(),
         }
     }
 
     /// Whether `event` is forwarded. An event without a severity passes the
     /// severity filter; an event without a code (or host) never matches a
-    /// non-empty code (or host) list.
+    /// non-empty code (or host) list. An event a policy routes is
+    /// forwarded by the outputs it names only, whatever their filters.
     pub(crate) fn accepts(&self, event: &Event) -> bool {
+        match route_of(event, &self.output) {
+            Route::Here => return true,
+            Route::Elsewhere => return false,
+            Route::Unrouted => {}
+        }
         if let (Some(min), Some(severity)) = (self.min_severity, event.severity) {
             if !severity.at_least(min) {
                 return false;
@@ -71,6 +82,7 @@ mod tests {
             min_severity: Some(Severity::Warning),
             codes: vec!["JUNOSCOPE_*".into(), "UI_COMMIT*".into()],
             hosts: vec!["r?".into()],
+            output: "siem".into(),
         };
         assert!(filter.accepts(&event(
             Some("JUNOSCOPE_LOGIN_FAILURE"),

@@ -24,6 +24,7 @@ pub(crate) mod filter;
 pub(crate) mod format;
 pub(crate) mod radius;
 mod relp;
+pub(crate) mod route;
 pub(crate) mod spec;
 pub(crate) mod syslog;
 pub(crate) mod transport;

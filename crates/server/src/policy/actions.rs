@@ -4,7 +4,8 @@
 //! action taken, and moves its cursor once those are committed. A slow
 //! webhook or program therefore never holds up evaluation or ingest, and
 //! after a crash the actions of a derived event whose records were not yet
-//! committed are taken again (at least once).
+//! committed are taken again (at least once). `forward` is the one action
+//! the outputs carry out: it only waits for them to confirm (`forward.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::context::PolicyContext;
 use super::derived::{self, TRIGGERED_CODE};
 use super::engine::open_consumer;
-use super::{exec, webhook};
+use super::{exec, forward, webhook};
 use crate::config::{ActionConfig, PolicyConfig};
 use crate::display::json_of;
 use crate::output::consumer::{sleep_or_cancel, OutputKind};
@@ -37,6 +38,7 @@ pub(crate) async fn run(policy: PolicyConfig, ctx: PolicyContext, cancel: Cancel
     else {
         return;
     };
+    let metrics = ctx.metrics.policy(&policy.name);
     let limits: Vec<Arc<Semaphore>> = policy
         .actions
         .iter()
@@ -82,7 +84,10 @@ pub(crate) async fn run(policy: PolicyConfig, ctx: PolicyContext, cancel: Cancel
             let Some(taken) = take_all(&policy, &ctx, &limits, stored, &cancel).await else {
                 return;
             };
-            records.extend(taken);
+            for (kind, ok, record) in taken {
+                metrics.action_taken(kind, ok);
+                records.push(record);
+            }
         }
         if !ctx.commit(records, &cancel).await {
             return;
@@ -114,27 +119,22 @@ pub(crate) async fn run(policy: PolicyConfig, ctx: PolicyContext, cancel: Cancel
 }
 
 /// Takes every action of `policy` for one derived event, concurrently;
-/// returns their records (`None` when cancelled).
+/// returns each one's kind, success and record (`None` when cancelled).
 async fn take_all(
     policy: &PolicyConfig,
     ctx: &PolicyContext,
     limits: &[Arc<Semaphore>],
     stored: &StoredEvent,
     cancel: &CancellationToken,
-) -> Option<Vec<Event>> {
+) -> Option<Vec<(&'static str, bool, Event)>> {
     let body = Bytes::from(json_of(stored).to_string());
     let tasks = policy.actions.iter().zip(limits).map(|(action, limit)| {
         let body = body.clone();
         async move {
             let _permit = limit.acquire().await.ok()?;
             let (ok, outcome) = take(policy, ctx, action, stored, body, cancel).await?;
-            Some(derived::action(
-                &policy.name,
-                action.kind(),
-                stored.seq,
-                ok,
-                &outcome,
-            ))
+            let record = derived::action(&policy.name, action.kind(), stored.seq, ok, &outcome);
+            Some((action.kind(), ok, record))
         }
     });
     let records = futures::future::join_all(tasks).await;
@@ -159,6 +159,7 @@ async fn take(
         ActionConfig::Webhook {
             url,
             secret_file,
+            ca_file,
             timeout,
             max_attempts,
         } => {
@@ -177,6 +178,7 @@ async fn take(
                 url,
                 secret,
                 delivery_id: &delivery_id,
+                ca_file: ca_file.as_deref(),
                 body,
                 timeout: *timeout,
                 max_attempts: *max_attempts,
@@ -185,6 +187,9 @@ async fn take(
         }
         ActionConfig::LockUser { user_field } => {
             Some(lock_user(ctx, user_field, &stored.event).await)
+        }
+        ActionConfig::Forward { outputs, timeout } => {
+            forward::confirm(&ctx.store, outputs, stored.seq, *timeout, cancel).await
         }
     }
 }

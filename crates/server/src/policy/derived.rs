@@ -8,15 +8,14 @@ use netaudit_event::{Event, Facility, Param, Severity};
 
 use super::correlation::Firing;
 use crate::clock::now_ns;
+use crate::output::route::FORWARD_TO_PARAM;
 use crate::self_events::{hostname, NETAUDIT_SD_ID};
 
 /// A policy fired.
 pub(crate) const TRIGGERED_CODE: &str = "NETAUDIT_POLICY_TRIGGERED";
 /// A policy's action was taken (or failed).
 pub(crate) const ACTION_CODE: &str = "NETAUDIT_POLICY_ACTION";
-/// The application name of the events the policy engine makes; policies
-/// never look at these (no policy can feed on its own output).
-pub(crate) const POLICY_APP: &str = "netaudit-policy";
+pub(crate) use crate::self_events::POLICY_APP;
 /// The derived event lists at most this many contributing sequence numbers.
 const MAX_SEQS: usize = 200;
 
@@ -41,6 +40,14 @@ fn event(code: &str, severity: Severity, message: String, params: Vec<Param>) ->
         message: Some(message.into()),
         params,
         ..Event::default()
+    }
+}
+
+/// Routes a derived event to the outputs of the policy's `forward`
+/// actions, and to them only (`output/route.rs`).
+pub(crate) fn route_to<'a>(event: &mut Event, outputs: impl Iterator<Item = &'a str>) {
+    for name in outputs {
+        event.params.push(param(FORWARD_TO_PARAM, name));
     }
 }
 

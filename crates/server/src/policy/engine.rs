@@ -1,34 +1,33 @@
 //! One policy's evaluation as a store consumer (cursor `policy:<name>`).
 //!
-//! Start: a policy never seen before starts at the end of the store. Then
-//! its state is rebuilt: the events of its horizon (the window, or how
-//! long an absent host is remembered) up to the cursor are replayed without
-//! firing, and the derived events it stored after the start of that replay
-//! are read, so that a firing already stored (before a crash moved the
-//! cursor past its events) is not stored again. Live: read a chunk after
-//! the cursor, evaluate, store the derived events and wait for their
-//! commit, then move the cursor. Absences are checked once the policy has
-//! read everything stored.
+//! Start ([`prepare`]): a policy never seen before starts at the end of the
+//! store. Then its state is rebuilt: the events of its horizon (the window,
+//! or how long an absent host is remembered) up to the cursor are replayed
+//! without firing, and the derived events it stored after the start of that
+//! replay are read, so that a firing already stored (before a crash moved
+//! the cursor past its events) is not stored again. Live (`group.rs`, one
+//! task for all policies): each chunk read after the cursor is evaluated
+//! ([`Run::evaluate`]), the derived events stored and committed, then the
+//! position moves ([`Run::evaluated`]). Absences are checked once the policy
+//! has read everything stored ([`Run::tick`]).
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use netaudit_event::Event;
 use netaudit_store::{Order, Query, StoredEvent};
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::context::PolicyContext;
 use super::correlation::Evaluator;
 use super::derived::{self, POLICY_APP, TRIGGERED_CODE};
-use super::feed::FeedChunk;
 use crate::clock::now_ns;
 use crate::config::PolicyConfig;
+use crate::metrics::PolicyMetrics;
 use crate::output::consumer::{sleep_or_cancel, Consumer, OutputKind, StoreOpError, CHUNK_EVENTS};
 
-/// How often an idle policy looks for silent hosts (and at the store).
-const IDLE_TICK: Duration = Duration::from_secs(1);
 /// The durable cursor is moved at most this often.
 const PERSIST_EVERY: Duration = Duration::from_secs(1);
 /// Wait after a failed store read.
@@ -116,9 +115,9 @@ pub(crate) fn cursor_names(policy: &str) -> [String; 2] {
     ]
 }
 
-struct Run {
-    policy: PolicyConfig,
-    ctx: PolicyContext,
+/// One policy's evaluation: its state, its durable cursor, how far it is.
+pub(crate) struct Run {
+    pub(crate) policy: PolicyConfig,
     consumer: Consumer,
     eval: Evaluator,
     /// Keys of firings already stored after the replay start.
@@ -126,35 +125,38 @@ struct Run {
     /// Evaluated up to here; the durable cursor follows at most
     /// [`PERSIST_EVERY`] later (a restart evaluates the difference again,
     /// and the derived events it finds stored are not stored twice).
-    position: u64,
+    pub(crate) position: u64,
     /// When the durable cursor was last moved.
     persisted: Instant,
+    /// Firings and how far evaluation is, for /metrics.
+    metrics: Arc<PolicyMetrics>,
+    /// Fires when the policy is stopped (a reload, the end).
+    pub(crate) cancel: CancellationToken,
 }
 
-/// Runs `policy` on the chunks of `feed` until `cancel` fires.
-pub(crate) async fn run(
+/// Opens `policy`'s cursor and rebuilds its state from the store, retrying
+/// until the store answers; `None` when `cancel` fires first.
+pub(crate) async fn prepare(
     policy: PolicyConfig,
     ctx: PolicyContext,
-    mut feed: broadcast::Receiver<FeedChunk>,
     cancel: CancellationToken,
-) {
-    let Some(consumer) = open_consumer(OutputKind::Policy, &policy.name, &ctx, &cancel).await
-    else {
-        return;
-    };
+) -> Option<Run> {
+    let consumer = open_consumer(OutputKind::Policy, &policy.name, &ctx, &cancel).await?;
     let eval = Evaluator::new(
         policy.matcher.clone(),
         policy.correlation.clone(),
         policy.max_per_minute,
     );
+    let metrics = ctx.metrics.policy(&policy.name);
     let mut run = Run {
+        metrics,
         policy,
-        ctx,
         consumer,
         eval,
         stored: HashSet::new(),
         position: 0,
         persisted: Instant::now(),
+        cancel: cancel.clone(),
     };
     loop {
         match run.rebuild().await {
@@ -162,15 +164,13 @@ pub(crate) async fn run(
             Err(err) => {
                 tracing::error!(policy = %run.policy.name, error = %err, "policy: cannot rebuild its state; retrying");
                 if !sleep_or_cancel(READ_RETRY, &cancel).await {
-                    return;
+                    return None;
                 }
             }
         }
     }
     tracing::info!(policy = %run.policy.name, cursor = run.consumer.cursor(), "policy started");
-    run.live(&mut feed, &cancel).await;
-    // A clean stop leaves the cursor where evaluation is.
-    run.persist(true).await;
+    Some(run)
 }
 
 /// Events of the policy engine are never evaluated.
@@ -188,6 +188,7 @@ impl Run {
         self.stored.clear();
         let cursor = self.consumer.cursor();
         self.position = cursor;
+        self.metrics.evaluated_seq.store(cursor, Relaxed);
         let horizon = self.policy.correlation.horizon_ns();
         let start = if horizon > 0 && cursor > 0 {
             self.replay_start(cursor, horizon).await?
@@ -267,90 +268,13 @@ impl Run {
         }
     }
 
-    /// Evaluates the chunks of the feed; reads the store itself while it
-    /// is behind them (or the feed is quiet and the store is not).
-    async fn live(
-        &mut self,
-        feed: &mut broadcast::Receiver<FeedChunk>,
-        cancel: &CancellationToken,
-    ) {
-        while !cancel.is_cancelled() {
-            let received = tokio::select! {
-                _ = cancel.cancelled() => return,
-                received = feed.recv() => Some(received),
-                _ = tokio::time::sleep(IDLE_TICK) => None,
-            };
-            let chunk = match received {
-                Some(Ok(chunk)) => Some(chunk),
-                // Fell behind the feed: the next chunk is the oldest it
-                // still holds, and the store has what was missed before it
-                // (read below, up to that chunk).
-                Some(Err(broadcast::error::RecvError::Lagged(_))) => continue,
-                Some(Err(broadcast::error::RecvError::Closed)) => return,
-                None => None,
-            };
-            // Everything before the chunk (or, without one, everything
-            // stored now) that this policy has not evaluated yet. The end
-            // is fixed here: a policy that read on to whatever the store
-            // had meanwhile never came back to the feed while a burst
-            // lasted, and every event was read once by the feed and once
-            // more by each policy (docs/benchmarks.md, "Ingest profile").
-            let before = match chunk.as_ref().and_then(|c| c.first()) {
-                Some(first) => first.seq,
-                None => self.consumer.store_last_seq().saturating_add(1),
-            };
-            loop {
-                let cursor = self.position;
-                if cursor.saturating_add(1) >= before || cursor >= self.consumer.store_last_seq() {
-                    break;
-                }
-                let events = match self.consumer.read_after(cursor, CHUNK_EVENTS).await {
-                    Ok(events) => events,
-                    Err(err) => {
-                        tracing::error!(policy = %self.policy.name, error = %err, "policy: store read failed; retrying");
-                        self.consumer.metrics.errors.fetch_add(1, Relaxed);
-                        if !sleep_or_cancel(READ_RETRY, cancel).await {
-                            return;
-                        }
-                        continue;
-                    }
-                };
-                let upto: Vec<&StoredEvent> = events.iter().filter(|e| e.seq < before).collect();
-                if upto.is_empty() {
-                    break;
-                }
-                if !self.evaluate(&upto, cancel).await {
-                    return;
-                }
-            }
-            if let Some(chunk) = &chunk {
-                let cursor = self.position;
-                let fresh: Vec<&StoredEvent> = chunk.iter().filter(|e| e.seq > cursor).collect();
-                if !fresh.is_empty() && !self.evaluate(&fresh, cancel).await {
-                    return;
-                }
-            }
-            self.persist(false).await;
-            if self.consumer.store_last_seq() <= self.position {
-                let mut silent = Vec::new();
-                for firing in self.eval.tick(now_ns()) {
-                    if !self.stored.remove(&firing.key) {
-                        silent.push(self.derived_event(&firing));
-                    }
-                }
-                if !self.store(silent, cancel).await {
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Evaluates `events` (in order, after the cursor), stores the derived
-    /// events and waits for their commit, then moves the cursor past them.
-    /// `false` when cancelled.
-    async fn evaluate(&mut self, events: &[&StoredEvent], cancel: &CancellationToken) -> bool {
+    /// Evaluates the events of `chunk` after the position (in order) and
+    /// returns the derived events to store; the position does not move
+    /// until [`Run::evaluated`] says they are committed. Pure CPU work, run
+    /// on a blocking thread for all policies at once.
+    pub(crate) fn evaluate(&mut self, chunk: &[StoredEvent]) -> Vec<Event> {
         let mut derived = Vec::new();
-        for stored in events {
+        for stored in chunk.iter().filter(|e| e.seq > self.position) {
             if is_policy_event(&stored.event) {
                 continue;
             }
@@ -360,20 +284,40 @@ impl Run {
                 }
             }
         }
-        if !self.store(derived, cancel).await {
-            return false;
+        derived
+    }
+
+    /// The derived events of [`Run::evaluate`] up to `last` are committed:
+    /// counts them, moves the position, and the durable cursor when due.
+    pub(crate) async fn evaluated(&mut self, last: u64, fired: usize) {
+        if fired > 0 {
+            self.metrics.firings.fetch_add(fired as u64, Relaxed);
+            tracing::info!(policy = %self.policy.name, fired, "policy fired");
         }
-        if let Some(last) = events.last().map(|e| e.seq) {
+        if last > self.position {
             self.position = last;
+            self.metrics.evaluated_seq.store(last, Relaxed);
         }
         self.persist(false).await;
-        true
+    }
+
+    /// Silent hosts (absences) now, once everything stored is evaluated:
+    /// the derived events to store (their commit then goes through
+    /// [`Run::evaluated`] with the position unchanged).
+    pub(crate) fn tick(&mut self) -> Vec<Event> {
+        let mut silent = Vec::new();
+        for firing in self.eval.tick(now_ns()) {
+            if !self.stored.remove(&firing.key) {
+                silent.push(self.derived_event(&firing));
+            }
+        }
+        silent
     }
 
     /// Moves the durable cursor to the position, when [`PERSIST_EVERY`]
     /// has passed since the last move (or always, with `now`): one cursor
     /// write a second per policy, not one per chunk.
-    async fn persist(&mut self, now: bool) {
+    pub(crate) async fn persist(&mut self, now: bool) {
         if self.position <= self.consumer.cursor()
             || !(now || self.persisted.elapsed() >= PERSIST_EVERY)
         {
@@ -387,22 +331,13 @@ impl Run {
     }
 
     fn derived_event(&self, firing: &super::correlation::Firing) -> Event {
-        derived::triggered(
+        let mut event = derived::triggered(
             &self.policy.name,
             self.policy.correlation.kind(),
             self.policy.severity,
             firing,
-        )
-    }
-
-    async fn store(&self, events: Vec<Event>, cancel: &CancellationToken) -> bool {
-        let count = events.len();
-        if !self.ctx.commit(events, cancel).await {
-            return false;
-        }
-        if count > 0 {
-            tracing::info!(policy = %self.policy.name, fired = count, "policy fired");
-        }
-        true
+        );
+        derived::route_to(&mut event, self.policy.forward_outputs());
+        event
     }
 }

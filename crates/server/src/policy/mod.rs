@@ -8,8 +8,9 @@
 //!
 //! The evaluation is pure (`matcher.rs`, `field.rs`, `correlation.rs`);
 //! `engine.rs` and `actions.rs` are the store consumers around it, each
-//! with its own durable cursor; `feed.rs` reads new events once for all
-//! policies; `derived.rs` makes the events they store.
+//! with its own durable cursor; `group.rs` is the one task that reads new
+//! events once and evaluates them for all policies; `derived.rs` makes the
+//! events they store.
 
 pub(crate) mod actions;
 pub(crate) mod context;
@@ -17,8 +18,9 @@ pub(crate) mod correlation;
 pub(crate) mod derived;
 pub(crate) mod engine;
 pub(crate) mod exec;
-pub(crate) mod feed;
 pub(crate) mod field;
+pub(crate) mod forward;
+pub(crate) mod group;
 pub(crate) mod matcher;
 pub(crate) mod webhook;
 
@@ -37,8 +39,8 @@ struct RunningPolicy {
 #[derive(Default)]
 pub(crate) struct Policies {
     running: Vec<RunningPolicy>,
-    /// The one store reader whose chunks every policy evaluates.
-    feed: Option<feed::Feed>,
+    /// The one task that evaluates every policy.
+    group: Option<group::Group>,
 }
 
 impl Policies {
@@ -47,12 +49,12 @@ impl Policies {
     /// this returns (and so before the listeners open).
     pub(crate) async fn start(configs: &[PolicyConfig], ctx: &PolicyContext) -> Policies {
         let mut policies = Policies::default();
-        let feed = policies.feed.insert(feed::Feed::start(ctx));
+        let group = policies.group.insert(group::Group::start(ctx));
         for config in configs.iter().filter(|p| p.enabled) {
-            let chunks = feed.subscribe();
+            let sender = group.sender();
             policies
                 .running
-                .push(spawn(config.clone(), ctx.clone(), chunks).await);
+                .push(spawn(config.clone(), ctx.clone(), sender).await);
         }
         policies
     }
@@ -71,7 +73,7 @@ impl Policies {
             .partition(|r| wanted.contains(&&r.config));
         let stopped = stop.len();
         for running in stop {
-            stop_one(running).await;
+            stop_one(running, self.group.as_ref()).await;
         }
         self.running = keep;
         let kept = self.running.len();
@@ -80,10 +82,10 @@ impl Policies {
             if self.running.iter().any(|r| &r.config == config) {
                 continue;
             }
-            let feed = self.feed.get_or_insert_with(|| feed::Feed::start(ctx));
-            let chunks = feed.subscribe();
+            let group = self.group.get_or_insert_with(|| group::Group::start(ctx));
+            let sender = group.sender();
             self.running
-                .push(spawn(config.clone(), ctx.clone(), chunks).await);
+                .push(spawn(config.clone(), ctx.clone(), sender).await);
             started += 1;
         }
         (kept, stopped, started)
@@ -92,10 +94,11 @@ impl Policies {
     /// Stops every policy; what each has done is behind its cursors.
     pub(crate) async fn stop(self) {
         for running in self.running {
-            stop_one(running).await;
+            // The group moves every cursor when it stops.
+            stop_one(running, None).await;
         }
-        if let Some(feed) = self.feed {
-            feed.stop().await;
+        if let Some(group) = self.group {
+            group.stop().await;
         }
     }
 }
@@ -103,7 +106,7 @@ impl Policies {
 async fn spawn(
     config: PolicyConfig,
     ctx: PolicyContext,
-    chunks: tokio::sync::broadcast::Receiver<feed::FeedChunk>,
+    group: tokio::sync::mpsc::UnboundedSender<group::Control>,
 ) -> RunningPolicy {
     let store = ctx.store.clone();
     let names = engine::cursor_names(&config.name);
@@ -118,12 +121,16 @@ async fn spawn(
         }
     }
     let cancel = CancellationToken::new();
-    let mut tasks = vec![tokio::spawn(engine::run(
-        config.clone(),
-        ctx.clone(),
-        chunks,
-        cancel.clone(),
-    ))];
+    // The state is rebuilt on its own task; the policy then joins the group.
+    let prepare = {
+        let (config, ctx, cancel) = (config.clone(), ctx.clone(), cancel.clone());
+        async move {
+            if let Some(run) = engine::prepare(config, ctx, cancel).await {
+                let _ = group.send(group::Control::Add(Box::new(run)));
+            }
+        }
+    };
+    let mut tasks = vec![tokio::spawn(prepare)];
     if !config.actions.is_empty() {
         tasks.push(tokio::spawn(actions::run(
             config.clone(),
@@ -138,11 +145,18 @@ async fn spawn(
     }
 }
 
-async fn stop_one(running: RunningPolicy) {
+/// Stops one policy: its preparation and actions, then (with `group`) its
+/// evaluation, whose cursor is moved to where it evaluated. A prepared
+/// policy is sent to the group before its task ends, so the removal,
+/// sent after, always finds it.
+async fn stop_one(running: RunningPolicy, group: Option<&group::Group>) {
     running.cancel.cancel();
     for task in running.tasks {
         if let Err(err) = task.await {
             tracing::error!(policy = %running.config.name, error = %err, "policy task failed");
         }
+    }
+    if let Some(group) = group {
+        group.remove(&running.config.name).await;
     }
 }

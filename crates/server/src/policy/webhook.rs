@@ -1,8 +1,12 @@
-//! The `webhook` action: an HTTP POST of the derived event as JSON,
+//! The `webhook` action: an HTTP(S) POST of the derived event as JSON,
 //! signed with HMAC-SHA256, retried with exponential backoff. A delivery
 //! counts once the receiver answers 2xx; `X-Netaudit-Delivery` names it so
-//! that a receiver can drop a repeat (delivery is at least once).
+//! that a receiver can drop a repeat (delivery is at least once). Over
+//! HTTPS (rustls) the server's certificate is always verified: it must
+//! chain to the CA file and name the URL's host.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{Request, Uri};
@@ -10,11 +14,15 @@ use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, RootCertStore};
 use sha2::Sha256;
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 
 use crate::output::consumer::sleep_or_cancel;
+use crate::output::transport::Stream;
 
 /// The header carrying `sha256=<hex of HMAC-SHA256(secret, body)>`.
 pub(crate) const SIGNATURE_HEADER: &str = "x-netaudit-signature";
@@ -37,6 +45,9 @@ pub(crate) struct Delivery<'a> {
     pub url: &'a str,
     pub secret: &'a [u8],
     pub delivery_id: &'a str,
+    /// The CA certificates an https:// receiver must chain to (`None`:
+    /// plain http).
+    pub ca_file: Option<&'a Path>,
     pub body: Bytes,
     pub timeout: Duration,
     pub max_attempts: u32,
@@ -81,13 +92,60 @@ pub(crate) async fn deliver(
     ))
 }
 
-async fn post_once(delivery: &Delivery<'_>) -> Result<u16, String> {
-    let uri: Uri = delivery.url.parse().map_err(|e| format!("bad URL: {e}"))?;
-    let host = uri.host().ok_or("URL without host")?.to_owned();
-    let port = uri.port_u16().unwrap_or(80);
-    let stream = TcpStream::connect((host.as_str(), port))
+/// The TLS client of an https:// webhook: the server certificate must
+/// chain to the certificates in `ca_file` (read at each connection, so a
+/// replaced file takes effect at the next attempt).
+fn tls_connector(ca_file: &Path) -> Result<TlsConnector, String> {
+    let pem = std::fs::read(ca_file).map_err(|e| format!("ca_file {}: {e}", ca_file.display()))?;
+    let mut roots = RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+        let cert = cert.map_err(|e| format!("ca_file {}: bad PEM: {e}", ca_file.display()))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("ca_file {}: {e}", ca_file.display()))?;
+    }
+    if roots.is_empty() {
+        return Err(format!(
+            "ca_file {}: no CERTIFICATE in the file",
+            ca_file.display()
+        ));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+/// A connection to the URL's host: TCP, and TLS for https.
+async fn connect(uri: &Uri, ca_file: Option<&Path>) -> Result<Box<dyn Stream>, String> {
+    let host = uri.host().ok_or("URL without host")?;
+    // An IPv6 literal is written in brackets in a URL, not to connect().
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let port = uri
+        .port_u16()
+        .unwrap_or(if ca_file.is_some() { 443 } else { 80 });
+    let stream = TcpStream::connect((bare, port))
         .await
         .map_err(|e| format!("connect {host}:{port}: {e}"))?;
+    let Some(ca_file) = ca_file else {
+        return Ok(Box::new(stream));
+    };
+    let connector = tls_connector(ca_file)?;
+    let name = ServerName::try_from(bare.to_owned())
+        .map_err(|e| format!("TLS: {host} is not a server name: {e}"))?;
+    let tls = connector
+        .connect(name, stream)
+        .await
+        .map_err(|e| format!("TLS handshake with {host}:{port}: {e}"))?;
+    Ok(Box::new(tls))
+}
+
+async fn post_once(delivery: &Delivery<'_>) -> Result<u16, String> {
+    let uri: Uri = delivery.url.parse().map_err(|e| format!("bad URL: {e}"))?;
+    let stream = connect(&uri, delivery.ca_file).await?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| format!("HTTP handshake: {e}"))?;
@@ -97,7 +155,7 @@ async fn post_once(delivery: &Delivery<'_>) -> Result<u16, String> {
         .map_or("/".to_owned(), |p| p.as_str().to_owned());
     let authority = uri
         .authority()
-        .map_or(host.clone(), |a| a.as_str().to_owned());
+        .map_or_else(String::new, |a| a.as_str().to_owned());
     let request = Request::post(path)
         .header("host", authority)
         .header("content-type", "application/json")

@@ -145,6 +145,7 @@ pub(crate) async fn serve<S: EventSink>(
         outputs: Outputs::default(),
         integrity: None,
         retention: None,
+        storage: None,
         policy_context,
         policies: Policies::default(),
         netconf: NetconfCollectors::default(),
@@ -181,6 +182,12 @@ pub(crate) async fn serve<S: EventSink>(
             )?;
             server.retention = crate::retention_watch::RetentionWatch::start(
                 ctx.store.clone(),
+                metrics.clone(),
+                server.chunk_tx.downgrade(),
+            )?;
+            server.storage = crate::storage_watch::StorageWatch::start(
+                ctx.store.clone(),
+                server.config.store.near_full_percent,
                 metrics.clone(),
                 server.chunk_tx.downgrade(),
             )?;
@@ -361,6 +368,8 @@ struct Server {
     integrity: Option<crate::integrity::IntegrityCheck>,
     /// Retention's drops and waits told as events, when retention is set.
     retention: Option<crate::retention_watch::RetentionWatch>,
+    /// Audit storage near full told as events (`store.near_full_percent`).
+    storage: Option<crate::storage_watch::StorageWatch>,
     /// Present when the server runs on a store (policies read from it).
     policy_context: Option<PolicyContext>,
     policies: Policies,
@@ -574,11 +583,15 @@ impl Server {
             outputs_context,
             integrity,
             retention,
+            storage,
             policies,
             policy_context,
             netconf,
             ..
         } = self;
+        if let Some(storage) = storage {
+            storage.stop();
+        }
         // The collectors hold senders of the pipeline: they stop first,
         // each storing the end of its session.
         netconf.stop().await;

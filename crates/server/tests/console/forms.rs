@@ -134,6 +134,22 @@ fn bad_form_fields_and_parameters_get_a_message_never_a_500() {
         let reply = exchange(a, "GET", path, &auditor, b"");
         assert_refused(path, &reply);
     }
+    // The operation filter is a field of the search form, kept in the page's
+    // links; too long a value is refused on the page, naming it.
+    let (status, _, page) = exchange(
+        a,
+        "GET",
+        "/events?operation=nightly%20archive",
+        &auditor,
+        b"",
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("name=\"operation\""), "{page}");
+    assert!(page.contains("value=\"nightly archive\""), "{page}");
+    let long = format!("/events?operation={}", "o".repeat(5000));
+    let reply = exchange(a, "GET", &long, &auditor, b"");
+    assert_refused("a 5000-byte operation", &reply);
+    assert!(reply.2.contains("operation"), "{}", reply.2);
 }
 
 #[test]

@@ -124,12 +124,15 @@ fn health(server: &Netaudit) -> Option<(u16, String)> {
 
 /// The server on a tmpfs of `size` under `dir/store`, TCP listener `disk-tcp`,
 /// the shutdown store wait `wait_secs`; `count` events stored before the
-/// disk is filled.
+/// disk is filled. The near-full event is off (`near_full_percent = 0`):
+/// these tests count what the listener lost, and a filled disk would add
+/// netaudit's own NETAUDIT_STORE_NEAR_FULL to it (tested in
+/// `policy_actions.rs`).
 fn start_on_tmpfs(dir: &Path, size: &str, wait_secs: u64, count: usize) -> (Netaudit, Tmpfs, u16) {
     let mount = Tmpfs::mount(&dir.join("store"), size);
     let tcp = free_tcp_port();
     let config = format!(
-        "[store]\npath = \"{}\"\nsynchronous = \"normal\"\n\n[http]\naddress = \"127.0.0.1:{}\"\n\n\
+        "[store]\npath = \"{}\"\nsynchronous = \"normal\"\nnear_full_percent = 0\n\n[http]\naddress = \"127.0.0.1:{}\"\n\n\
          [pipeline]\nbatch_max_delay_ms = 20\nbatch_max_events = 200\nshutdown_store_wait_secs = {wait_secs}\n\n\
          [builtin_policies]\nenabled = false\n\n\
          [[listener]]\nname = \"disk-tcp\"\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{tcp}\"\n",

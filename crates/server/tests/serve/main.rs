@@ -18,6 +18,7 @@ mod inputs;
 mod integrity;
 mod netconf;
 mod policies;
+mod policy_actions;
 mod radius;
 mod reload;
 mod relp;

@@ -14,10 +14,10 @@ use sha2::Sha256;
 
 use crate::support::*;
 
-const SD: &str = "junos@2636.1.1.1.2.164";
+pub(crate) const SD: &str = "junos@2636.1.1.1.2.164";
 
 /// A running server with a TCP listener and `policies` in its configuration.
-fn start(dir: &Path, policies: &str) -> (Netaudit, u16) {
+pub(crate) fn start(dir: &Path, policies: &str) -> (Netaudit, u16) {
     let port = free_tcp_port();
     let rest =
         format!("[[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n\n{policies}");
@@ -26,14 +26,14 @@ fn start(dir: &Path, policies: &str) -> (Netaudit, u16) {
 }
 
 /// Sends RFC 5424 lines (octet-counted) over one TCP connection.
-fn send(port: u16, lines: &[String]) {
+pub(crate) fn send(port: u16, lines: &[String]) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     for line in lines {
         write!(stream, "{} {}", line.len(), line).unwrap();
     }
 }
 
-fn line(host: &str, app: &str, code: &str, params: &str, message: &str) -> String {
+pub(crate) fn line(host: &str, app: &str, code: &str, params: &str, message: &str) -> String {
     format!("<86>1 2026-12-06T10:00:00Z {host} {app} - {code} [{SD} {params}] {message}")
 }
 
@@ -47,7 +47,7 @@ fn failed_login(user: &str, from: &str) -> String {
     )
 }
 
-fn derived(events: &[Event], policy: &str) -> Vec<Event> {
+pub(crate) fn derived(events: &[Event], policy: &str) -> Vec<Event> {
     events
         .iter()
         .filter(|e| {
@@ -59,7 +59,7 @@ fn derived(events: &[Event], policy: &str) -> Vec<Event> {
 }
 
 /// Waits (bounded) until `policy` has stored `count` derived events.
-fn wait_derived(server: &Netaudit, policy: &str, count: usize) -> Vec<Event> {
+pub(crate) fn wait_derived(server: &Netaudit, policy: &str, count: usize) -> Vec<Event> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let found = derived(&stored_events(&server.db), policy);

@@ -40,10 +40,12 @@ pub struct Netaudit {
 
 /// `[store]` and `[http]` sections for a test in `dir`, plus `rest`. The
 /// built-in policies are off (their derived events would change what a
-/// test counts); tests of them turn them on again.
+/// test counts); tests of them turn them on again. So is the near-full
+/// event (`near_full_percent = 0`): on a machine whose disk is 90% full it
+/// would add one event to every test's store.
 pub fn config_text(dir: &Path, http_port: u16, rest: &str) -> String {
     format!(
-        "[store]\npath = \"{}\"\nsynchronous = \"normal\"\n\n[http]\naddress = \"127.0.0.1:{http_port}\"\n\n[pipeline]\nbatch_max_delay_ms = 20\n\n[builtin_policies]\nenabled = false\n\n{rest}",
+        "[store]\npath = \"{}\"\nsynchronous = \"normal\"\nnear_full_percent = 0\n\n[http]\naddress = \"127.0.0.1:{http_port}\"\n\n[pipeline]\nbatch_max_delay_ms = 20\n\n[builtin_policies]\nenabled = false\n\n{rest}",
         dir.join("netaudit.db").display()
     )
 }
