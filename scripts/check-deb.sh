@@ -41,7 +41,9 @@ expect 644 usr/share/bash-completion/completions/netaudit
 expect 644 usr/share/zsh/vendor-completions/_netaudit
 expect 644 usr/share/fish/vendor_completions.d/netaudit.fish
 # One page per subcommand.
-for sub in $("$root/usr/bin/netaudit" --help | sed -n '/^Commands:/,/^$/p' | awk 'NR>1 && $1 != "help" {print $1}'); do
+# A command's line starts two spaces in; a help text wrapped onto the next
+# line starts further in, so it is not taken for a command.
+for sub in $("$root/usr/bin/netaudit" --help | sed -n '/^Commands:/,/^$/p' | awk '/^  [a-z]/ && $1 != "help" {print $1}'); do
   expect 644 "usr/share/man/man1/netaudit-$sub.1.gz"
 done
 control=$(mktemp -d)

@@ -31,13 +31,13 @@ enum Command {
     CheckConfig(cmd::check_config::Args),
     /// Write the configuration file: a wizard, or --answers FILE; --reconfigure one answer.
     Setup(cmd::setup::Args),
-    /// Query the store: filters by time, code, severity, user, host, device, operation, text.
+    /// Query the store by time, code, severity, user, host, device, operation, text.
     Query(cmd::query::Args),
     /// Print the newest stored events; with -f, follow new ones.
     Tail(cmd::tail::Args),
     /// Walk the tamper-evident chain and report where it breaks.
     Verify(cmd::verify::Args),
-    /// The PostgreSQL store: `store migrate` (schema), `store copy` (an embedded store into it).
+    /// The PostgreSQL store: `store migrate` (the schema), `store copy` (from SQLite).
     Store(cmd::store::Args),
     /// Key management: export the verify key.
     Keys(cmd::keys::Args),
