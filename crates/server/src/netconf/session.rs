@@ -372,14 +372,21 @@ mod tests {
         String::from_utf8(got).unwrap()
     }
 
-    #[tokio::test]
-    async fn base_1_0_streams_get_syslog_events_in_end_of_message_framing() {
+    /// A session over an in-memory pipe whose device end has said hello with
+    /// `caps`: the session, what it negotiated, and the device's end.
+    async fn connected(caps: &[&str]) -> (ClientSession<DuplexStream>, Negotiated, DuplexStream) {
         let (client, mut device) = duplex(1 << 16);
         device
-            .write_all(device_hello(&[BASE_1_0]).as_bytes())
+            .write_all(device_hello(caps).as_bytes())
             .await
             .unwrap();
-        let (mut session, negotiated) = ClientSession::hello(client, b"").await.unwrap();
+        let (session, negotiated) = ClientSession::hello(client, b"").await.unwrap();
+        (session, negotiated, device)
+    }
+
+    #[tokio::test]
+    async fn base_1_0_streams_get_syslog_events_in_end_of_message_framing() {
+        let (mut session, negotiated, mut device) = connected(&[BASE_1_0]).await;
         assert_eq!(negotiated.framing, Framing::EndOfMessage);
         assert_eq!(
             negotiated.summary(),
@@ -433,12 +440,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_subscription_says_what_the_device_answered() {
-        let (client, mut device) = duplex(1 << 16);
-        device
-            .write_all(device_hello(&[BASE_1_0, BASE_1_1]).as_bytes())
-            .await
-            .unwrap();
-        let (mut session, negotiated) = ClientSession::hello(client, b"").await.unwrap();
+        let (mut session, negotiated, mut device) = connected(&[BASE_1_0, BASE_1_1]).await;
         assert_eq!(negotiated.framing, Framing::Chunked);
         session
             .open_stream("<create-subscription/>", true)
@@ -458,12 +460,7 @@ mod tests {
 
     #[tokio::test]
     async fn notifications_give_their_lines_and_a_device_that_closes_ends_the_session() {
-        let (client, mut device) = duplex(1 << 16);
-        device
-            .write_all(device_hello(&[BASE_1_1]).as_bytes())
-            .await
-            .unwrap();
-        let (mut session, _) = ClientSession::hello(client, b"").await.unwrap();
+        let (mut session, _, mut device) = connected(&[BASE_1_1]).await;
         session
             .open_stream("<create-subscription/>", true)
             .await
@@ -493,12 +490,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_huge_chunk_header_is_refused_before_its_data() {
-        let (client, mut device) = duplex(1 << 16);
-        device
-            .write_all(device_hello(&[BASE_1_1]).as_bytes())
-            .await
-            .unwrap();
-        let (mut session, _) = ClientSession::hello(client, b"").await.unwrap();
+        let (mut session, _, mut device) = connected(&[BASE_1_1]).await;
         session
             .open_stream("<get-syslog-events/>", false)
             .await
