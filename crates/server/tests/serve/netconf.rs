@@ -6,8 +6,6 @@
 //! input from a device closing only that session, and reconnection after
 //! sshd is stopped and started again.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -94,41 +92,6 @@ fn netaudit(args: &[&str]) -> (bool, String) {
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
     )
-}
-
-/// A minimal HTTP/1.1 request with a JSON body and a bearer token.
-fn http(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> (u16, String) {
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(5)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 fn param<'e>(event: &'e Event, name: &str) -> Option<&'e str> {
@@ -271,8 +234,8 @@ fn key_auth_stores_every_line_with_its_fields_in_both_modes() {
 
     // The same status in the API, for an auditor.
     let inputs = "/api/v1/inputs/netconf";
-    assert_eq!(http(server.http, "GET", inputs, None, "").0, 401);
-    let (status, body) = http(
+    assert_eq!(http_request(server.http, "GET", inputs, None, "").0, 401);
+    let (status, body) = http_request(
         server.http,
         "POST",
         "/api/v1/login",
@@ -281,7 +244,7 @@ fn key_auth_stores_every_line_with_its_fields_in_both_modes() {
     );
     assert_eq!(status, 200, "{body}");
     let token: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let (status, body) = http(server.http, "GET", inputs, token["token"].as_str(), "");
+    let (status, body) = http_request(server.http, "GET", inputs, token["token"].as_str(), "");
     assert_eq!(status, 200, "{body}");
     let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
     let devices = answer["devices"].as_array().unwrap();

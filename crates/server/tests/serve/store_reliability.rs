@@ -432,41 +432,6 @@ fn verify_reports_a_missing_or_differing_checkpoint_copy() {
     }
 }
 
-/// A minimal HTTP/1.1 POST with a JSON body: status and body.
-fn http_post(
-    address: std::net::SocketAddr,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> (u16, String) {
-    use std::io::Read;
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(5)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {response:?}"));
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
 /// `netaudit serve --config FILE EXTRA...` as a child whose stderr goes to
 /// `log` (killed when the returned guard drops).
 fn spawn_serve(dir: &Path, config: &Path, extra: &[&str], log: &Path) -> Netaudit {
@@ -629,9 +594,10 @@ fn serve_refuses_a_damaged_store_unless_accepted_and_acknowledged() {
 
     // Only an administrator acknowledges.
     let ack = "/api/v1/store/damage/ack";
-    assert_eq!(http_post(server.http, ack, None, "{}").0, 401);
-    let (status, body) = http_post(
+    assert_eq!(http_request(server.http, "POST", ack, None, "{}").0, 401);
+    let (status, body) = http_request(
         server.http,
+        "POST",
         "/api/v1/login",
         None,
         r#"{"username":"root-admin","password":"correct horse battery staple"}"#,
@@ -639,7 +605,7 @@ fn serve_refuses_a_damaged_store_unless_accepted_and_acknowledged() {
     assert_eq!(status, 200, "{body}");
     let token: serde_json::Value = serde_json::from_str(&body).unwrap();
     let token = token["token"].as_str().unwrap().to_owned();
-    let (status, body) = http_post(server.http, ack, Some(&token), "{}");
+    let (status, body) = http_request(server.http, "POST", ack, Some(&token), "{}");
     assert_eq!(status, 200, "{body}");
     let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(answer["acknowledged"], true, "{body}");
@@ -647,7 +613,7 @@ fn serve_refuses_a_damaged_store_unless_accepted_and_acknowledged() {
     let health = http_get(server.http, "/health").unwrap();
     assert_eq!(health.0, 200, "{health:?}");
     assert!(health.1.contains("\"status\":\"ok\""), "{health:?}");
-    let (status, body) = http_post(server.http, ack, Some(&token), "{}");
+    let (status, body) = http_request(server.http, "POST", ack, Some(&token), "{}");
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("\"error\""), "{body}");
     assert!(server.stop().success(), "{}", server.log());
