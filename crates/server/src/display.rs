@@ -73,6 +73,27 @@ pub(crate) fn format_ns(ns: i64) -> String {
         .unwrap_or_else(|| ns.to_string())
 }
 
+/// A verification report's verdict as `netaudit verify` prints it: the
+/// OK line, or where the chain breaks and what was verified before it.
+/// `verify --store` prints it once per node, after the node's name.
+pub(crate) fn verify_report_text(report: &VerifyReport) -> String {
+    match &report.failure {
+        None => format!(
+            "OK: {} events verified ({}..{}), {} checkpoints, sealed through {}, epoch {}",
+            report.events_verified,
+            report.first_seq.unwrap_or(0),
+            report.last_seq.unwrap_or(0),
+            report.checkpoints_verified,
+            report.sealed_through,
+            report.epoch
+        ),
+        Some(b) => format!(
+            "BROKEN at sequence {} ({}): {}\n  verified before the break: {} events, {} checkpoints",
+            b.seq, b.kind, b.detail, report.events_verified, report.checkpoints_verified
+        ),
+    }
+}
+
 /// A verification report as JSON, as `netaudit verify --json` and
 /// `GET /api/v1/verify` show it; `ok` is the caller's verdict (the CLI may
 /// also fail on an unsealed tail).

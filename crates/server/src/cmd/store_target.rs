@@ -19,21 +19,9 @@ pub(crate) fn print_node_reports(found: &[NodeVerification]) -> bool {
     for n in found {
         let id = &n.node.node_id;
         match &n.outcome {
-            NodeOutcome::Walked(report) => match &report.failure {
-                None => println!(
-                    "node {id}: OK: {} events verified ({}..{}), {} checkpoints, sealed through {}, epoch {}",
-                    report.events_verified,
-                    report.first_seq.unwrap_or(0),
-                    report.last_seq.unwrap_or(0),
-                    report.checkpoints_verified,
-                    report.sealed_through,
-                    report.epoch
-                ),
-                Some(b) => println!(
-                    "node {id}: BROKEN at sequence {} ({}): {}\n  verified before the break: {} events, {} checkpoints",
-                    b.seq, b.kind, b.detail, report.events_verified, report.checkpoints_verified
-                ),
-            },
+            NodeOutcome::Walked(report) => {
+                println!("node {id}: {}", crate::display::verify_report_text(report))
+            }
             NodeOutcome::NoKey => println!(
                 "node {id}: NOT VERIFIED: no --key given is this node's verify key (store id {})",
                 hex::encode(n.node.store_id)

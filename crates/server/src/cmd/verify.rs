@@ -64,21 +64,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         let value = crate::display::verify_report_json(&report, report.ok() && !unsealed_fails);
         println!("{value}");
     } else {
-        match &report.failure {
-            None => println!(
-                "OK: {} events verified ({}..{}), {} checkpoints, sealed through {}, epoch {}",
-                report.events_verified,
-                report.first_seq.unwrap_or(0),
-                report.last_seq.unwrap_or(0),
-                report.checkpoints_verified,
-                report.sealed_through,
-                report.epoch
-            ),
-            Some(b) => println!(
-                "BROKEN at sequence {} ({}): {}\n  verified before the break: {} events, {} checkpoints",
-                b.seq, b.kind, b.detail, report.events_verified, report.checkpoints_verified
-            ),
-        }
+        println!("{}", crate::display::verify_report_text(&report));
         if let Some((a, b)) = report.removed_by_retention {
             println!("  events {a}..{b} were removed by retention (anchored by a checkpoint)");
         }
