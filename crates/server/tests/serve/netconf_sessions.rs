@@ -91,6 +91,12 @@ fn a_long_stream_goes_on_across_ssh_rekeys_without_losing_a_line() {
 /// netconf-subsystem; stopped by PID when dropped.
 fn netconfd(dir: &Path, sshd_port: u16) -> ChildGuard {
     let socket = dir.join("ncxserver.sock");
+    // netconfd writes its transaction id to the first startup-cfg-txid.txt
+    // it finds on its search path ($HOME/.yuma is on it), else to the
+    // account's own ~/.yuma: the file made here keeps it in the temp dir.
+    // (It still makes an empty ~/.yuma folder of the account, whatever it is told.)
+    std::fs::create_dir_all(dir.join(".yuma")).unwrap();
+    std::fs::write(dir.join(".yuma/startup-cfg-txid.txt"), "0\n").unwrap();
     let log = std::fs::File::create(dir.join("netconfd.out")).unwrap();
     let child = Command::new("/usr/sbin/netconfd")
         .arg(format!("--ncxserver-sockname={}", socket.display()))
