@@ -21,6 +21,8 @@ sshd accepts them together), each streaming the 8 seed 003 lines. Per run:
 the time until every device is connected and every line stored, then
 netaudit's resident memory (VmRSS, and the peak VmHWM) with all sessions
 open; and the same server with no device, for the difference per device.
+The devices' handshake_timeout is 300 s: that many sessions starting
+together on a loaded machine take longer than the default 30 s.
 
 env: NETAUDIT_BIN (default target/release/netaudit, built if missing),
 WORK (a folder kept after the run; default a temporary one),
@@ -94,6 +96,10 @@ class Sshd:
                 subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
                                 "netaudit-bench", "-f", path], check=True)
         shutil.copy(os.path.join(self.dir, "client_key.pub"), os.path.join(self.dir, "authorized_keys"))
+        # The simulator's lines file is this run's own: its path in a
+        # process's command line says the process is one of this run's.
+        self.lines = os.path.join(self.dir, "lines.log")
+        shutil.copy(SEED_LINES, self.lines)
         self.port = free_port()
         self.client_key = os.path.join(self.dir, "client_key")
         with open(os.path.join(self.dir, "host_key.pub")) as f:
@@ -114,7 +120,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 MaxStartups 1000:30:1000
-Subsystem netconf /usr/bin/python3 {SIMULATOR} --lines {SEED_LINES} {subsystem_args}
+Subsystem netconf /usr/bin/python3 {SIMULATOR} --lines {self.lines} {subsystem_args}
 """)
         self.proc = None
 
@@ -133,10 +139,24 @@ Subsystem netconf /usr/bin/python3 {SIMULATOR} --lines {SEED_LINES} {subsystem_a
                     sys.exit("sshd did not start")
                 time.sleep(0.05)
 
+    def sessions(self):
+        """PIDs of this run's simulators, also those whose sshd session
+        ended before them (no longer below sshd)."""
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/cmdline", "rb") as f:
+                        if self.lines.encode() in f.read():
+                            found.append(int(entry))
+                except OSError:
+                    pass
+        return found
+
     def stop(self):
         if self.proc is None:
             return
-        for pid in descendants(self.proc.pid):
+        for pid in descendants(self.proc.pid) + self.sessions():
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
@@ -291,19 +311,24 @@ def fleet(binary, work, devices, runs):
             time.sleep(3)
             idle_rss, _ = idle.memory_kib()
             idle.stop()
-            tables = "".join(device_table(f"d{i:03}", sshd) for i in range(devices))
+            # 200 sessions starting together on 2 loaded cores take longer
+            # than the default 30 s handshake; a timeout would only retry.
+            tables = "".join(device_table(f"d{i:03}", sshd, 'handshake_timeout = "300s"')
+                             for i in range(devices))
             server = Netaudit(binary, os.path.join(work, f"fleet{run}"), tables)
-            t0 = time.monotonic()
-            server.start()
-            wait_for("every device connected and every line stored",
-                     lambda: server.metric("netaudit_netconf_connected") == devices
-                     and server.metric("netaudit_netconf_events_received_total") >= devices * lines)
-            took = time.monotonic() - t0
-            time.sleep(3)
-            assert server.metric("netaudit_netconf_connected") == devices
-            rss, hwm = server.memory_kib()
-            reconnects = server.metric("netaudit_netconf_reconnects_total")
-            server.stop()
+            try:
+                t0 = time.monotonic()
+                server.start()
+                wait_for("every device connected and every line stored",
+                         lambda: server.metric("netaudit_netconf_connected") == devices
+                         and server.metric("netaudit_netconf_events_received_total") >= devices * lines)
+                took = time.monotonic() - t0
+                time.sleep(3)
+                assert server.metric("netaudit_netconf_connected") == devices
+                rss, hwm = server.memory_kib()
+                reconnects = server.metric("netaudit_netconf_reconnects_total")
+            finally:
+                server.stop()
             results.append((rss, hwm, idle_rss, took))
             print(f"run {run}: all {devices} connected and {devices * lines} lines in {took:.1f} s "
                   f"({reconnects} reconnects); RSS {rss / 1024:.1f} MiB (peak {hwm / 1024:.1f}), "
