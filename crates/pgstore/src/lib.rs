@@ -17,6 +17,7 @@ mod error;
 mod event_rows;
 mod node;
 mod node_writer;
+mod query;
 mod schema;
 #[cfg(feature = "test-cluster")]
 pub mod test_cluster;
@@ -27,5 +28,8 @@ pub use copy::{copy_sqlite_store, CopySummary};
 pub use error::{PgStoreError, Result};
 pub use node::{check_node_id, find_node, list_nodes, lock_node, NodeInfo};
 pub use node_writer::{verify_key_path, NodeWriter, DEFAULT_EPOCH_EVENTS};
+pub use query::{
+    node_heads, query_global, GlobalKey, GlobalPage, GlobalQuery, GlobalReader, NodeEvent,
+};
 pub use schema::{check_schema, migrate, schema_version, Migrated, SCHEMA_VERSION};
 pub use verify::{verify_nodes, NodeOutcome, NodeVerification};

@@ -31,6 +31,7 @@ pub struct PgCluster {
     port: u16,
     child: Option<Child>,
     password: String,
+    options: ClusterOptions,
 }
 
 /// How to run the cluster.
@@ -115,6 +116,7 @@ impl PgCluster {
                         port,
                         child: Some(child),
                         password,
+                        options,
                     })
                 }
                 // Another process may have taken the port between our probe
@@ -158,6 +160,28 @@ impl PgCluster {
     /// A client connected as [`USER`], for tests that look at or change rows.
     pub fn client(&self) -> Result<postgres::Client, postgres::Error> {
         postgres::Client::connect(&self.url(), postgres::NoTls)
+    }
+
+    /// Starts the server again on the same data and port after [`stop`]
+    /// (a database that went away and came back).
+    ///
+    /// [`stop`]: PgCluster::stop
+    pub fn restart(&mut self) -> io::Result<()> {
+        if self.child.is_some() {
+            return Ok(());
+        }
+        let bin = bin_dir()?;
+        let url = url_for(&self.password, self.port);
+        let child = start_server(
+            &bin,
+            self.dir.path(),
+            run_as_user()?,
+            self.port,
+            &self.options,
+            &url,
+        )?;
+        self.child = Some(child);
+        Ok(())
     }
 
     /// Stops the server: SIGINT (fast shutdown) to its PID, SIGKILL after

@@ -12,6 +12,7 @@ pub(crate) mod man;
 pub(crate) mod netconf;
 pub(crate) mod parse;
 pub(crate) mod query;
+pub(crate) mod query_global;
 pub(crate) mod radius;
 pub(crate) mod report;
 pub(crate) mod serve;

@@ -15,6 +15,12 @@ pub(crate) enum AppendError {
         #[source]
         source: StoreError,
     },
+    #[error("appending a batch of {events} event(s) to the PostgreSQL store: {source}")]
+    Postgres {
+        events: usize,
+        #[source]
+        source: netaudit_pgstore::PgStoreError,
+    },
 }
 
 /// Where committed batches go: the store, in the server.
