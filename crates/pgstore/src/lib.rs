@@ -15,6 +15,7 @@ mod connection;
 mod copy;
 mod error;
 mod event_rows;
+mod follow;
 mod node;
 mod node_writer;
 mod query;
@@ -26,6 +27,7 @@ mod verify;
 pub use connection::{ConnectionSpec, PASSWORD_ENV};
 pub use copy::{copy_sqlite_store, CopySummary};
 pub use error::{PgStoreError, Result};
+pub use follow::{events_after, NodeHeads};
 pub use node::{check_node_id, find_node, list_nodes, lock_node, NodeInfo};
 pub use node_writer::{verify_key_path, NodeWriter, DEFAULT_EPOCH_EVENTS};
 pub use query::{

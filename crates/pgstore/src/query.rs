@@ -104,51 +104,7 @@ pub fn query_global(client: &mut Client, target: &str, query: &GlobalQuery) -> R
     let f = &query.filter;
     let limit = f.limit.clamp(1, 100_000);
     let mut params: Vec<Box<dyn ToSql + Sync>> = Vec::new();
-    let mut wheres: Vec<String> = Vec::new();
-    let bind = |params: &mut Vec<Box<dyn ToSql + Sync>>, v: Box<dyn ToSql + Sync>| {
-        params.push(v);
-        format!("${}", params.len())
-    };
-    if let Some(since) = f.since_ns {
-        let p = bind(&mut params, Box::new(since));
-        wheres.push(format!("ts >= {p}"));
-    }
-    if let Some(until) = f.until_ns {
-        let p = bind(&mut params, Box::new(until));
-        wheres.push(format!("ts < {p}"));
-    }
-    if let Some(code) = &f.code {
-        let p = bind(&mut params, Box::new(glob_regex(code)));
-        wheres.push(format!("code ~ {p}"));
-    }
-    if let Some(severity) = f.min_severity {
-        let p = bind(&mut params, Box::new(i16::from(severity.code())));
-        wheres.push(format!("severity <= {p}"));
-    }
-    for (column, value) in [
-        ("\"user\"", &f.user),
-        ("host", &f.host),
-        ("device", &f.device),
-        ("operation", &f.operation),
-        ("node_id", &query.node),
-    ] {
-        if let Some(v) = value {
-            let p = bind(&mut params, Box::new(v.clone()));
-            wheres.push(format!("{column} = {p}"));
-        }
-    }
-    if let Some(text) = &f.text {
-        let p = bind(&mut params, Box::new(like_pattern(text)));
-        wheres.push(format!("message ILIKE {p} ESCAPE '\\'"));
-    }
-    if let Some(after) = f.after_seq {
-        let p = bind(&mut params, Box::new(seq_param(after)));
-        wheres.push(format!("seq > {p}"));
-    }
-    if let Some(before) = f.before_seq {
-        let p = bind(&mut params, Box::new(seq_param(before)));
-        wheres.push(format!("seq < {p}"));
-    }
+    let mut wheres = filter_clauses(f, query.node.as_ref(), &mut params);
     let (cmp, dir) = match f.order {
         Order::Descending => ("<", "DESC"),
         _ => (">", "ASC"),
@@ -187,6 +143,66 @@ pub fn query_global(client: &mut Client, target: &str, query: &GlobalQuery) -> R
         .then(|| events.last().map(NodeEvent::key))
         .flatten();
     Ok(GlobalPage { events, next })
+}
+
+/// Adds `value` to `params`; its placeholder (`$N`).
+pub(crate) fn bind(
+    params: &mut Vec<Box<dyn ToSql + Sync>>,
+    value: Box<dyn ToSql + Sync>,
+) -> String {
+    params.push(value);
+    format!("${}", params.len())
+}
+
+/// The WHERE conditions of `f`'s filters (and `node`), their values bound
+/// into `params`; the column names are the events table's, unqualified.
+pub(crate) fn filter_clauses(
+    f: &Query,
+    node: Option<&String>,
+    params: &mut Vec<Box<dyn ToSql + Sync>>,
+) -> Vec<String> {
+    let mut wheres: Vec<String> = Vec::new();
+    if let Some(since) = f.since_ns {
+        let p = bind(params, Box::new(since));
+        wheres.push(format!("ts >= {p}"));
+    }
+    if let Some(until) = f.until_ns {
+        let p = bind(params, Box::new(until));
+        wheres.push(format!("ts < {p}"));
+    }
+    if let Some(code) = &f.code {
+        let p = bind(params, Box::new(glob_regex(code)));
+        wheres.push(format!("code ~ {p}"));
+    }
+    if let Some(severity) = f.min_severity {
+        let p = bind(params, Box::new(i16::from(severity.code())));
+        wheres.push(format!("severity <= {p}"));
+    }
+    for (column, value) in [
+        ("\"user\"", &f.user),
+        ("host", &f.host),
+        ("device", &f.device),
+        ("operation", &f.operation),
+        ("node_id", &node.cloned()),
+    ] {
+        if let Some(v) = value {
+            let p = bind(params, Box::new(v.clone()));
+            wheres.push(format!("{column} = {p}"));
+        }
+    }
+    if let Some(text) = &f.text {
+        let p = bind(params, Box::new(like_pattern(text)));
+        wheres.push(format!("message ILIKE {p} ESCAPE '\\'"));
+    }
+    if let Some(after) = f.after_seq {
+        let p = bind(params, Box::new(seq_param(after)));
+        wheres.push(format!("seq > {p}"));
+    }
+    if let Some(before) = f.before_seq {
+        let p = bind(params, Box::new(seq_param(before)));
+        wheres.push(format!("seq < {p}"));
+    }
+    wheres
 }
 
 /// Each node's last sequence number (a live tail starts after them).
@@ -240,7 +256,10 @@ impl GlobalReader {
     /// connection that served before may have been cut since (the
     /// database restarted): when `work` fails on it, it is dropped and
     /// `work` runs once more on a new one.
-    fn with_client<T>(&self, work: impl Fn(&mut Client, &str) -> Result<T>) -> Result<T> {
+    pub fn with_client<T>(
+        &self,
+        mut work: impl FnMut(&mut Client, &str) -> Result<T>,
+    ) -> Result<T> {
         let mut slot = self.client.lock().unwrap_or_else(|p| p.into_inner());
         let target = self.spec.target().to_string();
         if let Some(client) = slot.as_mut() {
@@ -277,7 +296,7 @@ impl Drop for GlobalReader {
     }
 }
 
-fn seq_param(seq: u64) -> i64 {
+pub(crate) fn seq_param(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }
 

@@ -358,6 +358,19 @@ pub(crate) fn event_stream(
     mut query: StoreQuery,
     session: Option<String>,
 ) -> Result<Response, ApiError> {
+    if let Some(reader) = state.cluster() {
+        let owner = Arc::downgrade(state);
+        let alive = move || match &session {
+            Some(key) => owner.upgrade().is_some_and(|s| s.sessions.is_open(key)),
+            None => true,
+        };
+        return Ok(super::global_events::stream(
+            reader,
+            state.metrics.clone(),
+            query,
+            alive,
+        ));
+    }
     let store = state.store()?;
     // Last-Event-ID resumes a dropped stream.
     let resume = headers

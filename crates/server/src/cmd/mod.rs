@@ -20,5 +20,6 @@ pub(crate) mod setup;
 pub(crate) mod store;
 pub(crate) mod store_target;
 pub(crate) mod tail;
+pub(crate) mod tail_global;
 pub(crate) mod user;
 pub(crate) mod verify;

@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use anyhow::Context;
-use netaudit_pgstore::{query_global, GlobalKey, GlobalPage, GlobalQuery};
+use netaudit_pgstore::{query_global, GlobalKey, GlobalPage, GlobalQuery, NodeEvent};
 use netaudit_store::Query;
 
 use crate::display::{format_ns, json_of, write_events, EventFormat};
@@ -34,21 +34,25 @@ pub(crate) fn run(
     Ok(query_global(&mut client, spec.target(), &query)?)
 }
 
-/// Writes a page: the table and JSON name each event's node; the syslog
-/// formats are the lines as stored.
-pub(crate) fn write_page(
+/// Writes events of several nodes: the table (its header first when
+/// `header`) and JSON name each event's node; the syslog formats are the
+/// lines as stored.
+pub(crate) fn write_node_events(
     out: &mut impl Write,
-    page: &GlobalPage,
+    events: &[NodeEvent],
     format: EventFormat,
+    header: bool,
 ) -> io::Result<()> {
     match format {
         EventFormat::Table => {
-            writeln!(
-                out,
-                "{:<16}  {:>10}  {:<30}  {:<9}  {:<20}  {:<28}  {:<12}  MESSAGE",
-                "NODE", "SEQ", "TIME", "SEVERITY", "HOST", "CODE", "USER"
-            )?;
-            for e in &page.events {
+            if header {
+                writeln!(
+                    out,
+                    "{:<16}  {:>10}  {:<30}  {:<9}  {:<20}  {:<28}  {:<12}  MESSAGE",
+                    "NODE", "SEQ", "TIME", "SEVERITY", "HOST", "CODE", "USER"
+                )?;
+            }
+            for e in events {
                 let ev = &e.event.event;
                 writeln!(
                     out,
@@ -69,7 +73,7 @@ pub(crate) fn write_page(
             Ok(())
         }
         EventFormat::Json => {
-            for e in &page.events {
+            for e in events {
                 let mut json = json_of(&e.event);
                 if let Some(object) = json.as_object_mut() {
                     object.insert("node".into(), serde_json::Value::from(e.node.clone()));
@@ -80,7 +84,7 @@ pub(crate) fn write_page(
             Ok(())
         }
         other => {
-            let events: Vec<_> = page.events.iter().map(|e| e.event.clone()).collect();
+            let events: Vec<_> = events.iter().map(|e| e.event.clone()).collect();
             write_events(out, &events, other, false)
         }
     }

@@ -8,10 +8,11 @@
 //! when it returns; the bad starts are clear errors without the password.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use netaudit_pgstore::test_cluster::PgCluster;
@@ -189,6 +190,42 @@ fn global_order(pg: &PgCluster) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// The lines `from` gives, on a channel (read on a thread of its own).
+fn lines_of(from: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// The `data:` lines of `GET /api/v1/events/stream` on `http`.
+fn sse_lines(http: SocketAddr, token: &str) -> mpsc::Receiver<String> {
+    let mut s = TcpStream::connect(http).unwrap();
+    write!(
+        s,
+        "GET /api/v1/events/stream HTTP/1.1\r\nHost: {http}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let raw = lines_of(s);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in raw {
+            if let Some(data) = line.strip_prefix("data:") {
+                if tx.send(data.trim().to_string()).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
 #[test]
 fn two_nodes_on_one_database_store_query_and_verify() {
     let pg = PgCluster::start().unwrap();
@@ -293,6 +330,49 @@ fn two_nodes_on_one_database_store_query_and_verify() {
         "{}",
         text(&out.stderr)
     );
+
+    // tail: the newest in the global order, then each node's new events
+    // as they commit, from the CLI and the API's stream alike.
+    let out = netaudit(&["tail", "--store", &url, "-n", "5", "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let newest: Vec<(String, u64)> = text(&out.stdout)
+        .lines()
+        .map(|l| place(&serde_json::from_str(l).unwrap()))
+        .collect();
+    let order = global_order(&pg);
+    assert_eq!(newest, order[order.len() - 5..]);
+    let mut follower = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(["tail", "--store", &url, "-f", "-n", "0", "--format", "json"])
+        .args(["--interval-ms", "50"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let followed = lines_of(follower.stdout.take().unwrap());
+    let stream = sse_lines(nodes[0].http, &tokens[0].1);
+    // Both followers start from "now": wait until they are reading.
+    std::thread::sleep(Duration::from_millis(1500));
+    send_tcp(setups[1].tcp, "later-n2", 10);
+    let (status, body) = submit(nodes[0].http, &tokens[0].0, "later-n1");
+    assert_eq!(status, 201, "{body}");
+    for (what, lines) in [("tail -f", &followed), ("events/stream", &stream)] {
+        let mut hosts: BTreeMap<String, usize> = BTreeMap::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while hosts.get("later-n2") != Some(&10) || hosts.get("later-n1") != Some(&1) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("{what}: only {hosts:?} within 60 s"));
+            if let Some(host) = serde_json::from_str::<Value>(&line)
+                .ok()
+                .and_then(|v| v["host"].as_str().map(str::to_string))
+            {
+                *hosts.entry(host).or_default() += 1;
+            }
+        }
+    }
+    follower.kill().unwrap();
+    follower.wait().unwrap();
 
     // A clean stop seals each node's epoch; both chains verify.
     for n in &mut nodes {
