@@ -99,12 +99,14 @@ fn run_postgres(
         epoch_interval: std::time::Duration::from_secs(config.store.epoch_interval_secs),
     })
     .with_context(|| format!("store.node \"{}\": cannot open the node", node.node))?;
-    tracing::info!(
-        database = %sink.target(),
-        node = %node.node,
-        last_seq = crate::pipeline::sink::EventSink::last_seq(&sink),
-        "PostgreSQL store: node open"
-    );
+    if sink.is_open() {
+        tracing::info!(
+            database = %sink.target(),
+            node = %node.node,
+            last_seq = crate::pipeline::sink::EventSink::last_seq(&sink),
+            "PostgreSQL store: node open"
+        );
+    }
     if config.policies.iter().any(|p| p.enabled) {
         tracing::warn!(
             "the built-in event policies do not run on store.backend = \"postgres\" yet (docs/cluster.md)"

@@ -31,20 +31,42 @@ pub(crate) struct PgNodeConfig {
 pub(crate) struct PgSink {
     config: PgNodeConfig,
     writer: Option<NodeWriter>,
-    /// The last sequence number known committed.
-    last_seq: u64,
+    /// The last sequence number known committed; unknown until the node
+    /// has been opened once (a start while the database was unreachable).
+    last_seq: Option<u64>,
 }
 
 impl PgSink {
-    /// Opens the node (refused when the database cannot be reached, is not
-    /// migrated, or another live process holds the node id).
+    /// Opens the node. Refused when the database is not migrated, refuses
+    /// the login, or another live process holds the node id; a database
+    /// that cannot be reached at all is waited for instead (the node opens
+    /// at the first append that finds it; until then nothing is
+    /// acknowledged and `/health` answers 503).
     pub(crate) fn open(config: PgNodeConfig) -> Result<PgSink, PgStoreError> {
-        let writer = open_writer(&config)?;
-        Ok(PgSink {
-            last_seq: writer.last_seq(),
-            config,
-            writer: Some(writer),
-        })
+        match open_writer(&config) {
+            Ok(writer) => Ok(PgSink {
+                last_seq: Some(writer.last_seq()),
+                config,
+                writer: Some(writer),
+            }),
+            Err(err @ PgStoreError::Unreachable { .. }) => {
+                tracing::warn!(
+                    error = %err,
+                    "PostgreSQL store: the database cannot be reached; starting without it, nothing is acknowledged until it answers"
+                );
+                Ok(PgSink {
+                    last_seq: None,
+                    config,
+                    writer: None,
+                })
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Whether the node is open (false after a start without the database).
+    pub(crate) fn is_open(&self) -> bool {
+        self.writer.is_some()
     }
 
     /// The database as messages name it.
@@ -54,6 +76,10 @@ impl PgSink {
 
     /// A clean shutdown's last step: seal the open epoch.
     pub(crate) fn seal(&mut self) -> Result<Option<netaudit_store::Checkpoint>, PgStoreError> {
+        if self.last_seq.is_none() {
+            // Never opened: this process appended nothing to seal.
+            return Ok(None);
+        }
         let writer = self.writer()?;
         writer.seal_epoch()
     }
@@ -76,10 +102,14 @@ impl PgSink {
     }
 
     fn try_append(&mut self, batch: &PreparedBatch) -> Result<u64, PgStoreError> {
-        let before = self.last_seq;
         let len = batch.len() as u64;
+        let known = self.last_seq;
         let writer = self.writer()?;
         let head = writer.last_seq();
+        // Never opened before: the database's head is where this process starts.
+        let before = known.unwrap_or(head);
+        self.last_seq = Some(before);
+        let writer = self.writer()?;
         if head == before + len && len > 0 {
             // The batch committed before its answer was lost.
             tracing::warn!(
@@ -118,7 +148,7 @@ impl EventSink for PgSink {
     fn append(&mut self, batch: &PreparedBatch) -> Result<u64, AppendError> {
         match self.try_append(batch) {
             Ok(last) => {
-                self.last_seq = last;
+                self.last_seq = Some(last);
                 Ok(last)
             }
             Err(source) => {
@@ -134,6 +164,10 @@ impl EventSink for PgSink {
     }
 
     fn last_seq(&self) -> u64 {
-        self.last_seq
+        self.last_seq.unwrap_or(0)
+    }
+
+    fn healthy_at_start(&self) -> bool {
+        self.is_open()
     }
 }

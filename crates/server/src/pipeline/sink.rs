@@ -31,6 +31,12 @@ pub(crate) trait EventSink: Send + 'static {
 
     /// The sequence number of the last event already stored (0 when empty).
     fn last_seq(&self) -> u64;
+
+    /// Whether `/health` starts healthy (false: the store could not be
+    /// reached at start; the first commit makes it healthy).
+    fn healthy_at_start(&self) -> bool {
+        true
+    }
 }
 
 /// The durable store as the batcher's sink.

@@ -71,6 +71,11 @@ pub(crate) async fn serve<S: EventSink>(
             .set(format!("PostgreSQL {}", cluster.target()));
     }
     metrics.committed.start_at(sink.last_seq());
+    if !sink.healthy_at_start() {
+        metrics
+            .store_healthy
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
     if let Some(store) = &store {
         let _ = metrics
             .unindexed_partitions
