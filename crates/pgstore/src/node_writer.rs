@@ -227,6 +227,18 @@ impl NodeWriter {
         Ok((first, last))
     }
 
+    /// Ends the current epoch now if it has events and its time
+    /// (`set_epoch_interval`) is up: the idle writer's timer.
+    pub fn seal_if_due(&mut self) -> Result<Option<Checkpoint>> {
+        let Some(interval) = self.epoch_interval_ns else {
+            return Ok(None);
+        };
+        if now_ns().saturating_sub(self.state.epoch_started_ns) < interval {
+            return Ok(None);
+        }
+        self.seal_epoch()
+    }
+
     /// Ends the current epoch with a checkpoint now (nothing when it has no
     /// event yet), as a clean shutdown does.
     pub fn seal_epoch(&mut self) -> Result<Option<Checkpoint>> {

@@ -170,4 +170,25 @@ impl EventSink for PgSink {
     fn healthy_at_start(&self) -> bool {
         self.is_open()
     }
+
+    /// An epoch ends by time without traffic too, as the embedded store's
+    /// background thread does it.
+    fn idle(&mut self) {
+        let Some(writer) = self.writer.as_mut() else {
+            return;
+        };
+        match writer.seal_if_due() {
+            Ok(Some(c)) => tracing::debug!(
+                epoch = c.epoch,
+                sealed_through = c.last_seq,
+                "PostgreSQL store: epoch ended by time"
+            ),
+            Ok(None) => {}
+            Err(err) => {
+                // Tried again at the next idle turn or append, reopened.
+                tracing::warn!(error = %err, "PostgreSQL store: cannot end the epoch by time");
+                self.writer = None;
+            }
+        }
+    }
 }

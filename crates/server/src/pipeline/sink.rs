@@ -37,6 +37,10 @@ pub(crate) trait EventSink: Send + 'static {
     fn healthy_at_start(&self) -> bool {
         true
     }
+
+    /// Called by the writer thread when no batch came for a second (the
+    /// embedded store has its own background thread for this).
+    fn idle(&mut self) {}
 }
 
 /// The durable store as the batcher's sink.

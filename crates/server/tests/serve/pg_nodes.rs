@@ -68,7 +68,7 @@ fn node_setup(root: &Path, node: &str, url: &str) -> NodeSetup {
         &config,
         format!(
             "[store]\npath = \"{}\"\nbackend = \"postgres\"\nconnection = \"{url}\"\nnode = \"{node}\"\n\
-             epoch_events = 150\n\n[http]\naddress = \"127.0.0.1:{http}\"\n\n[pipeline]\nbatch_max_delay_ms = 20\n\n\
+             epoch_events = 150\nepoch_interval_secs = 1\n\n[http]\naddress = \"127.0.0.1:{http}\"\n\n[pipeline]\nbatch_max_delay_ms = 20\n\n\
              [builtin_policies]\nenabled = false\n\n[[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{tcp}\"\n",
             dir.join("netaudit.db").display()
         ),
@@ -508,6 +508,29 @@ fn the_database_away_at_start_and_mid_run_holds_acknowledgements_and_loses_nothi
     wait_host(node.http, &aud, "api-during", 1);
     assert_eq!(http_get(node.http, "/health").unwrap().0, 200);
     assert!(node.log().contains("node reopened"), "{}", node.log());
+    // Epochs end by time (1 s here) even with no batch coming: the last
+    // event ends up under a checkpoint while the node runs.
+    let mut db = pg.client().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let row = db
+            .query_one(
+                "SELECT (SELECT max(seq) FROM netaudit.events WHERE node_id = 'solo'), \
+                 (SELECT max(last_seq) FROM netaudit.checkpoints WHERE node_id = 'solo')",
+                &[],
+            )
+            .unwrap();
+        let (events, sealed): (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
+        if events.is_some() && events == sealed {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not sealed by time: {events:?} {sealed:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(db);
     let status = node.stop();
     assert!(status.success(), "{status}: {}", node.log());
     let key = setup.dir.join("solo.node.verify-key");
