@@ -134,12 +134,20 @@ impl PgSink {
 }
 
 fn open_writer(config: &PgNodeConfig) -> Result<NodeWriter, PgStoreError> {
+    // A lost session is reconnected briefly inside the writer (a sealing
+    // checkpoint in doubt is read back); longer outages are the writer
+    // thread's retry every second, which reopens the node.
     let mut writer = NodeWriter::open(
         &config.spec,
         &config.node,
         &config.key_path,
         config.epoch_events,
-    )?;
+    )?
+    .with_reconnect(netaudit_pgstore::ReconnectPolicy {
+        first_delay: Duration::from_millis(50),
+        max_delay: Duration::from_millis(500),
+        give_up_after: Duration::from_secs(2),
+    });
     writer.set_epoch_interval(config.epoch_interval);
     Ok(writer)
 }
