@@ -1,6 +1,6 @@
 //! Events/s stored by `netaudit serve` over TCP syslog, side by side in one
 //! run: the embedded SQLite store, one node on PostgreSQL, two nodes on the
-//! same PostgreSQL (docs/benchmarks.md, "serve on PostgreSQL"). The
+//! same PostgreSQL (docs/cluster.md, what remains: not yet run). The
 //! database is a private durable PostgreSQL (fsync and synchronous_commit
 //! on, no standby) on a loopback port, stopped by PID at the end; each
 //! server gets a fresh folder and is stopped by PID (SIGTERM).
