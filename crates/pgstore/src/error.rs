@@ -172,6 +172,20 @@ pub enum PgStoreError {
         /// What is wrong.
         detail: String,
     },
+    /// An event of a prepared batch does not decode (a bug, not input).
+    #[error("prepared batch: event {index} does not decode: {detail}")]
+    BadBatch {
+        /// Its index in the batch.
+        index: usize,
+        /// Why.
+        detail: String,
+    },
+    /// A page key of a global-order query is not one this store gave out.
+    #[error("page key {key:?} is not RECEIVED_NS.SEQ.NODE (as a page's `next` gives it)")]
+    BadPageKey {
+        /// The key as given (it names events, not secrets).
+        key: String,
+    },
     /// The embedded store (copy source, key files) failed.
     #[error(transparent)]
     Store(#[from] netaudit_store::StoreError),

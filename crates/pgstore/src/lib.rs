@@ -20,11 +20,13 @@ mod copy;
 mod cursor;
 mod error;
 mod event_rows;
+mod follow;
 mod lease;
 mod listener;
 mod lockout;
 mod node;
 mod node_writer;
+mod query;
 mod reconnect;
 mod schema;
 #[cfg(feature = "test-cluster")]
@@ -35,12 +37,16 @@ pub use connection::{ConnectionSpec, PASSWORD_ENV};
 pub use copy::{copy_sqlite_store, CopySummary};
 pub use cursor::{advance_cursor, lease_cursor, read_cursor, CursorPosition};
 pub use error::{PgStoreError, Result};
+pub use follow::{events_after, NodeHeads};
 pub use lease::{lease_holder, Acquire, LeaseHolder, OutputLease};
 pub use listener::{CommitListener, Wake};
 pub use lockout::{login_state, record_login, set_user_locked, LoginDecision, LoginPolicy};
 pub use node::{check_node_id, find_node, list_nodes, lock_node, NodeInfo};
 pub use node_writer::{
     verify_key_path, NodeWriter, WriterStats, DEFAULT_EPOCH_EVENTS, EVENTS_CHANNEL,
+};
+pub use query::{
+    node_heads, query_global, GlobalKey, GlobalPage, GlobalQuery, GlobalReader, NodeEvent,
 };
 pub use reconnect::ReconnectPolicy;
 pub use schema::{check_schema, migrate, schema_version, Migrated, SCHEMA_VERSION};

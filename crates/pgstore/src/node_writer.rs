@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 use ed25519_dalek::SigningKey;
 use netaudit_store::{
-    chain_value, derive, encode_event, evolve, genesis, AppendEvent, Checkpoint, KeyFile, KeyState,
-    SecretKey, VerifyKey,
+    chain_value, decode_event, derive, encode_event, evolve, genesis, AppendEvent, Checkpoint,
+    KeyFile, KeyState, PreparedBatch, SecretKey, VerifyKey,
 };
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::Client;
@@ -27,7 +27,7 @@ use crate::checkpoints::{insert_checkpoint, insert_checkpoint_raw};
 use crate::connection::ConnectionSpec;
 use crate::copy::now_ns;
 use crate::error::{PgStoreError, Result};
-use crate::event_rows::{copy_statement, write_row, EVENT_TYPES};
+use crate::event_rows::{copy_statement, write_columns, write_row, EVENT_TYPES};
 use crate::node::{find_node, insert_node, lock_node, NodeInfo};
 use crate::reconnect::{is_session_lost, reconnect, ReconnectPolicy};
 use crate::schema::{check_schema, query_error};
@@ -74,6 +74,9 @@ pub struct NodeWriter {
     signing: SigningKey,
     state: ChainHead,
     epoch_limit: u64,
+    /// An epoch with events ends at the first batch after this long
+    /// (`set_epoch_interval`; by count only when unset).
+    epoch_interval_ns: Option<i64>,
     buf: Vec<u8>,
 }
 
@@ -128,6 +131,7 @@ impl NodeWriter {
             signing: keys.signing,
             state,
             epoch_limit: epoch_events.max(1),
+            epoch_interval_ns: None,
             buf: Vec::with_capacity(4096),
         })
     }
@@ -210,6 +214,95 @@ impl NodeWriter {
                 }
             }
         }
+    }
+
+    /// Ends an epoch also by time, as the embedded store does: the first
+    /// batch after `interval` since the epoch began seals it first, in the
+    /// batch's transaction.
+    pub fn set_epoch_interval(&mut self, interval: std::time::Duration) {
+        self.epoch_interval_ns = Some(i64::try_from(interval.as_nanos()).unwrap_or(i64::MAX));
+    }
+
+    /// Appends a prepared batch in one transaction (as [`append_batch`],
+    /// the columns and the chain from the batch's canonical encodings, the
+    /// very bytes the chain covers); returns (first, last) sequence numbers.
+    /// Nothing is kept of a batch that fails: the caller may send it again.
+    ///
+    /// [`append_batch`]: NodeWriter::append_batch
+    pub fn append_prepared(&mut self, batch: &PreparedBatch) -> Result<(u64, u64)> {
+        let mut next = self.state.clone();
+        if batch.is_empty() {
+            return Ok((next.next_seq, next.next_seq - 1));
+        }
+        let target = self.target.clone();
+        let mut sealed = Vec::new();
+        if let Some(interval) = self.epoch_interval_ns {
+            if next.epoch_events > 0 && now_ns().saturating_sub(next.epoch_started_ns) >= interval {
+                sealed.push(seal(&mut next, &self.store_id, &self.signing));
+            }
+        }
+        let first = next.next_seq;
+        if self.client.is_none() {
+            self.open_session()?;
+        }
+        let Some(client) = self.client.as_mut() else {
+            return Err(self.lost("append a batch"));
+        };
+        let mut tx = client
+            .transaction()
+            .map_err(|e| query_error(&target, "begin a batch", &e))?;
+        let sink = tx
+            .copy_in(copy_statement().as_str())
+            .map_err(|e| query_error(&target, "start a batch", &e))?;
+        let mut writer = BinaryCopyInWriter::new(sink, &EVENT_TYPES);
+        for i in 0..batch.len() {
+            let (encoding, params) = batch.encoding(i);
+            let event = decode_event(encoding).map_err(|e| PgStoreError::BadBatch {
+                index: i,
+                detail: e.to_string(),
+            })?;
+            let seq = next.next_seq;
+            let chain = chain_value(&next.key, &next.head, seq, next.epoch, encoding);
+            write_columns(
+                &mut writer,
+                &self.node_id,
+                seq,
+                next.epoch,
+                &event,
+                params,
+                &chain,
+            )
+            .map_err(|e| query_error(&target, "write a batch", &e))?;
+            next.head = chain;
+            next.next_seq += 1;
+            next.epoch_events += 1;
+            if next.epoch_events >= self.epoch_limit {
+                sealed.push(seal(&mut next, &self.store_id, &self.signing));
+            }
+        }
+        writer
+            .finish()
+            .map_err(|e| query_error(&target, "finish a batch", &e))?;
+        for c in &sealed {
+            insert_checkpoint(&mut tx, &target, &self.node_id, c)?;
+        }
+        tx.commit()
+            .map_err(|e| query_error(&target, "commit a batch", &e))?;
+        let last = next.next_seq - 1;
+        self.commit_state(next, !sealed.is_empty())?;
+        Ok((first, last))
+    }
+
+    /// Ends the current epoch now if it has events and its time
+    /// (`set_epoch_interval`) is up: the idle writer's timer.
+    pub fn seal_if_due(&mut self) -> Result<Option<Checkpoint>> {
+        let Some(interval) = self.epoch_interval_ns else {
+            return Ok(None);
+        };
+        if now_ns().saturating_sub(self.state.epoch_started_ns) < interval {
+            return Ok(None);
+        }
+        self.seal_epoch()
     }
 
     /// Ends the current epoch with a checkpoint now (nothing when it has no

@@ -174,6 +174,28 @@ impl PgCluster {
         postgres::Client::connect(&self.url(), postgres::NoTls)
     }
 
+    /// Starts the server again on the same data and port after [`stop`]
+    /// (a database that went away and came back).
+    ///
+    /// [`stop`]: PgCluster::stop
+    pub fn restart(&mut self) -> io::Result<()> {
+        if self.child.is_some() {
+            return Ok(());
+        }
+        let bin = bin_dir()?;
+        let url = url_for(&self.password, self.port);
+        let child = start_server(
+            &bin,
+            self.dir.path(),
+            run_as_user()?,
+            self.port,
+            &self.options,
+            &url,
+        )?;
+        self.child = Some(child);
+        Ok(())
+    }
+
     /// Starts a streaming standby of this cluster: `pg_basebackup -R` into
     /// a new temporary folder, `postgres` on its own loopback port; then
     /// this cluster names it in `synchronous_standby_names`, so that every
