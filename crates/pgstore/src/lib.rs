@@ -26,6 +26,7 @@ mod lockout;
 mod node;
 mod node_writer;
 mod reconnect;
+mod row_value;
 mod schema;
 #[cfg(feature = "test-cluster")]
 pub mod test_cluster;
