@@ -181,11 +181,11 @@ pub enum PgStoreError {
         /// The table (in the schema `netaudit`).
         table: &'static str,
         /// The column.
-        column: String,
+        column: Box<str>,
         /// Which row (`node "n1", sequence 5`).
-        row: String,
+        row: Box<str>,
         /// What is wrong.
-        detail: String,
+        detail: Box<str>,
     },
     /// The embedded store (copy source, key files) failed.
     #[error(transparent)]

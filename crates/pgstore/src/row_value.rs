@@ -37,9 +37,9 @@ impl<'r> RowValues<'r> {
     pub(crate) fn get<T: FromSql<'r>>(&self, idx: usize) -> Result<T> {
         self.row.try_get(idx).map_err(|e| {
             let detail = if std::error::Error::source(&e).is_some_and(|s| s.is::<WasNull>()) {
-                "NULL where the schema requires a value".to_string()
+                "NULL where the schema requires a value".into()
             } else {
-                error_chain(&e)
+                error_chain(&e).into()
             };
             PgStoreError::BadValue {
                 target: self.target.to_string(),
@@ -48,8 +48,8 @@ impl<'r> RowValues<'r> {
                     .row
                     .columns()
                     .get(idx)
-                    .map_or_else(|| format!("#{idx}"), |c| c.name().to_string()),
-                row: self.place.clone(),
+                    .map_or_else(|| format!("#{idx}").into(), |c| c.name().into()),
+                row: self.place.as_str().into(),
                 detail,
             }
         })

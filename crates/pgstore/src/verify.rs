@@ -155,8 +155,8 @@ fn retention_start(tx: &mut Transaction<'_>, target: &str, node: &str) -> Result
         target: target.to_string(),
         table: "nodes",
         column: "first_seq".into(),
-        row: format!("node \"{node}\""),
-        detail: format!("{first} is not a sequence number"),
+        row: format!("node \"{node}\"").into(),
+        detail: format!("{first} is not a sequence number").into(),
     })?;
     Ok((first, covered_through == Some(to_i64(first) - 1)))
 }

@@ -550,7 +550,7 @@ fn a_damaged_row_is_an_error_naming_table_column_and_row_not_a_panic() {
         .expect_err("a NULL received_ns is an error");
     assert!(
         matches!(&err, PgStoreError::BadValue { table: "events", column, row, .. }
-            if column == "received_ns" && row == "node \"n1\", sequence 321"),
+            if &**column == "received_ns" && &**row == "node \"n1\", sequence 321"),
         "{err:?}"
     );
     assert!(
@@ -571,7 +571,7 @@ fn a_damaged_row_is_an_error_naming_table_column_and_row_not_a_panic() {
         .expect_err("an integer severity is an error");
     assert!(
         matches!(&err, PgStoreError::BadValue { table: "events", column, row, .. }
-            if column == "severity" && row == "node \"n1\", sequence 1"),
+            if &**column == "severity" && &**row == "node \"n1\", sequence 1"),
         "{err:?}"
     );
 
@@ -587,7 +587,7 @@ fn a_damaged_row_is_an_error_naming_table_column_and_row_not_a_panic() {
         .expect_err("a NULL checkpoint time is an error");
     assert!(
         matches!(&err, PgStoreError::BadValue { table: "checkpoints", column, row, .. }
-            if column == "time_ns" && row == "node \"n1\", epoch 1"),
+            if &**column == "time_ns" && &**row == "node \"n1\", epoch 1"),
         "{err:?}"
     );
 }
