@@ -5,6 +5,7 @@ use netaudit_store::Checkpoint;
 use postgres::GenericClient;
 
 use crate::error::{PgStoreError, Result};
+use crate::row_value::RowValues;
 use crate::schema::query_error;
 
 /// Stores one checkpoint of `node`.
@@ -57,25 +58,27 @@ pub(crate) fn load_checkpoints(
         .map_err(|e| query_error(target, "read the checkpoints", &e))?;
     rows.iter()
         .map(|r| {
-            let epoch: i64 = r.get(0);
+            let mut values = RowValues::new(r, target, "checkpoints", format!("node \"{node}\""));
+            let epoch: i64 = values.get(0)?;
+            values.set_place(format!("node \"{node}\", epoch {epoch}"));
             let bad = |what: &str| PgStoreError::Query {
                 target: target.to_string(),
                 op: "read the checkpoints",
                 detail: format!("node \"{node}\", checkpoint of epoch {epoch}: {what}"),
             };
-            let bytes = |i: usize| -> &[u8] { r.get(i) };
+            let bytes = |i: usize| -> Result<&[u8]> { values.get(i) };
             Ok(Checkpoint {
                 epoch: u64::try_from(epoch).map_err(|_| bad("negative epoch"))?,
-                last_seq: u64::try_from(r.get::<_, i64>(1))
+                last_seq: u64::try_from(values.get::<i64>(1)?)
                     .map_err(|_| bad("negative sequence"))?,
-                chain: bytes(2)
+                chain: bytes(2)?
                     .try_into()
                     .map_err(|_| bad("chain is not 32 bytes"))?,
-                time_ns: r.get(3),
-                mac: bytes(4)
+                time_ns: values.get(3)?,
+                mac: bytes(4)?
                     .try_into()
                     .map_err(|_| bad("MAC is not 32 bytes"))?,
-                signature: bytes(5)
+                signature: bytes(5)?
                     .try_into()
                     .map_err(|_| bad("signature is not 64 bytes"))?,
             })

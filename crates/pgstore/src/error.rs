@@ -186,6 +186,21 @@ pub enum PgStoreError {
         /// The key as given (it names events, not secrets).
         key: String,
     },
+    /// A column of a fetched row is NULL or of another type than the
+    /// schema gives it (a table altered by hand).
+    #[error("database {target}: table {table}, column {column}, {row}: {detail}")]
+    BadValue {
+        /// `host:port,.../dbname as user`.
+        target: String,
+        /// The table (in the schema `netaudit`).
+        table: &'static str,
+        /// The column.
+        column: Box<str>,
+        /// Which row (`node "n1", sequence 5`).
+        row: Box<str>,
+        /// What is wrong.
+        detail: Box<str>,
+    },
     /// The embedded store (copy source, key files) failed.
     #[error(transparent)]
     Store(#[from] netaudit_store::StoreError),

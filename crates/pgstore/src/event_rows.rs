@@ -10,6 +10,7 @@ use postgres::types::{ToSql, Type};
 use postgres::Row;
 
 use crate::error::{PgStoreError, Result};
+use crate::row_value::RowValues;
 
 /// The columns, in the order of COPY and SELECT.
 pub(crate) const EVENT_COLUMNS: &str = "node_id, seq, epoch, received_ns, ts, time_ns, severity, \
@@ -126,22 +127,27 @@ pub(crate) fn write_columns(
 
 /// Reads a row selected with [`EVENT_COLUMNS`]; a value the schema allows
 /// but an event cannot hold (a hand-edited row) is an error naming the node
-/// and the sequence number. An event that keeps its parameters in its raw
-/// bytes comes back with them unparsed, as `Reader::scan` gives them.
+/// and the sequence number, and a NULL or a value of another type (an
+/// altered table) one naming the column too. An event that keeps its
+/// parameters in its raw bytes comes back with them unparsed, as
+/// `Reader::scan` gives them.
 pub(crate) fn read_row(row: &Row, target: &str) -> Result<StoredEvent> {
-    let node: String = row.get(0);
-    let seq: i64 = row.get(1);
+    let mut values = RowValues::new(row, target, "events", "an event row".into());
+    let node: String = values.get(0)?;
+    values.set_place(format!("node \"{node}\""));
+    let seq: i64 = values.get(1)?;
+    values.set_place(format!("node \"{node}\", sequence {seq}"));
     let bad = |detail: String| PgStoreError::BadRow {
         target: target.to_string(),
         node: node.clone(),
         seq,
         detail,
     };
-    let text = |i: usize| -> Option<CompactString> {
-        row.get::<_, Option<&str>>(i).map(CompactString::new)
+    let text = |i: usize| -> Result<Option<CompactString>> {
+        Ok(values.get::<Option<&str>>(i)?.map(CompactString::new))
     };
-    let severity = row
-        .get::<_, Option<i16>>(6)
+    let severity = values
+        .get::<Option<i16>>(6)?
         .map(|s| {
             u8::try_from(s)
                 .ok()
@@ -149,8 +155,8 @@ pub(crate) fn read_row(row: &Row, target: &str) -> Result<StoredEvent> {
                 .ok_or_else(|| bad(format!("severity {s} out of range")))
         })
         .transpose()?;
-    let facility = row
-        .get::<_, Option<i16>>(7)
+    let facility = values
+        .get::<Option<i16>>(7)?
         .map(|f| {
             u8::try_from(f)
                 .ok()
@@ -158,36 +164,37 @@ pub(crate) fn read_row(row: &Row, target: &str) -> Result<StoredEvent> {
                 .ok_or_else(|| bad(format!("facility {f} out of range")))
         })
         .transpose()?;
-    let (params, params_in_raw) = match row.get::<_, Option<&str>>(16) {
+    let (params, params_in_raw) = match values.get::<Option<&str>>(16)? {
         None => (Vec::new(), false),
         Some(t) => params_from_column(t).map_err(|e| bad(format!("params is not JSON: {e}")))?,
     };
-    let chain: &[u8] = row.get(20);
+    let chain: &[u8] = values.get(20)?;
     let chain: [u8; 32] = chain
         .try_into()
         .map_err(|_| bad("chain value is not 32 bytes".into()))?;
+    let epoch: i64 = values.get(2)?;
     let event = Event {
-        received_ns: row.get(3),
-        time_ns: row.get(5),
-        host: text(10),
-        app: text(12),
-        pid: text(13),
+        received_ns: values.get(3)?,
+        time_ns: values.get(5)?,
+        host: text(10)?,
+        app: text(12)?,
+        pid: text(13)?,
         facility,
         severity,
-        code: text(8),
-        user: text(9),
-        client_addr: text(14),
-        device: text(11),
-        operation: text(15),
+        code: text(8)?,
+        user: text(9)?,
+        client_addr: text(14)?,
+        device: text(11)?,
+        operation: text(15)?,
         params,
-        message: text(17),
-        raw: row.get::<_, Vec<u8>>(19),
-        parse_error: text(18),
+        message: text(17)?,
+        raw: values.get::<Vec<u8>>(19)?,
+        parse_error: text(18)?,
     };
     Ok(StoredEvent {
         seq: u64::try_from(seq).map_err(|_| bad("negative sequence number".into()))?,
-        epoch: u64::try_from(row.get::<_, i64>(2)).map_err(|_| bad("negative epoch".into()))?,
-        ts: row.get(4),
+        epoch: u64::try_from(epoch).map_err(|_| bad("negative epoch".into()))?,
+        ts: values.get(4)?,
         chain,
         event,
         params_in_raw,

@@ -28,6 +28,7 @@ mod node;
 mod node_writer;
 mod query;
 mod reconnect;
+mod row_value;
 mod schema;
 #[cfg(feature = "test-cluster")]
 pub mod test_cluster;

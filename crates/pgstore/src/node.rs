@@ -8,6 +8,7 @@ use postgres::{Client, GenericClient};
 use sha2::{Digest, Sha256};
 
 use crate::error::{PgStoreError, Result};
+use crate::row_value::RowValues;
 use crate::schema::query_error;
 
 /// One row of `netaudit.nodes`.
@@ -129,14 +130,16 @@ pub(crate) fn insert_node(
 }
 
 fn node_from_row(r: &postgres::Row, target: &str) -> Result<NodeInfo> {
-    let node_id: String = r.get(0);
+    let mut values = RowValues::new(r, target, "nodes", "a node row".into());
+    let node_id: String = values.get(0)?;
+    values.set_place(format!("node \"{node_id}\""));
     let bad = |what: &str| PgStoreError::Query {
         target: target.to_string(),
         op: "read the node",
         detail: format!("node \"{node_id}\": {what}"),
     };
-    let store_id: &[u8] = r.get(1);
-    let public_key: &[u8] = r.get(2);
+    let store_id: &[u8] = values.get(1)?;
+    let public_key: &[u8] = values.get(2)?;
     Ok(NodeInfo {
         store_id: store_id
             .try_into()
@@ -144,8 +147,8 @@ fn node_from_row(r: &postgres::Row, target: &str) -> Result<NodeInfo> {
         public_key: public_key
             .try_into()
             .map_err(|_| bad("public key is not 32 bytes"))?,
-        created_ns: r.get(3),
-        copied_from: r.get(4),
+        created_ns: values.get(3)?,
+        copied_from: values.get(4)?,
         node_id,
     })
 }

@@ -30,6 +30,7 @@ use crate::error::{PgStoreError, Result};
 use crate::event_rows::{copy_statement, write_columns, write_row, EVENT_TYPES};
 use crate::node::{find_node, insert_node, lock_node, NodeInfo};
 use crate::reconnect::{is_session_lost, reconnect, ReconnectPolicy};
+use crate::row_value::RowValues;
 use crate::schema::{check_schema, query_error};
 
 /// The LISTEN/NOTIFY channel a node notifies in each batch's transaction
@@ -644,22 +645,34 @@ fn resume_node(
     let (last_seq, head) = match &last_event {
         None => (0, genesis(&node.store_id)),
         Some(r) => {
-            let chain: &[u8] = r.get(1);
+            let mut values =
+                RowValues::new(r, target, "events", format!("node \"{}\"", node.node_id));
+            let seq: i64 = values.get(0)?;
+            values.set_place(format!("node \"{}\", sequence {seq}", node.node_id));
+            let chain: &[u8] = values.get(1)?;
             let chain: [u8; 32] = chain.try_into().map_err(|_| PgStoreError::BadRow {
                 target: target.to_string(),
                 node: node.node_id.clone(),
-                seq: r.get(0),
+                seq,
                 detail: "chain value is not 32 bytes".into(),
             })?;
-            (u64::try_from(r.get::<_, i64>(0)).unwrap_or(0), chain)
+            (u64::try_from(seq).unwrap_or(0), chain)
         }
     };
     let (epoch, sealed_through) = match &last_checkpoint {
         None => (0, 0),
-        Some(r) => (
-            u64::try_from(r.get::<_, i64>(0)).unwrap_or(0) + 1,
-            u64::try_from(r.get::<_, i64>(1)).unwrap_or(0),
-        ),
+        Some(r) => {
+            let values = RowValues::new(
+                r,
+                target,
+                "checkpoints",
+                format!("node \"{}\"", node.node_id),
+            );
+            (
+                u64::try_from(values.get::<i64>(0)?).unwrap_or(0) + 1,
+                u64::try_from(values.get::<i64>(1)?).unwrap_or(0),
+            )
+        }
     };
     if keys.epoch > epoch {
         return Err(key_error(format!(

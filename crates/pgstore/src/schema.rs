@@ -7,7 +7,9 @@
 //! `version` (one row), `nodes` (one chain each), `events` (one row per
 //! event, key `(node_id, seq)`), `checkpoints` (key `(node_id, epoch)`);
 //! `output_leases`, `output_cursors` (one row per output) and `login_state`
-//! (one row per user) with the function `login_attempt`.
+//! (one row per user) with the function `login_attempt`; `retention` (the
+//! retention records of a chain copied from an embedded store, whose kept
+//! events start at `nodes.first_seq`).
 
 use postgres::{Client, GenericClient};
 
@@ -132,6 +134,20 @@ BEGIN
     failures := s.failures;
 END
 $fn$;
+"#,
+    // 3: a chain copied from an embedded store after retention: where its
+    // kept events start, and the store's retention records (docs/cluster.md).
+    r#"
+ALTER TABLE netaudit.nodes ADD COLUMN first_seq bigint NOT NULL DEFAULT 1 CHECK (first_seq >= 1);
+CREATE TABLE netaudit.retention (
+    node_id      text NOT NULL REFERENCES netaudit.nodes (node_id),
+    first_seq    bigint NOT NULL CHECK (first_seq >= 1),
+    last_seq     bigint NOT NULL CHECK (last_seq >= first_seq),
+    anchor_epoch bigint NOT NULL CHECK (anchor_epoch >= 0),
+    time_ns      bigint NOT NULL,
+    reason       text NOT NULL,
+    PRIMARY KEY (node_id, first_seq)
+);
 "#,
 ];
 

@@ -6,9 +6,10 @@ use netaudit_store::{BreakKind, ChainWalk, VerifyKey, VerifyReport};
 use postgres::{Client, IsolationLevel, Transaction};
 
 use crate::checkpoints::{load_checkpoints, to_i64};
-use crate::error::Result;
+use crate::error::{PgStoreError, Result};
 use crate::event_rows::{read_row, EVENT_COLUMNS};
 use crate::node::{list_nodes, NodeInfo};
+use crate::row_value::RowValues;
 use crate::schema::query_error;
 
 /// Rows fetched per round trip while walking.
@@ -88,6 +89,8 @@ fn walk_node(
     for c in load_checkpoints(tx, target, &node.node_id)? {
         walk.add_checkpoint(c);
     }
+    let (first_seq, covered) = retention_start(tx, target, &node.node_id)?;
+    walk.start_after_retention(first_seq, covered);
     if !walk.failed() {
         let sql =
             format!("SELECT {EVENT_COLUMNS} FROM netaudit.events WHERE node_id = $1 ORDER BY seq");
@@ -131,4 +134,29 @@ fn walk_node(
     }
     walk.check_end();
     Ok(walk.into_report())
+}
+
+/// Where the node's chain starts (above 1 for a store copied after
+/// retention) and whether its retention records account for the events
+/// before it, as `netaudit verify` checks them on the embedded store.
+fn retention_start(tx: &mut Transaction<'_>, target: &str, node: &str) -> Result<(u64, bool)> {
+    let row = tx
+        .query_one(
+            "SELECT n.first_seq, (SELECT max(r.last_seq) FROM netaudit.retention r \
+                 WHERE r.node_id = n.node_id AND r.last_seq < n.first_seq) \
+             FROM netaudit.nodes n WHERE n.node_id = $1",
+            &[&node],
+        )
+        .map_err(|e| query_error(target, "read where the chain starts", &e))?;
+    let values = RowValues::new(&row, target, "nodes", format!("node \"{node}\""));
+    let first: i64 = values.get(0)?;
+    let covered_through: Option<i64> = values.get(1)?;
+    let first = u64::try_from(first).map_err(|_| PgStoreError::BadValue {
+        target: target.to_string(),
+        table: "nodes",
+        column: "first_seq".into(),
+        row: format!("node \"{node}\"").into(),
+        detail: format!("{first} is not a sequence number").into(),
+    })?;
+    Ok((first, covered_through == Some(to_i64(first) - 1)))
 }

@@ -10,7 +10,8 @@ use netaudit_pgstore::{
     GlobalQuery, NodeOutcome, NodeWriter, PgStoreError, SCHEMA_VERSION,
 };
 use netaudit_store::{
-    read_local_verify_key, BreakKind, PreparedBatch, Store, StoreConfig, VerifyKey, VerifyReport,
+    read_local_verify_key, ArchiveFormat, BreakKind, PreparedBatch, RetentionPolicy, Store,
+    StoreConfig, VerifyKey, VerifyReport,
 };
 use netaudit_syslog::RawBackedEvent;
 
@@ -543,5 +544,134 @@ fn tls_to_the_database_checks_the_server_certificate() {
     assert!(
         text.contains("TLS handshake failed") && !text.contains(pg.password()),
         "{text}"
+    );
+}
+
+/// `sqlite_store`, then retention keeps about the newest 1,500 events: the
+/// first partitions are dropped and the chain starts at a retention anchor.
+fn sqlite_store_after_retention(dir: &Path, count: u64) -> (StoreConfig, u64) {
+    let config = sqlite_store(dir, count);
+    let store = Store::open(config.clone()).unwrap();
+    store.index_sealed().unwrap();
+    let report = store
+        .apply_retention(
+            &RetentionPolicy {
+                max_age: None,
+                max_events: Some(1_500),
+                archive_to: None,
+                archive_format: ArchiveFormat::JsonLines,
+            },
+            10,
+        )
+        .unwrap();
+    store.close().unwrap();
+    let first = report.first_kept_seq.expect("retention dropped partitions");
+    assert!(first > 1, "{report:?}");
+    (config, first)
+}
+
+#[test]
+fn a_store_cut_by_retention_is_copied_with_its_anchor_and_verifies_as_on_sqlite() {
+    let pg = PgCluster::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (config, first) = sqlite_store_after_retention(dir.path(), 3_000);
+    let key = read_local_verify_key(&config).unwrap();
+    let on_sqlite = netaudit_store::verify(&config.path, &key, None).unwrap();
+    assert!(on_sqlite.ok(), "{on_sqlite:?}");
+    assert_eq!(on_sqlite.removed_by_retention, Some((1, first - 1)));
+
+    let (spec, mut client) = connect(&pg);
+    migrate(&mut client, spec.target()).unwrap();
+    let summary =
+        copy_sqlite_store(&config.path, &mut client, spec.target(), "cut", |_, _| {}).unwrap();
+    assert_eq!(
+        (summary.first_seq, summary.last_seq, summary.events),
+        (first, 3_000, 3_000 - first + 1)
+    );
+
+    let found = verify_nodes(&mut client, spec.target(), std::slice::from_ref(&key), None).unwrap();
+    let report = walked(&found[0].outcome);
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.removed_by_retention, on_sqlite.removed_by_retention);
+    assert_eq!(report.events_verified, on_sqlite.events_verified);
+    assert_eq!(report.checkpoints_verified, on_sqlite.checkpoints_verified);
+    assert_eq!(report.sealed_through, on_sqlite.sealed_through);
+    assert_eq!(report.unsealed, on_sqlite.unsealed);
+
+    // Without the retention record the missing events are a break, as on SQLite.
+    let mut admin = pg.client().unwrap();
+    admin
+        .execute("DELETE FROM netaudit.retention WHERE node_id = 'cut'", &[])
+        .unwrap();
+    let found = verify_nodes(&mut client, spec.target(), std::slice::from_ref(&key), None).unwrap();
+    let failure = walked(&found[0].outcome).failure.clone().unwrap();
+    assert_eq!(
+        (failure.seq, failure.kind),
+        (1, BreakKind::Truncated),
+        "{failure:?}"
+    );
+}
+
+#[test]
+fn a_damaged_row_is_an_error_naming_table_column_and_row_not_a_panic() {
+    let pg = PgCluster::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = sqlite_store(dir.path(), 600);
+    let key = read_local_verify_key(&config).unwrap();
+    let (spec, mut client) = connect(&pg);
+    migrate(&mut client, spec.target()).unwrap();
+    copy_sqlite_store(&config.path, &mut client, spec.target(), "n1", |_, _| {}).unwrap();
+    let mut admin = pg.client().unwrap();
+
+    // A NOT NULL column altered to allow NULL, and set NULL.
+    admin
+        .batch_execute(
+            "ALTER TABLE netaudit.events ALTER COLUMN received_ns DROP NOT NULL;
+             UPDATE netaudit.events SET received_ns = NULL WHERE node_id = 'n1' AND seq = 321;",
+        )
+        .unwrap();
+    let err = verify_nodes(&mut client, spec.target(), std::slice::from_ref(&key), None)
+        .expect_err("a NULL received_ns is an error");
+    assert!(
+        matches!(&err, PgStoreError::BadValue { table: "events", column, row, .. }
+            if &**column == "received_ns" && &**row == "node \"n1\", sequence 321"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().ends_with(
+            "table events, column received_ns, node \"n1\", sequence 321: NULL where the schema requires a value"
+        ),
+        "{err}"
+    );
+
+    // A column of another type than the schema's.
+    admin
+        .batch_execute(
+            "UPDATE netaudit.events SET received_ns = 1 WHERE node_id = 'n1' AND seq = 321;
+             ALTER TABLE netaudit.events ALTER COLUMN severity TYPE integer;",
+        )
+        .unwrap();
+    let err = verify_nodes(&mut client, spec.target(), std::slice::from_ref(&key), None)
+        .expect_err("an integer severity is an error");
+    assert!(
+        matches!(&err, PgStoreError::BadValue { table: "events", column, row, .. }
+            if &**column == "severity" && &**row == "node \"n1\", sequence 1"),
+        "{err:?}"
+    );
+
+    // A checkpoint's NULL.
+    admin
+        .batch_execute(
+            "ALTER TABLE netaudit.events ALTER COLUMN severity TYPE smallint;
+             ALTER TABLE netaudit.checkpoints ALTER COLUMN time_ns DROP NOT NULL;
+             UPDATE netaudit.checkpoints SET time_ns = NULL WHERE node_id = 'n1' AND epoch = 1;",
+        )
+        .unwrap();
+    let err = verify_nodes(&mut client, spec.target(), &[key], None)
+        .expect_err("a NULL checkpoint time is an error");
+    assert!(
+        matches!(&err, PgStoreError::BadValue { table: "checkpoints", column, row, .. }
+            if &**column == "time_ns" && &**row == "node \"n1\", epoch 1"),
+        "{err:?}"
     );
 }

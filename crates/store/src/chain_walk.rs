@@ -52,6 +52,58 @@ impl ChainWalk {
         self.checkpoints.entry(c.epoch).or_insert(c);
     }
 
+    /// Starts the walk at `first`, the first kept event of a chain whose
+    /// events `1..first` retention removed, after the checkpoints are
+    /// added: the checkpoint ending at `first - 1` (the retention anchor,
+    /// its MAC under the key derived from the verify key and its signature)
+    /// anchors the rest, and `retention_covers` says whether a retention
+    /// record accounts for the removed events. Without both, the walk fails
+    /// (`Truncated` at 1, or `Checkpoint` at `first`). Nothing to do when
+    /// `first` is 1 or a break was already found.
+    pub fn start_after_retention(&mut self, first: u64, retention_covers: bool) {
+        if first <= 1 || self.report.failure.is_some() {
+            return;
+        }
+        let anchor = self
+            .checkpoints
+            .values()
+            .find(|c| c.last_seq + 1 == first)
+            .cloned();
+        match anchor {
+            Some(a) if retention_covers => {
+                let key = chain::derive(&self.key, self.epoch, a.epoch);
+                if !a.mac_ok(&self.store_id, &key) || !a.signature_ok(&self.store_id, &self.public)
+                {
+                    self.fail(
+                        first,
+                        BreakKind::Checkpoint,
+                        format!(
+                            "the retention anchor (checkpoint of epoch {}) does not verify",
+                            a.epoch
+                        ),
+                    );
+                } else {
+                    self.report.removed_by_retention = Some((1, first - 1));
+                    self.epoch = a.epoch + 1;
+                    self.key = evolve(&key, self.epoch);
+                    self.prev = a.chain;
+                    self.expected = first;
+                    self.epoch_first_seq = first;
+                    self.report.sealed_through = a.last_seq;
+                    self.checkpoints.retain(|e, _| *e > a.epoch);
+                }
+            }
+            _ => self.fail(
+                1,
+                BreakKind::Truncated,
+                format!(
+                    "events 1..={} are missing and no retention record accounts for them",
+                    first - 1
+                ),
+            ),
+        }
+    }
+
     /// Records a break found outside the walk (the first one is kept).
     pub fn fail_at(&mut self, seq: u64, kind: BreakKind, detail: String) {
         self.fail(seq, kind, detail);

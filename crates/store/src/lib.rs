@@ -44,6 +44,7 @@ mod summary;
 mod verify;
 mod verify_report;
 mod writer;
+mod writer_lock;
 
 pub use append_event::AppendEvent;
 pub use archive::{archive_file_name, read_archive_events, verify_archive, ArchiveReport};
@@ -72,3 +73,4 @@ pub use store::Store;
 pub use summary::EventSummary;
 pub use verify::{verify, verify_after};
 pub use verify_report::{Break, BreakKind, VerifiedThrough, VerifyReport};
+pub use writer_lock::WriterLock;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::chain::{self, evolve, KeyFile, VerifyKey};
+use crate::chain::{self, KeyFile, VerifyKey};
 use crate::chain_walk::ChainWalk;
 use crate::checkpoint_copies;
 use crate::error::{KeyProblem, Result, StoreError};
@@ -69,11 +69,6 @@ pub fn verify_after(
     // (under a key derived from the verify key) anchors the rest.
     let first = parts.first().map_or(1, |p| p.first_seq);
     if first > 1 && walk.report.failure.is_none() {
-        let anchor = walk
-            .checkpoints
-            .values()
-            .find(|c| c.last_seq + 1 == first)
-            .cloned();
         let covered = reader
             .retention_log()?
             .iter()
@@ -81,39 +76,7 @@ pub fn verify_after(
             .map(|r| r.last_seq)
             .max()
             == Some(first - 1);
-        match anchor {
-            Some(a) if covered => {
-                let key = chain::derive(&verify_key.epoch0_key, 0, a.epoch);
-                if !a.mac_ok(&store_id, &key) || !a.signature_ok(&store_id, &verify_key.public_key)
-                {
-                    walk.fail(
-                        first,
-                        BreakKind::Checkpoint,
-                        format!(
-                            "the retention anchor (checkpoint of epoch {}) does not verify",
-                            a.epoch
-                        ),
-                    );
-                } else {
-                    walk.report.removed_by_retention = Some((1, first - 1));
-                    walk.epoch = a.epoch + 1;
-                    walk.key = evolve(&key, walk.epoch);
-                    walk.prev = a.chain;
-                    walk.expected = first;
-                    walk.epoch_first_seq = first;
-                    walk.report.sealed_through = a.last_seq;
-                    walk.checkpoints.retain(|e, _| *e > a.epoch);
-                }
-            }
-            _ => walk.fail(
-                1,
-                BreakKind::Truncated,
-                format!(
-                    "events 1..={} are missing and no retention record accounts for them",
-                    first - 1
-                ),
-            ),
-        }
+        walk.start_after_retention(first, covered);
     }
     let mut scan_from = 0;
     if let Some(a) = after.filter(|a| a.last_seq >= walk.expected && walk.report.failure.is_none())

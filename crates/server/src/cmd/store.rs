@@ -48,6 +48,7 @@ struct MigrateArgs {
 #[command(after_help = CONNECTION_HELP)]
 struct CopyArgs {
     /// The embedded store: `sqlite:PATH` (its catalog, e.g. sqlite:./data/netaudit.db).
+    /// The copy takes the store's writer lock: it is refused while `serve` runs on it.
     #[arg(long, value_name = "sqlite:PATH")]
     from: String,
     /// The PostgreSQL database (libpq URL or key=value string; see `store migrate --help`).
@@ -129,8 +130,9 @@ fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     let secs = summary.elapsed.as_secs_f64().max(1e-9);
     println!(
-        "copied {} events (1..{}) and {} checkpoints from {} into node \"{}\" of {} in {:.1} s ({:.0} events/s)",
+        "copied {} events ({}..{}) and {} checkpoints from {} into node \"{}\" of {} in {:.1} s ({:.0} events/s)",
         summary.events,
+        summary.first_seq,
         summary.last_seq,
         summary.checkpoints,
         path.display(),

@@ -53,13 +53,13 @@ fn store_copy_then_verify_per_node_and_tampering() {
     let out = netaudit(&["store", "migrate", "--to", &url], Some(pg.password()));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("migrated from version 0 to 2"),
+        text(&out.stdout).contains("migrated from version 0 to 3"),
         "{}",
         text(&out.stdout)
     );
     let out = netaudit(&["store", "migrate", "--to", &url], Some(pg.password()));
     assert!(
-        text(&out.stdout).contains("schema version 2 is current"),
+        text(&out.stdout).contains("schema version 3 is current"),
         "{}",
         text(&out.stdout)
     );
@@ -185,7 +185,7 @@ fn store_commands_refuse_bad_input_without_showing_the_password() {
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(
             stderr.contains(&format!(
-                "database 127.0.0.1:{}/postgres as netaudit: netaudit schema version 99 is newer than this netaudit supports (2)",
+                "database 127.0.0.1:{}/postgres as netaudit: netaudit schema version 99 is newer than this netaudit supports (3)",
                 pg.port()
             )),
             "{stderr}"
@@ -202,4 +202,51 @@ fn store_commands_refuse_bad_input_without_showing_the_password() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn store_copy_refuses_a_store_serve_is_writing_and_copies_it_once_stopped() {
+    let pg = PgCluster::start().unwrap();
+    let url = pg.url_without_password();
+    let out = netaudit(&["store", "migrate", "--to", &url], Some(pg.password()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::support::free_tcp_port();
+    let config = crate::support::config_text(dir.path(), port, "");
+    let mut serve = crate::support::Netaudit::start(dir.path(), &config);
+    let db = serve.db.to_str().unwrap().to_string();
+    let from = format!("sqlite:{db}");
+    let copy = || {
+        netaudit(
+            &[
+                "store", "copy", "--from", &from, "--to", &url, "--node", "live",
+            ],
+            Some(pg.password()),
+        )
+    };
+
+    let out = copy();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{db}: the store is in use by another netaudit process (lock held)"
+        )),
+        "{stderr}"
+    );
+    // Nothing of the refused copy is in the database.
+    let nodes: i64 = pg
+        .client()
+        .unwrap()
+        .query_one("SELECT count(*) FROM netaudit.nodes", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(nodes, 0);
+
+    assert!(serve.stop().success(), "{}", serve.log());
+    let out = copy();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("into node \"live\""), "{stdout}");
 }
