@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::netconf::collector::open_session;
+use crate::netconf::collector::{open_session, Transport};
 use crate::netconf::ssh::Attempt;
 
 #[derive(Debug, clap::Args)]
@@ -76,7 +76,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             device.mode
         );
         let attempt = Attempt::new();
-        let mut session = match open_session(device, &attempt, None).await {
+        let mut session = match open_session(device, &attempt, Transport::Dial, None).await {
             Ok(session) => session,
             Err(err) => {
                 if let Some(fingerprint) = attempt.fingerprint() {

@@ -18,6 +18,7 @@
 //! store.rs     [store]          pipeline.rs  [pipeline]
 //! listener.rs  [[listener]]     http.rs      [http]
 //! input.rs     [input]          netconf_device.rs  [[input.netconf]]
+//! netconf_callhome.rs  [[input.netconf_callhome]] (device-initiated NETCONF)
 //! api.rs       [api]            log.rs       [log]
 //! integrity.rs [integrity]      duration.rs  "30s", "1h", "7d"
 //! output/      [[output.syslog]], [[output.file]], [[output.radius]]
@@ -36,6 +37,7 @@ pub(crate) mod integrity;
 pub(crate) mod listener;
 mod locate;
 pub(crate) mod log;
+pub(crate) mod netconf_callhome;
 pub(crate) mod netconf_device;
 pub(crate) mod output;
 pub(crate) mod pipeline;
@@ -284,6 +286,16 @@ impl Config {
                 d.user,
                 d.peer(),
                 d.mode
+            ));
+        }
+        for c in &self.input.netconf_callhome {
+            let devices: Vec<&str> = c.devices.iter().map(|d| d.session.name.as_str()).collect();
+            out.push_str(&format!(
+                "input.netconf_callhome {}: {} on {} for {}\n",
+                c.name,
+                c.protocol.as_str(),
+                c.address,
+                devices.join(", ")
             ));
         }
         out.push_str(&format!(
