@@ -46,6 +46,23 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Command::Test(test) = args.command;
     let config = Config::load(&test.config)?;
     let Some(device) = config.input.netconf.iter().find(|d| d.name == test.device) else {
+        // A call-home device connects to netaudit: there is nothing to dial.
+        if let Some(listener) = config
+            .input
+            .netconf_callhome
+            .iter()
+            .find(|l| l.devices.iter().any(|d| d.session.name == test.device))
+        {
+            anyhow::bail!(
+                "{}: {:?} is a device of [[input.netconf_callhome]] {:?}: it connects to netaudit \
+                 (on {}), so there is nothing to test from here; its sessions are in \
+                 GET /api/v1/inputs/netconf and /metrics of the running server",
+                test.config.display(),
+                test.device,
+                listener.name,
+                listener.address
+            );
+        }
         let names: Vec<&str> = config
             .input
             .netconf

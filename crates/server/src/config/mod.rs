@@ -498,6 +498,7 @@ mod tests {
         assert_eq!(config.output.syslog.len(), 1);
         assert_eq!(config.output.file.len(), 1);
         assert!(config.input.netconf.is_empty());
+        assert!(config.input.netconf_callhome.is_empty());
         // The commented-out TLS tables are valid too once uncommented.
         let uncommented: String = text
             .lines()
@@ -513,6 +514,12 @@ mod tests {
         assert_eq!(config.output.syslog.len(), 3);
         assert_eq!(config.input.netconf.len(), 1);
         assert_eq!(config.input.netconf[0].port, 830);
+        let callhome = &config.input.netconf_callhome;
+        assert_eq!(callhome.len(), 1);
+        assert_eq!(callhome[0].address.port(), 4334);
+        assert_eq!(callhome[0].max_pending, 16);
+        assert_eq!(callhome[0].devices[0].device_id, "r2");
+        assert!(callhome[0].devices[0].secret_file.is_some());
         assert!(config.store.key_path.is_some() && config.store.retention_max_events.is_some());
         let policy = config.policies.iter().find(|p| !p.builtin).unwrap();
         let kinds: Vec<&str> = policy.actions.iter().map(ActionConfig::kind).collect();

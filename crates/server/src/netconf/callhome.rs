@@ -194,6 +194,8 @@ async fn connection(
             let _ = entry.tx.send(accepted).await;
         }
         Err(refusal) => {
+            // The slot is free before the refusal is told.
+            drop(permit);
             shared.status.refused.fetch_add(1, Relaxed);
             let peer = peer.to_string();
             match refusal.device {

@@ -271,13 +271,46 @@ fn rfc8071_devices_are_named_by_their_host_key() {
     .unwrap();
     let port = free_tcp_port();
     let tables = format!(
-        "[[input.netconf_callhome]]\nname = \"callhome\"\naddress = \"127.0.0.1:{port}\"\nprotocol = \"rfc8071\"\n\n\
+        "[[input.netconf_callhome]]\nname = \"callhome\"\naddress = \"127.0.0.1:{port}\"\nprotocol = \"rfc8071\"\nmax_pending = 1\n\n\
          [[input.netconf_callhome.device]]\nname = \"r3\"\nuser = \"root\"\nprivate_key = \"{key}\"\nhost_key = \"{host_key}\"\n",
         key = sshd.client_key.display(),
         host_key = host_key(&sshd_dir),
     );
     let config = write_config(dir.path(), &tables);
+    let (ok, out) = netaudit(&[
+        "netconf",
+        "test",
+        "-c",
+        config.to_str().unwrap(),
+        "--device",
+        "r3",
+    ]);
+    assert!(
+        !ok && out.contains("[[input.netconf_callhome]] \"callhome\""),
+        "{out}"
+    );
     let server = Netaudit::start_with(dir.path(), &config);
+
+    // max_pending = 1: while one connection is being identified, another
+    // is closed at once.
+    let silent = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut second = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    second
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    // Closed without a byte (netaudit's SSH banner goes only to the first).
+    assert_eq!(std::io::Read::read(&mut second, &mut buf).unwrap(), 0);
+    server.wait_metric(
+        "netaudit_netconf_callhome_connections_total{listener=\"callhome\",result=\"over-limit\"}",
+        1,
+        std::time::Duration::from_secs(30),
+    );
+    drop(silent);
+    wait_stored(&server, "the silent connection refused", |events| {
+        !failures(events, "-", "ssh-handshake").is_empty()
+    });
+
     let mut unknown = connect(
         port,
         &[
