@@ -30,6 +30,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::callhome_device::{self, Accepted};
 use super::collector::DeviceCollector;
@@ -132,9 +133,12 @@ async fn accept_loop(
     pending: Arc<Semaphore>,
     cancel: CancellationToken,
 ) {
+    // The connections' tasks hold senders of the pipeline: the listener
+    // stops only once they have.
+    let connections = TaskTracker::new();
     loop {
         let accepted = tokio::select! {
-            _ = cancel.cancelled() => return,
+            _ = cancel.cancelled() => break,
             accepted = listener.accept() => accepted,
         };
         let (tcp, peer) = match accepted {
@@ -157,7 +161,7 @@ async fn accept_loop(
             continue;
         };
         let _ = tcp.set_nodelay(true);
-        tokio::spawn(connection(
+        connections.spawn(connection(
             shared.clone(),
             tcp,
             peer,
@@ -165,6 +169,8 @@ async fn accept_loop(
             cancel.clone(),
         ));
     }
+    connections.close();
+    connections.wait().await;
 }
 
 /// Identifies one connection and hands it to its device, or refuses it.
