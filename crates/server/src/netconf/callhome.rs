@@ -423,3 +423,70 @@ async fn expected_key(
         _ => Ok(announced),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::netconf_callhome::RawCallhome;
+
+    const KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBq0lSMVyBfcEyq7NqF1Uq9Ah3m3EAOhXUyb2sBNR5xZ";
+    const OTHER: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGr0ZXN0a2V5dGVzdGtleXRlc3RrZXl0ZXN0a2V5dGVz";
+
+    fn device(extra: &str) -> CallhomeDevice {
+        let text = format!(
+            "name = \"ch\"\naddress = \"127.0.0.1:4334\"\n[[device]]\nname = \"r1\"\nuser = \"audit\"\nprivate_key = \"/k\"\n{extra}"
+        );
+        let raw: RawCallhome = toml::from_str(&text).unwrap();
+        raw.resolve().unwrap().devices.remove(0)
+    }
+
+    fn reason(result: Result<PublicKey, SessionError>) -> String {
+        match result {
+            Err(SessionError::Identity(reason)) => reason,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_trusted_key_is_the_configured_one_or_the_announced_one_under_a_good_hmac() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "s3cret\n").unwrap();
+        let with_secret = format!("secret_file = \"{}\"\n", secret.display());
+        let signed = |key: &str, secret: &[u8]| DeviceConnInfo::with_host_key("r1", key, secret);
+        let key = PublicKey::from_openssh(KEY).unwrap();
+
+        // No secret: the header's HOST-KEY is ignored, the configured key counts.
+        let pinned = device(&format!("host_key = \"{KEY}\"\n"));
+        let got = expected_key(&pinned, &signed(OTHER, b"any")).await.unwrap();
+        assert_eq!(got.key_data(), key.key_data());
+
+        // A secret only: the announced key, once the HMAC verifies (the
+        // file's line end is not part of the secret).
+        let announced = device(&with_secret);
+        let got = expected_key(&announced, &signed(KEY, b"s3cret"))
+            .await
+            .unwrap();
+        assert_eq!(got.key_data(), key.key_data());
+        assert!(reason(expected_key(&announced, &signed(KEY, b"wrong")).await).contains("HMAC"));
+        assert!(
+            reason(expected_key(&announced, &DeviceConnInfo::new("r1")).await)
+                .contains("no HOST-KEY")
+        );
+
+        // Both: the announced key must be the configured one.
+        let both = device(&format!("host_key = \"{KEY}\"\n{with_secret}"));
+        assert!(expected_key(&both, &signed(KEY, b"s3cret")).await.is_ok());
+        assert!(reason(expected_key(&both, &signed(OTHER, b"s3cret")).await)
+            .contains("is not the configured host_key"));
+
+        // An unreadable secret file says which.
+        let missing = device("secret_file = \"/nonexistent/secret\"\n");
+        assert!(
+            reason(expected_key(&missing, &signed(KEY, b"s3cret")).await)
+                .contains("/nonexistent/secret")
+        );
+    }
+}
