@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::netconf_device::{
     duration, HostKeyCheck, NetconfDeviceConfig, RawFilterMatch, StreamMode, StreamSettings,
     DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_RECONNECT_MAX, DEFAULT_RECONNECT_MIN,
+    DEFAULT_REKEY_BYTES, DEFAULT_REKEY_INTERVAL,
 };
 use crate::config::error::ConfigError;
 
@@ -179,6 +180,8 @@ impl RawCallhomeDevice {
             idle_timeout: listener.idle_timeout,
             reconnect_min: DEFAULT_RECONNECT_MIN,
             reconnect_max: DEFAULT_RECONNECT_MAX,
+            rekey_bytes: usize::try_from(DEFAULT_REKEY_BYTES).unwrap_or(usize::MAX),
+            rekey_interval: DEFAULT_REKEY_INTERVAL,
         };
         Ok(CallhomeDevice {
             session,

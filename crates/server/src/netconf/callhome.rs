@@ -38,7 +38,7 @@ use super::error::{SessionError, Stage};
 use super::events::{self, Channel};
 use super::ssh::{Attempt, DeviceHandler, KeyCheck};
 use crate::config::netconf_callhome::{CallhomeConfig, CallhomeDevice, CallhomeProtocol};
-use crate::config::netconf_device::HostKeyCheck;
+use crate::config::netconf_device::{HostKeyCheck, DEFAULT_REKEY_BYTES, DEFAULT_REKEY_INTERVAL};
 use crate::metrics::CallhomeListenerMetrics;
 use crate::pipeline::ingest::Ingest;
 
@@ -340,7 +340,17 @@ where
     let host = peer.ip().to_string();
     tokio::time::timeout(
         config.handshake_timeout,
-        attempt.handshake(stream, check, (&host, peer.port()), config.idle_timeout),
+        attempt.handshake(
+            stream,
+            check,
+            (&host, peer.port()),
+            config.idle_timeout,
+            // RFC 4253's advice, as [[input.netconf]]'s defaults.
+            (
+                usize::try_from(DEFAULT_REKEY_BYTES).unwrap_or(usize::MAX),
+                DEFAULT_REKEY_INTERVAL,
+            ),
+        ),
     )
     .await
     .unwrap_or(Err(SessionError::Timeout(

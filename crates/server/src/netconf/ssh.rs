@@ -196,6 +196,7 @@ impl Attempt {
                 KeyCheck::Device(device.host_key.clone()),
                 (&device.address, device.port),
                 device.idle_timeout,
+                (device.rekey_bytes, device.rekey_interval),
             )
             .await?;
         self.login(handle, device, key).await
@@ -209,6 +210,7 @@ impl Attempt {
         check: KeyCheck,
         host: (&str, u16),
         idle_timeout: Duration,
+        rekey: (usize, Duration),
     ) -> Result<Handle<DeviceHandler>, SessionError>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -220,6 +222,9 @@ impl Attempt {
             keepalive_max: 3,
             inactivity_timeout: Some(idle_timeout),
             nodelay: true,
+            // Long sessions get new keys (RFC 4253 section 9), counted in
+            // both directions: the device's stream is what grows.
+            limits: russh::Limits::new(rekey.0, rekey.0, rekey.1),
             ..client::Config::default()
         });
         let handler = DeviceHandler {

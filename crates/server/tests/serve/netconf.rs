@@ -45,7 +45,7 @@ pub(crate) fn device(dir: &Path, mode: &str) -> Sshd {
 
 /// A `[[input.netconf]]` table for `sshd`, its host key in a known_hosts
 /// file (the wrong one when `wrong_key`).
-fn table(name: &str, sshd: &Sshd, dir: &Path, wrong_key: bool, extra: &str) -> String {
+pub(crate) fn table(name: &str, sshd: &Sshd, dir: &Path, wrong_key: bool, extra: &str) -> String {
     let known_hosts = dir.join(format!("known_hosts-{name}"));
     let line = if wrong_key {
         &sshd.wrong_known_hosts_line
@@ -78,7 +78,7 @@ pub(crate) fn write_config(dir: &Path, tables: &str) -> PathBuf {
     path
 }
 
-fn start(dir: &Path, tables: &str) -> Netaudit {
+pub(crate) fn start(dir: &Path, tables: &str) -> Netaudit {
     let path = write_config(dir, tables);
     Netaudit::start_with(dir, &path)
 }
