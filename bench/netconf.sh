@@ -13,8 +13,14 @@
 # stored event. Every wait is bounded; sshd, its sessions and the daemon are
 # stopped by PID.
 #
+# With CALLHOME=1 the same session is device-initiated: netaudit listens on
+# `[[input.netconf_callhome]]` and the device
+# (crates/server/tests/support/callhome_device.py) connects, sends the Junos
+# outbound-ssh header and hands its socket to `sshd -i` with the same sshd
+# configuration.
+#
 # usage: bench/netconf.sh [MESSAGES (default 400000, a multiple of 8000)] [RUNS (default 3)]
-# env:   NETAUDIT_BIN (default: a release build), WORK (kept when given), TIMEOUT_SECS
+# env:   NETAUDIT_BIN (default: a release build), WORK (kept when given), TIMEOUT_SECS, CALLHOME
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$(pwd)"
@@ -34,6 +40,8 @@ OWN_WORK=0
 if [ -z "${WORK:-}" ]; then WORK="$(mktemp -d)"; OWN_WORK=1; fi
 DAEMON_PID=""
 SSHD_PID=""
+DEVICE_PID=""
+CALLHOME="${CALLHOME:-0}"
 
 # The PIDs of $1's descendants, children first (sshd's per-connection
 # processes leave its process group).
@@ -62,7 +70,16 @@ stop_daemon() {
   kill -KILL "$DAEMON_PID" 2>/dev/null || true
   DAEMON_PID=""
 }
+stop_device() {
+  [ -n "$DEVICE_PID" ] || return 0
+  local pid
+  for pid in $(descendants "$DEVICE_PID"); do kill -KILL "$pid" 2>/dev/null || true; done
+  kill -KILL "$DEVICE_PID" 2>/dev/null || true
+  wait "$DEVICE_PID" 2>/dev/null || true
+  DEVICE_PID=""
+}
 cleanup() {
+  stop_device
   stop_daemon
   stop_sshd
   if [ "$OWN_WORK" = 1 ]; then rm -rf "$WORK"; fi
@@ -122,7 +139,7 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 
-echo "NETCONF into the store: $MESSAGES events per run, $RUNS runs, $(nproc) CPUs, $(date -u +%FT%TZ)"
+echo "NETCONF into the store$([ "$CALLHOME" = 1 ] && echo " (call-home)"): $MESSAGES events per run, $RUNS runs, $(nproc) CPUs, $(date -u +%FT%TZ)"
 for run in $(seq 1 "$RUNS"); do
   dir="$WORK/run$run"
   rm -rf "$dir"; mkdir -p "$dir"
@@ -142,6 +159,22 @@ console = false
 [builtin_policies]
 enabled = false
 
+EOF
+  if [ "$CALLHOME" = 1 ]; then
+    callhome_port="$(free_port)"
+    cat >> "$dir/netaudit.toml" <<EOF
+[[input.netconf_callhome]]
+name = "callhome"
+address = "127.0.0.1:$callhome_port"
+
+[[input.netconf_callhome.device]]
+name = "bench"
+user = "$(id -un)"
+private_key = "$WORK/sshd/client_key"
+host_key = "$(cut -d' ' -f1,2 "$WORK/sshd/host_key.pub")"
+EOF
+  else
+    cat >> "$dir/netaudit.toml" <<EOF
 [[input.netconf]]
 name = "bench"
 address = "127.0.0.1"
@@ -150,8 +183,20 @@ user = "$(id -un)"
 private_key = "$WORK/sshd/client_key"
 known_hosts = "$WORK/known_hosts"
 EOF
+  fi
   "$NETAUDIT_BIN" serve --config "$dir/netaudit.toml" 2>"$dir/serve.log" &
   DAEMON_PID=$!
+  if [ "$CALLHOME" = 1 ]; then
+    # The HTTP port opens once every listener is bound (a probe of the
+    # call-home port would be a refused connection with its event).
+    for _ in $(seq 1 300); do
+      metric "$http_port" netaudit_stored_events_total >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+    python3 "$REPO/crates/server/tests/support/callhome_device.py" --port "$callhome_port" \
+      --sshd-config "$WORK/sshd/sshd_config" --device-id bench 2>"$dir/device.log" &
+    DEVICE_PID=$!
+  fi
   t0="$(wait_metric "$http_port" netaudit_netconf_events_received_total 1)"
   cpu0="$(cpu_ticks "$DAEMON_PID")"
   # The lines, plus the session's ESTABLISHED event.
@@ -164,4 +209,5 @@ secs = t1 - t0
 print(f"run {run}: {n / secs:,.0f} events/s ({secs:.2f} s), netaudit CPU {(c1 - c0) / hz / n * 1e6:.2f} us/event")
 PY
   stop_daemon
+  stop_device
 done

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::netconf::collector::open_session;
+use crate::netconf::collector::{open_session, Transport};
 use crate::netconf::ssh::Attempt;
 
 #[derive(Debug, clap::Args)]
@@ -46,6 +46,23 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Command::Test(test) = args.command;
     let config = Config::load(&test.config)?;
     let Some(device) = config.input.netconf.iter().find(|d| d.name == test.device) else {
+        // A call-home device connects to netaudit: there is nothing to dial.
+        if let Some(listener) = config
+            .input
+            .netconf_callhome
+            .iter()
+            .find(|l| l.devices.iter().any(|d| d.session.name == test.device))
+        {
+            anyhow::bail!(
+                "{}: {:?} is a device of [[input.netconf_callhome]] {:?}: it connects to netaudit \
+                 (on {}), so there is nothing to test from here; its sessions are in \
+                 GET /api/v1/inputs/netconf and /metrics of the running server",
+                test.config.display(),
+                test.device,
+                listener.name,
+                listener.address
+            );
+        }
         let names: Vec<&str> = config
             .input
             .netconf
@@ -76,7 +93,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             device.mode
         );
         let attempt = Attempt::new();
-        let mut session = match open_session(device, &attempt, None).await {
+        let mut session = match open_session(device, &attempt, Transport::Dial, None).await {
             Ok(session) => session,
             Err(err) => {
                 if let Some(fingerprint) = attempt.fingerprint() {

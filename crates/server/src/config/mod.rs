@@ -19,6 +19,7 @@
 //! store_backend.rs  store.backend, store.connection, store.node (PostgreSQL)
 //! listener.rs  [[listener]]     http.rs      [http]
 //! input.rs     [input]          netconf_device.rs  [[input.netconf]]
+//! netconf_callhome.rs  [[input.netconf_callhome]] (device-initiated NETCONF)
 //! api.rs       [api]            log.rs       [log]
 //! integrity.rs [integrity]      duration.rs  "30s", "1h", "7d"
 //! output/      [[output.syslog]], [[output.file]], [[output.radius]]
@@ -37,6 +38,7 @@ pub(crate) mod integrity;
 pub(crate) mod listener;
 mod locate;
 pub(crate) mod log;
+pub(crate) mod netconf_callhome;
 pub(crate) mod netconf_device;
 pub(crate) mod output;
 pub(crate) mod pipeline;
@@ -305,6 +307,16 @@ impl Config {
                 d.mode
             ));
         }
+        for c in &self.input.netconf_callhome {
+            let devices: Vec<&str> = c.devices.iter().map(|d| d.session.name.as_str()).collect();
+            out.push_str(&format!(
+                "input.netconf_callhome {}: {} on {} for {}\n",
+                c.name,
+                c.protocol.as_str(),
+                c.address,
+                devices.join(", ")
+            ));
+        }
         out.push_str(&format!(
             "http: /health, /metrics and the API on {}{}\n",
             self.http.address,
@@ -505,6 +517,7 @@ mod tests {
         assert_eq!(config.output.syslog.len(), 1);
         assert_eq!(config.output.file.len(), 1);
         assert!(config.input.netconf.is_empty());
+        assert!(config.input.netconf_callhome.is_empty());
         // The commented-out TLS tables are valid too once uncommented.
         let uncommented: String = text
             .lines()
@@ -520,6 +533,12 @@ mod tests {
         assert_eq!(config.output.syslog.len(), 3);
         assert_eq!(config.input.netconf.len(), 1);
         assert_eq!(config.input.netconf[0].port, 830);
+        let callhome = &config.input.netconf_callhome;
+        assert_eq!(callhome.len(), 1);
+        assert_eq!(callhome[0].address.port(), 4334);
+        assert_eq!(callhome[0].max_pending, 16);
+        assert_eq!(callhome[0].devices[0].device_id, "r2");
+        assert!(callhome[0].devices[0].secret_file.is_some());
         assert!(config.store.key_path.is_some() && config.store.retention_max_events.is_some());
         let policy = config.policies.iter().find(|p| !p.builtin).unwrap();
         let kinds: Vec<&str> = policy.actions.iter().map(ActionConfig::kind).collect();

@@ -16,14 +16,14 @@ use crate::config::error::ConfigError;
 
 /// The IANA port of NETCONF over SSH (RFC 6242 section 3).
 pub(crate) const DEFAULT_NETCONF_PORT: u16 = 830;
-const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
-const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
-const DEFAULT_RECONNECT_MIN: Duration = Duration::from_secs(1);
-const DEFAULT_RECONNECT_MAX: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+pub(crate) const DEFAULT_RECONNECT_MIN: Duration = Duration::from_secs(1);
+pub(crate) const DEFAULT_RECONNECT_MAX: Duration = Duration::from_secs(60);
 /// RFC 4253 section 9's advice: new keys after 1 GiB or one hour.
-const DEFAULT_REKEY_BYTES: u64 = 1 << 30;
-const DEFAULT_REKEY_INTERVAL: Duration = Duration::from_secs(3600);
+pub(crate) const DEFAULT_REKEY_BYTES: u64 = 1 << 30;
+pub(crate) const DEFAULT_REKEY_INTERVAL: Duration = Duration::from_secs(3600);
 /// Below this a session would spend more on key exchanges than on data.
 const MIN_REKEY_BYTES: u64 = 64 * 1024;
 /// russh refuses limits above 1 GiB (the counters' nonce bound).
@@ -43,7 +43,7 @@ pub(crate) enum StreamMode {
 /// One alternative of `filter` as written: the fields that must all match.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawFilterMatch {
+pub(crate) struct RawFilterMatch {
     code: Option<String>,
     severity: Option<String>,
     host: Option<String>,
@@ -83,6 +83,11 @@ pub(crate) enum HostKeyCheck {
     /// `learn`, a host the file does not name yet is added to it (trust on
     /// first use), a changed key is still refused.
     KnownHosts { path: PathBuf, learn: bool },
+    /// `[[input.netconf_callhome]]` only: the key the device announces in
+    /// its outbound-ssh header, trusted once the header's HMAC verifies
+    /// under the device's `secret_file` (the call-home listener turns it
+    /// into `Pinned` for that connection).
+    Announced,
 }
 
 /// One `[[input.netconf]]`, checked.
@@ -114,7 +119,11 @@ pub(crate) struct NetconfDeviceConfig {
     pub rekey_interval: Duration,
 }
 
-fn duration(key: &str, value: Option<String>, default: Duration) -> Result<Duration, ConfigError> {
+pub(crate) fn duration(
+    key: &str,
+    value: Option<String>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
     match value {
         None => Ok(default),
         Some(text) => parse_duration(&text).map_err(|message| ConfigError::invalid(key, message)),
@@ -143,6 +152,62 @@ impl RawFilterMatch {
             code: self.code,
             severity,
             host: self.host,
+        })
+    }
+}
+
+/// How the stream is asked for: the keys `[[input.netconf]]` and the
+/// devices of `[[input.netconf_callhome]]` share.
+pub(crate) struct StreamSettings {
+    pub mode: StreamMode,
+    pub stream: Option<String>,
+    pub filter: Option<EventFilter>,
+    pub catch_up: bool,
+}
+
+impl StreamSettings {
+    /// Checks `mode`, `stream`, `filter` and `catch_up` as written.
+    pub(crate) fn resolve(
+        mode: Option<StreamMode>,
+        stream: Option<String>,
+        filter: Option<Vec<RawFilterMatch>>,
+        catch_up: Option<bool>,
+    ) -> Result<StreamSettings, ConfigError> {
+        let mode = mode.unwrap_or_default();
+        let stream = match (mode, stream) {
+            (_, Some(s)) if s.trim().is_empty() => {
+                return Err(ConfigError::invalid("stream", "must not be empty"))
+            }
+            (_, Some(s)) => Some(s),
+            (StreamMode::GetSyslogEvents, None) => Some(DEFAULT_SYSLOG_STREAM.to_string()),
+            (StreamMode::CreateSubscription, None) => None,
+        };
+        let filter = match filter {
+            None => None,
+            Some(raw) => {
+                let alternatives = raw
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, m)| m.resolve(i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some(
+                    EventFilter::new(alternatives)
+                        .map_err(|err| ConfigError::invalid("filter", err.to_string()))?,
+                )
+            }
+        };
+        let catch_up = catch_up.unwrap_or(false);
+        if catch_up && mode != StreamMode::CreateSubscription {
+            return Err(ConfigError::invalid(
+                "catch_up",
+                "needs mode = \"create-subscription\" (get-syslog-events has no start time)",
+            ));
+        }
+        Ok(StreamSettings {
+            mode,
+            stream,
+            filter,
+            catch_up,
         })
     }
 }
@@ -200,36 +265,12 @@ impl RawNetconfDevice {
             }
             (None, Some(path)) => HostKeyCheck::KnownHosts { path, learn },
         };
-        let mode = self.mode.unwrap_or_default();
-        let stream = match (mode, self.stream) {
-            (_, Some(s)) if s.trim().is_empty() => {
-                return Err(ConfigError::invalid("stream", "must not be empty"))
-            }
-            (_, Some(s)) => Some(s),
-            (StreamMode::GetSyslogEvents, None) => Some(DEFAULT_SYSLOG_STREAM.to_string()),
-            (StreamMode::CreateSubscription, None) => None,
-        };
-        let filter = match self.filter {
-            None => None,
-            Some(raw) => {
-                let alternatives = raw
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, m)| m.resolve(i))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Some(
-                    EventFilter::new(alternatives)
-                        .map_err(|err| ConfigError::invalid("filter", err.to_string()))?,
-                )
-            }
-        };
-        let catch_up = self.catch_up.unwrap_or(false);
-        if catch_up && mode != StreamMode::CreateSubscription {
-            return Err(ConfigError::invalid(
-                "catch_up",
-                "needs mode = \"create-subscription\" (get-syslog-events has no start time)",
-            ));
-        }
+        let StreamSettings {
+            mode,
+            stream,
+            filter,
+            catch_up,
+        } = StreamSettings::resolve(self.mode, self.stream, self.filter, self.catch_up)?;
         let reconnect_min = duration("reconnect_min", self.reconnect_min, DEFAULT_RECONNECT_MIN)?;
         let reconnect_max = duration("reconnect_max", self.reconnect_max, DEFAULT_RECONNECT_MAX)?;
         if reconnect_max < reconnect_min {

@@ -21,7 +21,7 @@ use std::time::Duration;
 use crate::commit_signal::CommitSignal;
 use histogram::Histogram;
 pub(crate) use listener::ListenerMetrics;
-pub(crate) use netconf::{NetconfDeviceMetrics, NetconfDeviceStatus};
+pub(crate) use netconf::{CallhomeListenerMetrics, NetconfDeviceMetrics, NetconfDeviceStatus};
 pub(crate) use output::OutputMetrics;
 pub(crate) use policy::PolicyMetrics;
 use radius::{RadiusConsumerMetrics, RadiusMetrics};
@@ -78,6 +78,8 @@ pub(crate) struct Metrics {
     policies: Mutex<BTreeMap<String, Arc<PolicyMetrics>>>,
     /// The status of each `[[input.netconf]]` device.
     netconf: Mutex<BTreeMap<String, Arc<NetconfDeviceMetrics>>>,
+    /// The connection counters of each `[[input.netconf_callhome]]`.
+    callhome: Mutex<BTreeMap<String, Arc<CallhomeListenerMetrics>>>,
     pub started: Option<std::time::Instant>,
 }
 
@@ -118,11 +120,17 @@ impl Metrics {
         map.entry(name.to_owned())
             .or_insert_with(|| {
                 Arc::new(NetconfDeviceMetrics {
-                    peer: peer.to_owned(),
+                    peer: std::sync::Mutex::new(peer.to_owned()),
                     ..NetconfDeviceMetrics::default()
                 })
             })
             .clone()
+    }
+
+    /// The counters of call-home listener `name`, created on first use.
+    pub(crate) fn callhome(&self, name: &str) -> Arc<CallhomeListenerMetrics> {
+        let mut map = self.callhome.lock().unwrap_or_else(PoisonError::into_inner);
+        map.entry(name.to_owned()).or_default().clone()
     }
 
     /// Every NETCONF device's status, by name.
@@ -333,6 +341,10 @@ impl Metrics {
         netconf::render(
             &mut out,
             &self.netconf.lock().unwrap_or_else(PoisonError::into_inner),
+        );
+        netconf::render_callhome(
+            &mut out,
+            &self.callhome.lock().unwrap_or_else(PoisonError::into_inner),
         );
 
         let outputs = self.outputs.lock().unwrap_or_else(PoisonError::into_inner);

@@ -1,6 +1,8 @@
 //! The status of each `[[input.netconf]]` device: connected or not, events
-//! received, the last one's time, reconnects and failures. `/metrics` and
-//! `GET /api/v1/inputs/netconf` show the same values.
+//! received, the last one's time, reconnects and failures (a call-home
+//! device's too). `/metrics` and `GET /api/v1/inputs/netconf` show the same
+//! values. Each `[[input.netconf_callhome]]` listener counts its
+//! connections: handed to a device, refused, closed over `max_pending`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -13,8 +15,9 @@ use super::prometheus;
 /// The counters and state of one device's collector.
 #[derive(Debug, Default)]
 pub(crate) struct NetconfDeviceMetrics {
-    /// `address:port` connected to.
-    pub peer: String,
+    /// `address:port` connected to (a call-home device: the address it
+    /// last connected from).
+    pub peer: Mutex<String>,
     /// 1 while a NETCONF session streams, else 0.
     pub connected: AtomicU64,
     /// Syslog lines received from the device (all sessions).
@@ -65,7 +68,7 @@ impl NetconfDeviceMetrics {
         let last = self.last_event_ns.load(Relaxed);
         NetconfDeviceStatus {
             device: device.to_string(),
-            peer: self.peer.clone(),
+            peer: text(&self.peer).unwrap_or_default(),
             connected: self.connected.load(Relaxed) == 1,
             events_received: self.events_received.load(Relaxed),
             last_event_time: (last > 0)
@@ -144,6 +147,48 @@ pub(crate) fn render(
         prometheus::header(out, name, kind, help);
         for (device, m) in devices {
             prometheus::sample(out, name, &[("device", device.as_str())], value(m));
+        }
+    }
+}
+
+/// The connections of one `[[input.netconf_callhome]]` listener.
+#[derive(Debug, Default)]
+pub(crate) struct CallhomeListenerMetrics {
+    /// Identified and handed to their device's session.
+    pub accepted: AtomicU64,
+    /// Refused: header, device id, HMAC, host key, SSH handshake.
+    pub refused: AtomicU64,
+    /// Closed at once: `max_pending` connections were being identified.
+    pub over_limit: AtomicU64,
+}
+
+/// Appends the call-home listeners' connection counts to `/metrics`.
+pub(crate) fn render_callhome(
+    out: &mut String,
+    listeners: &BTreeMap<String, std::sync::Arc<CallhomeListenerMetrics>>,
+) {
+    if listeners.is_empty() {
+        return;
+    }
+    let name = "netaudit_netconf_callhome_connections_total";
+    prometheus::header(
+        out,
+        name,
+        "counter",
+        "Connections to a [[input.netconf_callhome]] listener, by result (accepted, refused, over-limit).",
+    );
+    for (listener, m) in listeners {
+        for (result, value) in [
+            ("accepted", &m.accepted),
+            ("refused", &m.refused),
+            ("over-limit", &m.over_limit),
+        ] {
+            prometheus::sample(
+                out,
+                name,
+                &[("listener", listener.as_str()), ("result", result)],
+                value.load(Relaxed),
+            );
         }
     }
 }

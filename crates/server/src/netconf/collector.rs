@@ -1,10 +1,13 @@
 //! One device's collector: connect, hand every line of the stream to the
 //! pipeline as a syslog message of that device, and reconnect with backoff
 //! and jitter when the session fails or ends. Each device runs in its own
-//! task, so a device that stalls holds up only itself.
+//! task, so a device that stalls holds up only itself. The session code
+//! takes its transport as a parameter ([`Transport`]): a connection it
+//! opens, or one a device opened to the call-home listener
+//! (`callhome_device.rs` runs those).
 
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use netaudit_event::Param;
@@ -16,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::error::{SessionError, Stage};
 use super::events::{self, Channel};
 use super::session::{ClientSession, Negotiated};
-use super::ssh::{Attempt, SshChannel};
+use super::ssh::{load_private_key, Attempt, DeviceHandler, SshChannel};
 use crate::clock::now_ns;
 use crate::config::netconf_device::{NetconfDeviceConfig, StreamMode};
 use crate::metrics::NetconfDeviceMetrics;
@@ -54,12 +57,27 @@ impl OpenSession {
     }
 }
 
-/// Connects, authenticates, exchanges hellos and asks for the stream, all
-/// within the device's handshake timeout; `since` is the time to replay
-/// from (subscriptions with `catch_up`).
+/// How the SSH connection of a session comes about.
+pub(crate) enum Transport {
+    /// netaudit connects to the device's address and port.
+    Dial,
+    /// The device connected to the call-home listener, which ran the SSH
+    /// handshake up to the accepted host key.
+    Accepted(russh::client::Handle<DeviceHandler>),
+}
+
+/// Why a session was stopped from netaudit's side, when it was not
+/// netaudit stopping (a call-home device that connected again).
+pub(crate) type StopReason = OnceLock<&'static str>;
+
+/// Connects (or takes the device's connection), authenticates, exchanges
+/// hellos and asks for the stream, all within the device's handshake
+/// timeout; `since` is the time to replay from (subscriptions with
+/// `catch_up`).
 pub(crate) async fn open_session(
     device: &NetconfDeviceConfig,
     attempt: &Attempt,
+    transport: Transport,
     since: Option<OffsetDateTime>,
 ) -> Result<OpenSession, SessionError> {
     let steps = async {
@@ -68,7 +86,13 @@ pub(crate) async fn open_session(
             stream,
             early,
             fingerprint,
-        } = attempt.open(device).await?;
+        } = match transport {
+            Transport::Dial => attempt.open(device).await?,
+            Transport::Accepted(handle) => {
+                let key = load_private_key(device)?;
+                attempt.login(handle, device, key).await?
+            }
+        };
         let (mut netconf, negotiated) = ClientSession::hello(stream, &early).await?;
         netconf
             .open_stream(
@@ -118,16 +142,16 @@ pub(crate) fn with_origin(mut event: RawBackedEvent, device: &str) -> RawBackedE
 }
 
 impl DeviceCollector {
-    fn channel<'a>(&'a self, fingerprint: Option<&'a str>) -> Channel<'a> {
+    fn channel<'a>(&'a self, peer: &'a str, fingerprint: Option<&'a str>) -> Channel<'a> {
         Channel {
             device: &self.device.name,
-            peer: &self.status.peer,
+            peer,
             user: &self.device.user,
             fingerprint,
         }
     }
 
-    async fn record(&self, event: netaudit_event::Event) {
+    pub(crate) async fn record(&self, event: netaudit_event::Event) {
         if self.ingest.send(vec![event.into()]).await {
             self.ingest.global.internal_events.fetch_add(1, Relaxed);
         }
@@ -138,39 +162,49 @@ impl DeviceCollector {
         NetconfDeviceMetrics::set_text(&self.status.last_error, &err.to_string());
     }
 
+    /// A session that could not be established: status, log line, event.
+    pub(crate) async fn attempt_failed(&self, err: &SessionError, peer: &str, attempt: &Attempt) {
+        self.fail(err);
+        tracing::warn!(
+            device = %self.device.name,
+            peer = %peer,
+            stage = err.stage().as_str(),
+            error = %err,
+            "NETCONF session could not be established"
+        );
+        let fingerprint = attempt.fingerprint();
+        let event = events::failed(
+            &self.channel(peer, fingerprint.as_deref()),
+            err.stage().as_str(),
+            &err.to_string(),
+        );
+        self.record(event).await;
+    }
+
     /// Runs until `cancel`: sessions one after the other.
     pub(crate) async fn run(self, cancel: CancellationToken) {
         let mut failures = 0u32;
         let mut last_line: Option<OffsetDateTime> = None;
+        let peer = self.device.peer();
+        let no_reason = StopReason::new();
         while !cancel.is_cancelled() {
             let attempt = Attempt::new();
             let opened = tokio::select! {
                 _ = cancel.cancelled() => return,
-                opened = open_session(&self.device, &attempt, last_line) => opened,
+                opened = open_session(&self.device, &attempt, Transport::Dial, last_line) => opened,
             };
             match opened {
                 Err(err) => {
-                    self.fail(&err);
-                    tracing::warn!(
-                        device = %self.device.name,
-                        peer = %self.status.peer,
-                        stage = err.stage().as_str(),
-                        error = %err,
-                        "NETCONF session could not be established"
-                    );
-                    let fingerprint = attempt.fingerprint();
-                    let event = events::failed(
-                        &self.channel(fingerprint.as_deref()),
-                        err.stage().as_str(),
-                        &err.to_string(),
-                    );
-                    self.record(event).await;
+                    self.attempt_failed(&err, &peer, &attempt).await;
                     failures = failures.saturating_add(1);
                 }
                 Ok(session) => {
                     // A session the device broke counts toward the backoff,
                     // so that a device sending bad input is not retried at once.
-                    if self.stream(session, &cancel, &mut last_line).await {
+                    if self
+                        .stream(session, &peer, &cancel, &no_reason, &mut last_line)
+                        .await
+                    {
                         failures = 0;
                     } else {
                         failures = failures.saturating_add(1);
@@ -189,12 +223,15 @@ impl DeviceCollector {
         }
     }
 
-    /// Reads one established session's stream until it ends or `cancel`;
-    /// `false` when it ended in an error.
-    async fn stream(
+    /// Reads one established session's stream until it ends or `cancel`
+    /// (for `stop_reason`, if set, else because netaudit stops); `false`
+    /// when it ended in an error.
+    pub(crate) async fn stream(
         &self,
         mut session: OpenSession,
+        peer: &str,
         cancel: &CancellationToken,
+        stop_reason: &StopReason,
         last_line: &mut Option<OffsetDateTime>,
     ) -> bool {
         let summary = session.negotiated.summary();
@@ -204,16 +241,17 @@ impl DeviceCollector {
             self.status.reconnects.fetch_add(1, Relaxed);
         }
         self.status.connected.store(1, Relaxed);
+        NetconfDeviceMetrics::set_text(&self.status.peer, peer);
         tracing::info!(
             device = %self.device.name,
-            peer = %self.status.peer,
+            peer = %peer,
             host_key = %session.fingerprint,
             negotiated = %summary,
             "NETCONF session established"
         );
         let fingerprint = session.fingerprint.clone();
         self.record(events::established(
-            &self.channel(Some(&fingerprint)),
+            &self.channel(peer, Some(&fingerprint)),
             &summary,
         ))
         .await;
@@ -249,24 +287,28 @@ impl DeviceCollector {
         };
         self.status.connected.store(0, Relaxed);
         let reason_text = match &reason {
-            None => "netaudit is stopping".to_string(),
+            None => stop_reason
+                .get()
+                .copied()
+                .unwrap_or("netaudit is stopping")
+                .to_string(),
             Some(err) => err.to_string(),
         };
         match &reason {
             Some(err @ (SessionError::Closed | SessionError::StreamEnded)) => {
                 NetconfDeviceMetrics::set_text(&self.status.last_error, &err.to_string());
-                tracing::warn!(device = %self.device.name, peer = %self.status.peer, received, reason = %reason_text, "NETCONF session ended");
+                tracing::warn!(device = %self.device.name, peer = %peer, received, reason = %reason_text, "NETCONF session ended");
             }
             Some(err) => {
                 self.fail(err);
-                tracing::warn!(device = %self.device.name, peer = %self.status.peer, received, error = %err, "NETCONF session failed; closed");
+                tracing::warn!(device = %self.device.name, peer = %peer, received, error = %err, "NETCONF session failed; closed");
             }
             None => {
-                tracing::info!(device = %self.device.name, received, "NETCONF session closed: netaudit is stopping")
+                tracing::info!(device = %self.device.name, peer = %peer, received, reason = %reason_text, "NETCONF session closed")
             }
         }
         self.record(events::terminated(
-            &self.channel(Some(&fingerprint)),
+            &self.channel(peer, Some(&fingerprint)),
             &reason_text,
             received,
         ))

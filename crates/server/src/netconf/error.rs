@@ -7,6 +7,11 @@ use netaudit_netconf::NetconfError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stage {
     Connect,
+    /// A call-home connection's outbound-ssh header.
+    Header,
+    /// Which configured device a call-home connection is (device id,
+    /// HMAC, host key).
+    Identity,
     Ssh,
     HostKey,
     Auth,
@@ -21,6 +26,8 @@ impl Stage {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Stage::Connect => "connect",
+            Stage::Header => "call-home-header",
+            Stage::Identity => "call-home-identity",
             Stage::Ssh => "ssh-handshake",
             Stage::HostKey => "host-key",
             Stage::Auth => "authentication",
@@ -40,6 +47,10 @@ pub(crate) enum SessionError {
     Connect(std::io::Error),
     #[error("{stage} timed out after {seconds} s", stage = .0.as_str(), seconds = .1)]
     Timeout(Stage, u64),
+    #[error("outbound-ssh header: {0}")]
+    Header(NetconfError),
+    #[error("device not accepted: {0}")]
+    Identity(String),
     #[error("host key refused: {0}")]
     HostKey(String),
     #[error("cannot read the private key {path}: {detail}")]
@@ -63,6 +74,8 @@ impl SessionError {
     pub(crate) fn stage(&self) -> Stage {
         match self {
             SessionError::Connect(_) => Stage::Connect,
+            SessionError::Header(_) => Stage::Header,
+            SessionError::Identity(_) => Stage::Identity,
             SessionError::Timeout(stage, _) => *stage,
             SessionError::HostKey(_) => Stage::HostKey,
             SessionError::PrivateKey { .. } | SessionError::Auth(_) => Stage::Auth,

@@ -2,6 +2,9 @@
 //! crypto): TCP connect, the host-key check against the configured key or
 //! known_hosts file, public-key authentication, and the `netconf`
 //! subsystem channel (RFC 6242 section 3), handed on as a byte stream.
+//! The SSH handshake runs over any byte stream: a TCP connection netaudit
+//! opens ([`Attempt::open`]) or one a device opened to the call-home
+//! listener ([`Attempt::handshake`] then [`Attempt::login`]).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -9,6 +12,7 @@ use std::time::Duration;
 use russh::client::{self, Handle};
 use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
 use russh::{ChannelMsg, ChannelStream};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::error::{SessionError, Stage};
 use crate::config::netconf_device::{HostKeyCheck, NetconfDeviceConfig};
@@ -25,9 +29,18 @@ struct HostKeySeen {
     refusal: Option<String>,
 }
 
+/// Which host keys a handshake accepts.
+#[derive(Debug, Clone)]
+pub(crate) enum KeyCheck {
+    /// The device's configured check.
+    Device(HostKeyCheck),
+    /// Any of these keys (RFC 8071 call home: the key names the device).
+    OneOf(Vec<PublicKey>),
+}
+
 /// The russh client handler: checks the device's host key.
 pub(crate) struct DeviceHandler {
-    check: HostKeyCheck,
+    check: KeyCheck,
     host: String,
     port: u16,
     seen: Arc<Mutex<HostKeySeen>>,
@@ -35,7 +48,23 @@ pub(crate) struct DeviceHandler {
 
 impl DeviceHandler {
     fn decide(&self, key: &PublicKey) -> Result<(), String> {
-        match &self.check {
+        let check = match &self.check {
+            KeyCheck::Device(check) => check,
+            KeyCheck::OneOf(keys) => {
+                return if keys.iter().any(|k| k.key_data() == key.key_data()) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "the device presented {}, the host key of no configured device",
+                        key.fingerprint(HashAlg::Sha256)
+                    ))
+                };
+            }
+        };
+        match check {
+            HostKeyCheck::Announced => Err(
+                "the device's key comes from its outbound-ssh header, and there was none".into(),
+            ),
             HostKeyCheck::Pinned(expected) => {
                 if expected.key_data() == key.key_data() {
                     Ok(())
@@ -152,12 +181,7 @@ impl Attempt {
         &self,
         device: &NetconfDeviceConfig,
     ) -> Result<SshChannel, SessionError> {
-        let key = russh::keys::load_secret_key(&device.private_key, None).map_err(|err| {
-            SessionError::PrivateKey {
-                path: device.private_key.display().to_string(),
-                detail: err.to_string(),
-            }
-        })?;
+        let key = load_private_key(device)?;
         let tcp = tokio::time::timeout(
             device.connect_timeout,
             tokio::net::TcpStream::connect((device.address.as_str(), device.port)),
@@ -166,30 +190,51 @@ impl Attempt {
         .map_err(|_| SessionError::Timeout(Stage::Connect, device.connect_timeout.as_secs()))?
         .map_err(SessionError::Connect)?;
         let _ = tcp.set_nodelay(true);
+        let handle = self
+            .handshake(
+                tcp,
+                KeyCheck::Device(device.host_key.clone()),
+                (&device.address, device.port),
+                device.idle_timeout,
+                (device.rekey_bytes, device.rekey_interval),
+            )
+            .await?;
+        self.login(handle, device, key).await
+    }
+
+    /// The SSH handshake over `stream` up to the host-key check; `host`
+    /// is what a known_hosts file is searched for.
+    pub(crate) async fn handshake<S>(
+        &self,
+        stream: S,
+        check: KeyCheck,
+        host: (&str, u16),
+        idle_timeout: Duration,
+        rekey: (usize, Duration),
+    ) -> Result<Handle<DeviceHandler>, SessionError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let config = Arc::new(client::Config {
             // A dead peer is found by keepalives: three unanswered ones
             // within the idle timeout end the session.
-            keepalive_interval: Some(keepalive_interval(device.idle_timeout)),
+            keepalive_interval: Some(keepalive_interval(idle_timeout)),
             keepalive_max: 3,
-            inactivity_timeout: Some(device.idle_timeout),
+            inactivity_timeout: Some(idle_timeout),
             nodelay: true,
             // Long sessions get new keys (RFC 4253 section 9), counted in
             // both directions: the device's stream is what grows.
-            limits: russh::Limits::new(
-                device.rekey_bytes,
-                device.rekey_bytes,
-                device.rekey_interval,
-            ),
+            limits: russh::Limits::new(rekey.0, rekey.0, rekey.1),
             ..client::Config::default()
         });
         let handler = DeviceHandler {
-            check: device.host_key.clone(),
-            host: device.address.clone(),
-            port: device.port,
+            check,
+            host: host.0.to_string(),
+            port: host.1,
             seen: self.seen.clone(),
         };
-        let mut handle = match client::connect_stream(config, tcp, handler).await {
-            Ok(handle) => handle,
+        match client::connect_stream(config, stream, handler).await {
+            Ok(handle) => Ok(handle),
             Err(err) => {
                 let refusal = self
                     .seen
@@ -197,12 +242,22 @@ impl Attempt {
                     .unwrap_or_else(PoisonError::into_inner)
                     .refusal
                     .clone();
-                return Err(match refusal {
+                Err(match refusal {
                     Some(reason) => SessionError::HostKey(reason),
                     None => SessionError::ssh(Stage::Ssh, err),
-                });
+                })
             }
-        };
+        }
+    }
+
+    /// Public-key authentication as the device's user and the `netconf`
+    /// subsystem, on a connection whose host key was accepted.
+    pub(crate) async fn login(
+        &self,
+        mut handle: Handle<DeviceHandler>,
+        device: &NetconfDeviceConfig,
+        key: russh::keys::PrivateKey,
+    ) -> Result<SshChannel, SessionError> {
         let hash = if key.algorithm().is_rsa() {
             handle
                 .best_supported_rsa_hash()
@@ -259,6 +314,18 @@ impl Attempt {
             fingerprint: self.fingerprint().unwrap_or_default(),
         })
     }
+}
+
+/// The device's private key (`private_key`).
+pub(crate) fn load_private_key(
+    device: &NetconfDeviceConfig,
+) -> Result<russh::keys::PrivateKey, SessionError> {
+    russh::keys::load_secret_key(&device.private_key, None).map_err(|err| {
+        SessionError::PrivateKey {
+            path: device.private_key.display().to_string(),
+            detail: err.to_string(),
+        }
+    })
 }
 
 fn keepalive_interval(idle: Duration) -> Duration {

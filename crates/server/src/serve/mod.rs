@@ -187,6 +187,21 @@ pub(crate) async fn serve<S: EventSink>(
             server.listeners.push(running);
         }
         server.netconf = NetconfCollectors::start(server.netconf_collectors());
+        for callhome in server.config.input.netconf_callhome.clone() {
+            let (devices, ingest) = server.callhome_collectors(&callhome);
+            let address = callhome.address;
+            let name = callhome.name.clone();
+            let status = server.metrics.callhome(&name);
+            server
+                .netconf
+                .start_callhome(callhome, devices, ingest, status)
+                .await
+                .map_err(|err| {
+                    anyhow::anyhow!(
+                        "input.netconf_callhome {name:?}: cannot listen on {address}: {err}"
+                    )
+                })?;
+        }
         if let Some(ctx) = &server.outputs_context {
             server.outputs = Outputs::start(&server.config.output, ctx);
             server.integrity = crate::integrity::IntegrityCheck::start(
@@ -413,21 +428,46 @@ impl Server {
             .input
             .netconf
             .iter()
-            .map(|device| DeviceCollector {
-                ingest: Ingest {
-                    tx: self.chunk_tx.clone(),
-                    origin: origin::netconf_origin(&device.name),
-                    metrics: self
-                        .metrics
-                        .listener(&format!("netconf:{}", device.name), "netconf"),
-                    global: self.metrics.clone(),
-                    on_parse_error: crate::config::OnParseError::Store,
-                    chunk_max_events: self.config.pipeline.chunk_max_events,
-                },
-                status: self.metrics.netconf_device(&device.name, &device.peer()),
-                device: device.clone(),
-            })
+            .map(|device| self.netconf_collector(device, &device.peer()))
             .collect()
+    }
+
+    fn netconf_ingest(&self, name: &str) -> Ingest {
+        Ingest {
+            tx: self.chunk_tx.clone(),
+            origin: origin::netconf_origin(name),
+            metrics: self.metrics.listener(&format!("netconf:{name}"), "netconf"),
+            global: self.metrics.clone(),
+            on_parse_error: crate::config::OnParseError::Store,
+            chunk_max_events: self.config.pipeline.chunk_max_events,
+        }
+    }
+
+    fn netconf_collector(
+        &self,
+        device: &crate::config::netconf_device::NetconfDeviceConfig,
+        peer: &str,
+    ) -> DeviceCollector {
+        DeviceCollector {
+            ingest: self.netconf_ingest(&device.name),
+            status: self.metrics.netconf_device(&device.name, peer),
+            device: device.clone(),
+        }
+    }
+
+    /// The collectors of a `[[input.netconf_callhome]]` listener's devices
+    /// (no peer until one connects), and the listener's own ingest for the
+    /// events of connections no device is known for.
+    fn callhome_collectors(
+        &self,
+        callhome: &crate::config::netconf_callhome::CallhomeConfig,
+    ) -> (Vec<DeviceCollector>, Ingest) {
+        let devices = callhome
+            .devices
+            .iter()
+            .map(|device| self.netconf_collector(&device.session, ""))
+            .collect();
+        (devices, self.netconf_ingest(&callhome.name))
     }
 
     /// SIGHUP: reload, then store the audit events of the output changes

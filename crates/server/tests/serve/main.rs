@@ -18,6 +18,7 @@ mod full_disk;
 mod inputs;
 mod integrity;
 mod netconf;
+mod netconf_callhome;
 mod netconf_sessions;
 mod pg_nodes;
 mod policies;

@@ -83,7 +83,7 @@ pub(crate) fn start(dir: &Path, tables: &str) -> Netaudit {
     Netaudit::start_with(dir, &path)
 }
 
-fn netaudit(args: &[&str]) -> (bool, String) {
+pub(crate) fn netaudit(args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_netaudit"))
         .args(args)
         .output()

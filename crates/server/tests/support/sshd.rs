@@ -14,7 +14,8 @@ use super::free_tcp_port;
 
 pub struct Sshd {
     child: Option<Child>,
-    config: PathBuf,
+    /// Its sshd_config (also for `sshd -i` on a socket a test opened).
+    pub config: PathBuf,
     pub port: u16,
     /// The client's private key (its public half is authorized).
     pub client_key: PathBuf,
