@@ -20,6 +20,7 @@
 //! input.rs     [input]          netconf_device.rs  [[input.netconf]]
 //! api.rs       [api]            log.rs       [log]
 //! integrity.rs [integrity]      duration.rs  "30s", "1h", "7d"
+//! netconf_server.rs  [netconf_server] (the NETCONF exporter)
 //! output/      [[output.syslog]], [[output.file]], [[output.radius]]
 //! policy.rs    [[policy]]       policy_action.rs  [[policy.action]]
 //! builtin_policies.rs  [builtin_policies] (the NDcPP policies)
@@ -37,6 +38,7 @@ pub(crate) mod listener;
 mod locate;
 pub(crate) mod log;
 pub(crate) mod netconf_device;
+pub(crate) mod netconf_server;
 pub(crate) mod output;
 pub(crate) mod pipeline;
 pub(crate) mod policy;
@@ -72,6 +74,7 @@ use integrity::RawIntegrity;
 use listener::RawListener;
 use locate::line_column;
 use log::RawLog;
+use netconf_server::RawNetconfServer;
 use output::RawOutput;
 use pipeline::RawPipeline;
 use policy::RawPolicy;
@@ -105,6 +108,8 @@ struct RawConfig {
     policies: Vec<RawPolicy>,
     #[serde(default)]
     builtin_policies: RawBuiltins,
+    #[serde(default)]
+    netconf_server: RawNetconfServer,
 }
 
 /// The whole configuration, checked.
@@ -120,6 +125,7 @@ pub(crate) struct Config {
     pub api: ApiConfig,
     pub integrity: IntegrityConfig,
     pub policies: Vec<PolicyConfig>,
+    pub netconf_server: netconf_server::NetconfServerConfig,
 }
 
 impl Default for Config {
@@ -137,6 +143,7 @@ impl Default for Config {
             policies: RawBuiltins::default().resolve().unwrap_or_else(|err| {
                 unreachable!("the built-in policies' defaults are valid: {err}")
             }),
+            netconf_server: netconf_server::NetconfServerConfig::default(),
         }
     }
 }
@@ -158,6 +165,7 @@ impl RawConfig {
         let mut policies = self.builtin_policies.resolve()?;
         policies.extend(policy::resolve_policies(self.policies, &policies)?);
         policy::resolve_forward_targets(&mut policies, &output)?;
+        let netconf_server = self.netconf_server.resolve()?;
         Ok(Config {
             store,
             pipeline,
@@ -169,6 +177,7 @@ impl RawConfig {
             api,
             integrity,
             policies,
+            netconf_server,
         })
     }
 }

@@ -17,6 +17,7 @@ mod full_disk;
 mod inputs;
 mod integrity;
 mod netconf;
+mod netconf_export;
 mod policies;
 mod policy_actions;
 mod radius;
