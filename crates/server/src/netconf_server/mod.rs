@@ -9,6 +9,7 @@
 //! limits.rs           sessions in total and per user
 //! ssh.rs              russh server: authentication, the netconf subsystem
 //! wire.rs             messages in and out in the negotiated framing
+//! shared.rs           what the connections share; one session with its events
 //! session.rs          the hello, each <rpc> answered, the feed sent between
 //! feed.rs             the store read by sequence: replay, then live commits
 //! events.rs           the audit events of the sessions
@@ -20,31 +21,29 @@ pub(crate) mod feed;
 pub(crate) mod host_key;
 pub(crate) mod limits;
 pub(crate) mod session;
+pub(crate) mod shared;
 pub(crate) mod ssh;
 pub(crate) mod wire;
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use netaudit_event::Event;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::auth::{AuthDb, LoginOutcome, Policy};
+use crate::auth::{AuthDb, Policy};
 use crate::config::netconf_server::NetconfServerConfig;
 use crate::config::{ApiConfig, StoreConfig};
-use crate::metrics::netconf_server::NetconfServerMetrics;
 use crate::metrics::Metrics;
 use crate::pipeline::origin::Chunk;
-use events::{Client, EXPORTER_APP};
+use events::Client;
 use limits::SessionLimits;
 use session::SessionContext;
+use shared::Shared;
 use ssh::ClientHandler;
 
 /// What the exporter needs from `serve`.
@@ -53,99 +52,6 @@ pub(crate) struct ExporterContext {
     pub metrics: Arc<Metrics>,
     /// The pipeline, for the audit events of the sessions.
     pub events: mpsc::Sender<Chunk>,
-}
-
-/// What every connection shares.
-pub(crate) struct Shared {
-    config: NetconfServerConfig,
-    authorized_keys: PathBuf,
-    auth: Arc<AuthDb>,
-    policy: Policy,
-    /// Bounds the argon2 work of password checks.
-    passwords: Semaphore,
-    limits: SessionLimits,
-    events: mpsc::Sender<Chunk>,
-    session: SessionContext,
-    next_session_id: AtomicU32,
-    tasks: TaskTracker,
-}
-
-impl Shared {
-    fn metrics(&self) -> &NetconfServerMetrics {
-        &self.session.metrics.netconf_server
-    }
-
-    /// Stores one audit event through the pipeline.
-    async fn record(&self, event: Event) {
-        if self
-            .events
-            .send(Chunk::internal(vec![event.into()]))
-            .await
-            .is_ok()
-        {
-            self.session.metrics.internal_events.fetch_add(1, Relaxed);
-        } else {
-            tracing::error!("NETCONF exporter: the pipeline is closed; a session event is lost");
-        }
-    }
-
-    async fn record_auto_lock(&self, user: &str, peer: &str) {
-        let recorded = netaudit_event::recorded_user_name(user);
-        match crate::self_events::audit_event(
-            "JUNOSCOPE_USER_AUTO_LOCKED",
-            &[("username", recorded.as_ref()), ("client-address", peer)],
-            &[],
-            EXPORTER_APP,
-        ) {
-            Ok(event) => self.record(event).await,
-            Err(err) => {
-                tracing::error!(error = %err, "NETCONF exporter: cannot make the lock event")
-            }
-        }
-    }
-
-    /// The password check of the HTTP login: the same policy, the same
-    /// count of failures toward the lock.
-    async fn check_password(&self, user: &str, password: &str) -> Result<LoginOutcome, String> {
-        let _permit = self.passwords.acquire().await;
-        let auth = self.auth.clone();
-        let (name, password) = (user.to_string(), password.to_string());
-        let policy = self.policy;
-        let now = crate::auth::now_ns();
-        tokio::task::spawn_blocking(move || auth.check_login(&name, &password, policy, now))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())
-    }
-
-    /// One NETCONF session on an authenticated channel, with its events.
-    async fn run_session<S>(&self, io: S, peer: &str, user: &str, method: &'static str)
-    where
-        S: AsyncRead + AsyncWrite + Send + 'static,
-    {
-        let id = self.next_session_id.fetch_add(1, Relaxed).max(1);
-        let client = Client { peer, user, method };
-        let session = match session::hello(io, id, self.session.clone()).await {
-            Ok(session) => session,
-            Err(reason) => {
-                self.metrics().protocol_errors.fetch_add(1, Relaxed);
-                tracing::warn!(peer, user, reason = %reason, "NETCONF exporter: hello failed");
-                self.record(events::failed(&client, "hello", &reason)).await;
-                return;
-            }
-        };
-        let metrics = self.metrics();
-        metrics.sessions.fetch_add(1, Relaxed);
-        metrics.sessions_open.fetch_add(1, Relaxed);
-        tracing::info!(peer, user, method, negotiated = %session.negotiated, "NETCONF exporter: session established");
-        self.record(events::established(&client, id, &session.negotiated))
-            .await;
-        let (end, sent) = session.serve().await;
-        metrics.sessions_open.fetch_sub(1, Relaxed);
-        tracing::info!(peer, user, reason = %end.reason(), sent, "NETCONF exporter: session ended");
-        self.record(events::terminated(&client, id, &end.reason(), sent))
-            .await;
-    }
 }
 
 /// The running exporter.

@@ -12,7 +12,7 @@ use russh::{Channel, ChannelId};
 
 use super::authorized_keys::is_authorized;
 use super::events::{self, Client};
-use super::Shared;
+use super::shared::Shared;
 use crate::auth::{LoginOutcome, Role};
 
 /// The SSH subsystem of NETCONF (RFC 6242 section 3).
