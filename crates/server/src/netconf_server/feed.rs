@@ -45,6 +45,8 @@ pub(crate) enum Outgoing {
     Notification(String),
     /// One `<syslog-event>` element of the open reply.
     Line(String),
+    /// `replayComplete`: a notification that carries no event.
+    Marker(String),
     /// The last notification (`notificationComplete`): the subscription is over.
     Complete(String),
 }
@@ -101,7 +103,7 @@ impl Feed {
                 }
             }
             let now = OffsetDateTime::now_utc();
-            if !send(tx, cancel, Outgoing::Notification(replay_complete_xml(now))).await {
+            if !send(tx, cancel, Outgoing::Marker(replay_complete_xml(now))).await {
                 return Ok(());
             }
         }

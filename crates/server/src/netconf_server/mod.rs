@@ -21,6 +21,8 @@ pub(crate) mod feed;
 pub(crate) mod host_key;
 pub(crate) mod limits;
 pub(crate) mod session;
+#[cfg(test)]
+mod session_tests;
 pub(crate) mod shared;
 pub(crate) mod ssh;
 pub(crate) mod wire;

@@ -108,7 +108,7 @@ pub(crate) struct ServerSession<S> {
     active: Active,
     feed: Option<mpsc::Receiver<Outgoing>>,
     feed_cancel: CancellationToken,
-    /// Events sent (notifications and lines).
+    /// Events sent (notifications carrying one, and lines).
     pub sent: u64,
 }
 
@@ -216,6 +216,10 @@ impl<S: AsyncRead + AsyncWrite + Send + 'static> ServerSession<S> {
             Some(Outgoing::Notification(xml)) => {
                 metrics(&self.ctx).notifications.fetch_add(1, Relaxed);
                 self.sent += 1;
+                self.writer.message(&xml).await
+            }
+            Some(Outgoing::Marker(xml)) => {
+                metrics(&self.ctx).notifications.fetch_add(1, Relaxed);
                 self.writer.message(&xml).await
             }
             Some(Outgoing::Line(xml)) => {
