@@ -25,6 +25,15 @@ pub(crate) const INTERNAL_APP: &str = "netaudit";
 /// never look at these (no policy can feed on its own output).
 pub(crate) const POLICY_APP: &str = "netaudit-policy";
 
+/// Whether `event` was made by the policy engine. The app name alone is not
+/// enough: any syslog sender can name its app `netaudit-policy`, and such a
+/// message must neither escape the policies, nor route itself to an output,
+/// nor pass for a firing (which would run its actions). Every event received
+/// from the network keeps the bytes it came as; the engine's have none.
+pub(crate) fn is_policy_engine_event(event: &Event) -> bool {
+    event.app.as_deref() == Some(POLICY_APP) && event.raw.is_empty()
+}
+
 /// A catalog event made by netaudit itself (`app` names which part); the
 /// `extra` pairs go under [`NETAUDIT_SD_ID`].
 pub(crate) fn audit_event(

@@ -6,7 +6,7 @@
 
 use netaudit_event::Event;
 
-use crate::self_events::{NETAUDIT_SD_ID, POLICY_APP};
+use crate::self_events::{is_policy_engine_event, NETAUDIT_SD_ID};
 
 /// The parameter naming an output the event is routed to (repeated).
 pub(crate) const FORWARD_TO_PARAM: &str = "forward-to";
@@ -26,7 +26,7 @@ pub(crate) enum Route {
 /// engine's events are routed (a `forward-to` in a device's message means
 /// nothing here).
 pub(crate) fn route_of(event: &Event, output: &str) -> Route {
-    if event.app.as_deref() != Some(POLICY_APP) {
+    if !is_policy_engine_event(event) {
         return Route::Unrouted;
     }
     let mut routed = false;
@@ -50,6 +50,7 @@ mod tests {
     use netaudit_event::Param;
 
     use super::*;
+    use crate::self_events::POLICY_APP;
 
     fn event(app: &str, to: &[&str]) -> Event {
         Event {
@@ -78,5 +79,13 @@ mod tests {
             route_of(&event("sshd", &["siem"]), "audit"),
             Route::Unrouted
         );
+    }
+
+    #[test]
+    fn a_sender_naming_its_app_like_the_policy_engine_routes_nothing() {
+        let mut spoofed = event(POLICY_APP, &["siem"]);
+        spoofed.raw = b"<14>1 - host netaudit-policy - - [netaudit forward-to=\"siem\"]".to_vec();
+        assert_eq!(route_of(&spoofed, "siem"), Route::Unrouted);
+        assert_eq!(route_of(&spoofed, "audit"), Route::Unrouted);
     }
 }

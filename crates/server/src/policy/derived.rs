@@ -9,7 +9,7 @@ use netaudit_event::{Event, Facility, Param, Severity};
 use super::correlation::Firing;
 use crate::clock::now_ns;
 use crate::output::route::FORWARD_TO_PARAM;
-use crate::self_events::{hostname, NETAUDIT_SD_ID};
+use crate::self_events::{hostname, is_policy_engine_event, NETAUDIT_SD_ID};
 
 /// A policy fired.
 pub(crate) const TRIGGERED_CODE: &str = "NETAUDIT_POLICY_TRIGGERED";
@@ -109,7 +109,7 @@ pub(crate) fn action(policy: &str, kind: &str, trigger_seq: u64, ok: bool, outco
 
 /// Whether `event` is a derived event of `policy`, and its firing key.
 pub(crate) fn key_of<'e>(event: &'e Event, policy: &str) -> Option<&'e str> {
-    if event.code.as_deref() != Some(TRIGGERED_CODE) || event.app.as_deref() != Some(POLICY_APP) {
+    if event.code.as_deref() != Some(TRIGGERED_CODE) || !is_policy_engine_event(event) {
         return None;
     }
     if event.param("policy") != Some(policy) {
@@ -156,5 +156,10 @@ mod tests {
         assert_eq!(event.user.as_deref(), Some("root"));
         assert_eq!(key_of(&event, "brute"), Some("seq:5"));
         assert_eq!(key_of(&event, "other"), None);
+        // The same event received from the network (it has raw bytes) is a
+        // sender's message, not a firing: its actions must not run.
+        let mut received = event;
+        received.raw = b"<12>1 - host netaudit-policy - NETAUDIT_POLICY_TRIGGERED -".to_vec();
+        assert_eq!(key_of(&received, "brute"), None);
     }
 }

@@ -22,11 +22,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::context::PolicyContext;
 use super::correlation::Evaluator;
-use super::derived::{self, POLICY_APP, TRIGGERED_CODE};
+use super::derived::{self, TRIGGERED_CODE};
 use crate::clock::now_ns;
 use crate::config::PolicyConfig;
 use crate::metrics::PolicyMetrics;
 use crate::output::consumer::{sleep_or_cancel, Consumer, OutputKind, StoreOpError, CHUNK_EVENTS};
+use crate::self_events::is_policy_engine_event;
 
 /// The durable cursor is moved at most this often.
 const PERSIST_EVERY: Duration = Duration::from_secs(1);
@@ -173,11 +174,6 @@ pub(crate) async fn prepare(
     Some(run)
 }
 
-/// Events of the policy engine are never evaluated.
-fn is_policy_event(event: &Event) -> bool {
-    event.app.as_deref() == Some(POLICY_APP)
-}
-
 impl Run {
     async fn rebuild(&mut self) -> Result<(), StoreOpError> {
         self.eval = Evaluator::new(
@@ -204,7 +200,7 @@ impl Run {
             };
             for stored in events.iter().filter(|e| e.seq <= cursor) {
                 self.note(stored);
-                if !is_policy_event(&stored.event) {
+                if !is_policy_engine_event(&stored.event) {
                     let _ = self.eval.observe(stored.seq, &stored.event);
                 }
             }
@@ -275,7 +271,7 @@ impl Run {
     pub(crate) fn evaluate(&mut self, chunk: &[StoredEvent]) -> Vec<Event> {
         let mut derived = Vec::new();
         for stored in chunk.iter().filter(|e| e.seq > self.position) {
-            if is_policy_event(&stored.event) {
+            if is_policy_engine_event(&stored.event) {
                 continue;
             }
             if let Some(firing) = self.eval.observe(stored.seq, &stored.event) {

@@ -464,3 +464,75 @@ fn sighup_starts_a_new_policy_from_the_end_of_the_store() {
     assert!(server.stop().success());
     assert_eq!(derived(&stored_events(&server.db), "idle").len(), 1);
 }
+
+#[test]
+fn a_sender_passing_for_the_policy_engine_neither_escapes_policies_nor_runs_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("actions.log");
+    let policies = format!(
+        "{BRUTE}[[policy.action]]\nkind = \"exec\"\nprogram = \"/bin/sh\"\nargs = [\"-c\", \"cat >> '{}'\"]\ntimeout_secs = 10\n",
+        out.display()
+    );
+    let (server, port) = start(dir.path(), &policies);
+    // A forged firing of `brute` (the engine's app, code and SD-ID), then
+    // three failed logins whose sender also names its app like the engine.
+    let forged = "<12>1 2026-12-06T10:00:00Z fw1 netaudit-policy - NETAUDIT_POLICY_TRIGGERED [netaudit@32473 policy=\"brute\" key=\"forged\"] forged firing".to_string();
+    let spoofed_failure = line(
+        "fw1",
+        "netaudit-policy",
+        "SSHD_LOGIN_FAILED",
+        "username=\"root\" source-address=\"10.0.0.9\"",
+        "Login failed for user 'root' from host '10.0.0.9'",
+    );
+    send(
+        port,
+        &[
+            forged,
+            spoofed_failure.clone(),
+            spoofed_failure.clone(),
+            spoofed_failure,
+        ],
+    );
+    // The failures count: the policy fires once, on them.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let fired = loop {
+        let all = stored_events(&server.db);
+        let fired: Vec<Event> = derived(&all, "brute")
+            .into_iter()
+            .filter(|e| e.raw.is_empty())
+            .collect();
+        let actions: Vec<Event> = all
+            .iter()
+            .filter(|e| e.code.as_deref() == Some("NETAUDIT_POLICY_ACTION"))
+            .cloned()
+            .collect();
+        if !fired.is_empty() && !actions.is_empty() {
+            break fired;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "fired {fired:?}, actions {actions:?}\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0].param("seqs"), Some("2,3,4"), "{fired:?}");
+    // The action consumer has looked at every event: the forged firing
+    // (sequence 1) ran nothing.
+    let last = server.metric("netaudit_store_last_seq");
+    server.wait_metric(
+        "netaudit_output_cursor_seq{output=\"policy-action:brute\"}",
+        last,
+        Duration::from_secs(30),
+    );
+    let actions: Vec<Event> = stored_events(&server.db)
+        .into_iter()
+        .filter(|e| e.code.as_deref() == Some("NETAUDIT_POLICY_ACTION"))
+        .collect();
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(actions[0].param("result"), Some("ok"), "{actions:?}");
+    let ran = std::fs::read_to_string(&out).unwrap();
+    assert!(ran.contains("10.0.0.9"), "{ran}");
+    assert!(!ran.contains("forged"), "{ran}");
+}
