@@ -295,6 +295,12 @@ impl Config {
                 d.mode
             ));
         }
+        if self.netconf_server.enabled {
+            out.push_str(&format!(
+                "netconf_server: NETCONF over SSH on {}\n",
+                self.netconf_server.address
+            ));
+        }
         out.push_str(&format!(
             "http: /health, /metrics and the API on {}{}\n",
             self.http.address,

@@ -206,3 +206,34 @@ async fn malformed_xml_is_answered_then_ends_the_session() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_stop_time_in_the_past_replays_up_to_it_then_completes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, _metrics, mut client, server) = open(dir.path()).await;
+    // Event times 1_765_000_000 s + n ns: 2025-12-06T05:46:40Z.
+    store
+        .append_batch(&[event("A", 1), event("A", 2)])
+        .expect("append");
+    let mut late = event("A", 3);
+    late.time_ns = Some(1_766_000_000_000_000_000);
+    store.append_batch(&[late]).expect("append");
+    client
+        .rpc(
+            1,
+            r#"<create-subscription xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"><startTime>2025-01-01T00:00:00Z</startTime><stopTime>2025-12-07T00:00:00Z</stopTime></create-subscription>"#,
+        )
+        .await;
+    assert!(client.next().await.contains("<ok/>"));
+    for n in [1, 2] {
+        let replayed = client.next().await;
+        assert!(replayed.contains(&format!("event {n}")), "{replayed}");
+    }
+    assert!(client.next().await.contains("<replayComplete/>"));
+    assert!(client.next().await.contains("<notificationComplete/>"));
+    // The session goes on after the subscription ended.
+    client.rpc(2, "<close-session/>").await;
+    assert!(client.next().await.contains("<ok/>"));
+    let (end, sent) = server.await.expect("session task");
+    assert_eq!((end, sent), (End::CloseSession, 2));
+}
