@@ -14,23 +14,32 @@ pub(crate) fn insert_checkpoint(
     node: &str,
     c: &Checkpoint,
 ) -> Result<()> {
-    let (epoch, last_seq) = (to_i64(c.epoch), to_i64(c.last_seq));
-    client
-        .execute(
-            "INSERT INTO netaudit.checkpoints (node_id, epoch, last_seq, chain, time_ns, mac, signature) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                &node,
-                &epoch,
-                &last_seq,
-                &c.chain.as_slice(),
-                &c.time_ns,
-                &c.mac.as_slice(),
-                &c.signature.as_slice(),
-            ],
-        )
+    insert_checkpoint_raw(client, node, c)
         .map_err(|e| query_error(target, "store a checkpoint", &e))?;
     Ok(())
+}
+
+/// [`insert_checkpoint`] with the client's own error, for callers that
+/// tell a lost session from a refused statement.
+pub(crate) fn insert_checkpoint_raw(
+    client: &mut impl GenericClient,
+    node: &str,
+    c: &Checkpoint,
+) -> std::result::Result<u64, postgres::Error> {
+    let (epoch, last_seq) = (to_i64(c.epoch), to_i64(c.last_seq));
+    client.execute(
+        "INSERT INTO netaudit.checkpoints (node_id, epoch, last_seq, chain, time_ns, mac, signature) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &node,
+            &epoch,
+            &last_seq,
+            &c.chain.as_slice(),
+            &c.time_ns,
+            &c.mac.as_slice(),
+            &c.signature.as_slice(),
+        ],
+    )
 }
 
 /// Every checkpoint of `node`, by epoch.

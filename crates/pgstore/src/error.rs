@@ -106,6 +106,50 @@ pub enum PgStoreError {
         /// What does not match.
         detail: String,
     },
+    /// The node's chain in the database does not end where this writer
+    /// left it (after a failover: acknowledged events are missing).
+    #[error("database {target}: node \"{node}\" ends at sequence {stored} in the database but this writer had committed through {committed}{pending}: acknowledged events are missing or another writer appended (was an asynchronous standby promoted?)")]
+    NodeHead {
+        /// `host:port,.../dbname as user`.
+        target: String,
+        /// The node.
+        node: String,
+        /// The last sequence number in the database.
+        stored: u64,
+        /// The last sequence number this writer saw committed.
+        committed: u64,
+        /// `" (a batch through N was in doubt)"` or empty.
+        pending: String,
+    },
+    /// Another node took the output over (its lease has a newer generation
+    /// or another holder).
+    #[error("database {target}: the lease on output \"{output}\" of node \"{node}\" (generation {generation}) is lost: {detail}")]
+    LeaseLost {
+        /// `host:port,.../dbname as user`.
+        target: String,
+        /// The output.
+        output: String,
+        /// This node.
+        node: String,
+        /// The generation this node held.
+        generation: i64,
+        /// Who holds it now, or that the row is gone.
+        detail: String,
+    },
+    /// A cursor may only move forward in the global order.
+    #[error(
+        "database {target}: output \"{output}\": the cursor cannot move back from {from} to {to}"
+    )]
+    CursorBack {
+        /// `host:port,.../dbname as user`.
+        target: String,
+        /// The output.
+        output: String,
+        /// Where it is, `received_ns/node/seq`.
+        from: String,
+        /// Where it was asked to go.
+        to: String,
+    },
     /// A statement failed.
     #[error("database {target}: {op}: {detail}")]
     Query {
@@ -127,6 +171,20 @@ pub enum PgStoreError {
         seq: i64,
         /// What is wrong.
         detail: String,
+    },
+    /// An event of a prepared batch does not decode (a bug, not input).
+    #[error("prepared batch: event {index} does not decode: {detail}")]
+    BadBatch {
+        /// Its index in the batch.
+        index: usize,
+        /// Why.
+        detail: String,
+    },
+    /// A page key of a global-order query is not one this store gave out.
+    #[error("page key {key:?} is not RECEIVED_NS.SEQ.NODE (as a page's `next` gives it)")]
+    BadPageKey {
+        /// The key as given (it names events, not secrets).
+        key: String,
     },
     /// The embedded store (copy source, key files) failed.
     #[error(transparent)]

@@ -55,13 +55,34 @@ pub(crate) fn write_row<E: AppendEvent + ?Sized>(
     event: &E,
     chain: &[u8; 32],
 ) -> std::result::Result<(), postgres::Error> {
-    let e = event.event();
+    let params = params_column(event);
+    write_columns(
+        writer,
+        node_id,
+        seq,
+        epoch,
+        event.event(),
+        params.as_deref(),
+        chain,
+    )
+}
+
+/// Writes one event row from its fields and its params column as stored
+/// (what [`write_row`] computes, or what a prepared batch holds).
+pub(crate) fn write_columns(
+    writer: &mut BinaryCopyInWriter<'_>,
+    node_id: &str,
+    seq: u64,
+    epoch: u64,
+    e: &Event,
+    params: Option<&str>,
+    chain: &[u8; 32],
+) -> std::result::Result<(), postgres::Error> {
     let seq = i64::try_from(seq).unwrap_or(i64::MAX);
     let epoch = i64::try_from(epoch).unwrap_or(i64::MAX);
     let ts = query_time(e);
     let severity = e.severity.map(|s| i16::from(s.code()));
     let facility = e.facility.map(|f| i16::from(f.code()));
-    let params = params_column(event);
     let text = |v: &Option<CompactString>| v.as_ref().map(|s| s.as_str().to_owned());
     let (code, user, host, device, app, pid, client_addr, operation, message, parse_error) = (
         text(&e.code),

@@ -8,15 +8,26 @@
 //! (numbered migrations, one transaction each; newer schemas are refused),
 //! [`copy_sqlite_store`] moves an embedded store into the database as one
 //! node with its chain intact, and [`verify_nodes`] walks every node's chain.
-//! Connection strings: [`ConnectionSpec`].
+//! Connection strings: [`ConnectionSpec`]. A [`NodeWriter`] reconnects by
+//! itself after a failover ([`ReconnectPolicy`]); outputs are owned through
+//! an [`OutputLease`] with their cursors in the database ([`advance_cursor`]),
+//! consumers wake on commit ([`CommitListener`]), and the login lockout is
+//! shared by every node ([`record_login`]).
 
 mod checkpoints;
 mod connection;
 mod copy;
+mod cursor;
 mod error;
 mod event_rows;
+mod follow;
+mod lease;
+mod listener;
+mod lockout;
 mod node;
 mod node_writer;
+mod query;
+mod reconnect;
 mod schema;
 #[cfg(feature = "test-cluster")]
 pub mod test_cluster;
@@ -24,8 +35,19 @@ mod verify;
 
 pub use connection::{ConnectionSpec, PASSWORD_ENV};
 pub use copy::{copy_sqlite_store, CopySummary};
+pub use cursor::{advance_cursor, lease_cursor, read_cursor, CursorPosition};
 pub use error::{PgStoreError, Result};
+pub use follow::{events_after, NodeHeads};
+pub use lease::{lease_holder, Acquire, LeaseHolder, OutputLease};
+pub use listener::{CommitListener, Wake};
+pub use lockout::{login_state, record_login, set_user_locked, LoginDecision, LoginPolicy};
 pub use node::{check_node_id, find_node, list_nodes, lock_node, NodeInfo};
-pub use node_writer::{verify_key_path, NodeWriter, DEFAULT_EPOCH_EVENTS};
+pub use node_writer::{
+    verify_key_path, NodeWriter, WriterStats, DEFAULT_EPOCH_EVENTS, EVENTS_CHANNEL,
+};
+pub use query::{
+    node_heads, query_global, GlobalKey, GlobalPage, GlobalQuery, GlobalReader, NodeEvent,
+};
+pub use reconnect::ReconnectPolicy;
 pub use schema::{check_schema, migrate, schema_version, Migrated, SCHEMA_VERSION};
 pub use verify::{verify_nodes, NodeOutcome, NodeVerification};

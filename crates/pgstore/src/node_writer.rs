@@ -4,31 +4,69 @@
 //! epoch's last event, the key file advanced only after the commit), with
 //! the node id's lock held for the session: no lock shared with other
 //! nodes sits on this path.
+//!
+//! When the session is lost (the primary died and a standby was promoted),
+//! the writer connects again with a bounded backoff, takes its lock again
+//! and reads its chain's head back: a batch whose COMMIT outcome was in
+//! doubt is acknowledged if the head is the batch's last event, written
+//! again if the head is where the batch began, and anything else is an
+//! error (never appended twice, never acknowledged if lost). Each commit
+//! notifies [`EVENTS_CHANNEL`] (`node_id last_seq`, delivered on commit).
 
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::SigningKey;
 use netaudit_store::{
-    chain_value, derive, encode_event, evolve, genesis, AppendEvent, Checkpoint, KeyFile, KeyState,
-    SecretKey, VerifyKey,
+    chain_value, decode_event, derive, encode_event, evolve, genesis, AppendEvent, Checkpoint,
+    KeyFile, KeyState, PreparedBatch, SecretKey, VerifyKey,
 };
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::Client;
 
-use crate::checkpoints::insert_checkpoint;
+use crate::checkpoints::{insert_checkpoint, insert_checkpoint_raw};
 use crate::connection::ConnectionSpec;
 use crate::copy::now_ns;
 use crate::error::{PgStoreError, Result};
-use crate::event_rows::{copy_statement, write_row, EVENT_TYPES};
+use crate::event_rows::{copy_statement, write_columns, write_row, EVENT_TYPES};
 use crate::node::{find_node, insert_node, lock_node, NodeInfo};
+use crate::reconnect::{is_session_lost, reconnect, ReconnectPolicy};
 use crate::schema::{check_schema, query_error};
+
+/// The LISTEN/NOTIFY channel a node notifies in each batch's transaction
+/// (payload `node_id last_seq`), so consumers wake on commit.
+pub const EVENTS_CHANNEL: &str = "netaudit_events";
+
+/// How many times one call may lose its session before it reports the
+/// error (each reconnection is itself bounded by the [`ReconnectPolicy`]).
+const MAX_SESSIONS_PER_CALL: u32 = 8;
+
+/// What a writer went through (for metrics and tests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Sessions opened again after one was lost.
+    pub reconnects: u64,
+    /// Batches in doubt found committed when the head was read back.
+    pub resolved_committed: u64,
+    /// Batches in doubt found not committed, and written again.
+    pub resolved_lost: u64,
+    /// Events of a batch in doubt that was committed although its call
+    /// had reported an error (the caller may have sent them again).
+    pub committed_after_error: u64,
+}
 
 /// Events per epoch unless told otherwise (the embedded store's default).
 pub const DEFAULT_EPOCH_EVENTS: u64 = 100_000;
 
 /// The writer of one node's chain.
 pub struct NodeWriter {
-    client: Client,
+    spec: ConnectionSpec,
+    /// `None` once the session is lost, until it is opened again.
+    client: Option<Client>,
+    policy: ReconnectPolicy,
+    /// The state a batch whose outcome is in doubt would leave (it was
+    /// chained from `state`, which has not moved since).
+    pending: Option<ChainHead>,
+    stats: WriterStats,
     target: String,
     node_id: String,
     key_file: KeyFile,
@@ -36,6 +74,9 @@ pub struct NodeWriter {
     signing: SigningKey,
     state: ChainHead,
     epoch_limit: u64,
+    /// An epoch with events ends at the first batch after this long
+    /// (`set_epoch_interval`; by count only when unset).
+    epoch_interval_ns: Option<i64>,
     buf: Vec<u8>,
 }
 
@@ -78,7 +119,11 @@ impl NodeWriter {
         };
         key_file.lock_exclusive()?;
         Ok(NodeWriter {
-            client,
+            spec: spec.clone(),
+            client: Some(client),
+            policy: ReconnectPolicy::default(),
+            pending: None,
+            stats: WriterStats::default(),
             target,
             node_id: node_id.to_string(),
             key_file,
@@ -86,6 +131,7 @@ impl NodeWriter {
             signing: keys.signing,
             state,
             epoch_limit: epoch_events.max(1),
+            epoch_interval_ns: None,
             buf: Vec::with_capacity(4096),
         })
     }
@@ -105,32 +151,128 @@ impl NodeWriter {
         self.state.epoch
     }
 
+    /// How the writer reconnects after losing its session (default
+    /// [`ReconnectPolicy::default`]).
+    pub fn with_reconnect(mut self, policy: ReconnectPolicy) -> NodeWriter {
+        self.policy = policy;
+        self
+    }
+
+    /// What the writer went through.
+    pub fn stats(&self) -> WriterStats {
+        self.stats
+    }
+
     /// Appends `events` in one transaction; returns their sequence numbers
-    /// (first, last). An epoch that fills up is sealed in the same
-    /// transaction; the key file follows after the commit.
+    /// (first, last) once committed. An epoch that fills up is sealed in the
+    /// same transaction; the key file follows after the commit. A lost
+    /// session is opened again (bounded, [`ReconnectPolicy`]) and a batch in
+    /// doubt resolved from the chain's head in the database (module docs).
+    /// An error means the events are not acknowledged; giving the same
+    /// events again is safe (a batch that did commit is recognised).
     pub fn append_batch<E: AppendEvent>(&mut self, events: &[E]) -> Result<(u64, u64)> {
-        let mut next = self.state.clone();
-        let first = next.next_seq;
+        let first = self.state.next_seq;
         if events.is_empty() {
             return Ok((first, first - 1));
         }
+        let mut sessions = 0;
+        loop {
+            if self.client.is_none() {
+                sessions += 1;
+                self.open_session()?;
+            }
+            if let Some(done) = self.resolve_pending(events)? {
+                return Ok(done);
+            }
+            let first = self.state.next_seq;
+            let mut next = self.state.clone();
+            let Some(client) = self.client.as_mut() else {
+                continue;
+            };
+            let written = write_batch(
+                client,
+                &self.target,
+                &self.node_id,
+                &mut self.buf,
+                (&self.store_id, &self.signing, self.epoch_limit),
+                &mut next,
+                events,
+            );
+            match written {
+                Ok(sealed) => {
+                    let last = next.next_seq - 1;
+                    self.commit_state(next, sealed)?;
+                    return Ok((first, last));
+                }
+                Err(Attempt::Refused(e)) => return Err(e),
+                Err(Attempt::SessionLost(e)) => {
+                    self.client = None;
+                    self.pending = Some(next);
+                    if sessions >= MAX_SESSIONS_PER_CALL {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends an epoch also by time, as the embedded store does: the first
+    /// batch after `interval` since the epoch began seals it first, in the
+    /// batch's transaction.
+    pub fn set_epoch_interval(&mut self, interval: std::time::Duration) {
+        self.epoch_interval_ns = Some(i64::try_from(interval.as_nanos()).unwrap_or(i64::MAX));
+    }
+
+    /// Appends a prepared batch in one transaction (as [`append_batch`],
+    /// the columns and the chain from the batch's canonical encodings, the
+    /// very bytes the chain covers); returns (first, last) sequence numbers.
+    /// Nothing is kept of a batch that fails: the caller may send it again.
+    ///
+    /// [`append_batch`]: NodeWriter::append_batch
+    pub fn append_prepared(&mut self, batch: &PreparedBatch) -> Result<(u64, u64)> {
+        let mut next = self.state.clone();
+        if batch.is_empty() {
+            return Ok((next.next_seq, next.next_seq - 1));
+        }
         let target = self.target.clone();
         let mut sealed = Vec::new();
-        let mut tx = self
-            .client
+        if let Some(interval) = self.epoch_interval_ns {
+            if next.epoch_events > 0 && now_ns().saturating_sub(next.epoch_started_ns) >= interval {
+                sealed.push(seal(&mut next, &self.store_id, &self.signing));
+            }
+        }
+        let first = next.next_seq;
+        if self.client.is_none() {
+            self.open_session()?;
+        }
+        let Some(client) = self.client.as_mut() else {
+            return Err(self.lost("append a batch"));
+        };
+        let mut tx = client
             .transaction()
             .map_err(|e| query_error(&target, "begin a batch", &e))?;
         let sink = tx
             .copy_in(copy_statement().as_str())
             .map_err(|e| query_error(&target, "start a batch", &e))?;
         let mut writer = BinaryCopyInWriter::new(sink, &EVENT_TYPES);
-        for event in events {
-            self.buf.clear();
-            encode_event(event, &mut self.buf);
+        for i in 0..batch.len() {
+            let (encoding, params) = batch.encoding(i);
+            let event = decode_event(encoding).map_err(|e| PgStoreError::BadBatch {
+                index: i,
+                detail: e.to_string(),
+            })?;
             let seq = next.next_seq;
-            let chain = chain_value(&next.key, &next.head, seq, next.epoch, &self.buf);
-            write_row(&mut writer, &self.node_id, seq, next.epoch, event, &chain)
-                .map_err(|e| query_error(&target, "write a batch", &e))?;
+            let chain = chain_value(&next.key, &next.head, seq, next.epoch, encoding);
+            write_columns(
+                &mut writer,
+                &self.node_id,
+                seq,
+                next.epoch,
+                &event,
+                params,
+                &chain,
+            )
+            .map_err(|e| query_error(&target, "write a batch", &e))?;
             next.head = chain;
             next.next_seq += 1;
             next.epoch_events += 1;
@@ -151,18 +293,152 @@ impl NodeWriter {
         Ok((first, last))
     }
 
+    /// Ends the current epoch now if it has events and its time
+    /// (`set_epoch_interval`) is up: the idle writer's timer.
+    pub fn seal_if_due(&mut self) -> Result<Option<Checkpoint>> {
+        let Some(interval) = self.epoch_interval_ns else {
+            return Ok(None);
+        };
+        if now_ns().saturating_sub(self.state.epoch_started_ns) < interval {
+            return Ok(None);
+        }
+        self.seal_epoch()
+    }
+
     /// Ends the current epoch with a checkpoint now (nothing when it has no
     /// event yet), as a clean shutdown does.
     pub fn seal_epoch(&mut self) -> Result<Option<Checkpoint>> {
         if self.state.epoch_events == 0 {
             return Ok(None);
         }
+        if self.client.is_none() {
+            self.open_session()?;
+        }
+        if self.pending.is_some() {
+            self.resolve_pending::<netaudit_event::Event>(&[])?;
+        }
         let mut next = self.state.clone();
         let c = seal(&mut next, &self.store_id, &self.signing);
         let target = self.target.clone();
-        insert_checkpoint(&mut self.client, &target, &self.node_id, &c)?;
+        let Some(client) = self.client.as_mut() else {
+            return Err(self.lost("seal the epoch"));
+        };
+        if let Err(e) = insert_checkpoint_raw(client, &self.node_id, &c) {
+            if is_session_lost(&e) {
+                // In doubt: the next session reads the checkpoint back.
+                self.client = None;
+                self.open_session()?;
+                if !self.checkpoint_stored(c.epoch)? {
+                    let Some(client) = self.client.as_mut() else {
+                        return Err(self.lost("seal the epoch"));
+                    };
+                    insert_checkpoint(client, &target, &self.node_id, &c)?;
+                }
+            } else {
+                return Err(query_error(&target, "store a checkpoint", &e));
+            }
+        }
         self.commit_state(next, true)?;
         Ok(Some(c))
+    }
+
+    /// Opens a new session (bounded backoff) and takes the node's lock
+    /// again; while the old session still holds it on the server, waits.
+    fn open_session(&mut self) -> Result<()> {
+        let (target, node) = (self.target.clone(), self.node_id.clone());
+        let (client, _failed) = reconnect(&self.spec, &self.policy, |client| {
+            match lock_node(client, &target, &node) {
+                Ok(()) => Ok(true),
+                Err(PgStoreError::NodeInUse { .. }) => Ok(false),
+                Err(e) => Err(e),
+            }
+        })?;
+        self.client = Some(client);
+        self.stats.reconnects += 1;
+        Ok(())
+    }
+
+    fn lost(&self, op: &'static str) -> PgStoreError {
+        PgStoreError::Query {
+            target: self.target.clone(),
+            op,
+            detail: "the session to the database is lost".into(),
+        }
+    }
+
+    /// With a batch in doubt, reads the chain's head back: `Some` when
+    /// `events` are that batch and it committed (acknowledge it), `None`
+    /// when `events` are still to be written (after the state has taken up
+    /// a different batch that did commit).
+    fn resolve_pending<E: AppendEvent>(&mut self, events: &[E]) -> Result<Option<(u64, u64)>> {
+        let Some(pending) = self.pending.clone() else {
+            return Ok(None);
+        };
+        let Some(client) = self.client.as_mut() else {
+            return Err(self.lost("read the node's head"));
+        };
+        let head = client
+            .query_opt(
+                "SELECT seq, chain FROM netaudit.events WHERE node_id = $1 ORDER BY seq DESC LIMIT 1",
+                &[&self.node_id],
+            )
+            .map_err(|e| query_error(&self.target, "read the node's head", &e))?;
+        let (stored, chain): (u64, Vec<u8>) = match &head {
+            None => (0, genesis(&self.store_id).to_vec()),
+            Some(r) => (
+                u64::try_from(r.get::<_, i64>(0)).unwrap_or(0),
+                r.get::<_, &[u8]>(1).to_vec(),
+            ),
+        };
+        let before = self.state.next_seq - 1;
+        let after = pending.next_seq - 1;
+        if stored == before && chain == self.state.head {
+            self.pending = None;
+            self.stats.resolved_lost += 1;
+            return Ok(None);
+        }
+        if stored == after && chain == pending.head {
+            self.pending = None;
+            self.stats.resolved_committed += 1;
+            let first = self.state.next_seq;
+            let same = !events.is_empty() && {
+                let mut again = self.state.clone();
+                chain_only(
+                    &mut self.buf,
+                    (&self.store_id, &self.signing, self.epoch_limit),
+                    &mut again,
+                    events,
+                );
+                again.next_seq == pending.next_seq && again.head == pending.head
+            };
+            let sealed = pending.epoch != self.state.epoch;
+            if !same {
+                self.stats.committed_after_error += after - before;
+            }
+            self.commit_state(pending, sealed)?;
+            return Ok(same.then_some((first, after)));
+        }
+        Err(PgStoreError::NodeHead {
+            target: self.target.clone(),
+            node: self.node_id.clone(),
+            stored,
+            committed: before,
+            pending: format!(" (a batch through {after} was in doubt)"),
+        })
+    }
+
+    fn checkpoint_stored(&mut self, epoch: u64) -> Result<bool> {
+        let Some(client) = self.client.as_mut() else {
+            return Err(self.lost("read the node's checkpoints"));
+        };
+        let epoch = i64::try_from(epoch).unwrap_or(i64::MAX);
+        Ok(client
+            .query_opt(
+                "SELECT 1 FROM netaudit.checkpoints WHERE node_id = $1 AND epoch = $2",
+                &[&self.node_id, &epoch],
+            )
+            .map_err(|e| query_error(&self.target, "read the node's checkpoints", &e))?
+            .is_some())
     }
 
     fn commit_state(&mut self, next: ChainHead, evolved: bool) -> Result<()> {
@@ -192,6 +468,94 @@ fn seal(head: &mut ChainHead, store_id: &[u8; 16], signing: &SigningKey) -> Chec
     head.epoch_events = 0;
     head.epoch_started_ns = now;
     c
+}
+
+/// Why a batch's transaction did not commit.
+enum Attempt {
+    /// The session is gone: the outcome is in doubt.
+    SessionLost(PgStoreError),
+    /// The server refused a statement (nothing committed).
+    Refused(PgStoreError),
+}
+
+fn attempt_error(target: &str, op: &'static str, e: &postgres::Error) -> Attempt {
+    if is_session_lost(e) {
+        Attempt::SessionLost(query_error(target, op, e))
+    } else {
+        Attempt::Refused(query_error(target, op, e))
+    }
+}
+
+/// The chain's keys and how long an epoch is.
+type ChainKeys<'a> = (&'a [u8; 16], &'a SigningKey, u64);
+
+/// One batch in one transaction: binary COPY of the chained rows, the
+/// checkpoints of epochs it fills, the commit notification. `next` ends as
+/// the state after the batch; returns whether an epoch was sealed.
+fn write_batch<E: AppendEvent>(
+    client: &mut Client,
+    target: &str,
+    node_id: &str,
+    buf: &mut Vec<u8>,
+    (store_id, signing, epoch_limit): ChainKeys<'_>,
+    next: &mut ChainHead,
+    events: &[E],
+) -> std::result::Result<bool, Attempt> {
+    let mut sealed = Vec::new();
+    let mut tx = client
+        .transaction()
+        .map_err(|e| attempt_error(target, "begin a batch", &e))?;
+    let sink = tx
+        .copy_in(copy_statement().as_str())
+        .map_err(|e| attempt_error(target, "start a batch", &e))?;
+    let mut writer = BinaryCopyInWriter::new(sink, &EVENT_TYPES);
+    for event in events {
+        buf.clear();
+        encode_event(event, buf);
+        let seq = next.next_seq;
+        let chain = chain_value(&next.key, &next.head, seq, next.epoch, buf);
+        write_row(&mut writer, node_id, seq, next.epoch, event, &chain)
+            .map_err(|e| attempt_error(target, "write a batch", &e))?;
+        next.head = chain;
+        next.next_seq += 1;
+        next.epoch_events += 1;
+        if next.epoch_events >= epoch_limit {
+            sealed.push(seal(next, store_id, signing));
+        }
+    }
+    writer
+        .finish()
+        .map_err(|e| attempt_error(target, "finish a batch", &e))?;
+    for c in &sealed {
+        insert_checkpoint_raw(&mut tx, node_id, c)
+            .map_err(|e| attempt_error(target, "store a checkpoint", &e))?;
+    }
+    let payload = format!("{node_id} {}", next.next_seq - 1);
+    tx.execute("SELECT pg_notify($1, $2)", &[&EVENTS_CHANNEL, &payload])
+        .map_err(|e| attempt_error(target, "notify the batch", &e))?;
+    tx.commit()
+        .map_err(|e| attempt_error(target, "commit a batch", &e))?;
+    Ok(!sealed.is_empty())
+}
+
+/// The state `events` would leave, without writing them (to recognise a
+/// batch given again after its commit was in doubt).
+fn chain_only<E: AppendEvent>(
+    buf: &mut Vec<u8>,
+    (store_id, signing, epoch_limit): ChainKeys<'_>,
+    next: &mut ChainHead,
+    events: &[E],
+) {
+    for event in events {
+        buf.clear();
+        encode_event(event, buf);
+        next.head = chain_value(&next.key, &next.head, next.next_seq, next.epoch, buf);
+        next.next_seq += 1;
+        next.epoch_events += 1;
+        if next.epoch_events >= epoch_limit {
+            seal(next, store_id, signing);
+        }
+    }
 }
 
 fn key_state(store_id: &[u8; 16], head: &ChainHead, signing: &SigningKey) -> KeyState {

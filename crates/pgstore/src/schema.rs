@@ -5,7 +5,9 @@
 //!
 //! Everything lives in the schema `netaudit`. Tables (docs/cluster.md):
 //! `version` (one row), `nodes` (one chain each), `events` (one row per
-//! event, key `(node_id, seq)`), `checkpoints` (key `(node_id, epoch)`).
+//! event, key `(node_id, seq)`), `checkpoints` (key `(node_id, epoch)`);
+//! `output_leases`, `output_cursors` (one row per output) and `login_state`
+//! (one row per user) with the function `login_attempt`.
 
 use postgres::{Client, GenericClient};
 
@@ -62,6 +64,74 @@ CREATE TABLE netaudit.checkpoints (
     signature bytea NOT NULL CHECK (length(signature) = 64),
     PRIMARY KEY (node_id, epoch)
 );
+"#,
+    // 2: output leases and cursors, the shared login lockout (docs/cluster.md).
+    r#"
+CREATE TABLE netaudit.output_leases (
+    output      text PRIMARY KEY CHECK (length(output) BETWEEN 1 AND 200),
+    node_id     text NOT NULL CHECK (node_id ~ '^[A-Za-z0-9._-]{1,64}$'),
+    generation  bigint NOT NULL CHECK (generation >= 1),
+    acquired_at timestamptz NOT NULL,
+    expires_at  timestamptz NOT NULL
+);
+CREATE TABLE netaudit.output_cursors (
+    output      text PRIMARY KEY,
+    received_ns bigint NOT NULL,
+    node_id     text NOT NULL,
+    seq         bigint NOT NULL CHECK (seq >= 1),
+    generation  bigint NOT NULL,
+    updated_at  timestamptz NOT NULL
+);
+CREATE TABLE netaudit.login_state (
+    user_name        text PRIMARY KEY,
+    failures         integer NOT NULL DEFAULT 0 CHECK (failures >= 0),
+    first_failure_ns bigint,
+    locked           boolean NOT NULL DEFAULT false,
+    auto_locked_ns   bigint
+);
+-- One login attempt under the policy, decided under the user's row lock so
+-- that attempts on every node count exactly once (crates/pgstore/src/lockout.rs).
+CREATE FUNCTION netaudit.login_attempt(
+    p_user text, p_password_ok boolean, p_max integer, p_window_ns bigint, p_lockout_ns bigint,
+    OUT outcome text, OUT failures integer, OUT now_locked boolean)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    now_ns bigint := (extract(epoch FROM clock_timestamp()) * 1000000000)::bigint;
+    s netaudit.login_state%ROWTYPE;
+BEGIN
+    INSERT INTO netaudit.login_state (user_name) VALUES (p_user) ON CONFLICT (user_name) DO NOTHING;
+    SELECT * INTO s FROM netaudit.login_state WHERE user_name = p_user FOR UPDATE;
+    now_locked := false;
+    IF s.locked THEN
+        IF s.auto_locked_ns IS NULL OR p_lockout_ns IS NULL OR now_ns - s.auto_locked_ns < p_lockout_ns THEN
+            outcome := 'locked';
+            failures := s.failures;
+            RETURN;
+        END IF;
+        s.failures := 0;
+        s.first_failure_ns := NULL;
+    END IF;
+    IF p_password_ok THEN
+        UPDATE netaudit.login_state SET failures = 0, first_failure_ns = NULL, locked = false,
+            auto_locked_ns = NULL WHERE user_name = p_user;
+        outcome := 'accepted';
+        failures := 0;
+        RETURN;
+    END IF;
+    IF s.first_failure_ns IS NOT NULL AND now_ns - s.first_failure_ns <= p_window_ns THEN
+        s.failures := s.failures + 1;
+    ELSE
+        s.failures := 1;
+        s.first_failure_ns := now_ns;
+    END IF;
+    now_locked := s.failures >= p_max;
+    UPDATE netaudit.login_state SET failures = s.failures, first_failure_ns = s.first_failure_ns,
+        locked = now_locked, auto_locked_ns = CASE WHEN now_locked THEN now_ns END
+        WHERE user_name = p_user;
+    outcome := 'refused';
+    failures := s.failures;
+END
+$fn$;
 "#,
 ];
 

@@ -7,6 +7,12 @@
 //! binaries (`/usr/lib/postgresql/<version>/bin`, or `NETAUDIT_PG_BIN`).
 //! PostgreSQL refuses to run as root: as root, the cluster runs as the
 //! `postgres` system user that the package creates.
+//!
+//! A cluster can also have a streaming standby ([`PgCluster::start_standby`]:
+//! `pg_basebackup -R` from the primary into a temporary folder, its own
+//! loopback port, made synchronous with `synchronous_standby_names` on the
+//! primary), which [`PgCluster::promote`] turns into a primary; the primary
+//! is stopped by PID ([`PgCluster::stop`], or [`PgCluster::kill`] for SIGKILL).
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -18,6 +24,9 @@ use std::time::{Duration, Instant};
 
 /// The one user of a test cluster.
 pub const USER: &str = "netaudit";
+
+/// The standby's name in `synchronous_standby_names` (its application_name).
+const STANDBY_NAME: &str = "netaudit_standby";
 
 /// How long the server may take to accept connections.
 const START_DEADLINE: Duration = Duration::from_secs(60);
@@ -31,6 +40,7 @@ pub struct PgCluster {
     port: u16,
     child: Option<Child>,
     password: String,
+    options: ClusterOptions,
 }
 
 /// How to run the cluster.
@@ -42,6 +52,9 @@ pub struct ClusterOptions {
     /// TLS (`ssl = on`) with this certificate and key (PEM); plain and TLS
     /// connections are then both accepted.
     pub tls: Option<(String, String)>,
+    /// `synchronous_commit` on even when not `durable`: a commit then waits
+    /// for a synchronous standby (see [`PgCluster::start_standby`]).
+    pub synchronous_commit: bool,
 }
 
 impl PgCluster {
@@ -115,6 +128,7 @@ impl PgCluster {
                         port,
                         child: Some(child),
                         password,
+                        options,
                     })
                 }
                 // Another process may have taken the port between our probe
@@ -158,6 +172,172 @@ impl PgCluster {
     /// A client connected as [`USER`], for tests that look at or change rows.
     pub fn client(&self) -> Result<postgres::Client, postgres::Error> {
         postgres::Client::connect(&self.url(), postgres::NoTls)
+    }
+
+    /// Starts the server again on the same data and port after [`stop`]
+    /// (a database that went away and came back).
+    ///
+    /// [`stop`]: PgCluster::stop
+    pub fn restart(&mut self) -> io::Result<()> {
+        if self.child.is_some() {
+            return Ok(());
+        }
+        let bin = bin_dir()?;
+        let url = url_for(&self.password, self.port);
+        let child = start_server(
+            &bin,
+            self.dir.path(),
+            run_as_user()?,
+            self.port,
+            &self.options,
+            &url,
+        )?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// Starts a streaming standby of this cluster: `pg_basebackup -R` into
+    /// a new temporary folder, `postgres` on its own loopback port; then
+    /// this cluster names it in `synchronous_standby_names`, so that every
+    /// commit waits for it (start this cluster with `synchronous_commit`
+    /// or `durable`), and the call returns once the standby streams as
+    /// `sync`.
+    pub fn start_standby(&self) -> io::Result<PgCluster> {
+        let bin = bin_dir()?;
+        let run_as = run_as_user()?;
+        let dir = tempfile::Builder::new()
+            .prefix("netaudit-pg-standby-")
+            .tempdir()?;
+        std::fs::create_dir(dir.path().join("sock"))?;
+        if let Some((uid, gid)) = run_as {
+            for p in [dir.path().to_path_buf(), dir.path().join("sock")] {
+                std::os::unix::fs::chown(p, Some(uid), Some(gid))?;
+            }
+        }
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
+        // The password in the connection string, so that `-R` writes it
+        // into the standby's primary_conninfo; application_name names the
+        // standby for synchronous_standby_names.
+        let conninfo = format!(
+            "host=127.0.0.1 port={} user={USER} password={} application_name={STANDBY_NAME}",
+            self.port, self.password
+        );
+        let out = command(&bin.join("pg_basebackup"), run_as)
+            .arg("-D")
+            .arg(dir.path().join("data"))
+            .arg("-d")
+            .arg(&conninfo)
+            .args(["-R", "-X", "stream", "-c", "fast", "--no-sync"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()?;
+        if !out.status.success() {
+            return Err(io::Error::other(format!(
+                "pg_basebackup failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        let options = self.options.clone();
+        let mut last_error = String::new();
+        let mut standby = None;
+        for _ in 0..5 {
+            let port = free_port()?;
+            let url = url_for(&self.password, port);
+            match start_server(&bin, dir.path(), run_as, port, &options, &url) {
+                Ok(child) => {
+                    standby = Some(PgCluster {
+                        dir,
+                        port,
+                        child: Some(child),
+                        password: self.password.clone(),
+                        options,
+                    });
+                    break;
+                }
+                Err(e) => last_error = e.to_string(),
+            }
+        }
+        let standby = standby.ok_or_else(|| io::Error::other(last_error))?;
+        let mut primary = self.client().map_err(io::Error::other)?;
+        // One statement each: ALTER SYSTEM refuses a transaction block.
+        for statement in [
+            format!("ALTER SYSTEM SET synchronous_standby_names = '{STANDBY_NAME}'"),
+            "SELECT pg_reload_conf()".to_string(),
+        ] {
+            primary
+                .batch_execute(&statement)
+                .map_err(io::Error::other)?;
+        }
+        let deadline = Instant::now() + START_DEADLINE;
+        loop {
+            let state: Option<String> = primary
+                .query_opt(
+                    "SELECT sync_state FROM pg_stat_replication WHERE application_name = $1 \
+                     AND state = 'streaming'",
+                    &[&STANDBY_NAME],
+                )
+                .map_err(io::Error::other)?
+                .map(|r| r.get(0));
+            if state.as_deref() == Some("sync") {
+                return Ok(standby);
+            }
+            if Instant::now() > deadline {
+                return Err(io::Error::other(format!(
+                    "the standby is not a streaming synchronous standby after {START_DEADLINE:?} \
+                     (sync_state {state:?})"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Whether the server is in recovery (a standby).
+    pub fn in_recovery(&self) -> io::Result<bool> {
+        let mut client = self.client().map_err(io::Error::other)?;
+        client
+            .query_one("SELECT pg_is_in_recovery()", &[])
+            .map(|r| r.get(0))
+            .map_err(io::Error::other)
+    }
+
+    /// Promotes a standby to a primary (`pg_ctl promote`) and waits until
+    /// it takes writes.
+    pub fn promote(&self) -> io::Result<()> {
+        let out = command(&bin_dir()?.join("pg_ctl"), run_as_user()?)
+            .arg("promote")
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-w", "-t", "60"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()?;
+        if !out.status.success() {
+            return Err(io::Error::other(format!(
+                "pg_ctl promote failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        let deadline = Instant::now() + START_DEADLINE;
+        while self.in_recovery()? {
+            if Instant::now() > deadline {
+                return Err(io::Error::other(
+                    "the promoted standby is still in recovery",
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
+    /// Kills the server with SIGKILL (by its PID, our child): a crash. Its
+    /// backends notice the postmaster's death and end too.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     /// Stops the server: SIGINT (fast shutdown) to its PID, SIGKILL after
@@ -211,6 +391,11 @@ fn start_server(
     }
     let log_start = log_file.metadata()?.len();
     let durable = if options.durable { "on" } else { "off" };
+    let sync_commit = if options.durable || options.synchronous_commit {
+        "on"
+    } else {
+        "off"
+    };
     let mut cmd = command(&bin.join("postgres"), run_as);
     if options.tls.is_some() {
         cmd.args(["-c", "ssl=on"])
@@ -231,7 +416,7 @@ fn start_server(
         .arg(dir.join("sock"))
         .args(["-c", "listen_addresses=127.0.0.1"])
         .args(["-c", &format!("fsync={durable}")])
-        .args(["-c", &format!("synchronous_commit={durable}")])
+        .args(["-c", &format!("synchronous_commit={sync_commit}")])
         .args(["-c", &format!("full_page_writes={durable}")])
         .args(["-c", "max_connections=40"])
         .stdin(Stdio::null())

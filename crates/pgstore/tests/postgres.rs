@@ -6,11 +6,11 @@ use std::path::Path;
 use netaudit_event::{Event, Facility, Param, Severity};
 use netaudit_pgstore::test_cluster::PgCluster;
 use netaudit_pgstore::{
-    copy_sqlite_store, migrate, verify_key_path, verify_nodes, ConnectionSpec, NodeOutcome,
-    NodeWriter, PgStoreError, SCHEMA_VERSION,
+    copy_sqlite_store, migrate, query_global, verify_key_path, verify_nodes, ConnectionSpec,
+    GlobalQuery, NodeOutcome, NodeWriter, PgStoreError, SCHEMA_VERSION,
 };
 use netaudit_store::{
-    read_local_verify_key, BreakKind, Store, StoreConfig, VerifyKey, VerifyReport,
+    read_local_verify_key, BreakKind, PreparedBatch, Store, StoreConfig, VerifyKey, VerifyReport,
 };
 use netaudit_syslog::RawBackedEvent;
 
@@ -292,6 +292,90 @@ fn nodes_append_their_own_chains_and_a_node_id_has_one_holder() {
     let found = verify_nodes(&mut client, spec.target(), &keys[..1], None).unwrap();
     assert_eq!(found[1].outcome, NodeOutcome::NoKey);
     assert!(!found[1].ok());
+}
+
+/// `serve`'s path: prepared batches (plain and raw-backed events), epochs
+/// ended by time at the next batch as well as by count; the chain
+/// verifies and the global-order query gives the events back with their
+/// parameters, filtered, in keyset pages.
+#[test]
+fn prepared_batches_close_epochs_by_time_and_read_back_in_the_global_order() {
+    let pg = PgCluster::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (spec, mut client) = connect(&pg);
+    migrate(&mut client, spec.target()).unwrap();
+    let key = dir.path().join("t.key");
+    let mut node = NodeWriter::open(&spec, "t", &key, 1_000).unwrap();
+    let plain: Vec<Event> = (0..20).map(event).collect();
+    let raw: Vec<RawBackedEvent> = (20..30).map(raw_backed).collect();
+    assert_eq!(
+        node.append_prepared(&PreparedBatch::new(&plain)).unwrap(),
+        (1, 20)
+    );
+    // Far under the count: without a time limit the epoch stays open.
+    assert_eq!(node.epoch(), 0);
+    node.set_epoch_interval(std::time::Duration::from_millis(1));
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    assert_eq!(
+        node.append_prepared(&PreparedBatch::new(&raw)).unwrap(),
+        (21, 30)
+    );
+    assert_eq!(node.epoch(), 1, "the interval passed: sealed at that batch");
+    // With no batch coming, the idle writer's turn ends the epoch by time.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let sealed = node.seal_if_due().unwrap().expect("due");
+    assert_eq!((sealed.epoch, sealed.last_seq), (1, 30));
+    assert!(node.seal_if_due().unwrap().is_none(), "nothing new to seal");
+    assert!(node.seal_epoch().unwrap().is_none());
+    let keys = [VerifyKey::read(&verify_key_path(&key)).unwrap()];
+    let found = verify_nodes(&mut client, spec.target(), &keys, None).unwrap();
+    let report = walked(&found[0].outcome);
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(
+        (report.events_verified, report.checkpoints_verified),
+        (30, 2)
+    );
+
+    let mut query = GlobalQuery::default();
+    query.filter.limit = 7;
+    let mut seen = Vec::new();
+    loop {
+        let page = query_global(&mut client, spec.target(), &query).unwrap();
+        seen.extend(page.events.iter().map(|e| e.event.seq));
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => break,
+        }
+    }
+    let mut by_seq = seen.clone();
+    by_seq.sort_unstable();
+    assert_eq!(by_seq, (1..=30).collect::<Vec<u64>>());
+    let first = query_global(
+        &mut client,
+        spec.target(),
+        &GlobalQuery {
+            filter: netaudit_store::Query {
+                limit: 1,
+                ..netaudit_store::Query::default()
+            },
+            ..GlobalQuery::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(first.events[0].event.event, plain[0]);
+    // The raw-backed rows come back with their parameters in the raw bytes.
+    let mut filtered = GlobalQuery::default();
+    filtered.filter.after_seq = Some(20);
+    filtered.filter.code = Some("UI_*".into());
+    filtered.node = Some("t".into());
+    let page = query_global(&mut client, spec.target(), &filtered).unwrap();
+    assert_eq!(page.events.len(), 10);
+    assert!(page.events.iter().all(|e| e.event.params_in_raw));
+    filtered.filter.code = Some("NO_SUCH_*".into());
+    assert!(query_global(&mut client, spec.target(), &filtered)
+        .unwrap()
+        .events
+        .is_empty());
 }
 
 #[test]

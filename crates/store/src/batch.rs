@@ -42,6 +42,14 @@ impl PreparedBatch {
         self.encoded.is_empty()
     }
 
+    /// Event `i`'s canonical encoding (the bytes its chain value covers)
+    /// and its parameters as the params column stores them; for a store
+    /// that binds its columns from the encoding, as the embedded writer
+    /// does (the PostgreSQL node writer). Panics when `i >= len()`.
+    pub fn encoding(&self, i: usize) -> (&[u8], Option<&str>) {
+        self.encoded.get(i)
+    }
+
     /// The events back from their encodings, in order (for checks and
     /// tests; the store never needs them). Events whose parameters are in
     /// their raw bytes come back without them (see [`decode_event`]).

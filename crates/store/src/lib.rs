@@ -23,6 +23,7 @@ mod config;
 mod cursors;
 mod encoding;
 mod error;
+mod event_insert;
 mod file_mode;
 mod indexer;
 mod maintenance;

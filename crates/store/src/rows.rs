@@ -14,10 +14,18 @@ use crate::params_column::{parse_params_json, PARAMS_IN_RAW};
 pub(crate) const COLUMNS: &str = "seq, epoch, received_ns, ts, time_ns, severity, facility, \
      code, user, host, device, app, pid, client_addr, operation, params, message, parse_error, raw, chain";
 
-pub(crate) const INSERT_SQL: &str = "INSERT INTO events(seq, epoch, received_ns, ts, time_ns, \
-     severity, facility, code, user, host, device, app, pid, client_addr, operation, params, \
-     message, parse_error, raw, chain) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
+/// How many columns [`COLUMNS`] names.
+pub(crate) const COLUMN_COUNT: usize = 20;
+
+/// `INSERT INTO events(COLUMNS) VALUES (?, ...), ...` for `rows` rows, the
+/// parameters numbered in order, row after row.
+pub(crate) fn insert_sql(rows: usize) -> String {
+    let row = format!("({})", vec!["?"; COLUMN_COUNT].join(", "));
+    format!(
+        "INSERT INTO events({COLUMNS}) VALUES {}",
+        vec![row; rows].join(", ")
+    )
+}
 
 /// An event as stored: its sequence number, epoch and chain value.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,11 +13,11 @@ use crate::clock::now_ns;
 use crate::config::StoreConfig;
 use crate::encoding::decode_fields;
 use crate::error::{Context, Inconsistency, Result, StoreError};
+use crate::event_insert::{EventInsert, EventRow};
 use crate::partitions::create_partition_file;
 use crate::paths::partition_file;
-use crate::rows::{to_i64, INSERT_SQL};
+use crate::rows::to_i64;
 use crate::sqlite::{is_disk_full, truncate_wal_after_full};
-use crate::static_insert::{Bind, StaticInsert};
 
 pub(crate) struct OpenPartition {
     pub(crate) first_seq: u64,
@@ -206,48 +206,30 @@ impl Writer {
             .unchecked_transaction()
             .at(&path, "begin batch")?;
         {
-            let mut insert = StaticInsert::prepare(&tx, INSERT_SQL, &path)?;
+            let mut insert = EventInsert::new(&tx, &path);
             for i in 0..encoded.len() {
                 let seq = chain.next_seq;
                 let (encoding, params) = encoded.get(i);
                 // The columns come from the bytes the chain covers.
-                let event = decode_fields(encoding).map_err(|e| StoreError::Inconsistent {
+                let fields = decode_fields(encoding).map_err(|e| StoreError::Inconsistent {
                     path: path.clone(),
                     reason: Inconsistency::BatchEvent { index: i, cause: e },
                 })?;
                 let value = hasher.value(&chain.head, seq, chain.epoch, encoding);
-                insert.insert(
-                    &[
-                        Bind::Int(to_i64("sequence", seq)?),
-                        Bind::Int(to_i64("epoch", chain.epoch)?),
-                        Bind::Int(event.received_ns),
-                        // As `query_time`.
-                        Bind::Int(event.time_ns.unwrap_or(event.received_ns)),
-                        event.time_ns.into(),
-                        event.severity.map(i64::from).into(),
-                        event.facility.map(i64::from).into(),
-                        event.code.into(),
-                        event.user.into(),
-                        event.host.into(),
-                        event.device.into(),
-                        event.app.into(),
-                        event.pid.into(),
-                        event.client_addr.into(),
-                        event.operation.into(),
-                        params.into(),
-                        event.message.into(),
-                        event.parse_error.into(),
-                        Bind::Blob(event.raw),
-                        Bind::Blob(&value),
-                    ],
-                    &path,
-                )?;
+                insert.push(EventRow {
+                    seq: to_i64("sequence", seq)?,
+                    epoch: to_i64("epoch", chain.epoch)?,
+                    fields,
+                    params,
+                    chain: value,
+                })?;
                 chain.head = value;
                 chain.next_seq += 1;
                 chain.epoch_events += 1;
                 seqs.push(seq);
                 // The epoch ends with its last event, in the same transaction,
-                // so the key evolves as early as possible.
+                // so the key evolves as early as possible (its rows may be
+                // inserted after the checkpoint: the transaction is one).
                 if chain.epoch_events >= config.epoch_events {
                     let ckpt = chain.checkpoint(store_id, &self.signing, now);
                     ckpt.insert(&tx, &path)?;
@@ -256,6 +238,7 @@ impl Writer {
                     hasher = ChainHasher::new(&chain.key);
                 }
             }
+            insert.finish()?;
         }
         tx.commit().at(&path, "commit batch")?;
         let epoch_changed = chain.epoch != self.chain.epoch;

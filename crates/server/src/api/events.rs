@@ -201,6 +201,10 @@ pub(crate) struct Filters {
     pub limit: Option<usize>,
     /// Export only: `json` (default) or `standard`.
     pub format: Option<String>,
+    /// PostgreSQL store only: this node's events.
+    pub node: Option<String>,
+    /// PostgreSQL store only: the page after this key (a page's `next`).
+    pub page: Option<String>,
 }
 
 /// The largest page.
@@ -269,6 +273,17 @@ pub(crate) fn to_store_query(f: &Filters, default_limit: usize) -> Result<StoreQ
     })
 }
 
+/// `node` and `page` belong to the query of a PostgreSQL store: refused by
+/// the stream and the export rather than ignored.
+fn only_query_pages(f: &Filters) -> Result<(), ApiError> {
+    if f.node.is_some() || f.page.is_some() {
+        return Err(ApiError::bad_request(
+            "node and page are parameters of GET /api/v1/events on a PostgreSQL store",
+        ));
+    }
+    Ok(())
+}
+
 fn filters(q: Result<Query<Filters>, QueryRejection>) -> Result<Filters, ApiError> {
     q.map(|Query(f)| f)
         .map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))
@@ -301,6 +316,15 @@ pub(super) async fn query(
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let f = filters(q)?;
+    if let Some(reader) = state.cluster() {
+        let filter = to_store_query(&f, 100)?;
+        return super::global_events::query(reader, filter, f.node, f.page).await;
+    }
+    if f.node.is_some() || f.page.is_some() {
+        return Err(ApiError::bad_request(
+            "node and page are for a PostgreSQL store; this server runs on the embedded store (after_seq, before_seq)",
+        ));
+    }
     let page = run_query(&state, to_store_query(&f, 100)?).await?;
     let events: Vec<serde_json::Value> = page.events.iter().map(json_of).collect();
     Ok(Json(serde_json::json!({ "events": events, "next": page.next })).into_response())
@@ -315,6 +339,7 @@ pub(super) async fn stream(
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let f = filters(q)?;
+    only_query_pages(&f)?;
     let query = to_store_query(&f, PAGE_MAX)?;
     event_stream(&state, &headers, query, principal.session)
 }
@@ -333,6 +358,19 @@ pub(crate) fn event_stream(
     mut query: StoreQuery,
     session: Option<String>,
 ) -> Result<Response, ApiError> {
+    if let Some(reader) = state.cluster() {
+        let owner = Arc::downgrade(state);
+        let alive = move || match &session {
+            Some(key) => owner.upgrade().is_some_and(|s| s.sessions.is_open(key)),
+            None => true,
+        };
+        return Ok(super::global_events::stream(
+            reader,
+            state.metrics.clone(),
+            query,
+            alive,
+        ));
+    }
     let store = state.store()?;
     // Last-Event-ID resumes a dropped stream.
     let resume = headers
@@ -432,6 +470,7 @@ pub(super) async fn export(
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let f = filters(q)?;
+    only_query_pages(&f)?;
     let (format, content_type) = match f.format.as_deref() {
         None | Some("json") => (EventFormat::Json, "application/x-ndjson"),
         Some("standard") => (EventFormat::Standard, "text/plain; charset=utf-8"),

@@ -32,6 +32,8 @@ pub(crate) struct ApiState {
     /// has handed over its last batch.
     writer: mpsc::WeakSender<BatchHandle>,
     store: Option<Arc<netaudit_store::Store>>,
+    /// Every node's events when the server is a node on PostgreSQL.
+    cluster: Option<Arc<netaudit_pgstore::GlobalReader>>,
     pub(crate) metrics: Arc<Metrics>,
     pub(super) sessions: Sessions,
     pub(crate) config: ApiConfig,
@@ -55,6 +57,7 @@ impl ApiState {
             auth: Arc::new(auth),
             writer,
             store,
+            cluster: None,
             metrics,
             sessions: Sessions::default(),
             passwords: PasswordGate::per_core(),
@@ -65,6 +68,20 @@ impl ApiState {
             config,
             control: None,
         }
+    }
+
+    /// Queries read every node's events from PostgreSQL.
+    pub(crate) fn with_cluster(
+        mut self,
+        cluster: Option<Arc<netaudit_pgstore::GlobalReader>>,
+    ) -> ApiState {
+        self.cluster = cluster;
+        self
+    }
+
+    /// The PostgreSQL store's reader, on a node of a cluster.
+    pub(crate) fn cluster(&self) -> Option<Arc<netaudit_pgstore::GlobalReader>> {
+        self.cluster.clone()
     }
 
     /// Lets the API reload and list the outputs through the serve loop.
@@ -99,9 +116,15 @@ impl ApiState {
     }
 
     pub(crate) fn store(&self) -> Result<Arc<netaudit_store::Store>, ApiError> {
-        self.store
-            .clone()
-            .ok_or_else(|| ApiError::unavailable("this server runs without a store"))
+        self.store.clone().ok_or_else(|| {
+            if self.cluster.is_some() {
+                ApiError::unavailable(
+                    "not available on a PostgreSQL store yet (docs/cluster.md); GET /api/v1/events is",
+                )
+            } else {
+                ApiError::unavailable("this server runs without a store")
+            }
+        })
     }
 
     /// Hands `events` to the store writer and waits for the commit; returns

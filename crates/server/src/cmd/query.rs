@@ -56,6 +56,17 @@ pub(crate) struct Args {
     pub reverse: bool,
     #[arg(long, value_enum, default_value_t = EventFormat::Table)]
     pub format: EventFormat,
+    /// A PostgreSQL store (connection string, docs/cluster.md) instead of
+    /// --db: every node's events in the global order (received time, node,
+    /// sequence); --after-seq/--before-seq then bound each node's numbers.
+    #[arg(long, value_name = "CONNECTION")]
+    pub store: Option<String>,
+    /// With --store: only this node's events.
+    #[arg(long, value_name = "ID", requires = "store")]
+    pub node: Option<String>,
+    /// With --store: the page after this key (as the last page's "more events" line gives it).
+    #[arg(long, value_name = "KEY", requires = "store")]
+    pub page: Option<String>,
 }
 
 pub(crate) fn to_query(args: &Args) -> anyhow::Result<Query> {
@@ -84,6 +95,19 @@ pub(crate) fn to_query(args: &Args) -> anyhow::Result<Query> {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let query = to_query(&args)?;
+    if let Some(connection) = &args.store {
+        let page =
+            super::query_global::run(connection, query, args.node.clone(), args.page.as_deref())?;
+        let stdout = io::stdout();
+        let mut out = BufWriter::new(stdout.lock());
+        super::query_global::write_node_events(&mut out, &page.events, args.format, true)
+            .context("writing to standard output")?;
+        out.flush().context("writing to standard output")?;
+        if let Some(next) = page.next {
+            eprintln!("more events: continue with --page {next}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut reader = Reader::open(&args.db.db)?;
     let page = reader.query(&query)?;
     let stdout = io::stdout();

@@ -25,9 +25,23 @@ pub(crate) struct Args {
     pub interval_ms: u64,
     #[arg(long, value_enum, default_value_t = EventFormat::Table)]
     pub format: EventFormat,
+    /// A PostgreSQL store (connection string, docs/cluster.md) instead of
+    /// --db: every node's events, each node followed after its own last
+    /// sequence number.
+    #[arg(long, value_name = "CONNECTION")]
+    pub store: Option<String>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(connection) = &args.store {
+        return super::tail_global::run(
+            connection,
+            args.lines,
+            args.follow,
+            Duration::from_millis(args.interval_ms.max(10)),
+            args.format,
+        );
+    }
     let mut reader = Reader::open(&args.db.db)?;
     let stdout = io::stdout();
     let mut last = reader.last_seq()?;

@@ -16,6 +16,7 @@
 //! error.rs     ConfigError (one type for every configuration error)
 //! locate.rs    key path -> line and column
 //! store.rs     [store]          pipeline.rs  [pipeline]
+//! store_backend.rs  store.backend, store.connection, store.node (PostgreSQL)
 //! listener.rs  [[listener]]     http.rs      [http]
 //! input.rs     [input]          netconf_device.rs  [[input.netconf]]
 //! api.rs       [api]            log.rs       [log]
@@ -44,6 +45,7 @@ pub(crate) mod pipeline;
 pub(crate) mod policy;
 pub(crate) mod policy_action;
 pub(crate) mod store;
+pub(crate) mod store_backend;
 
 use std::path::Path;
 
@@ -165,6 +167,14 @@ impl RawConfig {
         let mut policies = self.builtin_policies.resolve()?;
         policies.extend(policy::resolve_policies(self.policies, &policies)?);
         policy::resolve_forward_targets(&mut policies, &output)?;
+        if matches!(store.backend, store_backend::StoreBackend::Postgres(_)) {
+            store_backend::check_postgres_parts(
+                !output.is_empty(),
+                policies.iter().any(|p| !p.builtin),
+                integrity.schedule.is_some(),
+                store.retention_max_age_days.is_some() || store.retention_max_events.is_some(),
+            )?;
+        }
         let netconf_server = self.netconf_server.resolve()?;
         Ok(Config {
             store,
@@ -273,11 +283,20 @@ impl Config {
     /// A few lines saying what this configuration will do.
     pub(crate) fn summary(&self) -> String {
         let mut out = String::new();
-        out.push_str(&format!(
-            "store: {} (synchronous = {:?})\n",
-            self.store.path.display(),
-            self.store.synchronous
-        ));
+        match &self.store.backend {
+            store_backend::StoreBackend::Postgres(pg) => out.push_str(&format!(
+                "store: PostgreSQL {} as node {} (key file and users under {})\n",
+                pg.spec()
+                    .map_or_else(|_| "?".into(), |s| s.target().to_string()),
+                pg.node,
+                self.store.path.display()
+            )),
+            _ => out.push_str(&format!(
+                "store: {} (synchronous = {:?})\n",
+                self.store.path.display(),
+                self.store.synchronous
+            )),
+        }
         for l in &self.listeners {
             out.push_str(&format!(
                 "listener {}: {} on {}\n",

@@ -21,6 +21,13 @@ const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 const DEFAULT_RECONNECT_MIN: Duration = Duration::from_secs(1);
 const DEFAULT_RECONNECT_MAX: Duration = Duration::from_secs(60);
+/// RFC 4253 section 9's advice: new keys after 1 GiB or one hour.
+const DEFAULT_REKEY_BYTES: u64 = 1 << 30;
+const DEFAULT_REKEY_INTERVAL: Duration = Duration::from_secs(3600);
+/// Below this a session would spend more on key exchanges than on data.
+const MIN_REKEY_BYTES: u64 = 64 * 1024;
+/// russh refuses limits above 1 GiB (the counters' nonce bound).
+const MAX_REKEY_BYTES: u64 = 1 << 30;
 
 /// How the device is asked for its stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -63,6 +70,8 @@ pub(crate) struct RawNetconfDevice {
     idle_timeout: Option<String>,
     reconnect_min: Option<String>,
     reconnect_max: Option<String>,
+    rekey_bytes: Option<u64>,
+    rekey_interval: Option<String>,
 }
 
 /// How the device's SSH host key is checked.
@@ -99,6 +108,10 @@ pub(crate) struct NetconfDeviceConfig {
     pub idle_timeout: Duration,
     pub reconnect_min: Duration,
     pub reconnect_max: Duration,
+    /// New SSH keys after this many bytes in either direction.
+    pub rekey_bytes: usize,
+    /// New SSH keys after this long, whatever the traffic.
+    pub rekey_interval: Duration,
 }
 
 fn duration(key: &str, value: Option<String>, default: Duration) -> Result<Duration, ConfigError> {
@@ -225,6 +238,24 @@ impl RawNetconfDevice {
                 "must be at least reconnect_min",
             ));
         }
+        let rekey_bytes = self.rekey_bytes.unwrap_or(DEFAULT_REKEY_BYTES);
+        if !(MIN_REKEY_BYTES..=MAX_REKEY_BYTES).contains(&rekey_bytes) {
+            return Err(ConfigError::invalid(
+                "rekey_bytes",
+                format!("must be {MIN_REKEY_BYTES} (64 KiB) to {MAX_REKEY_BYTES} (1 GiB), not {rekey_bytes}"),
+            ));
+        }
+        let rekey_interval = duration(
+            "rekey_interval",
+            self.rekey_interval,
+            DEFAULT_REKEY_INTERVAL,
+        )?;
+        if rekey_interval < Duration::from_secs(1) {
+            return Err(ConfigError::invalid(
+                "rekey_interval",
+                "must be at least 1s",
+            ));
+        }
         Ok(NetconfDeviceConfig {
             name: self.name,
             address: self.address,
@@ -249,6 +280,8 @@ impl RawNetconfDevice {
             idle_timeout: duration("idle_timeout", self.idle_timeout, DEFAULT_IDLE_TIMEOUT)?,
             reconnect_min,
             reconnect_max,
+            rekey_bytes: usize::try_from(rekey_bytes).unwrap_or(usize::MAX),
+            rekey_interval,
         })
     }
 }
@@ -318,6 +351,14 @@ mod tests {
             }
         );
         assert_eq!(config.peer(), "192.0.2.1:830");
+        assert_eq!(config.rekey_bytes, 1 << 30);
+        assert_eq!(config.rekey_interval, Duration::from_secs(3600));
+        let config = parse(&format!(
+            "{BASE}known_hosts = \"/kh\"\nrekey_bytes = 65536\nrekey_interval = \"10m\"\n"
+        ))
+        .unwrap();
+        assert_eq!(config.rekey_bytes, 65536);
+        assert_eq!(config.rekey_interval, Duration::from_secs(600));
         assert!(config
             .stream_request(None)
             .starts_with("<get-syslog-events><stream>messages</stream>"));
@@ -364,6 +405,18 @@ mod tests {
             (
                 format!("{BASE}known_hosts = \"/kh\"\nreconnect_min = \"2m\"\nreconnect_max = \"1m\"\n"),
                 "reconnect_max",
+            ),
+            (
+                format!("{BASE}known_hosts = \"/kh\"\nrekey_bytes = 1024\n"),
+                "rekey_bytes",
+            ),
+            (
+                format!("{BASE}known_hosts = \"/kh\"\nrekey_bytes = 2147483648\n"),
+                "rekey_bytes",
+            ),
+            (
+                format!("{BASE}known_hosts = \"/kh\"\nrekey_interval = \"0s\"\n"),
+                "rekey_interval",
             ),
             (
                 format!("{BASE}known_hosts = \"/kh\"\nfilter = [{{ severity = \"loud\" }}]\n"),

@@ -28,6 +28,9 @@ pub(crate) struct RawStore {
     retention_archive_sftp_known_hosts: Option<PathBuf>,
     near_full_percent: Option<u8>,
     retention_archive_format: Option<RawArchiveFormat>,
+    backend: Option<super::store_backend::RawBackend>,
+    connection: Option<String>,
+    node: Option<String>,
 }
 
 /// `store.retention_archive_format` as written.
@@ -68,6 +71,10 @@ pub(crate) struct StoreConfig {
     pub near_full_percent: u8,
     /// `jsonl` (the default) or `syslog`: the events as RFC 5424 lines too.
     pub retention_archive_format: ArchiveFormat,
+    /// `sqlite` (the embedded store at `path`) or a PostgreSQL node
+    /// (`connection`, `node`; `path` is then the node's local folder for its
+    /// key file and the user database).
+    pub backend: super::store_backend::StoreBackend,
 }
 
 impl Default for StoreConfig {
@@ -84,6 +91,7 @@ impl Default for StoreConfig {
             retention_archive_to: None,
             near_full_percent: DEFAULT_NEAR_FULL_PERCENT,
             retention_archive_format: ArchiveFormat::JsonLines,
+            backend: super::store_backend::StoreBackend::Sqlite,
         }
     }
 }
@@ -112,6 +120,7 @@ impl RawStore {
                 None | Some(RawArchiveFormat::Jsonl) => ArchiveFormat::JsonLines,
                 Some(RawArchiveFormat::Syslog) => ArchiveFormat::Syslog,
             },
+            backend: super::store_backend::resolve(self.backend, self.connection, self.node)?,
         };
         if self.retention_archive_format.is_some() && store.retention_archive_to.is_none() {
             return Err(ConfigError::invalid(

@@ -17,6 +17,7 @@ mod guard;
 mod integrity;
 mod layout;
 mod login;
+mod netconf_devices;
 mod no_route;
 mod outputs;
 mod overview;

@@ -1,7 +1,8 @@
 //! Outputs (admin, auditor): every syslog, file and RADIUS output with its
 //! cursor and lag (as `GET /api/v1/outputs`) and its figures from
 //! `/metrics` (connected, errors, resent ...); reloading the outputs from
-//! the configuration file (admin; audited like the API's reload).
+//! the configuration file (admin; audited like the API's reload); below
+//! them the NETCONF devices the collector connects to (`netconf_devices.rs`).
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use serde_json::Value;
 
 use super::guard::see_other;
 use super::layout::page;
+use super::netconf_devices::netconf_devices_section;
 use super::page_error::PageError;
 use super::state::ConsoleState;
 use super::viewer::{Viewer, CSRF_FIELD};
@@ -65,6 +67,7 @@ async fn outputs_page(
         Err(err) => return PageError::from(err).into_response(),
     };
     let metrics = state.api.metrics.render();
+    let devices = state.api.metrics.netconf_status();
     let text = |v: &Value, key: &str| match v.get(key) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
@@ -104,6 +107,7 @@ async fn outputs_page(
                 button id="reload" type="submit" { "Reload from the configuration file" }
             }
         }
+        (netconf_devices_section(&devices))
     };
     (status, page("Outputs", viewer, "/outputs", body)).into_response()
 }

@@ -276,6 +276,8 @@ impl Search {
             reverse: self.newest_first,
             limit: Some(self.limit),
             format: None,
+            node: None,
+            page: None,
         };
         to_store_query(&filters, DEFAULT_LIMIT).map_err(|e| e.message)
     }

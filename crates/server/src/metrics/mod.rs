@@ -47,6 +47,9 @@ pub(crate) struct Metrics {
     pub store_errors: AtomicU64,
     /// False while store appends fail (then `/health` answers 503).
     pub store_healthy: std::sync::atomic::AtomicBool,
+    /// The store as `/health` names it while appends fail, when it is not
+    /// the embedded one (`PostgreSQL host:port/db as user`).
+    pub store_name: std::sync::OnceLock<String>,
     /// True from a start with `--accept-damaged-store` until an
     /// administrator acknowledges the damage (`/health` says `store-damaged`).
     pub store_damaged: std::sync::atomic::AtomicBool,

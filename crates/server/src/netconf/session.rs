@@ -311,9 +311,11 @@ fn subscription_reply(message: &[u8]) -> Result<(), SessionError> {
 /// `false` when it ends the subscription (`notificationComplete`).
 ///
 /// The line is netaudit's `<syslog-event>` `<line>` (a chain of netaudit
-/// servers), or the text of any other content element (a device's
-/// `<syslog-event>LINE</syslog-event>`); content without text (such as
-/// `replayComplete`) carries no line.
+/// servers), or the text of any other content element without children (a
+/// device's `<syslog-event>LINE</syslog-event>`); content with children (any
+/// other RFC 5277 notification, such as RFC 6470's `netconf-session-start`)
+/// becomes a line of its own ([`structured_notification_line`]); content
+/// without text or children (such as `replayComplete`) carries no line.
 fn notification_line(message: &[u8], lines: &mut Vec<String>) -> Result<bool, SessionError> {
     let root = parse_document(message).map_err(protocol(Stage::Stream))?;
     let notification = notification_from_element(&root).map_err(protocol(Stage::Stream))?;
@@ -323,21 +325,61 @@ fn notification_line(message: &[u8], lines: &mut Vec<String>) -> Result<bool, Se
         NotificationContent::ReplayComplete => {
             tracing::debug!("the device's replay is complete; live notifications follow");
         }
-        _ => {
+        NotificationContent::Other { name, raw } => {
             if let Some(content) = root.children.get(1) {
                 let line = content.text.trim_matches(['\r', '\n']);
                 if content.children.is_empty() && !line.trim().is_empty() {
                     lines.push(line.to_string());
+                } else if !content.children.is_empty() {
+                    lines.push(structured_notification_line(
+                        notification.event_time,
+                        name,
+                        raw,
+                    ));
                 } else {
-                    tracing::debug!(
-                        content = content.name,
-                        "notification without a syslog line ignored"
-                    );
+                    tracing::debug!(content = name, "notification without content ignored");
                 }
             }
         }
+        _ => tracing::debug!("notification of an unknown kind ignored"),
     }
     Ok(true)
+}
+
+/// An RFC 5277 notification that is not a syslog line, as an RFC 5424 line
+/// so that it is stored like every other line: facility daemon, severity
+/// notice, the notification's eventTime, no host name (the device is
+/// recorded by the collector), APP-NAME `netconf`, MSGID the content
+/// element's name, and the content's XML as the message, its line breaks
+/// and the indentation after them taken out (one event stays one line).
+fn structured_notification_line(event_time: time::OffsetDateTime, name: &str, raw: &str) -> String {
+    let time = event_time
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "-".to_string());
+    let mut xml = String::with_capacity(raw.len());
+    let mut after_break = false;
+    for c in raw.chars() {
+        match c {
+            '\r' | '\n' => after_break = true,
+            ' ' | '\t' if after_break => {}
+            _ => {
+                after_break = false;
+                xml.push(c);
+            }
+        }
+    }
+    // MSGID is at most 32 printable characters (RFC 5424 section 6).
+    let msgid: String = name
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(32)
+        .collect();
+    let msgid = if msgid.is_empty() {
+        "-".to_string()
+    } else {
+        msgid
+    };
+    format!("<29>1 {time} - netconf - {msgid} - {xml}")
 }
 
 #[cfg(test)]
@@ -474,11 +516,24 @@ mod tests {
         let stream = chunk("<rpc-reply message-id=\"1\"><ok/></rpc-reply>")
             + &note("<syslog-event>&lt;13&gt;1 - h a - - - one</syslog-event>")
             + &note("<replayComplete/>")
-            + &note("<other><x/></other>");
+            + &note("<empty/>")
+            + &note("<other>\n  <x>a b</x>\n</other>");
         device.write_all(stream.as_bytes()).await.unwrap();
         let mut lines = Vec::new();
-        session.next_lines(&mut lines).await.unwrap();
-        assert_eq!(lines, ["<13>1 - h a - - - one"]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        // next_lines takes an empty vector each time, as the collector's.
+        while lines.len() < 2 && std::time::Instant::now() < deadline {
+            let mut read = Vec::new();
+            session.next_lines(&mut read).await.unwrap();
+            lines.extend(read);
+        }
+        assert_eq!(
+            lines,
+            [
+                "<13>1 - h a - - - one",
+                "<29>1 2026-12-06T10:00:00Z - netconf - other - <other><x>a b</x></other>"
+            ]
+        );
         drop(device);
         let mut rest = Vec::new();
         assert!(matches!(

@@ -173,6 +173,13 @@ impl Attempt {
             keepalive_max: 3,
             inactivity_timeout: Some(device.idle_timeout),
             nodelay: true,
+            // Long sessions get new keys (RFC 4253 section 9), counted in
+            // both directions: the device's stream is what grows.
+            limits: russh::Limits::new(
+                device.rekey_bytes,
+                device.rekey_bytes,
+                device.rekey_interval,
+            ),
             ..client::Config::default()
         });
         let handler = DeviceHandler {

@@ -97,6 +97,10 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The pause between two attempts at a failing append.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
+/// How long the writer waits for a batch before giving the sink its idle
+/// turn (`EventSink::idle`: a PostgreSQL node ends an epoch by time).
+const IDLE_TICK: Duration = Duration::from_secs(1);
+
 /// Events a batch has room for when it starts (it grows beyond if the
 /// configured batch size is larger).
 const BATCH_PREALLOCATION: usize = 16_384;
@@ -237,7 +241,15 @@ pub(crate) fn spawn_writer<S: EventSink>(
     std::thread::Builder::new()
         .name("netaudit-store".into())
         .spawn(move || {
-            for mut prepared in prepared_rx {
+            loop {
+                let mut prepared = match prepared_rx.recv_timeout(IDLE_TICK) {
+                    Ok(prepared) => prepared,
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                        sink.idle();
+                        continue;
+                    }
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                };
                 let count = prepared.batch.len() as u64;
                 let mut attempt: u32 = 0;
                 loop {

@@ -2,7 +2,8 @@
 //! task (`ingest`), travel in chunks over the bounded channel and are
 //! committed in batches (`batcher`). Chunks and batches keep where their
 //! events came from (`origin`); a shutdown waits a bounded time for a
-//! failing store (`store_wait`).
+//! failing store (`store_wait`). On `store.backend = "postgres"` the
+//! writer appends to the node's chain in the database (`pg_sink`).
 //!
 //! ```text
 //! listener task: parse + convert (ingest)
@@ -14,5 +15,6 @@
 pub(crate) mod batcher;
 pub(crate) mod ingest;
 pub(crate) mod origin;
+pub(crate) mod pg_sink;
 pub(crate) mod sink;
 pub(crate) mod store_wait;

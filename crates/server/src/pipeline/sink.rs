@@ -15,6 +15,12 @@ pub(crate) enum AppendError {
         #[source]
         source: StoreError,
     },
+    #[error("appending a batch of {events} event(s) to the PostgreSQL store: {source}")]
+    Postgres {
+        events: usize,
+        #[source]
+        source: netaudit_pgstore::PgStoreError,
+    },
 }
 
 /// Where committed batches go: the store, in the server.
@@ -25,6 +31,16 @@ pub(crate) trait EventSink: Send + 'static {
 
     /// The sequence number of the last event already stored (0 when empty).
     fn last_seq(&self) -> u64;
+
+    /// Whether `/health` starts healthy (false: the store could not be
+    /// reached at start; the first commit makes it healthy).
+    fn healthy_at_start(&self) -> bool {
+        true
+    }
+
+    /// Called by the writer thread when no batch came for a second (the
+    /// embedded store has its own background thread for this).
+    fn idle(&mut self) {}
 }
 
 /// The durable store as the batcher's sink.

@@ -244,14 +244,20 @@ impl Drop for Slot {
 }
 
 /// 200 while the last store append succeeded, 503 while appends fail
-/// (`store-failing`) or while a damage found at start is not acknowledged
+/// (`store-failing`, with `store` naming a PostgreSQL store) or while a damage found at start is not acknowledged
 /// (`store-damaged`).
 async fn health(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
     let failing = !metrics.store_healthy.load(Relaxed);
     let damaged = metrics.store_damaged.load(Relaxed);
     let healthy = !failing && !damaged;
+    // Which store is failing, when it is a database rather than the
+    // embedded one (the client sees only the database's name, no password).
+    let store = match metrics.store_name.get() {
+        Some(name) if failing => format!(",\"store\":{}", serde_json::Value::from(name.as_str())),
+        _ => String::new(),
+    };
     let body = format!(
-        "{{\"status\":\"{}\",\"stored\":{},\"last_seq\":{},\"pending\":{}}}\n",
+        "{{\"status\":\"{}\"{store},\"stored\":{},\"last_seq\":{},\"pending\":{}}}\n",
         if failing {
             "store-failing"
         } else if damaged {

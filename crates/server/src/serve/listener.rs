@@ -16,7 +16,7 @@ use netaudit_syslog::framing::{FramingError, SyslogStreamCodec};
 use netaudit_syslog::ParseOptions;
 use netaudit_syslog::RawBackedEvent;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::codec::Decoder;
@@ -371,11 +371,24 @@ async fn run_stream_listener(
     let slots = Arc::new(Semaphore::new(stream_config.max_connections));
     let config = Arc::new(config);
     loop {
-        let accepted = tokio::select! {
-            biased;
-            () = stops.cancel.cancelled() => break,
-            () = stops.draining.cancelled() => break,
-            accepted = listener.accept() => accepted,
+        let accepted = if stops.draining.is_cancelled() {
+            // SIGTERM: a connection the kernel completed before it may hold
+            // everything its sender wrote (and closed): take in the backlog
+            // without waiting, then stop accepting.
+            if stops.cancel.is_cancelled() {
+                break;
+            }
+            match accept_waiting(&listener) {
+                Some(Ok(pair)) => Ok(pair),
+                Some(Err(_)) | None => break,
+            }
+        } else {
+            tokio::select! {
+                biased;
+                () = stops.cancel.cancelled() => break,
+                () = stops.draining.cancelled() => continue,
+                accepted = listener.accept() => accepted,
+            }
         };
         let (stream, peer) = match accepted {
             Ok(pair) => pair,
@@ -455,6 +468,26 @@ async fn run_stream_listener(
         });
     }
     tracing::debug!(listener = %name, "accept loop stopped");
+}
+
+/// A connection waiting in `listener`'s backlog, taken without waiting: a
+/// direct accept(2), since the reactor may not have seen it arrive yet.
+/// `None` when the backlog is empty.
+fn accept_waiting(listener: &TcpListener) -> Option<io::Result<(TcpStream, SocketAddr)>> {
+    let (socket, peer) = match socket2::SockRef::from(listener).accept() {
+        Ok(accepted) => accepted,
+        Err(err) if err.kind() == io::ErrorKind::WouldBlock => return None,
+        Err(err) => return Some(Err(err)),
+    };
+    let taken = (|| {
+        let peer = peer
+            .as_socket()
+            .ok_or_else(|| io::Error::other("accepted a connection without an IP peer"))?;
+        let stream = std::net::TcpStream::from(socket);
+        stream.set_nonblocking(true)?;
+        Ok((TcpStream::from_std(stream)?, peer))
+    })();
+    Some(taken)
 }
 
 /// Why a stream connection ended.
@@ -620,5 +653,71 @@ async fn serve_stream<R: AsyncRead + AsyncWrite + Unpin>(
         End::PipelineClosed => {
             tracing::warn!(listener = %name, %peer, "pipeline closed; connection dropped")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::config::{ListenerConfig, ListenerTransport, OnParseError, StreamConfig};
+    use crate::metrics::{ListenerMetrics, Metrics};
+    use crate::pipeline::origin::listener_origin;
+
+    /// Connections the kernel completed while the accept loop had not taken
+    /// them yet when SIGTERM came: what their senders wrote, then closed,
+    /// is read and handed on, not dropped with the backlog.
+    #[tokio::test(flavor = "current_thread")]
+    async fn drain_reads_the_connections_still_in_the_backlog() {
+        const CONNECTIONS: usize = 3;
+        const LINES: usize = 100;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let config = ListenerConfig {
+            name: Some("drain".into()),
+            address: SocketAddr::from(([127, 0, 0, 1], port)),
+            max_message_bytes: 8192,
+            on_parse_error: OnParseError::Store,
+            transport: ListenerTransport::Tcp(StreamConfig::default()),
+            relp: false,
+        };
+        let (tx, mut rx) = mpsc::channel(10_000);
+        let ingest = Ingest {
+            tx,
+            origin: listener_origin("drain"),
+            metrics: Arc::new(ListenerMetrics::default()),
+            global: Arc::new(Metrics::new()),
+            on_parse_error: OnParseError::Store,
+            chunk_max_events: 64,
+        };
+        let (writer, _writer_rx) = mpsc::channel(1);
+        let running = RunningListener::start(config, ingest, writer.downgrade())
+            .await
+            .expect("listener starts");
+        // The runtime has one thread and this test holds it: the accept loop
+        // cannot run before the drain, so every connection waits in the
+        // kernel's backlog, its data written and its write side closed.
+        for c in 0..CONNECTIONS {
+            let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+            for i in 0..LINES {
+                writeln!(
+                    stream,
+                    "<13>1 2026-12-07T00:00:00Z h app - - - conn {c} line {i}"
+                )
+                .expect("write");
+            }
+            stream
+                .shutdown(std::net::Shutdown::Write)
+                .expect("shutdown");
+        }
+        running.drain().await;
+        let mut received = 0;
+        while let Ok(chunk) = rx.try_recv() {
+            received += chunk.events.len();
+        }
+        assert_eq!(received, CONNECTIONS * LINES);
     }
 }

@@ -47,7 +47,9 @@ use listener::RunningListener;
 
 /// Runs the server until SIGTERM or SIGINT; returns the sink after the last
 /// batch has been committed. `store` (the sink's store) feeds the outputs;
-/// without it, configured outputs are refused. `damage` is what the
+/// without it, configured outputs are refused. `cluster` is the PostgreSQL
+/// store's reader when the sink is a node's chain there (the API's queries
+/// read every node; outputs and policies do not run there yet). `damage` is what the
 /// start-up check found and the operator accepted (`--accept-damaged-store`;
 /// empty otherwise): it is stored as an internal event first, and `/health`
 /// says `store-damaged` until an administrator acknowledges it
@@ -57,13 +59,24 @@ pub(crate) async fn serve<S: EventSink>(
     config_path: Option<PathBuf>,
     sink: S,
     store: Option<Arc<netaudit_store::Store>>,
+    cluster: Option<Arc<netaudit_pgstore::GlobalReader>>,
     damage: &[netaudit_store::Damage],
 ) -> anyhow::Result<S> {
     if store.is_none() && !config.output.is_empty() {
         anyhow::bail!("outputs are configured but no store was given to read them from");
     }
     let metrics = Arc::new(Metrics::new());
+    if let Some(cluster) = &cluster {
+        let _ = metrics
+            .store_name
+            .set(format!("PostgreSQL {}", cluster.target()));
+    }
     metrics.committed.start_at(sink.last_seq());
+    if !sink.healthy_at_start() {
+        metrics
+            .store_healthy
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
     if let Some(store) = &store {
         let _ = metrics
             .unindexed_partitions
@@ -79,22 +92,24 @@ pub(crate) async fn serve<S: EventSink>(
     // below, which owns the listeners and outputs.
     let (control_tx, mut control_rx) = mpsc::channel::<ControlRequest>(4);
     // The API sends its acknowledged batches straight to the writer.
-    let api = match &store {
-        Some(store) => {
-            let path = config.api.auth_db_path(&config.store);
-            let auth = crate::auth::AuthDb::open(&path)?;
-            Some(Arc::new(
-                crate::api::ApiState::new(
-                    auth,
-                    batch_tx.downgrade(),
-                    Some(store.clone()),
-                    metrics.clone(),
-                    config.api.clone(),
-                )
-                .with_control(control_tx),
-            ))
-        }
-        None => None,
+    // On PostgreSQL (`cluster`), the API stores through the same writer
+    // and reads every node's events.
+    let api = if store.is_some() || cluster.is_some() {
+        let path = config.api.auth_db_path(&config.store);
+        let auth = crate::auth::AuthDb::open(&path)?;
+        Some(Arc::new(
+            crate::api::ApiState::new(
+                auth,
+                batch_tx.downgrade(),
+                store.clone(),
+                metrics.clone(),
+                config.api.clone(),
+            )
+            .with_control(control_tx)
+            .with_cluster(cluster),
+        ))
+    } else {
+        None
     };
     // Kept for the final seal, after the writer thread has stopped.
     let store_to_seal = store.clone();

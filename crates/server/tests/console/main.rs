@@ -15,6 +15,7 @@ mod browser;
 mod forms;
 mod https;
 mod login;
+mod netconf_devices;
 mod search;
 mod site;
 mod tail;

@@ -33,11 +33,17 @@ impl Site {
 
     /// [`Site::start`] with extra `[api]` keys.
     pub fn start_with_api(api: &str) -> Site {
+        Site::start_with_config(api, "")
+    }
+
+    /// [`Site::start_with_api`] with further tables (such as
+    /// `[[input.netconf]]`) at the end of the configuration.
+    pub fn start_with_config(api: &str, tables: &str) -> Site {
         let dir = tempfile::tempdir().expect("tempdir");
         let http = free_tcp_port();
         let syslog = SocketAddr::from(([127, 0, 0, 1], free_tcp_port()));
         let rest = format!(
-            "[api]\nmax_login_attempts = {MAX_ATTEMPTS}\n{api}\n[[listener]]\nprotocol = \"tcp\"\naddress = \"{syslog}\"\n\n[[output.file]]\nname = \"audit\"\ndir = \"{}\"\n",
+            "[api]\nmax_login_attempts = {MAX_ATTEMPTS}\n{api}\n[[listener]]\nprotocol = \"tcp\"\naddress = \"{syslog}\"\n\n[[output.file]]\nname = \"audit\"\ndir = \"{}\"\n\n{tables}",
             dir.path().join("audit").display()
         );
         let config = config_text(dir.path(), http, &rest);

@@ -1,7 +1,8 @@
 //! `netaudit serve` over its sockets: real senders on UDP and TCP, bad
 //! input, crash safety, SIGHUP reloads, TLS listeners, and the RADIUS
 //! accounting output against a real FreeRADIUS, and the NETCONF collector
-//! against a private sshd running the Junos simulator.
+//! against a private sshd running the Junos simulator (and Debian's
+//! netconfd, a NETCONF server of another project).
 
 // The shared helpers are `pub` for the modules of this test binary.
 #![allow(unreachable_pub)]
@@ -18,6 +19,8 @@ mod inputs;
 mod integrity;
 mod netconf;
 mod netconf_export;
+mod netconf_sessions;
+mod pg_nodes;
 mod policies;
 mod policy_actions;
 mod radius;

@@ -15,7 +15,7 @@ use netaudit_event::Event;
 use crate::support::sshd::Sshd;
 use crate::support::*;
 
-fn seed_lines() -> Vec<String> {
+pub(crate) fn seed_lines() -> Vec<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/netconf/seed003.log");
     std::fs::read_to_string(path)
         .unwrap()
@@ -28,7 +28,7 @@ fn seed_lines() -> Vec<String> {
 /// A private sshd in `dir` whose netconf subsystem is the simulator in
 /// `mode`, streaming the lines of `dir/lines.log` and logging the requests
 /// to `dir/requests.log`.
-fn device(dir: &Path, mode: &str) -> Sshd {
+pub(crate) fn device(dir: &Path, mode: &str) -> Sshd {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("lines.log"), seed_lines().join("\n") + "\n").unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/junos_netconf.py");
@@ -45,7 +45,7 @@ fn device(dir: &Path, mode: &str) -> Sshd {
 
 /// A `[[input.netconf]]` table for `sshd`, its host key in a known_hosts
 /// file (the wrong one when `wrong_key`).
-fn table(name: &str, sshd: &Sshd, dir: &Path, wrong_key: bool, extra: &str) -> String {
+pub(crate) fn table(name: &str, sshd: &Sshd, dir: &Path, wrong_key: bool, extra: &str) -> String {
     let known_hosts = dir.join(format!("known_hosts-{name}"));
     let line = if wrong_key {
         &sshd.wrong_known_hosts_line
@@ -63,7 +63,7 @@ fn table(name: &str, sshd: &Sshd, dir: &Path, wrong_key: bool, extra: &str) -> S
 }
 
 /// Writes the configuration with `tables` to `dir/netaudit.toml`.
-fn write_config(dir: &Path, tables: &str) -> PathBuf {
+pub(crate) fn write_config(dir: &Path, tables: &str) -> PathBuf {
     // One syslog listener on a free port (the defaults' port may be taken).
     let listener = format!(
         "[[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{}\"\n\n",
@@ -78,7 +78,7 @@ fn write_config(dir: &Path, tables: &str) -> PathBuf {
     path
 }
 
-fn start(dir: &Path, tables: &str) -> Netaudit {
+pub(crate) fn start(dir: &Path, tables: &str) -> Netaudit {
     let path = write_config(dir, tables);
     Netaudit::start_with(dir, &path)
 }
@@ -94,12 +94,12 @@ fn netaudit(args: &[&str]) -> (bool, String) {
     )
 }
 
-fn param<'e>(event: &'e Event, name: &str) -> Option<&'e str> {
+pub(crate) fn param<'e>(event: &'e Event, name: &str) -> Option<&'e str> {
     event.param(name)
 }
 
 /// The lines stored from `device`, in order.
-fn lines_of(events: &[Event], device: &str) -> Vec<String> {
+pub(crate) fn lines_of(events: &[Event], device: &str) -> Vec<String> {
     events
         .iter()
         .filter(|e| param(e, "input") == Some("netconf") && param(e, "device") == Some(device))
@@ -107,7 +107,7 @@ fn lines_of(events: &[Event], device: &str) -> Vec<String> {
         .collect()
 }
 
-fn channel_events<'e>(events: &'e [Event], code: &str, device: &str) -> Vec<&'e Event> {
+pub(crate) fn channel_events<'e>(events: &'e [Event], code: &str, device: &str) -> Vec<&'e Event> {
     events
         .iter()
         .filter(|e| e.code.as_deref() == Some(code) && param(e, "device") == Some(device))
@@ -115,7 +115,11 @@ fn channel_events<'e>(events: &'e [Event], code: &str, device: &str) -> Vec<&'e 
 }
 
 /// Waits (bounded) until `check` holds for the stored events.
-fn wait_stored(server: &Netaudit, what: &str, check: impl Fn(&[Event]) -> bool) -> Vec<Event> {
+pub(crate) fn wait_stored(
+    server: &Netaudit,
+    what: &str,
+    check: impl Fn(&[Event]) -> bool,
+) -> Vec<Event> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let events = stored_events(&server.db);

@@ -18,11 +18,15 @@ then the end of the stream), `huge-chunk` (a chunk header announcing
 4294967296 bytes), `no-base` (a hello without any base capability).
 Every request received is appended to --log when given. --repeat N streams
 the lines N times over, many elements to a chunk (bench/netconf.sh).
+--paced COUNT streams COUNT lines one chunk each, --interval seconds apart,
+each ending in ` sent_ns=NANOSECONDS` (the wall clock when it was written),
+for the latency figure of bench/netconf_figures.py.
 """
 
 import argparse
 import os
 import sys
+import time
 from xml.sax.saxutils import escape
 
 BASE_10 = "urn:ietf:params:netconf:base:1.0"
@@ -96,6 +100,8 @@ def main():
     parser.add_argument("--mode", default="normal")
     parser.add_argument("--log")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--paced", type=int, default=0)
+    parser.add_argument("--interval", type=float, default=0.01)
     args = parser.parse_args()
     with open(args.lines, encoding="utf-8") as f:
         lines = [l.rstrip("\n") for l in f if l.strip()]
@@ -134,7 +140,21 @@ def main():
         events = ["<syslog-event>%s</syslog-event>\n" % escape(l) for l in lines]
         if args.mode == "malformed":
             events = events[:1] + ["<syslog-event>bad & <unclosed></syslog-event>\n"]
-        if args.repeat > 1:
+        if args.paced > 0 and channel.chunked:
+            data = reply.encode()
+            out.write(b"\n#%d\n" % len(data) + data)
+            out.flush()
+            start = time.monotonic()
+            for i in range(args.paced):
+                # Steady pacing: each line at its slot, not after the last write.
+                delay = start + i * args.interval - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                line = "%s sent_ns=%d" % (lines[i % len(lines)], time.time_ns())
+                data = ("<syslog-event>%s</syslog-event>\n" % escape(line)).encode()
+                out.write(b"\n#%d\n" % len(data) + data)
+                out.flush()
+        elif args.repeat > 1:
             # Throughput: 1000 elements to a chunk (chunked framing only).
             batch = events * max(1, 1000 // len(events))
             data = "".join(batch).encode()

@@ -54,6 +54,12 @@ impl Sshd {
     /// [`Sshd::start`] with `extra` appended to sshd_config (e.g. a
     /// `Subsystem netconf COMMAND` line).
     pub fn start_with(dir: &Path, extra: &str) -> Sshd {
+        Sshd::start_on(dir, free_tcp_port(), extra)
+    }
+
+    /// [`Sshd::start_with`] on a port the caller chose (a subsystem that
+    /// must know the port, such as netconfd's).
+    pub fn start_on(dir: &Path, port: u16, extra: &str) -> Sshd {
         std::fs::create_dir_all(dir).unwrap();
         let host_key = dir.join("host_key");
         let other_key = dir.join("other_host_key");
@@ -63,7 +69,6 @@ impl Sshd {
         }
         let authorized = dir.join("authorized_keys");
         std::fs::copy(client_key.with_extension("pub"), &authorized).unwrap();
-        let port = free_tcp_port();
         let config = dir.join("sshd_config");
         std::fs::write(
             &config,

@@ -1,0 +1,76 @@
+//! Following every node's new events (a live tail): each node is read
+//! after its own last sequence number seen, since a node may commit an
+//! event received earlier than one another node has already committed (a
+//! position in the global order would skip it). A node's batch commits
+//! whole, so reading after a sequence number never misses part of one.
+
+use std::collections::BTreeMap;
+
+use netaudit_store::Query;
+use postgres::types::ToSql;
+use postgres::Client;
+
+use crate::error::Result;
+use crate::event_rows::{read_row, EVENT_COLUMNS};
+use crate::query::{bind, filter_clauses, seq_param, NodeEvent};
+use crate::schema::query_error;
+
+/// Where a tail is: each node's last sequence number seen (a node not
+/// listed is read from its first event: it appeared after the tail began).
+pub type NodeHeads = BTreeMap<String, u64>;
+
+/// Up to `per_node` of each node's events after `heads` that match
+/// `filter` (its `after_seq`/`before_seq`/`order`/`limit` are not used),
+/// in the global order; `heads` moves past every event returned.
+pub fn events_after(
+    client: &mut Client,
+    target: &str,
+    filter: &Query,
+    heads: &mut NodeHeads,
+    per_node: usize,
+) -> Result<Vec<NodeEvent>> {
+    let filter = Query {
+        after_seq: None,
+        before_seq: None,
+        ..filter.clone()
+    };
+    let mut params: Vec<Box<dyn ToSql + Sync>> = Vec::new();
+    let nodes = bind(
+        &mut params,
+        Box::new(heads.keys().cloned().collect::<Vec<_>>()),
+    );
+    let seqs = bind(
+        &mut params,
+        Box::new(heads.values().map(|s| seq_param(*s)).collect::<Vec<i64>>()),
+    );
+    let mut wheres = filter_clauses(&filter, None, &mut params);
+    wheres.push("node_id = n.node_id".into());
+    wheres.push("seq > COALESCE(p.seq, 0)".into());
+    let limit = bind(
+        &mut params,
+        Box::new(i64::try_from(per_node.clamp(1, 100_000)).unwrap_or(1)),
+    );
+    let sql = format!(
+        "SELECT e.* FROM netaudit.nodes n \
+         LEFT JOIN unnest({nodes}::text[], {seqs}::int8[]) AS p(node, seq) ON p.node = n.node_id \
+         CROSS JOIN LATERAL (SELECT {EVENT_COLUMNS} FROM netaudit.events WHERE {} \
+         ORDER BY seq LIMIT {limit}) e \
+         ORDER BY e.received_ns, e.node_id, e.seq",
+        wheres.join(" AND ")
+    );
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
+    let rows = client
+        .query(sql.as_str(), &refs)
+        .map_err(|e| query_error(target, "follow new events", &e))?;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let event = NodeEvent {
+            node: row.get(0),
+            event: read_row(row, target)?,
+        };
+        let head = heads.entry(event.node.clone()).or_insert(0);
+        *head = (*head).max(event.event.seq);
+        events.push(event);
+    }
+    Ok(events)
+}

@@ -1,0 +1,235 @@
+//! Events/s stored by `netaudit serve` over TCP syslog, side by side in one
+//! run: the embedded SQLite store, one node on PostgreSQL, two nodes on the
+//! same PostgreSQL (docs/cluster.md, what remains: not yet run). The
+//! database is a private durable PostgreSQL (fsync and synchronous_commit
+//! on, no standby) on a loopback port, stopped by PID at the end; each
+//! server gets a fresh folder and is stopped by PID (SIGTERM).
+//!
+//! cargo build --release -p netaudit
+//! cargo run --release -p netaudit --example pg_serve_rate -- [EVENTS] [RUNS]
+//!
+//! The clock runs from the first byte sent until `/health` of every server
+//! counts every event as stored (committed); medians of RUNS.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use netaudit_pgstore::test_cluster::{ClusterOptions, PgCluster};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn binary() -> PathBuf {
+    std::env::var_os("NETAUDIT_BIN").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/netaudit"),
+        PathBuf::from,
+    )
+}
+
+/// `/health`'s `stored` count, when it answers.
+fn stored(http: SocketAddr) -> Option<u64> {
+    let mut s = TcpStream::connect_timeout(&http, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    let at = body.find("\"stored\":")? + "\"stored\":".len();
+    body[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .ok()
+}
+
+struct Server {
+    child: Child,
+    http: SocketAddr,
+    tcp: u16,
+}
+
+impl Server {
+    fn start(dir: &Path, store: &str) -> Server {
+        std::fs::create_dir_all(dir).expect("server folder");
+        let (tcp, http) = (free_port(), free_port());
+        let config = dir.join("netaudit.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[store]\npath = \"{}\"\n{store}\n[http]\naddress = \"127.0.0.1:{http}\"\n\n\
+                 [builtin_policies]\nenabled = false\n\n[[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{tcp}\"\n",
+                dir.join("netaudit.db").display()
+            ),
+        )
+        .expect("write config");
+        let log = std::fs::File::create(dir.join("serve.log")).expect("log");
+        let child = Command::new(binary())
+            .args(["serve", "-c"])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start netaudit serve (build it first: cargo build --release -p netaudit)");
+        let http: SocketAddr = ([127, 0, 0, 1], http).into();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while stored(http).is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "serve did not start: {}",
+                dir.display()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server { child, http, tcp }
+    }
+
+    fn stop(mut self) {
+        // Our own child: its PID cannot have been reused before we wait.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `count` Junos lines (structured format), about 250 bytes each.
+fn lines(count: u64, host: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(count as usize * 260);
+    for i in 0..count {
+        let user = ["admin", "regress", "operator", "auditor"][(i % 4) as usize];
+        out.extend_from_slice(
+            format!(
+                "<165>1 2023-11-14T22:13:20.000Z {host} mgd 3046 UI_DBASE_LOGOUT_EVENT [junos@2636.1.1.1.2.18 username=\"{user}\"] User '{user}' exiting configuration mode {i}\n"
+            )
+            .as_bytes(),
+        );
+    }
+    out
+}
+
+/// Sends `per_server` events to each server at once; the seconds until all
+/// are stored.
+fn run(servers: &[Server], per_server: u64) -> f64 {
+    let before: Vec<u64> = servers
+        .iter()
+        .map(|s| stored(s.http).unwrap_or(0))
+        .collect();
+    let payloads: Vec<Vec<u8>> = (0..servers.len())
+        .map(|i| lines(per_server, &format!("router{i}")))
+        .collect();
+    let started = Instant::now();
+    let senders: Vec<_> = servers
+        .iter()
+        .zip(payloads)
+        .map(|(s, payload)| {
+            let port = s.tcp;
+            std::thread::spawn(move || {
+                let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+                c.write_all(&payload).expect("send");
+            })
+        })
+        .collect();
+    let deadline = started + Duration::from_secs(600);
+    for (s, base) in servers.iter().zip(before) {
+        while stored(s.http).unwrap_or(0) < base + per_server {
+            assert!(Instant::now() < deadline, "not stored within 600 s");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    for t in senders {
+        let _ = t.join();
+    }
+    elapsed
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let events: u64 = args.next().map_or(Ok(200_000), |a| a.parse())?;
+    let runs: usize = args.next().map_or(Ok(3), |a| a.parse())?;
+    let root = tempfile::tempdir()?;
+    let pg = PgCluster::start_with(ClusterOptions {
+        durable: true,
+        ..ClusterOptions::default()
+    })?;
+    let pass = root.path().join("pg.pass");
+    std::fs::write(&pass, format!("{}\n", pg.password()))?;
+    let url = format!(
+        "{}?password_file={}",
+        pg.url_without_password(),
+        pass.display()
+    );
+    let out = Command::new(binary())
+        .args(["store", "migrate", "--to", &url])
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pg_store =
+        |node: &str| format!("backend = \"postgres\"\nconnection = \"{url}\"\nnode = \"{node}\"\n");
+    let mut results: Vec<(&str, Vec<f64>)> = vec![
+        ("sqlite, 1 server", Vec::new()),
+        ("postgres, 1 node", Vec::new()),
+        ("postgres, 2 nodes", Vec::new()),
+    ];
+    for r in 0..runs {
+        // The three set-ups in turn within each run, so load drifts hit all.
+        let d = root.path().join(format!("run{r}"));
+        let s = Server::start(&d.join("sqlite"), "synchronous = \"full\"\n");
+        results[0]
+            .1
+            .push(events as f64 / run(std::slice::from_ref(&s), events));
+        s.stop();
+        let s = Server::start(&d.join("pg1"), &pg_store(&format!("r{r}-solo")));
+        results[1]
+            .1
+            .push(events as f64 / run(std::slice::from_ref(&s), events));
+        s.stop();
+        let two = vec![
+            Server::start(&d.join("pg2a"), &pg_store(&format!("r{r}-a"))),
+            Server::start(&d.join("pg2b"), &pg_store(&format!("r{r}-b"))),
+        ];
+        results[2].1.push(events as f64 / run(&two, events / 2));
+        for s in two {
+            s.stop();
+        }
+        eprintln!("run {} of {runs} done", r + 1);
+    }
+    println!("{events} events per set-up over TCP syslog, medians of {runs}:");
+    for (name, rates) in results {
+        let shown: Vec<String> = rates.iter().map(|r| format!("{r:.0}")).collect();
+        println!(
+            "{name:<18} {:>9.0} events/s   (runs: {})",
+            median(rates.clone()),
+            shown.join(", ")
+        );
+    }
+    Ok(())
+}
