@@ -19,6 +19,7 @@ mod glob;
 mod integrity;
 mod metrics;
 mod netconf;
+mod netconf_server;
 mod output;
 mod pem;
 mod pipeline;

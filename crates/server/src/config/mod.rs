@@ -22,6 +22,7 @@
 //! netconf_callhome.rs  [[input.netconf_callhome]] (device-initiated NETCONF)
 //! api.rs       [api]            log.rs       [log]
 //! integrity.rs [integrity]      duration.rs  "30s", "1h", "7d"
+//! netconf_server.rs  [netconf_server] (the NETCONF exporter)
 //! output/      [[output.syslog]], [[output.file]], [[output.radius]]
 //! policy.rs    [[policy]]       policy_action.rs  [[policy.action]]
 //! builtin_policies.rs  [builtin_policies] (the NDcPP policies)
@@ -40,6 +41,7 @@ mod locate;
 pub(crate) mod log;
 pub(crate) mod netconf_callhome;
 pub(crate) mod netconf_device;
+pub(crate) mod netconf_server;
 pub(crate) mod output;
 pub(crate) mod pipeline;
 pub(crate) mod policy;
@@ -76,6 +78,7 @@ use integrity::RawIntegrity;
 use listener::RawListener;
 use locate::line_column;
 use log::RawLog;
+use netconf_server::RawNetconfServer;
 use output::RawOutput;
 use pipeline::RawPipeline;
 use policy::RawPolicy;
@@ -109,6 +112,8 @@ struct RawConfig {
     policies: Vec<RawPolicy>,
     #[serde(default)]
     builtin_policies: RawBuiltins,
+    #[serde(default)]
+    netconf_server: RawNetconfServer,
 }
 
 /// The whole configuration, checked.
@@ -124,6 +129,7 @@ pub(crate) struct Config {
     pub api: ApiConfig,
     pub integrity: IntegrityConfig,
     pub policies: Vec<PolicyConfig>,
+    pub netconf_server: netconf_server::NetconfServerConfig,
 }
 
 impl Default for Config {
@@ -141,6 +147,7 @@ impl Default for Config {
             policies: RawBuiltins::default().resolve().unwrap_or_else(|err| {
                 unreachable!("the built-in policies' defaults are valid: {err}")
             }),
+            netconf_server: netconf_server::NetconfServerConfig::default(),
         }
     }
 }
@@ -170,6 +177,7 @@ impl RawConfig {
                 store.retention_max_age_days.is_some() || store.retention_max_events.is_some(),
             )?;
         }
+        let netconf_server = self.netconf_server.resolve()?;
         Ok(Config {
             store,
             pipeline,
@@ -181,6 +189,7 @@ impl RawConfig {
             api,
             integrity,
             policies,
+            netconf_server,
         })
     }
 }
@@ -315,6 +324,12 @@ impl Config {
                 c.protocol.as_str(),
                 c.address,
                 devices.join(", ")
+            ));
+        }
+        if self.netconf_server.enabled {
+            out.push_str(&format!(
+                "netconf_server: NETCONF over SSH on {}\n",
+                self.netconf_server.address
             ));
         }
         out.push_str(&format!(

@@ -8,6 +8,7 @@
 pub(crate) mod histogram;
 pub(crate) mod listener;
 pub(crate) mod netconf;
+pub(crate) mod netconf_server;
 pub(crate) mod output;
 pub(crate) mod policy;
 pub(crate) mod prometheus;
@@ -80,6 +81,8 @@ pub(crate) struct Metrics {
     netconf: Mutex<BTreeMap<String, Arc<NetconfDeviceMetrics>>>,
     /// The connection counters of each `[[input.netconf_callhome]]`.
     callhome: Mutex<BTreeMap<String, Arc<CallhomeListenerMetrics>>>,
+    /// The NETCONF exporter (`[netconf_server]`).
+    pub netconf_server: netconf_server::NetconfServerMetrics,
     pub started: Option<std::time::Instant>,
 }
 
@@ -346,6 +349,7 @@ impl Metrics {
             &mut out,
             &self.callhome.lock().unwrap_or_else(PoisonError::into_inner),
         );
+        netconf_server::render(&mut out, &self.netconf_server);
 
         let outputs = self.outputs.lock().unwrap_or_else(PoisonError::into_inner);
         let last_seq = self.committed.last_seq();

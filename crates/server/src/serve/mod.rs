@@ -34,6 +34,7 @@ use crate::config::{Config, ListenerConfig};
 use crate::metrics::Metrics;
 use crate::netconf::collector::DeviceCollector;
 use crate::netconf::NetconfCollectors;
+use crate::netconf_server::{ExporterContext, NetconfExporter};
 use crate::output::control::{Actor, AppliedReload, ControlRequest, ReloadError};
 use crate::output::{OutputContext, Outputs};
 use crate::pipeline::batcher::{self, BatchLimits};
@@ -164,6 +165,7 @@ pub(crate) async fn serve<S: EventSink>(
         policy_context,
         policies: Policies::default(),
         netconf: NetconfCollectors::default(),
+        exporter: None,
     };
     // Signals are caught from here on, and the HTTP port (whose `/health`
     // tells supervisors and tests that the server is up) opens last, once
@@ -201,6 +203,19 @@ pub(crate) async fn serve<S: EventSink>(
                         "input.netconf_callhome {name:?}: cannot listen on {address}: {err}"
                     )
                 })?;
+        }
+        if let Some(ctx) = &server.outputs_context {
+            server.exporter = NetconfExporter::start(
+                &server.config.netconf_server,
+                &server.config.store,
+                &server.config.api,
+                ExporterContext {
+                    store: ctx.store.clone(),
+                    metrics: metrics.clone(),
+                    events: server.chunk_tx.clone(),
+                },
+            )
+            .await?;
         }
         if let Some(ctx) = &server.outputs_context {
             server.outputs = Outputs::start(&server.config.output, ctx);
@@ -405,6 +420,8 @@ struct Server {
     policies: Policies,
     /// The `[[input.netconf]]` collectors, one task per device.
     netconf: NetconfCollectors,
+    /// The NETCONF exporter, when `[netconf_server]` is enabled.
+    exporter: Option<NetconfExporter>,
 }
 
 impl Server {
@@ -642,6 +659,7 @@ impl Server {
             policies,
             policy_context,
             netconf,
+            exporter,
             ..
         } = self;
         if let Some(storage) = storage {
@@ -650,6 +668,9 @@ impl Server {
         // The collectors hold senders of the pipeline: they stop first,
         // each storing the end of its session.
         netconf.stop().await;
+        if let Some(exporter) = exporter {
+            exporter.stop().await;
+        }
         if let Some(integrity) = integrity {
             integrity.stop();
         }

@@ -19,6 +19,7 @@ mod inputs;
 mod integrity;
 mod netconf;
 mod netconf_callhome;
+mod netconf_export;
 mod netconf_sessions;
 mod pg_nodes;
 mod policies;
