@@ -138,6 +138,23 @@ async fn streams_errors_a_filtered_replay_then_live_and_close() {
     client.rpc(3, r#"<create-subscription xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"><stream>nope</stream></create-subscription>"#).await;
     assert!(client.next().await.contains("invalid-value"));
 
+    // A filter outside the subset is answered with where and why; the
+    // session goes on (the next subscription below is served).
+    client.rpc(30, r#"<create-subscription xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"><filter type="subtree"><syslog-event xmlns="urn:netaudit:xml:ns:syslog-event:1"><severity>loud</severity></syslog-event></filter></create-subscription>"#).await;
+    let reply = client.next().await;
+    assert!(
+        reply.contains(r#"message-id="30""#)
+            && reply.contains("bad-element")
+            && reply.contains("unknown severity"),
+        "{reply}"
+    );
+    client.rpc(31, r#"<create-subscription xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"><filter type="xpath" select="/syslog-event"/></create-subscription>"#).await;
+    let reply = client.next().await;
+    assert!(
+        reply.contains("bad-element") && reply.contains("xpath"),
+        "{reply}"
+    );
+
     client
         .rpc(
             4,
