@@ -114,6 +114,25 @@ pub(crate) fn channel_events<'e>(events: &'e [Event], code: &str, device: &str) 
         .collect()
 }
 
+/// Adds the user `auditor1` (role auditor, password "correct horse battery
+/// staple") to the users of the server configured by `config`.
+pub(crate) fn add_auditor(dir: &Path, config: &Path) {
+    let password = dir.join("password");
+    std::fs::write(&password, "correct horse battery staple\n").unwrap();
+    let (ok, out) = netaudit(&[
+        "user",
+        "-c",
+        config.to_str().unwrap(),
+        "add",
+        "auditor1",
+        "--role",
+        "auditor",
+        "--password-file",
+        password.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+}
+
 /// Waits (bounded) until `check` holds for the stored events.
 pub(crate) fn wait_stored(
     server: &Netaudit,
@@ -148,20 +167,7 @@ fn key_auth_stores_every_line_with_its_fields_in_both_modes() {
             "mode = \"create-subscription\"\nstream = \"messages\"",
         );
     let config = write_config(dir.path(), &tables);
-    let password = dir.path().join("password");
-    std::fs::write(&password, "correct horse battery staple\n").unwrap();
-    let (ok, out) = netaudit(&[
-        "user",
-        "-c",
-        config.to_str().unwrap(),
-        "add",
-        "auditor1",
-        "--role",
-        "auditor",
-        "--password-file",
-        password.to_str().unwrap(),
-    ]);
-    assert!(ok, "{out}");
+    add_auditor(dir.path(), &config);
     let server = Netaudit::start_with(dir.path(), &config);
     let expected = seed_lines();
     let events = wait_stored(&server, "every line from r1 and r2", |events| {

@@ -14,7 +14,8 @@ use std::process::{Command, Stdio};
 use netaudit_event::Event;
 
 use crate::netconf::{
-    channel_events, device, lines_of, netaudit, param, seed_lines, wait_stored, write_config,
+    add_auditor, channel_events, device, lines_of, netaudit, param, seed_lines, wait_stored,
+    write_config,
 };
 use crate::support::sshd::Sshd;
 use crate::support::*;
@@ -79,20 +80,7 @@ fn outbound_ssh_devices_are_identified_and_refusals_leave_others_streaming() {
         secret = secret.display(),
     );
     let config = write_config(dir.path(), &tables);
-    let password = dir.path().join("password");
-    std::fs::write(&password, "correct horse battery staple\n").unwrap();
-    let (ok, out) = netaudit(&[
-        "user",
-        "-c",
-        config.to_str().unwrap(),
-        "add",
-        "auditor1",
-        "--role",
-        "auditor",
-        "--password-file",
-        password.to_str().unwrap(),
-    ]);
-    assert!(ok, "{out}");
+    add_auditor(dir.path(), &config);
     let server = Netaudit::start_with(dir.path(), &config);
     let sshd_config = sshd.config.to_str().unwrap().to_string();
     let host_key_file = sshd_dir.join("host_key.pub");

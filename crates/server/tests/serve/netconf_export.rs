@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use netaudit_event::Event;
 use serde_json::Value;
 
+use crate::netconf::wait_stored;
 use crate::support::sshd::keygen;
 use crate::support::*;
 
@@ -217,22 +218,6 @@ impl Subscriber {
     }
 }
 
-fn wait_events(server: &Netaudit, what: &str, check: impl Fn(&[Event]) -> bool) -> Vec<Event> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let events = stored_events(&server.db);
-        if check(&events) {
-            return events;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not stored within 60 s: {what}\nlog:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn coded<'e>(events: &'e [Event], code: &str) -> Vec<&'e Event> {
     events
         .iter()
@@ -257,7 +242,7 @@ fn ncclient_logs_in_subscribes_with_and_without_replay_and_is_refused_as_it_shou
     // Stored before any subscription: the replay's part.
     let early: Vec<String> = (1..=3).map(line).collect();
     send_lines(exp.syslog_port, &early);
-    wait_events(&exp.server, "the early lines", |e| {
+    wait_stored(&exp.server, "the early lines", |e| {
         coded(e, CODE).len() >= 3
     });
 
@@ -369,7 +354,7 @@ fn ncclient_logs_in_subscribes_with_and_without_replay_and_is_refused_as_it_shou
     assert!(after[0]["line"].as_str().unwrap().contains("show 6"));
 
     // The audit trail of the sessions.
-    let events = wait_events(&exp.server, "the lock and the refusals", |e| {
+    let events = wait_stored(&exp.server, "the lock and the refusals", |e| {
         !coded(e, "JUNOSCOPE_USER_AUTO_LOCKED").is_empty()
             && of_user(e, "NETAUDIT_NETCONF_SERVER_FAILED", "boss").len() == 1
             && of_user(e, "NETAUDIT_NETCONF_SERVER_FAILED", "locky").len() >= 4
@@ -463,7 +448,7 @@ fn a_second_netaudit_collects_from_the_first_ones_exporter() {
     }
     let real: Vec<String> = (1..=5).map(line).collect();
     send_lines(first.syslog_port, &real);
-    let events = wait_events(&second, "the five lines through the chain", |e| {
+    let events = wait_stored(&second, "the five lines through the chain", |e| {
         numbered(e).len() >= 5
     });
     let in_first = stored_events(&first.server.db);
