@@ -14,6 +14,7 @@
 //! consumers wake on commit ([`CommitListener`]), and the login lockout is
 //! shared by every node ([`record_login`]).
 
+mod batch_write;
 mod checkpoints;
 mod connection;
 mod copy;

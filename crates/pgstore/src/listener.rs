@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::Client;
 
+use crate::batch_write::EVENTS_CHANNEL;
 use crate::connection::ConnectionSpec;
 use crate::error::Result;
-use crate::node_writer::EVENTS_CHANNEL;
 use crate::reconnect::{is_session_lost, reconnect, ReconnectPolicy};
 use crate::schema::query_error;
 

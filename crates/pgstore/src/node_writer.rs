@@ -17,25 +17,23 @@ use std::path::{Path, PathBuf};
 
 use ed25519_dalek::SigningKey;
 use netaudit_store::{
-    chain_value, decode_event, derive, encode_event, evolve, genesis, AppendEvent, Checkpoint,
-    KeyFile, KeyState, PreparedBatch, SecretKey, VerifyKey,
+    derive, genesis, AppendEvent, Checkpoint, KeyFile, KeyState, PreparedBatch, VerifyKey,
 };
-use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::Client;
 
+pub use crate::batch_write::EVENTS_CHANNEL;
+use crate::batch_write::{
+    chain_only, chain_only_prepared, key_state, seal, write_batch, write_prepared, Attempt,
+    ChainHead, ChainKeys,
+};
 use crate::checkpoints::{insert_checkpoint, insert_checkpoint_raw};
 use crate::connection::ConnectionSpec;
 use crate::copy::now_ns;
 use crate::error::{PgStoreError, Result};
-use crate::event_rows::{copy_statement, write_columns, write_row, EVENT_TYPES};
 use crate::node::{find_node, insert_node, lock_node, NodeInfo};
 use crate::reconnect::{is_session_lost, reconnect, ReconnectPolicy};
 use crate::row_value::RowValues;
 use crate::schema::{check_schema, query_error};
-
-/// The LISTEN/NOTIFY channel a node notifies in each batch's transaction
-/// (payload `node_id last_seq`), so consumers wake on commit.
-pub const EVENTS_CHANNEL: &str = "netaudit_events";
 
 /// How many times one call may lose its session before it reports the
 /// error (each reconnection is itself bounded by the [`ReconnectPolicy`]).
@@ -67,6 +65,9 @@ pub struct NodeWriter {
     /// The state a batch whose outcome is in doubt would leave (it was
     /// chained from `state`, which has not moved since).
     pending: Option<ChainHead>,
+    /// The epoch whose checkpoint was being stored when the session was
+    /// lost (read back by the next session).
+    seal_in_doubt: Option<u64>,
     stats: WriterStats,
     target: String,
     node_id: String,
@@ -79,18 +80,6 @@ pub struct NodeWriter {
     /// (`set_epoch_interval`; by count only when unset).
     epoch_interval_ns: Option<i64>,
     buf: Vec<u8>,
-}
-
-/// The writer's place in its chain; cloned for a batch and kept only once
-/// the batch has committed.
-#[derive(Clone)]
-struct ChainHead {
-    epoch: u64,
-    epoch_started_ns: i64,
-    key: SecretKey,
-    head: [u8; 32],
-    next_seq: u64,
-    epoch_events: u64,
 }
 
 /// The verify key file written beside a new node's key file
@@ -124,6 +113,7 @@ impl NodeWriter {
             client: Some(client),
             policy: ReconnectPolicy::default(),
             pending: None,
+            seal_in_doubt: None,
             stats: WriterStats::default(),
             target,
             node_id: node_id.to_string(),
@@ -182,7 +172,10 @@ impl NodeWriter {
                 sessions += 1;
                 self.open_session()?;
             }
-            if let Some(done) = self.resolve_pending(events)? {
+            let again = |buf: &mut Vec<u8>, keys: ChainKeys<'_>, next: &mut ChainHead| {
+                chain_only(buf, keys, next, events);
+            };
+            if let Some(done) = self.resolve_pending(again)? {
                 return Ok(done);
             }
             let first = self.state.next_seq;
@@ -227,71 +220,59 @@ impl NodeWriter {
     /// Appends a prepared batch in one transaction (as [`append_batch`],
     /// the columns and the chain from the batch's canonical encodings, the
     /// very bytes the chain covers); returns (first, last) sequence numbers.
-    /// Nothing is kept of a batch that fails: the caller may send it again.
+    /// A lost session is opened again and a batch in doubt resolved, as
+    /// [`append_batch`] does; an error means not acknowledged, and the same
+    /// batch may be given again.
     ///
     /// [`append_batch`]: NodeWriter::append_batch
     pub fn append_prepared(&mut self, batch: &PreparedBatch) -> Result<(u64, u64)> {
-        let mut next = self.state.clone();
         if batch.is_empty() {
-            return Ok((next.next_seq, next.next_seq - 1));
+            let next = self.state.next_seq;
+            return Ok((next, next - 1));
         }
-        let target = self.target.clone();
-        let mut sealed = Vec::new();
-        if let Some(interval) = self.epoch_interval_ns {
-            if next.epoch_events > 0 && now_ns().saturating_sub(next.epoch_started_ns) >= interval {
-                sealed.push(seal(&mut next, &self.store_id, &self.signing));
+        let interval = self.epoch_interval_ns;
+        let mut sessions = 0;
+        loop {
+            if self.client.is_none() {
+                sessions += 1;
+                self.open_session()?;
             }
-        }
-        let first = next.next_seq;
-        if self.client.is_none() {
-            self.open_session()?;
-        }
-        let Some(client) = self.client.as_mut() else {
-            return Err(self.lost("append a batch"));
-        };
-        let mut tx = client
-            .transaction()
-            .map_err(|e| query_error(&target, "begin a batch", &e))?;
-        let sink = tx
-            .copy_in(copy_statement().as_str())
-            .map_err(|e| query_error(&target, "start a batch", &e))?;
-        let mut writer = BinaryCopyInWriter::new(sink, &EVENT_TYPES);
-        for i in 0..batch.len() {
-            let (encoding, params) = batch.encoding(i);
-            let event = decode_event(encoding).map_err(|e| PgStoreError::BadBatch {
-                index: i,
-                detail: e.to_string(),
-            })?;
-            let seq = next.next_seq;
-            let chain = chain_value(&next.key, &next.head, seq, next.epoch, encoding);
-            write_columns(
-                &mut writer,
+            let again = |_: &mut Vec<u8>, keys: ChainKeys<'_>, next: &mut ChainHead| {
+                chain_only_prepared(keys, interval, next, batch);
+            };
+            if let Some(done) = self.resolve_pending(again)? {
+                return Ok(done);
+            }
+            let first = self.state.next_seq;
+            let mut next = self.state.clone();
+            let Some(client) = self.client.as_mut() else {
+                continue;
+            };
+            let written = write_prepared(
+                client,
+                &self.target,
                 &self.node_id,
-                seq,
-                next.epoch,
-                &event,
-                params,
-                &chain,
-            )
-            .map_err(|e| query_error(&target, "write a batch", &e))?;
-            next.head = chain;
-            next.next_seq += 1;
-            next.epoch_events += 1;
-            if next.epoch_events >= self.epoch_limit {
-                sealed.push(seal(&mut next, &self.store_id, &self.signing));
+                (&self.store_id, &self.signing, self.epoch_limit),
+                interval,
+                &mut next,
+                batch,
+            );
+            match written {
+                Ok(sealed) => {
+                    let last = next.next_seq - 1;
+                    self.commit_state(next, sealed)?;
+                    return Ok((first, last));
+                }
+                Err(Attempt::Refused(e)) => return Err(e),
+                Err(Attempt::SessionLost(e)) => {
+                    self.client = None;
+                    self.pending = Some(next);
+                    if sessions >= MAX_SESSIONS_PER_CALL {
+                        return Err(e);
+                    }
+                }
             }
         }
-        writer
-            .finish()
-            .map_err(|e| query_error(&target, "finish a batch", &e))?;
-        for c in &sealed {
-            insert_checkpoint(&mut tx, &target, &self.node_id, c)?;
-        }
-        tx.commit()
-            .map_err(|e| query_error(&target, "commit a batch", &e))?;
-        let last = next.next_seq - 1;
-        self.commit_state(next, !sealed.is_empty())?;
-        Ok((first, last))
     }
 
     /// Ends the current epoch now if it has events and its time
@@ -316,7 +297,7 @@ impl NodeWriter {
             self.open_session()?;
         }
         if self.pending.is_some() {
-            self.resolve_pending::<netaudit_event::Event>(&[])?;
+            self.resolve_pending(|_: &mut Vec<u8>, _: ChainKeys<'_>, _: &mut ChainHead| {})?;
         }
         let mut next = self.state.clone();
         let c = seal(&mut next, &self.store_id, &self.signing);
@@ -325,19 +306,21 @@ impl NodeWriter {
             return Err(self.lost("seal the epoch"));
         };
         if let Err(e) = insert_checkpoint_raw(client, &self.node_id, &c) {
-            if is_session_lost(&e) {
-                // In doubt: the next session reads the checkpoint back.
-                self.client = None;
-                self.open_session()?;
-                if !self.checkpoint_stored(c.epoch)? {
-                    let Some(client) = self.client.as_mut() else {
-                        return Err(self.lost("seal the epoch"));
-                    };
-                    insert_checkpoint(client, &target, &self.node_id, &c)?;
-                }
-            } else {
+            if !is_session_lost(&e) {
                 return Err(query_error(&target, "store a checkpoint", &e));
             }
+            // In doubt: the next session reads the checkpoint back (this
+            // call's, or the next operation's if this one cannot connect).
+            self.client = None;
+            self.seal_in_doubt = Some(c.epoch);
+            self.open_session()?;
+            if self.state.epoch > c.epoch {
+                return Ok(Some(c));
+            }
+            let Some(client) = self.client.as_mut() else {
+                return Err(self.lost("seal the epoch"));
+            };
+            insert_checkpoint(client, &target, &self.node_id, &c)?;
         }
         self.commit_state(next, true)?;
         Ok(Some(c))
@@ -356,9 +339,33 @@ impl NodeWriter {
         })?;
         self.client = Some(client);
         self.stats.reconnects += 1;
+        if let Some(epoch) = self.seal_in_doubt.take() {
+            if self.checkpoint_stored(epoch)? {
+                // The seal committed before its answer was lost.
+                let mut next = self.state.clone();
+                seal(&mut next, &self.store_id, &self.signing);
+                self.commit_state(next, true)?;
+            }
+        }
+        if self.pending.is_none() {
+            // Nothing in doubt: the database must end where this writer
+            // does (else an asynchronous standby lost committed events,
+            // or the rows were changed).
+            let (stored, chain) = self.read_head()?;
+            let before = self.state.next_seq - 1;
+            if stored != before || chain != self.state.head {
+                self.client = None;
+                return Err(PgStoreError::NodeHead {
+                    target: self.target.clone(),
+                    node: self.node_id.clone(),
+                    stored,
+                    committed: before,
+                    pending: String::new(),
+                });
+            }
+        }
         Ok(())
     }
-
     fn lost(&self, op: &'static str) -> PgStoreError {
         PgStoreError::Query {
             target: self.target.clone(),
@@ -367,30 +374,19 @@ impl NodeWriter {
         }
     }
 
-    /// With a batch in doubt, reads the chain's head back: `Some` when
-    /// `events` are that batch and it committed (acknowledge it), `None`
-    /// when `events` are still to be written (after the state has taken up
-    /// a different batch that did commit).
-    fn resolve_pending<E: AppendEvent>(&mut self, events: &[E]) -> Result<Option<(u64, u64)>> {
+    /// With a batch in doubt, reads the chain's head back: `Some` when the
+    /// batch given now (`again` chains it onto a state) is that batch and
+    /// it committed (acknowledge it), `None` when the given batch is still
+    /// to be written (after the state has taken up a different batch that
+    /// did commit).
+    fn resolve_pending(
+        &mut self,
+        again: impl FnOnce(&mut Vec<u8>, ChainKeys<'_>, &mut ChainHead),
+    ) -> Result<Option<(u64, u64)>> {
         let Some(pending) = self.pending.clone() else {
             return Ok(None);
         };
-        let Some(client) = self.client.as_mut() else {
-            return Err(self.lost("read the node's head"));
-        };
-        let head = client
-            .query_opt(
-                "SELECT seq, chain FROM netaudit.events WHERE node_id = $1 ORDER BY seq DESC LIMIT 1",
-                &[&self.node_id],
-            )
-            .map_err(|e| query_error(&self.target, "read the node's head", &e))?;
-        let (stored, chain): (u64, Vec<u8>) = match &head {
-            None => (0, genesis(&self.store_id).to_vec()),
-            Some(r) => (
-                u64::try_from(r.get::<_, i64>(0)).unwrap_or(0),
-                r.get::<_, &[u8]>(1).to_vec(),
-            ),
-        };
+        let (stored, chain) = self.read_head()?;
         let before = self.state.next_seq - 1;
         let after = pending.next_seq - 1;
         if stored == before && chain == self.state.head {
@@ -402,16 +398,14 @@ impl NodeWriter {
             self.pending = None;
             self.stats.resolved_committed += 1;
             let first = self.state.next_seq;
-            let same = !events.is_empty() && {
-                let mut again = self.state.clone();
-                chain_only(
-                    &mut self.buf,
-                    (&self.store_id, &self.signing, self.epoch_limit),
-                    &mut again,
-                    events,
-                );
-                again.next_seq == pending.next_seq && again.head == pending.head
-            };
+            // An empty batch (a seal) chains nothing, so is never the same.
+            let mut given = self.state.clone();
+            again(
+                &mut self.buf,
+                (&self.store_id, &self.signing, self.epoch_limit),
+                &mut given,
+            );
+            let same = given.next_seq == pending.next_seq && given.head == pending.head;
             let sealed = pending.epoch != self.state.epoch;
             if !same {
                 self.stats.committed_after_error += after - before;
@@ -425,6 +419,33 @@ impl NodeWriter {
             stored,
             committed: before,
             pending: format!(" (a batch through {after} was in doubt)"),
+        })
+    }
+
+    /// The last sequence number and chain value of the node in the
+    /// database (0 and the genesis before the first event).
+    fn read_head(&mut self) -> Result<(u64, Vec<u8>)> {
+        let Some(client) = self.client.as_mut() else {
+            return Err(self.lost("read the node's head"));
+        };
+        let head = client
+            .query_opt(
+                "SELECT seq, chain FROM netaudit.events WHERE node_id = $1 ORDER BY seq DESC LIMIT 1",
+                &[&self.node_id],
+            )
+            .map_err(|e| query_error(&self.target, "read the node's head", &e))?;
+        Ok(match &head {
+            None => (0, genesis(&self.store_id).to_vec()),
+            Some(r) => (
+                u64::try_from(
+                    r.try_get::<_, i64>(0)
+                        .map_err(|e| query_error(&self.target, "read the node's head", &e))?,
+                )
+                .unwrap_or(0),
+                r.try_get::<_, &[u8]>(1)
+                    .map_err(|e| query_error(&self.target, "read the node's head", &e))?
+                    .to_vec(),
+            ),
         })
     }
 
@@ -449,123 +470,6 @@ impl NodeWriter {
                 .write_both(&key_state(&self.store_id, &self.state, &self.signing))?;
         }
         Ok(())
-    }
-}
-
-/// Ends `head`'s epoch at its head: the checkpoint, then the next key.
-fn seal(head: &mut ChainHead, store_id: &[u8; 16], signing: &SigningKey) -> Checkpoint {
-    let now = now_ns();
-    let c = Checkpoint::seal(
-        store_id,
-        head.epoch,
-        head.next_seq - 1,
-        &head.head,
-        now,
-        &head.key,
-        signing,
-    );
-    head.epoch += 1;
-    head.key = evolve(&head.key, head.epoch);
-    head.epoch_events = 0;
-    head.epoch_started_ns = now;
-    c
-}
-
-/// Why a batch's transaction did not commit.
-enum Attempt {
-    /// The session is gone: the outcome is in doubt.
-    SessionLost(PgStoreError),
-    /// The server refused a statement (nothing committed).
-    Refused(PgStoreError),
-}
-
-fn attempt_error(target: &str, op: &'static str, e: &postgres::Error) -> Attempt {
-    if is_session_lost(e) {
-        Attempt::SessionLost(query_error(target, op, e))
-    } else {
-        Attempt::Refused(query_error(target, op, e))
-    }
-}
-
-/// The chain's keys and how long an epoch is.
-type ChainKeys<'a> = (&'a [u8; 16], &'a SigningKey, u64);
-
-/// One batch in one transaction: binary COPY of the chained rows, the
-/// checkpoints of epochs it fills, the commit notification. `next` ends as
-/// the state after the batch; returns whether an epoch was sealed.
-fn write_batch<E: AppendEvent>(
-    client: &mut Client,
-    target: &str,
-    node_id: &str,
-    buf: &mut Vec<u8>,
-    (store_id, signing, epoch_limit): ChainKeys<'_>,
-    next: &mut ChainHead,
-    events: &[E],
-) -> std::result::Result<bool, Attempt> {
-    let mut sealed = Vec::new();
-    let mut tx = client
-        .transaction()
-        .map_err(|e| attempt_error(target, "begin a batch", &e))?;
-    let sink = tx
-        .copy_in(copy_statement().as_str())
-        .map_err(|e| attempt_error(target, "start a batch", &e))?;
-    let mut writer = BinaryCopyInWriter::new(sink, &EVENT_TYPES);
-    for event in events {
-        buf.clear();
-        encode_event(event, buf);
-        let seq = next.next_seq;
-        let chain = chain_value(&next.key, &next.head, seq, next.epoch, buf);
-        write_row(&mut writer, node_id, seq, next.epoch, event, &chain)
-            .map_err(|e| attempt_error(target, "write a batch", &e))?;
-        next.head = chain;
-        next.next_seq += 1;
-        next.epoch_events += 1;
-        if next.epoch_events >= epoch_limit {
-            sealed.push(seal(next, store_id, signing));
-        }
-    }
-    writer
-        .finish()
-        .map_err(|e| attempt_error(target, "finish a batch", &e))?;
-    for c in &sealed {
-        insert_checkpoint_raw(&mut tx, node_id, c)
-            .map_err(|e| attempt_error(target, "store a checkpoint", &e))?;
-    }
-    let payload = format!("{node_id} {}", next.next_seq - 1);
-    tx.execute("SELECT pg_notify($1, $2)", &[&EVENTS_CHANNEL, &payload])
-        .map_err(|e| attempt_error(target, "notify the batch", &e))?;
-    tx.commit()
-        .map_err(|e| attempt_error(target, "commit a batch", &e))?;
-    Ok(!sealed.is_empty())
-}
-
-/// The state `events` would leave, without writing them (to recognise a
-/// batch given again after its commit was in doubt).
-fn chain_only<E: AppendEvent>(
-    buf: &mut Vec<u8>,
-    (store_id, signing, epoch_limit): ChainKeys<'_>,
-    next: &mut ChainHead,
-    events: &[E],
-) {
-    for event in events {
-        buf.clear();
-        encode_event(event, buf);
-        next.head = chain_value(&next.key, &next.head, next.next_seq, next.epoch, buf);
-        next.next_seq += 1;
-        next.epoch_events += 1;
-        if next.epoch_events >= epoch_limit {
-            seal(next, store_id, signing);
-        }
-    }
-}
-
-fn key_state(store_id: &[u8; 16], head: &ChainHead, signing: &SigningKey) -> KeyState {
-    KeyState {
-        store_id: *store_id,
-        epoch: head.epoch,
-        epoch_started_ns: head.epoch_started_ns,
-        chain_key: head.key.clone(),
-        signing: signing.clone(),
     }
 }
 

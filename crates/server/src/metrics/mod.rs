@@ -13,6 +13,7 @@ pub(crate) mod output;
 pub(crate) mod policy;
 pub(crate) mod prometheus;
 pub(crate) mod radius;
+pub(crate) mod store_link;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -59,6 +60,9 @@ pub(crate) struct Metrics {
     pub internal_events: AtomicU64,
     /// The store's count of sealed partitions waiting for their indexes.
     pub unindexed_partitions: std::sync::OnceLock<Arc<AtomicU64>>,
+    /// The writer's sessions to a PostgreSQL store (reconnects, batches in
+    /// doubt), when the store is one.
+    pub store_link: std::sync::OnceLock<Arc<store_link::StoreLinkMetrics>>,
     /// Unix time (seconds) of the last scheduled chain verification that
     /// found no break; 0 before the first.
     pub verify_last_success_seconds: AtomicU64,
@@ -237,6 +241,9 @@ impl Metrics {
             "Scheduled chain verifications that found a break or could not run.",
             self.verify_failures.load(Relaxed),
         );
+        if let Some(link) = self.store_link.get() {
+            link.render(&mut out);
+        }
         gauge_or_counter(
             &mut out,
             "netaudit_retention_waiting",

@@ -1,24 +1,39 @@
 //! A node's chain in PostgreSQL as the batcher's sink (`store.backend =
 //! "postgres"`, docs/cluster.md).
 //!
-//! The writer thread retries a failed append every second (back-pressure,
-//! `/health` 503) until it commits, as with the embedded store. A failure
-//! drops the connection; the next attempt opens the node again (schema
-//! check, the node id's lock, the chain's head read back from the
-//! database). Only this process writes the node (it holds the node's lock),
-//! so a head beyond the one before the failed attempt can only be that
-//! batch, committed before its answer was lost: it is taken as stored,
-//! never written twice.
+//! One reconnect layer, the node writer's own (`NodeWriter` with a
+//! [`ReconnectPolicy`]): a lost session is opened again with a backoff
+//! (50 ms doubling to 1 s), the node's lock taken again and the chain's
+//! head read back, so a batch whose commit was in doubt is acknowledged
+//! if it committed and written again if not, never twice. Each append
+//! tries for a few seconds ([`SERVE_RECONNECT`]), then reports the error:
+//! the writer thread marks the store failing (`/health` 503, nothing
+//! acknowledged, back-pressure) and gives the same batch again a second
+//! later, without end while the server runs, so ingest resumes by itself
+//! when the database (or a promoted standby) takes writes again.
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::Duration;
 
-use netaudit_pgstore::{ConnectionSpec, NodeWriter, PgStoreError};
+use netaudit_pgstore::{ConnectionSpec, NodeWriter, PgStoreError, ReconnectPolicy, WriterStats};
 use netaudit_store::PreparedBatch;
 
 use super::sink::{AppendError, EventSink};
+use crate::metrics::store_link::StoreLinkMetrics;
 
-/// What opening the node needs, kept for reopening it.
+/// How one append reconnects before it reports the database unreachable
+/// (the writer thread then tries again, without end): short enough that
+/// `/health` says so within seconds, long enough for a promotion or a
+/// restart to pass unnoticed by the senders.
+pub(crate) const SERVE_RECONNECT: ReconnectPolicy = ReconnectPolicy {
+    first_delay: Duration::from_millis(50),
+    max_delay: Duration::from_secs(1),
+    give_up_after: Duration::from_secs(3),
+};
+
+/// What opening the node needs, kept for opening it late.
 pub(crate) struct PgNodeConfig {
     pub spec: ConnectionSpec,
     pub node: String,
@@ -27,13 +42,16 @@ pub(crate) struct PgNodeConfig {
     pub epoch_interval: Duration,
 }
 
-/// The node's writer, reopened after a failure.
+/// The node's writer, opened at start or, when the database could not be
+/// reached then, at the first append that finds it.
 pub(crate) struct PgSink {
     config: PgNodeConfig,
     writer: Option<NodeWriter>,
-    /// The last sequence number known committed; unknown until the node
-    /// has been opened once (a start while the database was unreachable).
-    last_seq: Option<u64>,
+    link: Arc<StoreLinkMetrics>,
+    /// The writer's stats as last published to `link`.
+    seen: WriterStats,
+    /// Opens after a start without the database (0 or 1).
+    late_opens: u64,
 }
 
 impl PgSink {
@@ -43,25 +61,24 @@ impl PgSink {
     /// at the first append that finds it; until then nothing is
     /// acknowledged and `/health` answers 503).
     pub(crate) fn open(config: PgNodeConfig) -> Result<PgSink, PgStoreError> {
-        match open_writer(&config) {
-            Ok(writer) => Ok(PgSink {
-                last_seq: Some(writer.last_seq()),
-                config,
-                writer: Some(writer),
-            }),
+        let writer = match open_writer(&config) {
+            Ok(writer) => Some(writer),
             Err(err @ PgStoreError::Unreachable { .. }) => {
                 tracing::warn!(
                     error = %err,
                     "PostgreSQL store: the database cannot be reached; starting without it, nothing is acknowledged until it answers"
                 );
-                Ok(PgSink {
-                    last_seq: None,
-                    config,
-                    writer: None,
-                })
+                None
             }
-            Err(err) => Err(err),
-        }
+            Err(err) => return Err(err),
+        };
+        Ok(PgSink {
+            config,
+            writer,
+            link: Arc::new(StoreLinkMetrics::default()),
+            seen: WriterStats::default(),
+            late_opens: 0,
+        })
     }
 
     /// Whether the node is open (false after a start without the database).
@@ -76,12 +93,11 @@ impl PgSink {
 
     /// A clean shutdown's last step: seal the open epoch.
     pub(crate) fn seal(&mut self) -> Result<Option<netaudit_store::Checkpoint>, PgStoreError> {
-        if self.last_seq.is_none() {
+        match self.writer.as_mut() {
             // Never opened: this process appended nothing to seal.
-            return Ok(None);
+            None => Ok(None),
+            Some(writer) => writer.seal_epoch(),
         }
-        let writer = self.writer()?;
-        writer.seal_epoch()
     }
 
     fn writer(&mut self) -> Result<&mut NodeWriter, PgStoreError> {
@@ -91,8 +107,10 @@ impl PgSink {
                 database = %self.config.spec.target(),
                 node = %self.config.node,
                 last_seq = writer.last_seq(),
-                "PostgreSQL store: node reopened"
+                "PostgreSQL store: node reopened (opened late: the database was away at start)"
             );
+            self.late_opens += 1;
+            self.link.reconnects.fetch_add(1, Relaxed);
             self.writer = Some(writer);
         }
         match self.writer.as_mut() {
@@ -101,82 +119,81 @@ impl PgSink {
         }
     }
 
-    fn try_append(&mut self, batch: &PreparedBatch) -> Result<u64, PgStoreError> {
-        let len = batch.len() as u64;
-        let known = self.last_seq;
-        let writer = self.writer()?;
-        let head = writer.last_seq();
-        // Never opened before: the database's head is where this process starts.
-        let before = known.unwrap_or(head);
-        self.last_seq = Some(before);
-        let writer = self.writer()?;
-        if head == before + len && len > 0 {
-            // The batch committed before its answer was lost.
+    /// Publishes what the writer went through since the last call, and
+    /// logs a session opened again.
+    fn publish_stats(&mut self) {
+        let Some(stats) = self.writer.as_ref().map(NodeWriter::stats) else {
+            return;
+        };
+        if stats == self.seen {
+            return;
+        }
+        if stats.reconnects > self.seen.reconnects {
             tracing::warn!(
-                last_seq = head,
-                "PostgreSQL store: the batch of the failed attempt was committed; not written again"
+                database = %self.config.spec.target(),
+                node = %self.config.node,
+                reconnects = stats.reconnects,
+                in_doubt_committed = stats.resolved_committed,
+                in_doubt_lost = stats.resolved_lost,
+                "PostgreSQL store: node reopened (the session was lost and opened again)"
             );
-            return Ok(head);
         }
-        if head != before {
-            return Err(PgStoreError::NodeKey {
-                path: self.config.key_path.clone(),
-                detail: format!(
-                    "node \"{}\"'s chain ends at {head} in the database but this process \
-                     committed through {before}: another process wrote the node",
-                    self.config.node
-                ),
-            });
+        if stats.committed_after_error > self.seen.committed_after_error {
+            tracing::warn!(
+                events = stats.committed_after_error - self.seen.committed_after_error,
+                "PostgreSQL store: a batch reported failed had committed (given up on at shutdown, stored nevertheless)"
+            );
         }
-        let (_, last) = writer.append_prepared(batch)?;
-        Ok(last)
+        self.link
+            .reconnects
+            .store(stats.reconnects + self.late_opens, Relaxed);
+        self.link
+            .resolved_committed
+            .store(stats.resolved_committed, Relaxed);
+        self.link.resolved_lost.store(stats.resolved_lost, Relaxed);
+        self.seen = stats;
     }
 }
 
 fn open_writer(config: &PgNodeConfig) -> Result<NodeWriter, PgStoreError> {
-    // A lost session is reconnected briefly inside the writer (a sealing
-    // checkpoint in doubt is read back); longer outages are the writer
-    // thread's retry every second, which reopens the node.
     let mut writer = NodeWriter::open(
         &config.spec,
         &config.node,
         &config.key_path,
         config.epoch_events,
     )?
-    .with_reconnect(netaudit_pgstore::ReconnectPolicy {
-        first_delay: Duration::from_millis(50),
-        max_delay: Duration::from_millis(500),
-        give_up_after: Duration::from_secs(2),
-    });
+    .with_reconnect(SERVE_RECONNECT);
     writer.set_epoch_interval(config.epoch_interval);
     Ok(writer)
 }
 
 impl EventSink for PgSink {
     fn append(&mut self, batch: &PreparedBatch) -> Result<u64, AppendError> {
-        match self.try_append(batch) {
-            Ok(last) => {
-                self.last_seq = Some(last);
-                Ok(last)
-            }
-            Err(source) => {
-                // The connection may be broken, or the transaction left
-                // open: start again from a fresh session at the next try.
-                self.writer = None;
-                Err(AppendError::Postgres {
-                    events: batch.len(),
-                    source,
-                })
-            }
+        let result = self
+            .writer()
+            .and_then(|writer| writer.append_prepared(batch));
+        self.publish_stats();
+        match result {
+            Ok((_, last)) => Ok(last),
+            // The writer keeps a batch in doubt: the same batch given
+            // again is recognised if it did commit.
+            Err(source) => Err(AppendError::Postgres {
+                events: batch.len(),
+                source,
+            }),
         }
     }
 
     fn last_seq(&self) -> u64 {
-        self.last_seq.unwrap_or(0)
+        self.writer.as_ref().map_or(0, NodeWriter::last_seq)
     }
 
     fn healthy_at_start(&self) -> bool {
         self.is_open()
+    }
+
+    fn link_metrics(&self) -> Option<Arc<StoreLinkMetrics>> {
+        Some(self.link.clone())
     }
 
     /// An epoch ends by time without traffic too, as the embedded store's
@@ -185,17 +202,18 @@ impl EventSink for PgSink {
         let Some(writer) = self.writer.as_mut() else {
             return;
         };
-        match writer.seal_if_due() {
+        let sealed = writer.seal_if_due();
+        self.publish_stats();
+        match sealed {
             Ok(Some(c)) => tracing::debug!(
                 epoch = c.epoch,
                 sealed_through = c.last_seq,
                 "PostgreSQL store: epoch ended by time"
             ),
             Ok(None) => {}
+            // Tried again at the next idle turn (the writer reconnects).
             Err(err) => {
-                // Tried again at the next idle turn or append, reopened.
-                tracing::warn!(error = %err, "PostgreSQL store: cannot end the epoch by time");
-                self.writer = None;
+                tracing::warn!(error = %err, "PostgreSQL store: cannot end the epoch by time")
             }
         }
     }

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use netaudit_store::{PreparedBatch, Store, StoreError};
 
+use crate::metrics::store_link::StoreLinkMetrics;
+
 /// Why a batch was not committed (the writer logs it and retries).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -36,6 +38,12 @@ pub(crate) trait EventSink: Send + 'static {
     /// reached at start; the first commit makes it healthy).
     fn healthy_at_start(&self) -> bool {
         true
+    }
+
+    /// The counters of the sink's database sessions, for `/metrics`, when
+    /// the store is reached over the network.
+    fn link_metrics(&self) -> Option<Arc<StoreLinkMetrics>> {
+        None
     }
 
     /// Called by the writer thread when no batch came for a second (the

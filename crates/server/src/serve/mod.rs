@@ -77,6 +77,9 @@ pub(crate) async fn serve<S: EventSink>(
             .store_healthy
             .store(false, std::sync::atomic::Ordering::Relaxed);
     }
+    if let Some(link) = sink.link_metrics() {
+        let _ = metrics.store_link.set(link);
+    }
     if let Some(store) = &store {
         let _ = metrics
             .unindexed_partitions

@@ -404,6 +404,13 @@ fn two_nodes_on_one_database_store_query_and_verify() {
     );
 }
 
+/// The value of an unlabelled series in `/metrics` text.
+pub(crate) fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
 /// Starts `netaudit serve` on `setup` and waits (bounded) until `/health`
 /// answers at all (a node started without its database answers 503).
 fn start_answering(setup: &NodeSetup) -> Netaudit {
@@ -508,6 +515,16 @@ fn the_database_away_at_start_and_mid_run_holds_acknowledgements_and_loses_nothi
     wait_host(node.http, &aud, "api-during", 1);
     assert_eq!(http_get(node.http, "/health").unwrap().0, 200);
     assert!(node.log().contains("node reopened"), "{}", node.log());
+    // The writer's sessions opened again are counted.
+    let (_, metrics) = http_get(node.http, "/metrics").unwrap();
+    assert!(
+        metric(&metrics, "netaudit_store_reconnects_total") >= 1,
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("netaudit_store_batches_in_doubt_total{outcome=\"committed\"}"),
+        "{metrics}"
+    );
     // Epochs end by time (1 s here) even with no batch coming: the last
     // event ends up under a checkpoint while the node runs.
     let mut db = pg.client().unwrap();
