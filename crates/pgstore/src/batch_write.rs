@@ -153,20 +153,20 @@ pub(crate) fn key_state(store_id: &[u8; 16], head: &ChainHead, signing: &Signing
 }
 
 /// A prepared batch's chain (its canonical encodings, the very bytes the
-/// chain covers) and where it goes: the epoch ended by time first when
-/// `interval_ns` has passed since the epoch began.
+/// chain covers) and where it goes: the open epoch ended first when
+/// `time_seal` (its time is up, [`time_seal_due`]).
 pub(crate) fn write_prepared(
     client: &mut Client,
     target: &str,
     node_id: &str,
     (store_id, signing, epoch_limit): ChainKeys<'_>,
-    interval_ns: Option<i64>,
+    time_seal: bool,
     next: &mut ChainHead,
     batch: &PreparedBatch,
 ) -> std::result::Result<bool, Attempt> {
     let mut sealed = Vec::new();
-    if let Some(c) = seal_if_interval(next, store_id, signing, interval_ns) {
-        sealed.push(c);
+    if time_seal && next.epoch_events > 0 {
+        sealed.push(seal(next, store_id, signing));
     }
     let mut tx = client
         .transaction()
@@ -217,16 +217,18 @@ pub(crate) fn write_prepared(
     Ok(!sealed.is_empty())
 }
 
-/// [`chain_only`] for a prepared batch, the epoch ended by time first as
-/// [`write_prepared`] does (the epoch's start has not moved, so a batch
-/// given again ends it again).
+/// [`chain_only`] for a prepared batch, the epoch ended first when
+/// `time_seal`, as [`write_prepared`] did (the caller gives the decision
+/// of the attempt in doubt: time has moved on since).
 pub(crate) fn chain_only_prepared(
     (store_id, signing, epoch_limit): ChainKeys<'_>,
-    interval_ns: Option<i64>,
+    time_seal: bool,
     next: &mut ChainHead,
     batch: &PreparedBatch,
 ) {
-    seal_if_interval(next, store_id, signing, interval_ns);
+    if time_seal && next.epoch_events > 0 {
+        seal(next, store_id, signing);
+    }
     for i in 0..batch.len() {
         let (encoding, _) = batch.encoding(i);
         next.head = chain_value(&next.key, &next.head, next.next_seq, next.epoch, encoding);
@@ -238,15 +240,10 @@ pub(crate) fn chain_only_prepared(
     }
 }
 
-/// Ends the epoch when it has events and `interval_ns` has passed since it
-/// began.
-fn seal_if_interval(
-    next: &mut ChainHead,
-    store_id: &[u8; 16],
-    signing: &SigningKey,
-    interval_ns: Option<i64>,
-) -> Option<Checkpoint> {
-    let interval = interval_ns?;
-    (next.epoch_events > 0 && now_ns().saturating_sub(next.epoch_started_ns) >= interval)
-        .then(|| seal(next, store_id, signing))
+/// Whether the epoch `head` is in has events and `interval_ns` has passed
+/// since it began (the next batch ends it first).
+pub(crate) fn time_seal_due(head: &ChainHead, interval_ns: Option<i64>) -> bool {
+    interval_ns.is_some_and(|interval| {
+        head.epoch_events > 0 && now_ns().saturating_sub(head.epoch_started_ns) >= interval
+    })
 }

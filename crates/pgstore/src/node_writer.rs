@@ -23,8 +23,8 @@ use postgres::Client;
 
 pub use crate::batch_write::EVENTS_CHANNEL;
 use crate::batch_write::{
-    chain_only, chain_only_prepared, key_state, seal, write_batch, write_prepared, Attempt,
-    ChainHead, ChainKeys,
+    chain_only, chain_only_prepared, key_state, seal, time_seal_due, write_batch, write_prepared,
+    Attempt, ChainHead, ChainKeys,
 };
 use crate::checkpoints::{insert_checkpoint, insert_checkpoint_raw};
 use crate::connection::ConnectionSpec;
@@ -65,6 +65,9 @@ pub struct NodeWriter {
     /// The state a batch whose outcome is in doubt would leave (it was
     /// chained from `state`, which has not moved since).
     pending: Option<ChainHead>,
+    /// Whether the prepared batch in doubt ended the epoch by time first
+    /// (a decision that depends on the clock, so kept, not taken again).
+    pending_time_seal: bool,
     /// The epoch whose checkpoint was being stored when the session was
     /// lost (read back by the next session).
     seal_in_doubt: Option<u64>,
@@ -113,6 +116,7 @@ impl NodeWriter {
             client: Some(client),
             policy: ReconnectPolicy::default(),
             pending: None,
+            pending_time_seal: false,
             seal_in_doubt: None,
             stats: WriterStats::default(),
             target,
@@ -202,6 +206,7 @@ impl NodeWriter {
                 Err(Attempt::SessionLost(e)) => {
                     self.client = None;
                     self.pending = Some(next);
+                    self.pending_time_seal = false;
                     if sessions >= MAX_SESSIONS_PER_CALL {
                         return Err(e);
                     }
@@ -237,14 +242,16 @@ impl NodeWriter {
                 sessions += 1;
                 self.open_session()?;
             }
+            let in_doubt_sealed = self.pending_time_seal;
             let again = |_: &mut Vec<u8>, keys: ChainKeys<'_>, next: &mut ChainHead| {
-                chain_only_prepared(keys, interval, next, batch);
+                chain_only_prepared(keys, in_doubt_sealed, next, batch);
             };
             if let Some(done) = self.resolve_pending(again)? {
                 return Ok(done);
             }
             let first = self.state.next_seq;
             let mut next = self.state.clone();
+            let time_seal = time_seal_due(&next, interval);
             let Some(client) = self.client.as_mut() else {
                 continue;
             };
@@ -253,7 +260,7 @@ impl NodeWriter {
                 &self.target,
                 &self.node_id,
                 (&self.store_id, &self.signing, self.epoch_limit),
-                interval,
+                time_seal,
                 &mut next,
                 batch,
             );
@@ -267,6 +274,7 @@ impl NodeWriter {
                 Err(Attempt::SessionLost(e)) => {
                     self.client = None;
                     self.pending = Some(next);
+                    self.pending_time_seal = time_seal;
                     if sessions >= MAX_SESSIONS_PER_CALL {
                         return Err(e);
                     }

@@ -20,9 +20,9 @@ use serde_json::Value;
 
 use crate::support::*;
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
-fn netaudit(args: &[&str]) -> Output {
+pub(crate) fn netaudit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_netaudit"))
         .args(args)
         .env_remove("PGPASSWORD")
@@ -30,12 +30,12 @@ fn netaudit(args: &[&str]) -> Output {
         .expect("run netaudit")
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
 /// The cluster's URL with the password in a file (never in the string).
-fn connection(pg: &PgCluster, dir: &Path) -> String {
+pub(crate) fn connection(pg: &PgCluster, dir: &Path) -> String {
     let file = dir.join("pg.pass");
     std::fs::write(&file, format!("{}\n", pg.password())).unwrap();
     format!(
@@ -45,20 +45,20 @@ fn connection(pg: &PgCluster, dir: &Path) -> String {
     )
 }
 
-fn migrate(url: &str) {
+pub(crate) fn migrate(url: &str) {
     let out = netaudit(&["store", "migrate", "--to", url]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
 /// A node's configuration: its folder, TCP listener, HTTP port.
-struct NodeSetup {
-    dir: PathBuf,
-    config: PathBuf,
-    tcp: u16,
-    http: SocketAddr,
+pub(crate) struct NodeSetup {
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub tcp: u16,
+    pub http: SocketAddr,
 }
 
-fn node_setup(root: &Path, node: &str, url: &str) -> NodeSetup {
+pub(crate) fn node_setup(root: &Path, node: &str, url: &str) -> NodeSetup {
     let dir = root.join(node);
     std::fs::create_dir_all(&dir).unwrap();
     let tcp = free_tcp_port();
@@ -98,7 +98,7 @@ fn node_setup(root: &Path, node: &str, url: &str) -> NodeSetup {
     }
 }
 
-fn login(http: SocketAddr, user: &str) -> String {
+pub(crate) fn login(http: SocketAddr, user: &str) -> String {
     let (status, body) = http_request(
         http,
         "POST",
@@ -440,7 +440,7 @@ fn start_answering(setup: &NodeSetup) -> Netaudit {
 }
 
 /// Waits (bounded) for `/health`'s status `want`; returns the body.
-fn wait_health(node: &Netaudit, want: u16) -> String {
+pub(crate) fn wait_health(node: &Netaudit, want: u16) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let health = http_get(node.http, "/health").unwrap();
