@@ -1,15 +1,18 @@
 //! Events/s stored by `netaudit serve` over TCP syslog, side by side in one
 //! run: the embedded SQLite store, one node on PostgreSQL, two nodes on the
-//! same PostgreSQL (docs/cluster.md, what remains: not yet run). The
+//! same PostgreSQL, and with `--standby` one and two nodes on a PostgreSQL
+//! primary with a synchronous streaming standby (docs/cluster.md). Each
 //! database is a private durable PostgreSQL (fsync and synchronous_commit
-//! on, no standby) on a loopback port, stopped by PID at the end; each
-//! server gets a fresh folder and is stopped by PID (SIGTERM).
+//! on) on a loopback port, stopped by PID at the end; each server gets a
+//! fresh folder and is stopped by PID (SIGTERM).
 //!
 //! cargo build --release -p netaudit
-//! cargo run --release -p netaudit --example pg_serve_rate -- [EVENTS] [RUNS]
+//! cargo run --release -p netaudit --example pg_serve_rate -- [EVENTS] [RUNS] [--standby]
 //!
 //! The clock runs from the first byte sent until `/health` of every server
-//! counts every event as stored (committed); medians of RUNS.
+//! counts every event as stored (committed, and with the standby flushed
+//! on the standby too); medians of RUNS. The load average is printed before
+//! and after (the machine is shared: quote it with the figures).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -168,16 +171,23 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let events: u64 = args.next().map_or(Ok(200_000), |a| a.parse())?;
-    let runs: usize = args.next().map_or(Ok(3), |a| a.parse())?;
-    let root = tempfile::tempdir()?;
+/// A private durable PostgreSQL, migrated; its connection string names the
+/// password by file (written under `root`).
+fn database(
+    root: &Path,
+    name: &str,
+    with_standby: bool,
+) -> Result<(PgCluster, Option<PgCluster>, String), Box<dyn std::error::Error>> {
     let pg = PgCluster::start_with(ClusterOptions {
         durable: true,
         ..ClusterOptions::default()
     })?;
-    let pass = root.path().join("pg.pass");
+    let standby = if with_standby {
+        Some(pg.start_standby()?)
+    } else {
+        None
+    };
+    let pass = root.join(format!("{name}.pass"));
     std::fs::write(&pass, format!("{}\n", pg.password()))?;
     let url = format!(
         "{}?password_file={}",
@@ -192,41 +202,89 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let pg_store =
-        |node: &str| format!("backend = \"postgres\"\nconnection = \"{url}\"\nnode = \"{node}\"\n");
+    Ok((pg, standby, url))
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let with_standby = args.iter().any(|a| a == "--standby");
+    let mut numbers = args.iter().filter(|a| !a.starts_with("--"));
+    let events: u64 = numbers.next().map_or(Ok(200_000), |a| a.parse())?;
+    let runs: usize = numbers.next().map_or(Ok(3), |a| a.parse())?;
+    let root = tempfile::tempdir()?;
+    let load_before = load_average();
+    let (_plain, _, url) = database(root.path(), "plain", false)?;
+    let replicated = if with_standby {
+        Some(database(root.path(), "replicated", true)?)
+    } else {
+        None
+    };
+    let pg_store = |url: &str, node: &str| {
+        format!("backend = \"postgres\"\nconnection = \"{url}\"\nnode = \"{node}\"\n")
+    };
     let mut results: Vec<(&str, Vec<f64>)> = vec![
         ("sqlite, 1 server", Vec::new()),
         ("postgres, 1 node", Vec::new()),
         ("postgres, 2 nodes", Vec::new()),
     ];
+    if with_standby {
+        results.push(("postgres+standby, 1 node", Vec::new()));
+        results.push(("postgres+standby, 2 nodes", Vec::new()));
+    }
     for r in 0..runs {
-        // The three set-ups in turn within each run, so load drifts hit all.
+        // The set-ups in turn within each run, so load drifts hit all.
         let d = root.path().join(format!("run{r}"));
         let s = Server::start(&d.join("sqlite"), "synchronous = \"full\"\n");
         results[0]
             .1
             .push(events as f64 / run(std::slice::from_ref(&s), events));
         s.stop();
-        let s = Server::start(&d.join("pg1"), &pg_store(&format!("r{r}-solo")));
-        results[1]
-            .1
-            .push(events as f64 / run(std::slice::from_ref(&s), events));
-        s.stop();
-        let two = vec![
-            Server::start(&d.join("pg2a"), &pg_store(&format!("r{r}-a"))),
-            Server::start(&d.join("pg2b"), &pg_store(&format!("r{r}-b"))),
-        ];
-        results[2].1.push(events as f64 / run(&two, events / 2));
-        for s in two {
+        let mut dbs = vec![("pg", url.as_str(), 1)];
+        if let Some((_, _, replicated_url)) = &replicated {
+            dbs.push(("sb", replicated_url.as_str(), 3));
+        }
+        for (tag, url, row) in dbs {
+            let s = Server::start(
+                &d.join(format!("{tag}1")),
+                &pg_store(url, &format!("r{r}-{tag}-solo")),
+            );
+            results[row]
+                .1
+                .push(events as f64 / run(std::slice::from_ref(&s), events));
             s.stop();
+            let two = vec![
+                Server::start(
+                    &d.join(format!("{tag}2a")),
+                    &pg_store(url, &format!("r{r}-{tag}-a")),
+                ),
+                Server::start(
+                    &d.join(format!("{tag}2b")),
+                    &pg_store(url, &format!("r{r}-{tag}-b")),
+                ),
+            ];
+            results[row + 1]
+                .1
+                .push(events as f64 / run(&two, events / 2));
+            for s in two {
+                s.stop();
+            }
         }
         eprintln!("run {} of {runs} done", r + 1);
     }
-    println!("{events} events per set-up over TCP syslog, medians of {runs}:");
+    println!(
+        "{events} events per set-up over TCP syslog, medians of {runs} (load average before: {load_before}, after: {}):",
+        load_average()
+    );
     for (name, rates) in results {
         let shown: Vec<String> = rates.iter().map(|r| format!("{r:.0}")).collect();
         println!(
-            "{name:<18} {:>9.0} events/s   (runs: {})",
+            "{name:<26} {:>9.0} events/s   (runs: {})",
             median(rates.clone()),
             shown.join(", ")
         );

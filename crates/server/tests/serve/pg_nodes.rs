@@ -613,6 +613,28 @@ fn bad_starts_on_postgres_are_clear_errors_without_the_password() {
     );
     assert!(first.stop().success());
 
+    // A schema newer than this binary: refused, naming the database and
+    // both versions, rather than writing rows it does not know.
+    let mut db = pg.client().unwrap();
+    let current: i64 = db
+        .query_one("SELECT version FROM netaudit.version", &[])
+        .unwrap()
+        .get(0);
+    db.execute("UPDATE netaudit.version SET version = 99", &[])
+        .unwrap();
+    let err = refused_start(&setup.config);
+    assert!(
+        err.contains(&format!("127.0.0.1:{}/postgres as netaudit", pg.port()))
+            && err.contains(&format!(
+                "netaudit schema version 99 is newer than this netaudit supports ({current})"
+            )),
+        "{err}"
+    );
+    assert!(!err.contains(pg.password()), "{err}");
+    db.execute("UPDATE netaudit.version SET version = $1", &[&current])
+        .unwrap();
+    drop(db);
+
     // A wrong password.
     std::fs::write(root.path().join("pg.pass"), "not-the-password\n").unwrap();
     let err = refused_start(&setup.config);
