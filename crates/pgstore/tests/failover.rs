@@ -15,6 +15,7 @@ use netaudit_pgstore::{
     LoginDecision, LoginPolicy, NodeOutcome, NodeWriter, OutputLease, PgStoreError,
     ReconnectPolicy, Wake,
 };
+use netaudit_store::PreparedBatch;
 use netaudit_store::VerifyKey;
 
 fn event(i: u64) -> Event {
@@ -276,6 +277,100 @@ fn a_batch_whose_commit_was_in_doubt_but_committed_is_acknowledged_once() {
     assert_eq!(count, 40);
     // The chain goes on after it.
     assert_eq!(writer.append_batch(&batch).unwrap(), (41, 60));
+}
+
+/// Waits (bounded) for a session waiting on the synchronous standby;
+/// its backend pid.
+fn waiting_for_standby(client: &mut postgres::Client) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let pid: Option<i32> = client
+            .query_opt(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep' LIMIT 1",
+                &[],
+            )
+            .unwrap()
+            .map(|r| r.get(0));
+        if let Some(pid) = pid {
+            return pid;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the batch never waited for the standby"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_prepared_batch_in_doubt_while_the_epoch_time_runs_out_is_stored_once() {
+    // serve's path (append_prepared, epochs ended by time): the epoch's
+    // time runs out while the batch's commit is in doubt; the batch given
+    // again must be recognised by the decision its attempt took (no seal),
+    // not by the clock at the retry.
+    let primary = PgCluster::start_with(ClusterOptions {
+        synchronous_commit: true,
+        ..ClusterOptions::default()
+    })
+    .unwrap();
+    let mut standby = primary.start_standby().unwrap();
+    let spec = migrated(&primary);
+    let dir = tempfile::tempdir().unwrap();
+    let interval = Duration::from_secs(2);
+    let mut writer = NodeWriter::open(&spec, "n1", &dir.path().join("n1.key"), 1000).unwrap();
+    writer.set_epoch_interval(interval);
+    let opened = Instant::now();
+    let first: Vec<Event> = (0..20).map(event).collect();
+    assert_eq!(
+        writer.append_prepared(&PreparedBatch::new(&first)).unwrap(),
+        (1, 20)
+    );
+    standby.stop();
+    let appender = std::thread::spawn(move || {
+        let batch = PreparedBatch::new(&(20..40).map(event).collect::<Vec<_>>());
+        let range = writer.append_prepared(&batch);
+        (writer, range)
+    });
+    let mut client = primary.client().unwrap();
+    let waiting = waiting_for_standby(&mut client);
+    // The batch was written without a seal; let the epoch's time pass.
+    std::thread::sleep((interval + Duration::from_millis(500)).saturating_sub(opened.elapsed()));
+    client
+        .execute("SELECT pg_terminate_backend($1)", &[&waiting])
+        .unwrap();
+    client
+        .batch_execute("ALTER SYSTEM SET synchronous_standby_names = ''")
+        .unwrap();
+    client.batch_execute("SELECT pg_reload_conf()").unwrap();
+    let (mut writer, range) = appender.join().unwrap();
+    assert_eq!(range.unwrap(), (21, 40));
+    assert_eq!(writer.stats().resolved_committed, 1);
+    let count: i64 = client
+        .query_one(
+            "SELECT count(*) FROM netaudit.events WHERE node_id = 'n1'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 40);
+    // The next batch ends the epoch by time first; the chain verifies.
+    let next: Vec<Event> = (40..45).map(event).collect();
+    assert_eq!(
+        writer.append_prepared(&PreparedBatch::new(&next)).unwrap(),
+        (41, 45)
+    );
+    assert!(writer.epoch() >= 1);
+    assert!(writer.seal_epoch().unwrap().is_some());
+    let key = VerifyKey::read(&verify_key_path(&dir.path().join("n1.key"))).unwrap();
+    let target = spec.target().to_string();
+    let found = verify_nodes(&mut client, &target, &[key], None).unwrap();
+    match &found[0].outcome {
+        NodeOutcome::Walked(r) => {
+            assert!(r.ok(), "{r:?}");
+            assert_eq!(r.events_verified, 45);
+        }
+        other => panic!("not walked: {other:?}"),
+    }
 }
 
 #[test]
