@@ -53,13 +53,13 @@ fn store_copy_then_verify_per_node_and_tampering() {
     let out = netaudit(&["store", "migrate", "--to", &url], Some(pg.password()));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("migrated from version 0 to 3"),
+        text(&out.stdout).contains("migrated from version 0 to 4"),
         "{}",
         text(&out.stdout)
     );
     let out = netaudit(&["store", "migrate", "--to", &url], Some(pg.password()));
     assert!(
-        text(&out.stdout).contains("schema version 3 is current"),
+        text(&out.stdout).contains("schema version 4 is current"),
         "{}",
         text(&out.stdout)
     );
@@ -185,7 +185,7 @@ fn store_commands_refuse_bad_input_without_showing_the_password() {
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(
             stderr.contains(&format!(
-                "database 127.0.0.1:{}/postgres as netaudit: netaudit schema version 99 is newer than this netaudit supports (3)",
+                "database 127.0.0.1:{}/postgres as netaudit: netaudit schema version 99 is newer than this netaudit supports (4)",
                 pg.port()
             )),
             "{stderr}"
