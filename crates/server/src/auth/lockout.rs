@@ -12,8 +12,8 @@ use rusqlite::{params, OptionalExtension};
 use super::db::AuthDb;
 use super::error::AuthError;
 use super::passwords::{dummy_hash, verify_password};
-use super::shared_users::{to_user as shared_user, SharedUsers};
-use super::users::User;
+use super::shared_users::SharedUsers;
+use super::users::{shared_user, User};
 use netaudit_pgstore::LoginDecision;
 
 /// Why a login was refused.

@@ -12,12 +12,10 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use netaudit_pgstore::{ConnectionSpec, QueuedAudit, UserRecord};
+use netaudit_pgstore::{ConnectionSpec, QueuedAudit};
 use postgres::Client;
 
 use super::error::AuthError;
-use super::role::Role;
-use super::users::User;
 
 /// Idle connections kept for reuse.
 const POOL_KEEP: usize = 4;
@@ -119,17 +117,6 @@ impl Drop for SharedUsers {
             let _ = std::thread::spawn(move || drop(idle)).join();
         }
     }
-}
-
-/// A stored user as the auth layer lists it.
-pub(super) fn to_user(record: UserRecord) -> Result<User, AuthError> {
-    Ok(User {
-        role: record.role.parse::<Role>()?,
-        name: record.name,
-        locked: record.locked,
-        created_ns: record.created_ns,
-        credentials: record.credentials,
-    })
 }
 
 /// The event queued with a change, as the outbox keeps it.

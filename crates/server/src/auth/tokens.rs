@@ -53,7 +53,7 @@ impl AuthDb {
             let target = c.target().to_string();
             let owner = netaudit_pgstore::token_owner(c.client(), &target, &token_digest(token))?;
             return Ok(owner
-                .map(super::shared_users::to_user)
+                .map(super::users::shared_user)
                 .transpose()?
                 .filter(|u| !u.locked));
         }

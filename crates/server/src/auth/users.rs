@@ -7,7 +7,7 @@ use super::error::AuthError;
 use super::names::validate_name;
 use super::passwords::{hash_password, validate_password};
 use super::role::Role;
-use super::shared_users::{queued, to_user as shared_user};
+use super::shared_users::queued;
 use crate::clock::now_ns;
 
 /// One user as listed.
@@ -36,6 +36,17 @@ fn to_user((name, role, locked, created_ns): UserRow) -> Result<User, AuthError>
         locked,
         created_ns,
         credentials: 0,
+    })
+}
+
+/// A user stored in a PostgreSQL store, as the auth layer lists it.
+pub(super) fn shared_user(record: netaudit_pgstore::UserRecord) -> Result<User, AuthError> {
+    Ok(User {
+        role: record.role.parse::<Role>()?,
+        name: record.name,
+        locked: record.locked,
+        created_ns: record.created_ns,
+        credentials: record.credentials,
     })
 }
 
