@@ -10,7 +10,7 @@
 //! migrated is named as such.
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use netaudit_pgstore::{ConnectionSpec, QueuedAudit};
 use postgres::Client;
@@ -19,6 +19,14 @@ use super::error::AuthError;
 
 /// Idle connections kept for reuse.
 const POOL_KEEP: usize = 4;
+
+/// A connection idle this long is checked before reuse (the database may
+/// have restarted or failed over meanwhile: one round trip rather than a
+/// failed request).
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// How long that check waits.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How long a node holds queued audit events it took before another node
 /// may take them again (it died before storing them).
@@ -29,7 +37,8 @@ pub(crate) struct SharedUsers {
     spec: ConnectionSpec,
     /// Who takes queued audit events (the node id; `netaudit user` never does).
     node: String,
-    idle: Mutex<Vec<Client>>,
+    /// Idle connections and since when.
+    idle: Mutex<Vec<(Client, Instant)>>,
 }
 
 /// A connection taken from the pool; it goes back when dropped unless the
@@ -58,7 +67,7 @@ impl Drop for PgConn<'_> {
             }
             let mut idle = self.users.idle();
             if idle.len() < POOL_KEEP {
-                idle.push(client);
+                idle.push((client, Instant::now()));
             }
         }
     }
@@ -84,15 +93,14 @@ impl SharedUsers {
         &self.node
     }
 
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Client>> {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<(Client, Instant)>> {
         // A plain list: a panic elsewhere leaves it consistent.
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A connection: an idle one, or a new one (schema checked).
     pub(super) fn conn(&self) -> Result<PgConn<'_>, AuthError> {
-        let reused = self.idle().pop();
-        let client = match reused {
+        let client = match self.reusable() {
             Some(client) => client,
             None => {
                 let mut client = self.spec.connect()?;
@@ -115,6 +123,21 @@ impl Drop for SharedUsers {
         let idle = std::mem::take(&mut *self.idle());
         if !idle.is_empty() {
             let _ = std::thread::spawn(move || drop(idle)).join();
+        }
+    }
+}
+
+impl SharedUsers {
+    /// An idle connection that still works, if any (broken ones are dropped).
+    fn reusable(&self) -> Option<Client> {
+        loop {
+            let (mut client, since) = self.idle().pop()?;
+            if client.is_closed() {
+                continue;
+            }
+            if since.elapsed() < CHECK_AFTER_IDLE || client.is_valid(CHECK_TIMEOUT).is_ok() {
+                return Some(client);
+            }
         }
     }
 }

@@ -21,7 +21,8 @@ use crate::config::Config;
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Configuration file: the auth database is `api.auth_db`, by default
-    /// `auth.db` beside `store.path`.
+    /// `auth.db` beside `store.path`; with `store.backend = "postgres"`,
+    /// the users are that database's (as with --store).
     #[arg(long, short = 'c', value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
     /// The auth database file (overrides the configuration).
