@@ -212,6 +212,18 @@ fn users_and_the_lockout_are_shared_by_two_nodes_on_postgres() {
     assert_eq!(session_status(b, &session_b), 401);
     assert_eq!(sign_in(a, "alice", new_password), (401, refused.clone()));
 
+    // An API token made on A submits on B, until its user is locked on A.
+    let (status, body) = http_request(a, "POST", "/api/v1/users/rep/tokens", Some(&admin_a), "");
+    assert_eq!(status, 201, "{body}");
+    let token = token_of(&body);
+    let event = r#"{"code":"JUNOSCOPE_COMMIT_PERFORMED","variables":{"device-name":"edge1","username":"ops","client-address":"10.1.2.3"},"host":"by-token"}"#;
+    let (status, body) = http_request(b, "POST", "/api/v1/events", Some(&token), event);
+    assert_eq!(status, 201, "{body}");
+    admin_call(a, &admin_a, "POST", "/api/v1/users/rep/lock", "");
+    let (status, body) = http_request(b, "POST", "/api/v1/events", Some(&token), event);
+    assert_eq!(status, 401, "{body}");
+    admin_call(b, &admin_b, "POST", "/api/v1/users/rep/unlock", "");
+
     // Bad input as on auth.db: unknown user and empty password get the one
     // refusal; a name too long to be a user's is a 400 naming the field.
     assert_eq!(
