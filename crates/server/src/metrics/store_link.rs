@@ -42,3 +42,33 @@ impl StoreLinkMetrics {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_reconnects_and_batches_in_doubt_by_outcome() {
+        let link = StoreLinkMetrics::default();
+        link.reconnects.fetch_add(2, Relaxed);
+        link.resolved_committed.fetch_add(1, Relaxed);
+        let mut out = String::new();
+        link.render(&mut out);
+        assert!(
+            out.contains("# TYPE netaudit_store_reconnects_total counter"),
+            "{out}"
+        );
+        assert!(
+            out.contains("\nnetaudit_store_reconnects_total 2\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("netaudit_store_batches_in_doubt_total{outcome=\"committed\"} 1\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("netaudit_store_batches_in_doubt_total{outcome=\"lost\"} 0\n"),
+            "{out}"
+        );
+    }
+}
