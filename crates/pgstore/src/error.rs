@@ -186,6 +186,15 @@ pub enum PgStoreError {
         /// The key as given (it names events, not secrets).
         key: String,
     },
+    /// A code glob a query cannot use (PostgreSQL would refuse its
+    /// regular expression).
+    #[error("code glob {glob:?}: {detail}")]
+    BadCodeGlob {
+        /// The glob as given (a filter, not a secret).
+        glob: String,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// A column of a fetched row is NULL or of another type than the
     /// schema gives it (a table altered by hand).
     #[error("database {target}: table {table}, column {column}, {row}: {detail}")]

@@ -4,20 +4,14 @@
 //! position in the global order would skip it). A node's batch commits
 //! whole, so reading after a sequence number never misses part of one.
 
-use std::collections::BTreeMap;
-
 use netaudit_store::Query;
 use postgres::types::ToSql;
 use postgres::Client;
 
 use crate::error::Result;
 use crate::event_rows::{read_row, EVENT_COLUMNS};
-use crate::query::{bind, filter_clauses, seq_param, NodeEvent};
+use crate::query::{bind, filter_clauses, seq_param, NodeEvent, NodeHeads};
 use crate::schema::query_error;
-
-/// Where a tail is: each node's last sequence number seen (a node not
-/// listed is read from its first event: it appeared after the tail began).
-pub type NodeHeads = BTreeMap<String, u64>;
 
 /// Up to `per_node` of each node's events after `heads` that match
 /// `filter` (its `after_seq`/`before_seq`/`order`/`limit` are not used),
@@ -43,7 +37,7 @@ pub fn events_after(
         &mut params,
         Box::new(heads.values().map(|s| seq_param(*s)).collect::<Vec<i64>>()),
     );
-    let mut wheres = filter_clauses(&filter, None, &mut params);
+    let mut wheres = filter_clauses(&filter, None, &mut params)?;
     wheres.push("node_id = n.node_id".into());
     wheres.push("seq > COALESCE(p.seq, 0)".into());
     let limit = bind(

@@ -359,6 +359,7 @@ pub(crate) fn event_stream(
     session: Option<String>,
 ) -> Result<Response, ApiError> {
     if let Some(reader) = state.cluster() {
+        super::global_events::check_filter(&query)?;
         let owner = Arc::downgrade(state);
         let alive = move || match &session {
             Some(key) => owner.upgrade().is_some_and(|s| s.sessions.is_open(key)),
@@ -470,7 +471,13 @@ pub(super) async fn export(
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let f = filters(q)?;
-    only_query_pages(&f)?;
+    if state.cluster().is_none() {
+        only_query_pages(&f)?;
+    } else if f.page.is_some() {
+        return Err(ApiError::bad_request(
+            "page is a parameter of GET /api/v1/events; an export reads every page",
+        ));
+    }
     let (format, content_type) = match f.format.as_deref() {
         None | Some("json") => (EventFormat::Json, "application/x-ndjson"),
         Some("standard") => (EventFormat::Standard, "text/plain; charset=utf-8"),
@@ -481,6 +488,9 @@ pub(super) async fn export(
         }
     };
     let query = to_store_query(&f, PAGE_MAX)?;
+    if let Some(reader) = state.cluster() {
+        return super::global_events::export(reader, query, f.node, format, content_type).await;
+    }
     export_stream(&state, query, format, content_type)
 }
 

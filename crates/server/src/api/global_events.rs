@@ -3,6 +3,7 @@
 //! node, sequence: docs/cluster.md), the same filters as on the embedded
 //! store plus `node`, one keyset page at a time: `next` is a page key
 //! (`RECEIVED_NS.SEQ.NODE`), given back as `page=` for the next page.
+//! `GET /api/v1/export` there streams every node's events in that order.
 //! `GET /api/v1/events/stream` there follows every node's new events
 //! (each node after its own last sequence number: `netaudit_pgstore::
 //! events_after`), from now; the `id` of each is its page key.
@@ -12,15 +13,17 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::body::{Body, Bytes};
+use axum::http::{header, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use netaudit_pgstore::{events_after, GlobalKey, GlobalQuery, GlobalReader, NodeEvent, NodeHeads};
 
 use super::error::ApiError;
-use crate::display::json_of;
+use crate::display::EventFormat;
 use crate::metrics::Metrics;
+use crate::node_display::{node_json, write_node_events};
 
 /// One page of `filter` (the API's filters as the embedded store reads
 /// them), of `node`'s events or every node's, after `page`.
@@ -41,10 +44,12 @@ pub(super) async fn query(
         netaudit_pgstore::check_node_id(node)
             .map_err(|e| ApiError::bad_request(format!("node: {e}")))?;
     }
+    check_filter(&filter)?;
     let query = GlobalQuery {
         filter,
         node,
         after,
+        upto: None,
     };
     let page = tokio::task::spawn_blocking(move || reader.query(&query))
         .await
@@ -61,13 +66,88 @@ pub(super) async fn query(
     Ok(Json(serde_json::json!({ "events": events, "next": next })).into_response())
 }
 
-/// An event as the embedded store's query shows it, with its node.
-fn node_json(e: &NodeEvent) -> serde_json::Value {
-    let mut json = json_of(&e.event);
-    if let Some(object) = json.as_object_mut() {
-        object.insert("node".into(), serde_json::Value::from(e.node.clone()));
+/// The filters PostgreSQL could refuse, checked first so that the client
+/// hears which parameter is wrong (400) rather than a 503.
+pub(crate) fn check_filter(filter: &netaudit_store::Query) -> Result<(), ApiError> {
+    if let Some(code) = &filter.code {
+        netaudit_pgstore::check_code_glob(code)
+            .map_err(|e| ApiError::bad_request(format!("code: {e}")))?;
     }
-    json
+    Ok(())
+}
+
+/// Every node's events matching `filter` (and `node`) in the global order,
+/// up to each node's last sequence number when the export began (so it
+/// ends under load), streamed in `format` one keyset page at a time: never
+/// the whole result in memory. The JSON lines name each event's node.
+pub(crate) async fn export(
+    reader: Arc<GlobalReader>,
+    mut filter: netaudit_store::Query,
+    node: Option<String>,
+    format: EventFormat,
+    content_type: &'static str,
+) -> Result<Response, ApiError> {
+    if let Some(node) = &node {
+        netaudit_pgstore::check_node_id(node)
+            .map_err(|e| ApiError::bad_request(format!("node: {e}")))?;
+    }
+    check_filter(&filter)?;
+    filter.order = netaudit_store::Order::Ascending;
+    let heads_reader = reader.clone();
+    let upto: NodeHeads = tokio::task::spawn_blocking(move || heads_reader.heads())
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| {
+            ApiError::hiding(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "export: the PostgreSQL store cannot be read (see the server log)",
+                e,
+            )
+        })?
+        .into_iter()
+        .collect();
+    let first = GlobalQuery {
+        filter,
+        node,
+        after: None,
+        upto: Some(upto),
+    };
+    let chunks = futures::stream::unfold(Some(first), move |query| {
+        let reader = reader.clone();
+        async move {
+            let query = query?;
+            let q = query.clone();
+            let page = match tokio::task::spawn_blocking(move || reader.query(&q)).await {
+                Ok(Ok(page)) => page,
+                // The body is cut short; the client sees an aborted
+                // transfer, the cause goes to the log only.
+                Ok(Err(e)) => return Some((Err(export_stopped(&e)), None)),
+                Err(e) => return Some((Err(export_stopped(&e)), None)),
+            };
+            if page.events.is_empty() {
+                return None;
+            }
+            let mut out = Vec::with_capacity(page.events.len() * 300);
+            if let Err(e) = write_node_events(&mut out, &page.events, format, false) {
+                return Some((Err(e), None));
+            }
+            let next = page.next.map(|after| GlobalQuery {
+                after: Some(after),
+                ..query
+            });
+            Some((Ok(Bytes::from(out)), next))
+        }
+    });
+    Ok((
+        [(header::CONTENT_TYPE, content_type)],
+        Body::from_stream(chunks),
+    )
+        .into_response())
+}
+
+fn export_stopped(cause: &dyn std::fmt::Display) -> std::io::Error {
+    tracing::error!(route = "/api/v1/export", cause = %cause, "export stopped (PostgreSQL store)");
+    std::io::Error::other("export stopped")
 }
 
 /// Events each node's poll reads at most.

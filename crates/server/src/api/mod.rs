@@ -6,7 +6,7 @@
 
 pub(crate) mod error;
 pub(crate) mod events;
-mod global_events;
+pub(crate) mod global_events;
 mod http_errors;
 mod input;
 mod inputs;

@@ -357,6 +357,12 @@ pub(super) async fn export(
     search.limit = crate::api::events::PAGE_MAX;
     let query = search.to_query().map_err(PageError::bad_request)?;
     tracing::info!(user = %viewer.user, client = %viewer.client, query = %rest, "console export");
+    if let Some(reader) = state.api.cluster() {
+        // A PostgreSQL store: every node's events in the global order.
+        let export =
+            crate::api::global_events::export(reader, query, None, format, content_type).await?;
+        return Ok(export);
+    }
     Ok(export_stream(&state.api, query, format, content_type)?)
 }
 

@@ -20,9 +20,9 @@ use serde_json::Value;
 
 use crate::support::*;
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
-fn netaudit(args: &[&str]) -> Output {
+pub(crate) fn netaudit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_netaudit"))
         .args(args)
         .env_remove("PGPASSWORD")
@@ -30,12 +30,12 @@ fn netaudit(args: &[&str]) -> Output {
         .expect("run netaudit")
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
 /// The cluster's URL with the password in a file (never in the string).
-fn connection(pg: &PgCluster, dir: &Path) -> String {
+pub(crate) fn connection(pg: &PgCluster, dir: &Path) -> String {
     let file = dir.join("pg.pass");
     std::fs::write(&file, format!("{}\n", pg.password())).unwrap();
     format!(
@@ -45,20 +45,20 @@ fn connection(pg: &PgCluster, dir: &Path) -> String {
     )
 }
 
-fn migrate(url: &str) {
+pub(crate) fn migrate(url: &str) {
     let out = netaudit(&["store", "migrate", "--to", url]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
 /// A node's configuration: its folder, TCP listener, HTTP port.
-struct NodeSetup {
-    dir: PathBuf,
-    config: PathBuf,
-    tcp: u16,
-    http: SocketAddr,
+pub(crate) struct NodeSetup {
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub tcp: u16,
+    pub http: SocketAddr,
 }
 
-fn node_setup(root: &Path, node: &str, url: &str) -> NodeSetup {
+pub(crate) fn node_setup(root: &Path, node: &str, url: &str) -> NodeSetup {
     let dir = root.join(node);
     std::fs::create_dir_all(&dir).unwrap();
     let tcp = free_tcp_port();
@@ -98,7 +98,7 @@ fn node_setup(root: &Path, node: &str, url: &str) -> NodeSetup {
     }
 }
 
-fn login(http: SocketAddr, user: &str) -> String {
+pub(crate) fn login(http: SocketAddr, user: &str) -> String {
     let (status, body) = http_request(
         http,
         "POST",
@@ -112,7 +112,7 @@ fn login(http: SocketAddr, user: &str) -> String {
 }
 
 /// `count` standard syslog lines from `host` over one TCP connection.
-fn send_tcp(port: u16, host: &str, count: usize) {
+pub(crate) fn send_tcp(port: u16, host: &str, count: usize) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut body = String::new();
     for i in 0..count {
@@ -123,7 +123,7 @@ fn send_tcp(port: u16, host: &str, count: usize) {
     s.write_all(body.as_bytes()).unwrap();
 }
 
-fn submit(http: SocketAddr, token: &str, host: &str) -> (u16, String) {
+pub(crate) fn submit(http: SocketAddr, token: &str, host: &str) -> (u16, String) {
     http_request(
         http,
         "POST",
@@ -136,7 +136,7 @@ fn submit(http: SocketAddr, token: &str, host: &str) -> (u16, String) {
 }
 
 /// Every event the API of `http` gives, page after page (`page=`).
-fn all_events(http: SocketAddr, token: &str, filter: &str) -> Vec<Value> {
+pub(crate) fn all_events(http: SocketAddr, token: &str, filter: &str) -> Vec<Value> {
     let mut events = Vec::new();
     let mut page: Option<String> = None;
     for _ in 0..100 {
@@ -157,7 +157,7 @@ fn all_events(http: SocketAddr, token: &str, filter: &str) -> Vec<Value> {
 }
 
 /// Waits (bounded) until `host`'s events number `count` through `http`.
-fn wait_host(http: SocketAddr, token: &str, host: &str, count: usize) {
+pub(crate) fn wait_host(http: SocketAddr, token: &str, host: &str, count: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let n = all_events(http, token, &format!("&host={host}")).len();
@@ -174,7 +174,7 @@ fn wait_host(http: SocketAddr, token: &str, host: &str, count: usize) {
 }
 
 /// (node, seq) of an API event: which event of which chain.
-fn place(e: &Value) -> (String, u64) {
+pub(crate) fn place(e: &Value) -> (String, u64) {
     (
         e["node"].as_str().unwrap().to_string(),
         e["seq"].as_u64().unwrap(),
@@ -183,7 +183,7 @@ fn place(e: &Value) -> (String, u64) {
 
 /// Every event's (node, seq) in the documented global order, as the
 /// database itself sorts them.
-fn global_order(pg: &PgCluster) -> Vec<(String, u64)> {
+pub(crate) fn global_order(pg: &PgCluster) -> Vec<(String, u64)> {
     pg.client()
         .unwrap()
         .query(
@@ -197,7 +197,7 @@ fn global_order(pg: &PgCluster) -> Vec<(String, u64)> {
 }
 
 /// The lines `from` gives, on a channel (read on a thread of its own).
-fn lines_of(from: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+pub(crate) fn lines_of(from: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(from).lines() {
