@@ -442,8 +442,12 @@ pub(super) async fn verify(State(state): St) -> Result<Response, ApiError> {
 }
 
 /// The chain walk of `netaudit verify` with the local verify key, as the
-/// JSON `GET /api/v1/verify` answers (the console's Integrity page too).
+/// JSON `GET /api/v1/verify` answers (the console's Integrity page too);
+/// on PostgreSQL every node's, reported per node.
 pub(crate) async fn verify_report(state: &ApiState) -> Result<serde_json::Value, ApiError> {
+    if let Some(reader) = state.cluster() {
+        return super::node_verify::report(reader, state.verify_key_folders()).await;
+    }
     let store = state.store()?;
     let config = store.config().clone();
     let report = tokio::task::spawn_blocking(move || {

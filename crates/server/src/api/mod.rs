@@ -11,6 +11,7 @@ mod http_errors;
 mod input;
 mod inputs;
 mod local;
+pub(crate) mod node_verify;
 mod openapi;
 pub(crate) mod operations;
 mod outbox;

@@ -15,6 +15,7 @@ mod assets;
 mod events;
 mod guard;
 mod integrity;
+mod integrity_nodes;
 mod layout;
 mod login;
 mod netconf_devices;

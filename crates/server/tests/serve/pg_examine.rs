@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::pg_nodes::{
     all_events, connection, global_order, login, migrate, netaudit, node_setup, place, send_tcp,
-    submit, text, wait_host, NodeSetup,
+    submit, text, wait_host, NodeSetup, PASSWORD,
 };
 use crate::support::*;
 
@@ -44,6 +44,7 @@ fn get(http: SocketAddr, path: &str, token: &str, headers: &str) -> (u16, String
 struct TwoNodes {
     /// The connection string (the password in a file).
     url: String,
+    setups: Vec<NodeSetup>,
     nodes: Vec<Netaudit>,
     /// Each node's (reporter, auditor) token.
     tokens: Vec<(String, String)>,
@@ -78,7 +79,12 @@ fn two_nodes(pg: &PgCluster, root: &std::path::Path) -> TwoNodes {
     ] {
         wait_host(nodes[0].http, &tokens[0].1, host, count);
     }
-    TwoNodes { url, nodes, tokens }
+    TwoNodes {
+        url,
+        setups,
+        nodes,
+        tokens,
+    }
 }
 
 #[test]
@@ -184,4 +190,176 @@ fn either_node_exports_every_node_and_refuses_bad_filters() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).lines().count(), 500);
+}
+
+/// Signs `user` in to the console of `http` over plain HTTP: the
+/// `Cookie:` header line of the session.
+fn console_session(http: SocketAddr, user: &str) -> String {
+    let (_, head, page) = exchange(http, "GET", "/login", "", "");
+    let cookie = |head: &str, name: &str| {
+        head.lines()
+            .filter_map(|l| l.strip_prefix("set-cookie: "))
+            .find(|c| c.starts_with(name))
+            .and_then(|c| c.split(';').next())
+            .unwrap_or_else(|| panic!("no cookie {name} in {head}"))
+            .to_string()
+    };
+    let form = serde_urlencoded::to_string([
+        ("csrf", csrf_of(&page).as_str()),
+        ("username", user),
+        ("password", PASSWORD),
+    ])
+    .unwrap();
+    let login_cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_string();
+    let (status, head, _) = exchange(
+        http,
+        "POST",
+        "/login",
+        &format!("Cookie: {login_cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n"),
+        &form,
+    );
+    assert_eq!(status, 303, "{head}");
+    format!("Cookie: {}\r\n", cookie(&head, "netaudit_console="))
+}
+
+fn csrf_of(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no csrf field in {page}"))
+        .to_string()
+}
+
+/// One HTTP/1.0 exchange: status, head, body.
+fn exchange(
+    http: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> (u16, String, String) {
+    let mut s = TcpStream::connect_timeout(&http, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: {http}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
+
+/// The console's Integrity page once its verify run is done (bounded).
+fn integrity_after_run(http: SocketAddr, session: &str) -> String {
+    let (status, _, page) = exchange(http, "GET", "/integrity", session, "");
+    assert_eq!(status, 200, "{page}");
+    let form = format!("csrf={}", csrf_of(&page));
+    let headers = format!("{session}Content-Type: application/x-www-form-urlencoded\r\n");
+    let (status, head, _) = exchange(http, "POST", "/integrity/verify", &headers, &form);
+    assert_eq!(status, 303, "{head}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, _, page) = exchange(http, "GET", "/integrity", session, "");
+        assert_eq!(status, 200, "{page}");
+        if !page.contains("Running: started by") && !page.contains("Not run from the console") {
+            return page;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "verify still running after 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn either_node_verifies_every_node_chain_with_the_keys_in_its_folder() {
+    let pg = PgCluster::start().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let TwoNodes {
+        setups,
+        nodes,
+        tokens,
+        ..
+    } = two_nodes(&pg, root.path());
+    let (n1, aud) = (nodes[0].http, &tokens[0].1);
+    // n1's folder holds its own verify key only: n2 is not verified.
+    let (status, body) = get(n1, "/api/v1/verify", aud, "");
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["ok"], false, "{v}");
+    let by_node = |v: &Value, node: &str| {
+        v["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["node"] == node)
+            .cloned()
+            .unwrap_or_else(|| panic!("no node {node} in {v}"))
+    };
+    assert_eq!(by_node(&v, "n1")["ok"], true, "{v}");
+    assert!(by_node(&v, "n2")["report"].is_null(), "{v}");
+    // Another node's verify key copied into the folder: both walked.
+    std::fs::copy(
+        setups[1].dir.join("n2.node.verify-key"),
+        setups[0].dir.join("n2.node.verify-key"),
+    )
+    .unwrap();
+    // A file there that is not a verify key is left out, not fatal.
+    std::fs::write(setups[0].dir.join("junk.verify-key"), "not a key\n").unwrap();
+    let (status, body) = get(n1, "/api/v1/verify", aud, "");
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    let walked = by_node(&v, "n2")["report"]["events_verified"]
+        .as_u64()
+        .unwrap();
+    assert!(walked >= 201, "{v}");
+    let session = console_session(n1, "aud");
+    let page = integrity_after_run(n1, &session);
+    assert!(
+        page.contains("Verified: every node&#39;s chain is intact")
+            || page.contains("Verified: every node's chain is intact"),
+        "{page}"
+    );
+    assert!(page.contains("n2"), "{page}");
+
+    // A changed row of n2 is reported by node and sequence number.
+    pg.client()
+        .unwrap()
+        .execute(
+            "UPDATE netaudit.events SET message = 'changed' WHERE node_id = 'n2' AND seq = 7",
+            &[],
+        )
+        .unwrap();
+    let (status, body) = get(n1, "/api/v1/verify", aud, "");
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(by_node(&v, "n1")["ok"], true, "{v}");
+    assert_eq!(by_node(&v, "n2")["report"]["break"]["seq"], 7, "{v}");
+    let page = integrity_after_run(n1, &session);
+    assert!(page.contains("BROKEN at sequence 7"), "{page}");
+    // The console's export on a node: every node's events.
+    let (status, _, body) = exchange(n1, "GET", "/events/export?format=json", &session, "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body.lines()
+            .map(|l| place(&serde_json::from_str(l).unwrap()))
+            .collect::<Vec<_>>(),
+        global_order(&pg)
+    );
 }
