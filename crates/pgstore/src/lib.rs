@@ -39,7 +39,7 @@ pub use connection::{ConnectionSpec, PASSWORD_ENV};
 pub use copy::{copy_sqlite_store, CopySummary};
 pub use cursor::{advance_cursor, lease_cursor, read_cursor, CursorPosition};
 pub use error::{PgStoreError, Result};
-pub use follow::events_after;
+pub use follow::{events_after, heads_from_text, heads_to_text};
 pub use lease::{lease_holder, Acquire, LeaseHolder, OutputLease};
 pub use listener::{CommitListener, Wake};
 pub use lockout::{login_state, record_login, set_user_locked, LoginDecision, LoginPolicy};

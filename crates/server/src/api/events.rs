@@ -360,6 +360,7 @@ pub(crate) fn event_stream(
 ) -> Result<Response, ApiError> {
     if let Some(reader) = state.cluster() {
         super::global_events::check_filter(&query)?;
+        let resume = super::global_events::resume_position(headers)?;
         let owner = Arc::downgrade(state);
         let alive = move || match &session {
             Some(key) => owner.upgrade().is_some_and(|s| s.sessions.is_open(key)),
@@ -369,6 +370,7 @@ pub(crate) fn event_stream(
             reader,
             state.metrics.clone(),
             query,
+            resume,
             alive,
         ));
     }

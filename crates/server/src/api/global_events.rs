@@ -6,7 +6,8 @@
 //! `GET /api/v1/export` there streams every node's events in that order.
 //! `GET /api/v1/events/stream` there follows every node's new events
 //! (each node after its own last sequence number: `netaudit_pgstore::
-//! events_after`), from now; the `id` of each is its page key.
+//! events_after`), from now or from `Last-Event-ID`; the `id` of each is
+//! every node's position after it (`NODE:SEQ,...`).
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -18,7 +19,10 @@ use axum::http::{header, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use netaudit_pgstore::{events_after, GlobalKey, GlobalQuery, GlobalReader, NodeEvent, NodeHeads};
+use netaudit_pgstore::{
+    events_after, heads_from_text, heads_to_text, GlobalKey, GlobalQuery, GlobalReader, NodeEvent,
+    NodeHeads,
+};
 
 use super::error::ApiError;
 use crate::display::EventFormat;
@@ -154,16 +158,21 @@ fn export_stopped(cause: &dyn std::fmt::Display) -> std::io::Error {
 const FOLLOW_CHUNK: usize = 500;
 
 /// The server-sent events of every node's new events matching `filter`,
-/// from now, for as long as `alive` says (the caller's login session).
-/// While the database is away the stream stays open and tries again every
+/// from `resume` (a `Last-Event-ID`: each node's last sequence number
+/// sent; a node it does not name is read from its first event) or from
+/// now, for as long as `alive` says (the caller's login session). Each
+/// event's SSE id is the position after it, every node's
+/// (`NODE:SEQ,...`), so a resumed stream misses and repeats nothing. While
+/// the database is away the stream stays open and tries again every
 /// second.
 pub(super) fn stream(
     reader: Arc<GlobalReader>,
     metrics: Arc<Metrics>,
     filter: netaudit_store::Query,
+    resume: Option<NodeHeads>,
     alive: impl Fn() -> bool + Clone + Send + Sync + 'static,
 ) -> Response {
-    let start = (None::<NodeHeads>, VecDeque::<NodeEvent>::new());
+    let start = (resume, VecDeque::<NodeEvent>::new());
     let events = futures::stream::unfold(start, move |(mut heads, mut buffer)| {
         let (reader, metrics, filter, alive) = (
             reader.clone(),
@@ -177,8 +186,9 @@ pub(super) fn stream(
                     return None;
                 }
                 if let Some(e) = buffer.pop_front() {
+                    let id = heads_to_text(&sent_through(heads.as_ref(), &buffer));
                     let event = SseEvent::default()
-                        .id(e.key().to_string())
+                        .id(id)
                         .event("event")
                         .data(node_json(&e).to_string());
                     return Some((Ok::<_, Infallible>(event), (heads, buffer)));
@@ -221,4 +231,35 @@ pub(super) fn stream(
     Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response()
+}
+
+/// Each node's position once every event before those still `buffered`
+/// has been sent: the read position, or just before a node's lowest
+/// sequence number still waiting (the global order may send a node's
+/// events out of its own sequence order: received time comes first).
+fn sent_through(read: Option<&NodeHeads>, buffered: &VecDeque<NodeEvent>) -> NodeHeads {
+    let mut at = read.cloned().unwrap_or_default();
+    for e in buffered {
+        let before = e.event.seq.saturating_sub(1);
+        at.entry(e.node.clone())
+            .and_modify(|s| *s = (*s).min(before))
+            .or_insert(before);
+    }
+    at
+}
+
+/// The position a stream resumes from: `Last-Event-ID` as this store's
+/// stream gives it; anything else is the client's error, naming the header.
+pub(super) fn resume_position(
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<NodeHeads>, ApiError> {
+    let Some(value) = headers.get("last-event-id") else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::bad_request("Last-Event-ID: not text"))?;
+    heads_from_text(text)
+        .map(Some)
+        .map_err(|e| ApiError::bad_request(format!("Last-Event-ID: {e}")))
 }

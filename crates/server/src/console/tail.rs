@@ -113,7 +113,21 @@ pub(super) async fn stream(
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|_| PageError::bad_request("the query string cannot be read"))?;
     let (after, rest): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|(k, _)| k == "after");
-    let after = match after.first() {
+    let mut headers = headers;
+    if state.api.cluster().is_some() {
+        // On PostgreSQL a position is every node's (`NODE:SEQ,...`, the
+        // SSE id): `after` is given to the stream as `Last-Event-ID`
+        // unless the browser's reconnect sent one; a bad one is a 400
+        // naming the header. `0`, a page without rows, starts from now.
+        if let Some((_, v)) = after.first().filter(|(_, v)| v != "0") {
+            if !headers.contains_key("last-event-id") {
+                let value = axum::http::HeaderValue::from_str(v)
+                    .map_err(|_| PageError::bad_request("after: not a stream position"))?;
+                headers.insert("last-event-id", value);
+            }
+        }
+    }
+    let after = match after.first().filter(|_| state.api.cluster().is_none()) {
         Some((_, v)) => Some(v.parse::<u64>().map_err(|_| {
             PageError::bad_request(format!("after: '{v}' is not a sequence number"))
         })?),

@@ -4,7 +4,8 @@
 //! client's 400; against a private PostgreSQL the test starts (stopped by
 //! PID) and two `serve` nodes on it.
 
-use std::io::{Read, Write};
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
@@ -362,4 +363,118 @@ fn either_node_verifies_every_node_chain_with_the_keys_in_its_folder() {
             .collect::<Vec<_>>(),
         global_order(&pg)
     );
+}
+
+/// The events of `GET /api/v1/events/stream` (HTTP/1.0: the body as
+/// sent) as (SSE id, (node, seq)), from `last_event_id` when given.
+fn sse_events(
+    http: SocketAddr,
+    token: &str,
+    last_event_id: Option<&str>,
+) -> std::sync::mpsc::Receiver<(String, (String, u64))> {
+    let mut s = TcpStream::connect_timeout(&http, Duration::from_secs(5)).unwrap();
+    let resume = last_event_id
+        .map(|id| format!("Last-Event-ID: {id}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "GET /api/v1/events/stream HTTP/1.0\r\nHost: {http}\r\nAuthorization: Bearer {token}\r\n{resume}\r\n"
+    )
+    .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut id, mut data) = (None::<String>, None::<String>);
+        for line in BufReader::new(s).lines() {
+            let Ok(line) = line else { return };
+            if let Some(v) = line.strip_prefix("id:") {
+                id = Some(v.trim().to_string());
+            } else if let Some(v) = line.strip_prefix("data:") {
+                data = Some(v.trim().to_string());
+            } else if line.is_empty() {
+                if let (Some(id), Some(data)) = (id.take(), data.take()) {
+                    let event: Value = serde_json::from_str(&data).unwrap();
+                    if tx.send((id, place(&event))).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// `count` events from `events`, within 60 s.
+fn take(
+    events: &std::sync::mpsc::Receiver<(String, (String, u64))>,
+    count: usize,
+) -> Vec<(String, (String, u64))> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    (0..count)
+        .map(|i| {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            events
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("{i} of {count} stream events within 60 s"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_dropped_stream_resumes_from_its_last_event_id_on_every_node() {
+    let pg = PgCluster::start().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let TwoNodes {
+        setups,
+        nodes,
+        tokens,
+        ..
+    } = two_nodes(&pg, root.path());
+    let (n2, aud) = (nodes[1].http, &tokens[1].1);
+    // From a position in the past: each node's events after it, once.
+    let expected: BTreeSet<(String, u64)> = global_order(&pg)
+        .into_iter()
+        .filter(|(node, seq)| (node == "n1" && *seq > 250) || (node == "n2" && *seq > 150))
+        .collect();
+    let first = sse_events(n2, aud, Some("n1:250,n2:150"));
+    let got = take(&first, expected.len());
+    let seen: BTreeSet<(String, u64)> = got.iter().map(|(_, p)| p.clone()).collect();
+    assert_eq!(seen.len(), got.len(), "an event sent twice");
+    assert_eq!(seen, expected);
+    drop(first);
+    // Cut after the 40th: resuming from its id sends exactly the rest,
+    // then what both nodes store meanwhile.
+    let (cut_id, _) = got[39].clone();
+    let sent_before: BTreeSet<(String, u64)> = got[..40].iter().map(|(_, p)| p.clone()).collect();
+    let resumed = sse_events(n2, aud, Some(&cut_id));
+    let rest = take(&resumed, expected.len() - 40);
+    let rest: BTreeSet<(String, u64)> = rest.into_iter().map(|(_, p)| p).collect();
+    assert!(rest.is_disjoint(&sent_before), "repeated after resume");
+    assert_eq!(
+        rest.union(&sent_before).cloned().collect::<BTreeSet<_>>(),
+        expected
+    );
+    send_tcp(setups[0].tcp, "later-n1", 5);
+    let (status, body) = submit(n2, &tokens[1].0, "later-n2");
+    assert_eq!(status, 201, "{body}");
+    let later: BTreeSet<(String, u64)> = take(&resumed, 6).into_iter().map(|(_, p)| p).collect();
+    let stored: BTreeSet<(String, u64)> = global_order(&pg).into_iter().collect();
+    assert!(
+        later
+            .iter()
+            .all(|p| stored.contains(p) && !expected.contains(p)),
+        "{later:?}"
+    );
+    assert_eq!(later.iter().filter(|(n, _)| n == "n1").count(), 5);
+
+    // Bad ids: 400 naming the header.
+    for bad in ["12", "n1:x", "n1:1,n1:2", "bad node:3"] {
+        let (status, body) = get(
+            n2,
+            "/api/v1/events/stream",
+            aud,
+            &format!("Last-Event-ID: {bad}\r\n"),
+        );
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body.contains("Last-Event-ID"), "{bad}: {body}");
+    }
 }
