@@ -13,6 +13,7 @@
 
 mod assets;
 mod events;
+mod events_nodes;
 mod guard;
 mod integrity;
 mod integrity_nodes;

@@ -354,6 +354,66 @@ fn either_node_verifies_every_node_chain_with_the_keys_in_its_folder() {
     assert_eq!(by_node(&v, "n2")["report"]["break"]["seq"], 7, "{v}");
     let page = integrity_after_run(n1, &session);
     assert!(page.contains("BROKEN at sequence 7"), "{page}");
+    // The console's Events search: every node's, the node shown, pages
+    // by page key; an event's detail by node and sequence number.
+    let (status, _, page) = exchange(n1, "GET", "/events?order=oldest&limit=100", &session, "");
+    assert_eq!(status, 200, "{page}");
+    let order = global_order(&pg);
+    let rows = |page: &str| -> Vec<(String, u64)> {
+        page.split("<tr data-node=\"")
+            .skip(1)
+            .map(|r| {
+                let node = r.split('"').next().unwrap().to_string();
+                let seq = r
+                    .split("data-seq=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap();
+                (node, seq.parse().unwrap())
+            })
+            .collect()
+    };
+    assert_eq!(rows(&page), order[..100]);
+    let next = page
+        .split("id=\"next-page\" href=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&");
+    let (status, _, second) = exchange(n1, "GET", &next, &session, "");
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(rows(&second), order[100..200]);
+    let (status, _, page) = exchange(
+        n1,
+        "GET",
+        "/events?node=n2&host=tcp-n2&limit=1000",
+        &session,
+        "",
+    );
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(rows(&page).len(), 200);
+    assert!(rows(&page).iter().all(|(n, _)| n == "n2"));
+    let (status, _, detail) = exchange(n1, "GET", "/events/7?node=n2", &session, "");
+    assert_eq!(status, 200, "{detail}");
+    assert!(
+        detail.contains("Event 7 of node n2") && detail.contains(">changed<"),
+        "{detail}"
+    );
+    for (path, want, name) in [
+        ("/events?page=yesterday", 400, "page"),
+        ("/events?node=bad%20node", 400, "node"),
+        ("/events?code=%5Bz-a%5D", 400, "code"),
+        ("/events?from=5", 400, "from"),
+        ("/events/7", 400, "node"),
+        ("/events/7?node=n2&x=1", 400, "x"),
+        ("/events/999999?node=n2", 404, "999999"),
+    ] {
+        let (status, _, page) = exchange(n1, "GET", path, &session, "");
+        assert_eq!(status, want, "{path}: {page}");
+        assert!(page.contains(name), "{path}: {page}");
+    }
     // The console's export on a node: every node's events.
     let (status, _, body) = exchange(n1, "GET", "/events/export?format=json", &session, "");
     assert_eq!(status, 200, "{body}");
