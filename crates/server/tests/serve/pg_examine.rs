@@ -414,6 +414,26 @@ fn either_node_verifies_every_node_chain_with_the_keys_in_its_folder() {
         assert_eq!(status, want, "{path}: {page}");
         assert!(page.contains(name), "{path}: {page}");
     }
+    // The live tail's first rows: the newest of every node, up to the
+    // position its stream then starts after (every node's).
+    let (status, _, tail) = exchange(n1, "GET", "/tail", &session, "");
+    assert_eq!(status, 200, "{tail}");
+    let after = tail
+        .split("data-after=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let heads: Vec<&str> = after.split(',').collect();
+    assert_eq!(heads.len(), 2, "{after}");
+    assert!(
+        heads[0].starts_with("n1:") && heads[1].starts_with("n2:"),
+        "{after}"
+    );
+    assert!(tail.contains("?node=n"), "{tail}");
+    let (status, _, page) = exchange(n1, "GET", "/tail/stream?after=n1%3Ax", &session, "");
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("Last-Event-ID"), "{page}");
     // The console's export on a node: every node's events.
     let (status, _, body) = exchange(n1, "GET", "/events/export?format=json", &session, "");
     assert_eq!(status, 200, "{body}");
