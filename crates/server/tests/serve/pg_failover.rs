@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use netaudit_pgstore::test_cluster::{ClusterOptions, PgCluster};
 
 use crate::pg_nodes::{
-    connection, login, metric, migrate, netaudit, node_setup, text, wait_health, NodeSetup,
-    PASSWORD,
+    connection, login, metric, migrate, netaudit, node_setup, send_tcp, text, wait_health,
+    NodeSetup, PASSWORD,
 };
 use crate::support::*;
 
@@ -306,7 +306,13 @@ fn the_primary_killed_under_load_and_its_standby_promoted_loses_nothing_acknowle
     s2.wait_acknowledged(0, 40, "n2 before the primary's death");
 
     primary.kill();
-    // No host takes writes: both nodes stop acknowledging and say so.
+    // TCP syslog too (the API's sign-in checks need the database as well,
+    // so its submissions may be refused before they reach the writer):
+    // these events wait in the pipeline, unacknowledged, for a writable
+    // host. No host takes writes: both nodes stop storing and say so.
+    for (i, s) in setups.iter().enumerate() {
+        send_tcp(s.tcp, &format!("tcp-during-n{}", i + 1), 10);
+    }
     for n in &nodes {
         let health = wait_health(n, 503);
         assert!(health.contains("store-failing"), "{health}");
@@ -333,6 +339,10 @@ fn the_primary_killed_under_load_and_its_standby_promoted_loses_nothing_acknowle
         assert!(status.success(), "{status}: {}", n.log());
     }
     check_exactly_once(&standby, vec![a1, a2]);
+    let stored = stored_hosts(&standby);
+    for host in ["tcp-during-n1", "tcp-during-n2"] {
+        assert_eq!(stored.get(host), Some(&10), "{host}: {stored:?}");
+    }
     let stdout = verify_both(&url, &setups, true);
     assert!(
         stdout.contains("node n1: OK") && stdout.contains("node n2: OK"),
