@@ -128,6 +128,13 @@ impl Evaluator {
         }
     }
 
+    /// Whether [`Evaluator::observe`] can do anything with `event` whatever
+    /// its SD parameters: false when no rule of the policy can match it.
+    pub(crate) fn may_use(&self, event: &Event) -> bool {
+        self.matcher.matches_but_params(event)
+            || matches!(&self.correlation, Correlation::Sequence { then, .. } if then.matches_but_params(event))
+    }
+
     /// Feeds one stored event; returns the firing it causes, if any.
     pub(crate) fn observe(&mut self, seq: u64, event: &Event) -> Option<Firing> {
         let at = event.received_ns;
