@@ -275,9 +275,9 @@ impl Run {
                 continue;
             }
             // The chunk is read with the parameters left in the raw bytes
-            // (`policy/group.rs`): parsed only for an event the policy may
-            // match; any other is observed as it is, and no rule matches it.
-            let event = if self.eval.may_use(&stored.event) {
+            // (`policy/group.rs`): parsed only for an event whose parameters
+            // the policy would look at; for any other the result is the same.
+            let event = if self.eval.needs_params(&stored.event) {
                 stored.with_params()
             } else {
                 std::borrow::Cow::Borrowed(&stored.event)
