@@ -12,7 +12,8 @@
 //! itself after a failover ([`ReconnectPolicy`]); outputs are owned through
 //! an [`OutputLease`] with their cursors in the database ([`advance_cursor`]),
 //! consumers wake on commit ([`CommitListener`]), and the login lockout is
-//! shared by every node ([`record_login`]).
+//! shared by every node ([`record_login`]), as are the users themselves
+//! ([`add_user`], [`find_user`], [`token_owner`], [`claim_outbox`]).
 
 mod checkpoints;
 mod connection;
@@ -32,6 +33,7 @@ mod row_value;
 mod schema;
 #[cfg(feature = "test-cluster")]
 pub mod test_cluster;
+mod users;
 mod verify;
 
 pub use connection::{ConnectionSpec, PASSWORD_ENV};
@@ -51,4 +53,9 @@ pub use query::{
 };
 pub use reconnect::ReconnectPolicy;
 pub use schema::{check_schema, migrate, schema_version, Migrated, SCHEMA_VERSION};
+pub use users::{
+    add_token, add_user, claim_outbox, delete_user, find_user, list_users, lock_user,
+    password_hash, remove_from_outbox, set_password_hash, token_owner, OutboxEvent, QueuedAudit,
+    UserRecord,
+};
 pub use verify::{verify_nodes, NodeOutcome, NodeVerification};

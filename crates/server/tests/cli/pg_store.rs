@@ -53,13 +53,13 @@ fn store_copy_then_verify_per_node_and_tampering() {
     let out = netaudit(&["store", "migrate", "--to", &url], Some(pg.password()));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("migrated from version 0 to 3"),
+        text(&out.stdout).contains("migrated from version 0 to 4"),
         "{}",
         text(&out.stdout)
     );
     let out = netaudit(&["store", "migrate", "--to", &url], Some(pg.password()));
     assert!(
-        text(&out.stdout).contains("schema version 3 is current"),
+        text(&out.stdout).contains("schema version 4 is current"),
         "{}",
         text(&out.stdout)
     );
@@ -159,17 +159,28 @@ fn store_commands_refuse_bad_input_without_showing_the_password() {
         ),
     ];
     for (conn, expected) in &cases {
-        let out = netaudit(&["store", "migrate", "--to", conn], None);
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{conn}: {stderr}");
-        assert!(stderr.contains(expected), "{conn}: {stderr}");
-        assert!(
-            !stderr.contains(secret) && !text(&out.stdout).contains(secret),
-            "{stderr}"
-        );
+        for args in [
+            vec!["store", "migrate", "--to", conn],
+            vec!["user", "--store", conn, "list"],
+        ] {
+            let out = netaudit(&args, None);
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{conn}: {stderr}");
+            assert!(stderr.contains(expected), "{conn}: {stderr}");
+            assert!(
+                !stderr.contains(secret) && !text(&out.stdout).contains(secret),
+                "{stderr}"
+            );
+        }
     }
 
     let url = pg.url();
+    // The users of a database not migrated yet: named as such.
+    let out = netaudit(&["user", "--store", &url, "list"], None);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("has no netaudit schema yet"), "{stderr}");
+    assert!(!stderr.contains(pg.password()), "{stderr}");
     let out = netaudit(&["store", "migrate", "--to", &url], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
     pg.client()
@@ -179,13 +190,14 @@ fn store_commands_refuse_bad_input_without_showing_the_password() {
     for args in [
         vec!["store", "migrate", "--to", &url],
         vec!["verify", "--store", &url],
+        vec!["user", "--store", &url, "list"],
     ] {
         let out = netaudit(&args, None);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(
             stderr.contains(&format!(
-                "database 127.0.0.1:{}/postgres as netaudit: netaudit schema version 99 is newer than this netaudit supports (3)",
+                "database 127.0.0.1:{}/postgres as netaudit: netaudit schema version 99 is newer than this netaudit supports (4)",
                 pg.port()
             )),
             "{stderr}"

@@ -21,6 +21,7 @@ mod netconf;
 mod netconf_callhome;
 mod netconf_export;
 mod netconf_sessions;
+mod pg_auth;
 mod pg_nodes;
 mod policies;
 mod policy_actions;
