@@ -27,6 +27,7 @@ mod listener;
 mod lockout;
 mod node;
 mod node_writer;
+mod pattern;
 mod query;
 mod reconnect;
 mod row_value;
@@ -40,7 +41,7 @@ pub use connection::{ConnectionSpec, PASSWORD_ENV};
 pub use copy::{copy_sqlite_store, CopySummary};
 pub use cursor::{advance_cursor, lease_cursor, read_cursor, CursorPosition};
 pub use error::{PgStoreError, Result};
-pub use follow::{events_after, NodeHeads};
+pub use follow::{events_after, heads_from_text, heads_to_text};
 pub use lease::{lease_holder, Acquire, LeaseHolder, OutputLease};
 pub use listener::{CommitListener, Wake};
 pub use lockout::{login_state, record_login, set_user_locked, LoginDecision, LoginPolicy};
@@ -48,8 +49,10 @@ pub use node::{check_node_id, find_node, list_nodes, lock_node, NodeInfo};
 pub use node_writer::{
     verify_key_path, NodeWriter, WriterStats, DEFAULT_EPOCH_EVENTS, EVENTS_CHANNEL,
 };
+pub use pattern::check_code_glob;
 pub use query::{
     node_heads, query_global, GlobalKey, GlobalPage, GlobalQuery, GlobalReader, NodeEvent,
+    NodeHeads,
 };
 pub use reconnect::ReconnectPolicy;
 pub use schema::{check_schema, migrate, schema_version, Migrated, SCHEMA_VERSION};

@@ -106,7 +106,8 @@ pub(crate) async fn serve<S: EventSink>(
                 config.api.clone(),
             )
             .with_control(control_tx)
-            .with_cluster(cluster),
+            .with_cluster(cluster)
+            .with_verify_key_folders(crate::api::node_verify::key_folders(&config.store)),
         ))
     } else {
         None

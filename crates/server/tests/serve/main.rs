@@ -22,6 +22,7 @@ mod netconf_callhome;
 mod netconf_export;
 mod netconf_sessions;
 mod pg_auth;
+mod pg_examine;
 mod pg_nodes;
 mod policies;
 mod policy_actions;

@@ -120,7 +120,7 @@ pub(super) fn login(http: SocketAddr, user: &str) -> String {
 }
 
 /// `count` standard syslog lines from `host` over one TCP connection.
-fn send_tcp(port: u16, host: &str, count: usize) {
+pub(super) fn send_tcp(port: u16, host: &str, count: usize) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut body = String::new();
     for i in 0..count {
@@ -131,7 +131,7 @@ fn send_tcp(port: u16, host: &str, count: usize) {
     s.write_all(body.as_bytes()).unwrap();
 }
 
-fn submit(http: SocketAddr, token: &str, host: &str) -> (u16, String) {
+pub(super) fn submit(http: SocketAddr, token: &str, host: &str) -> (u16, String) {
     http_request(
         http,
         "POST",
@@ -165,7 +165,7 @@ pub(super) fn all_events(http: SocketAddr, token: &str, filter: &str) -> Vec<Val
 }
 
 /// Waits (bounded) until `host`'s events number `count` through `http`.
-fn wait_host(http: SocketAddr, token: &str, host: &str, count: usize) {
+pub(super) fn wait_host(http: SocketAddr, token: &str, host: &str, count: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let n = all_events(http, token, &format!("&host={host}")).len();
@@ -182,7 +182,7 @@ fn wait_host(http: SocketAddr, token: &str, host: &str, count: usize) {
 }
 
 /// (node, seq) of an API event: which event of which chain.
-fn place(e: &Value) -> (String, u64) {
+pub(super) fn place(e: &Value) -> (String, u64) {
     (
         e["node"].as_str().unwrap().to_string(),
         e["seq"].as_u64().unwrap(),
@@ -191,7 +191,7 @@ fn place(e: &Value) -> (String, u64) {
 
 /// Every event's (node, seq) in the documented global order, as the
 /// database itself sorts them.
-fn global_order(pg: &PgCluster) -> Vec<(String, u64)> {
+pub(super) fn global_order(pg: &PgCluster) -> Vec<(String, u64)> {
     pg.client()
         .unwrap()
         .query(
