@@ -12,7 +12,11 @@ rate and at full rate, where losses are the point.
 For each combination and run: messages/s (messages / time from the sender's
 start to the last one stored or written), the receiver's CPU per message
 (utime + stime from /proc, in microseconds), its peak RSS (VmHWM) and the
-messages lost (sent but never stored or written; must be 0 on TCP). Medians
+messages lost (sent but never stored or written; must be 0 on TCP); the
+peak RSS split into anonymous memory and mapped files (sampled every 0.1 s);
+with --drain, netaudit's CPU per message again once its policies have read
+back and evaluated the last event; with --threads, each run's CPU per
+message by thread name. Medians
 over the runs are printed as a table for docs/benchmarks.md.
 
 Every wait is bounded; daemons listen on loopback high ports with private
@@ -21,7 +25,9 @@ configurations and are stopped by PID.
 usage: bench/ingest_matrix.py [--messages N] [--runs R] [--senders loggen,frame]
            [--connections 1,4] [--receivers netaudit-full,netaudit-normal,
            rsyslog-file,rsyslog-sync] [--udp-rate MSGS_PER_SEC] [--timeout-secs S]
+           [--drain SECS] [--threads] [--store-option KEY=VALUE ...]
 env:   NETAUDIT_BIN  netaudit binary (default: cargo build --release)
+       FRAME_SEND_BIN  frame_send binary (default: cargo build --release --example frame_send)
        PEERS         loggen's folder (default /opt/netaudit-peers/syslog-ng)
 """
 import argparse
@@ -71,6 +77,35 @@ def peak_rss_mb(pid):
     return 0
 
 
+def rss_split_mb(pid):
+    """Resident memory now, (anonymous, file-backed) in MB: file pages are the
+    store's files mapped by readers (mmap), anonymous ones the heap."""
+    anon = file = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                anon = int(line.split()[1]) // 1024
+            elif line.startswith("RssFile:"):
+                file = int(line.split()[1]) // 1024
+    return anon, file
+
+
+def thread_cpu(pid):
+    """CPU seconds per thread name (tokio workers and blocking threads
+    share theirs); threads that have already exited are not counted."""
+    by_name = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        by_name[name] = by_name.get(name, 0) + (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return by_name
+
+
 def stop(proc):
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -82,7 +117,7 @@ def stop(proc):
 
 
 class Netaudit:
-    def __init__(self, binary, work, sync, udp):
+    def __init__(self, binary, work, sync, udp, store_options=()):
         self.dir = os.path.join(work, "netaudit")
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
@@ -92,7 +127,9 @@ class Netaudit:
         config = os.path.join(self.dir, "netaudit.toml")
         with open(config, "w") as f:
             f.write(
-                f'[store]\npath = "{self.dir}/data/netaudit.db"\nsynchronous = "{sync}"\n\n'
+                f'[store]\npath = "{self.dir}/data/netaudit.db"\nsynchronous = "{sync}"\n'
+                + "".join(f"{option}\n" for option in store_options) + "\n"
+                +
                 f'[http]\naddress = "127.0.0.1:{self.http}"\n\n'
                 f'[[listener]]\nprotocol = "{protocol}"\naddress = "127.0.0.1:{self.port}"\n'
             )
@@ -113,6 +150,14 @@ class Netaudit:
             int(float(line.rsplit(" ", 1)[1]))
             for line in body.decode().splitlines()
             if line.startswith("netaudit_stored_events_total ")
+        )
+
+    def policies_lag(self):
+        body = urllib.request.urlopen(f"http://127.0.0.1:{self.http}/metrics", timeout=5).read()
+        return sum(
+            int(float(line.rsplit(" ", 1)[1]))
+            for line in body.decode().splitlines()
+            if line.startswith("netaudit_policy_lag_events{")
         )
 
     def close(self):
@@ -189,16 +234,27 @@ def sender_command(args, sender, port, connections, lines, udp_rate):
 def one_run(args, receiver, sender, connections, lines, udp_rate=None):
     udp = udp_rate is not None
     if receiver.startswith("netaudit"):
-        daemon = Netaudit(args.netaudit, args.work, receiver.split("-")[1], udp)
+        daemon = Netaudit(args.netaudit, args.work, receiver.split("-")[1], udp, args.store_option)
     else:
         daemon = Rsyslog(args.work, receiver == "rsyslog-sync", udp)
     try:
         cmd, env, expected = sender_command(args, sender, daemon.port, connections, lines, udp_rate)
-        cpu_before = cpu_secs(daemon.proc.pid)
+        pid = daemon.proc.pid
+        cpu_before = cpu_secs(pid)
+        threads_before = thread_cpu(pid)
+        peak = {"anon": 0, "file": 0}
         start = time.monotonic()
         with open(os.path.join(args.work, "sender.out"), "w") as out:
-            subprocess.run(cmd, env={**os.environ, **env}, stdout=out, stderr=out,
-                           timeout=args.timeout_secs, check=True)
+            sender = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=out, stderr=out)
+            # RSS split sampled while the sender runs (VmHWM has only the total).
+            while sender.poll() is None and time.monotonic() - start < args.timeout_secs:
+                anon, file = rss_split_mb(pid)
+                peak["anon"], peak["file"] = max(peak["anon"], anon), max(peak["file"], file)
+                time.sleep(0.1)
+            if sender.poll() is None:
+                sender.kill()
+            if sender.wait(timeout=10) != 0:
+                raise RuntimeError(f"sender failed: {cmd}")
         # Until all are in, or nothing more arrived for 5 s (then the rest is lost).
         deadline = start + args.timeout_secs
         last, last_change, end = -1, time.monotonic(), None
@@ -206,17 +262,38 @@ def one_run(args, receiver, sender, connections, lines, udp_rate=None):
             n = daemon.count()
             if n != last:
                 last, last_change, end = n, time.monotonic(), time.monotonic()
+            anon, file = rss_split_mb(pid)
+            peak["anon"], peak["file"] = max(peak["anon"], anon), max(peak["file"], file)
             if n >= expected or time.monotonic() - last_change > 5:
                 break
             time.sleep(0.05)
-        cpu = cpu_secs(daemon.proc.pid) - cpu_before
+        cpu = cpu_secs(pid) - cpu_before
         stored = last
-        return {
+        result = {
             "rate": stored / max(end - start, 1e-9),
             "cpu_us": cpu * 1e6 / max(stored, 1),
-            "rss": peak_rss_mb(daemon.proc.pid),
+            "rss": peak_rss_mb(pid),
             "lost": max(expected - stored, 0),
+            "drained_us": None,
         }
+        if args.drain and isinstance(daemon, Netaudit):
+            # The policies read every stored event back: wait (bounded) until
+            # they have evaluated the last one, and count that CPU too.
+            drain_deadline = time.monotonic() + args.drain
+            while time.monotonic() < drain_deadline and daemon.policies_lag() > 0:
+                anon, file = rss_split_mb(pid)
+                peak["anon"], peak["file"] = max(peak["anon"], anon), max(peak["file"], file)
+                time.sleep(0.1)
+            result["drained_us"] = (cpu_secs(pid) - cpu_before) * 1e6 / max(stored, 1)
+            result["rss"] = peak_rss_mb(pid)
+        result["anon"], result["file"] = peak["anon"], peak["file"]
+        threads_after = thread_cpu(pid)
+        result["threads"] = {
+            name: (secs - threads_before.get(name, 0)) * 1e6 / max(stored, 1)
+            for name, secs in threads_after.items()
+            if secs - threads_before.get(name, 0) > 0
+        }
+        return result
     finally:
         daemon.close()
 
@@ -231,6 +308,13 @@ def main():
     p.add_argument("--udp-rate", type=int, default=0,
                    help="also measure UDP at this rate, then at full rate (0: no UDP)")
     p.add_argument("--timeout-secs", type=int, default=600)
+    p.add_argument("--drain", type=int, default=0,
+                   help="after the last stored message, wait up to this many seconds for netaudit's "
+                        "policies to evaluate it, and report the CPU per message including theirs")
+    p.add_argument("--store-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a line added to netaudit's [store] section (TOML), e.g. reader_mmap_mb=1024")
+    p.add_argument("--threads", action="store_true",
+                   help="print each run's CPU per message by thread name")
     args = p.parse_args()
     if not (1 <= args.runs <= 20 and 1 <= args.messages <= 50_000_000):
         sys.exit("--runs takes 1 to 20, --messages 1 to 50,000,000")
@@ -246,10 +330,12 @@ def main():
     if not args.netaudit:
         subprocess.run(["cargo", "build", "--release", "-p", "netaudit"], cwd=ROOT, check=True)
         args.netaudit = os.path.join(ROOT, "target/release/netaudit")
-    subprocess.run(["cargo", "build", "--release", "-p", "netaudit-syslog", "--example", "frame_send"],
-                   cwd=ROOT, check=True)
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    args.frame_send = os.path.join(target, "release/examples/frame_send")
+    args.frame_send = os.environ.get("FRAME_SEND_BIN")
+    if not args.frame_send:
+        subprocess.run(["cargo", "build", "--release", "-p", "netaudit-syslog", "--example", "frame_send"],
+                       cwd=ROOT, check=True)
+        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+        args.frame_send = os.path.join(target, "release/examples/frame_send")
 
     with tempfile.TemporaryDirectory() as work:
         args.work = work
@@ -269,17 +355,31 @@ def main():
                     print(f"run {run + 1} {proto} {sender} x{conns} "
                           f"{'rate ' + str(rate) if rate else ''} {receiver}: "
                           f"{r['rate']:.0f} msgs/s, {r['cpu_us']:.2f} us/msg, "
-                          f"{r['rss']} MB, lost {r['lost']}", file=sys.stderr, flush=True)
+                          f"{r['rss']} MB (peak anon {r['anon']}, file {r['file']}), lost {r['lost']}"
+                          + (f", {r['drained_us']:.2f} us/msg with the policies caught up"
+                             if r["drained_us"] is not None else ""),
+                          file=sys.stderr, flush=True)
+                    if args.threads:
+                        top = sorted(r["threads"].items(), key=lambda kv: -kv[1])
+                        print("    threads us/msg: " + ", ".join(f"{n} {v:.2f}" for n, v in top),
+                              file=sys.stderr, flush=True)
 
     print(f"\n{args.messages} messages, median of {args.runs} runs\n")
-    print("| transport | sender | conns | receiver | msgs/s | CPU us/msg | peak RSS MB | lost (max) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| transport | sender | conns | receiver | msgs/s | CPU us/msg | CPU us/msg, policies caught up "
+          "| peak RSS MB (anon, file) | lost (max) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for (proto, sender, conns, rate, receiver), rs in results.items():
         transport = proto if not rate else f"udp @ {'full' if rate >= 10_000_000 else rate}"
         print(f"| {transport} | {sender} | {conns} | {receiver} | "
               f"{statistics.median(r['rate'] for r in rs):,.0f} | "
-              f"{statistics.median(r['cpu_us'] for r in rs):.2f} | "
-              f"{max(r['rss'] for r in rs)} | {max(r['lost'] for r in rs)} |")
+              f"{statistics.median(r['cpu_us'] for r in rs):.2f} | {drained(rs)} | "
+              f"{max(r['rss'] for r in rs)} ({max(r['anon'] for r in rs)}, {max(r['file'] for r in rs)}) | "
+              f"{max(r['lost'] for r in rs)} |")
+
+
+def drained(rs):
+    values = [r["drained_us"] for r in rs if r["drained_us"] is not None]
+    return f"{statistics.median(values):.2f}" if values else "-"
 
 
 if __name__ == "__main__":

@@ -131,6 +131,13 @@ pub struct StoreConfig {
     pub background: bool,
     /// Which partitions to drop, checked by the background thread.
     pub retention: RetentionPolicy,
+    /// How much of each partition file the store's shared reader (queries,
+    /// outputs, policies) maps into memory. Mapped pages a query touched
+    /// count in the process's resident memory for as long as the reader
+    /// keeps the partition open (it keeps every one it read), so a full
+    /// read-back of a burst added the partitions' size to the RSS; with 0
+    /// pages are read through read(2) into a bounded page cache.
+    pub reader_mmap_bytes: u64,
 }
 
 /// The catalog path when none is configured.
@@ -139,7 +146,7 @@ pub const DEFAULT_PATH: &str = "./data/netaudit.db";
 impl StoreConfig {
     /// The defaults for a store at `path`: `synchronous = FULL`, epochs of
     /// 100,000 events or 15 minutes, partitions of 131,072 events, the
-    /// background thread on, no retention.
+    /// background thread on, no retention, partition files not mapped.
     pub fn new(path: impl Into<PathBuf>) -> StoreConfig {
         StoreConfig {
             path: path.into(),
@@ -150,6 +157,7 @@ impl StoreConfig {
             partition_events: 131_072,
             background: true,
             retention: RetentionPolicy::default(),
+            reader_mmap_bytes: 0,
         }
     }
 

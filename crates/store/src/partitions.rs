@@ -10,7 +10,7 @@ use crate::error::{Context, Inconsistency, Result, StoreError};
 use crate::file_mode::prepare_db_file;
 use crate::paths::{partition_file, remove_with_suffixes, sync_dir, with_suffix};
 use crate::schema::{self, PARTITION_APP_ID, PARTITION_MIGRATIONS};
-use crate::sqlite::{configure, meta_set, open_read_only, open_rw};
+use crate::sqlite::{configure, meta_set, open_read_only_mapped, open_rw};
 
 /// One partition as the catalog lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,11 +171,11 @@ pub(crate) fn create_partition_file(
 
 /// A partition opened read-only, or `None` for an open partition whose
 /// file a crash kept from being created (it holds no event yet).
-pub(crate) fn open_partition(part: &PartitionInfo) -> Result<Option<Connection>> {
+pub(crate) fn open_partition(part: &PartitionInfo, mmap_bytes: u64) -> Result<Option<Connection>> {
     if part.state == PartitionState::Open && !part.path.exists() {
         return Ok(None);
     }
-    let conn = open_read_only(&part.path)?;
+    let conn = open_read_only_mapped(&part.path, mmap_bytes)?;
     let has_events: i64 = conn
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'",

@@ -12,9 +12,9 @@ use crate::chain::Checkpoint;
 use crate::cursors;
 use crate::error::{at_first_read, Context, ForeignReason, Inconsistency, Result, StoreError};
 use crate::partitions::{load_partitions, open_partition, PartitionInfo, PartitionState};
-use crate::rows::{decode_row, decode_row_as, to_i64, StoredEvent, COLUMNS};
+use crate::rows::{decode_row_as, to_i64, StoredEvent, COLUMNS};
 use crate::schema::{CATALOG_APP_ID, CATALOG_MIGRATIONS};
-use crate::sqlite::open_read_only;
+use crate::sqlite::{open_read_only, DEFAULT_READER_MMAP_BYTES};
 
 /// Result order, by sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -121,6 +121,8 @@ pub struct Reader {
     path: PathBuf,
     catalog: Connection,
     partitions: HashMap<i64, Connection>,
+    /// How much of each partition file its connection maps.
+    mmap_bytes: u64,
 }
 
 impl Reader {
@@ -152,7 +154,15 @@ impl Reader {
             path: path.to_path_buf(),
             catalog,
             partitions: HashMap::new(),
+            mmap_bytes: DEFAULT_READER_MMAP_BYTES,
         })
+    }
+
+    /// Maps at most `bytes` of each partition file from now on (0: none;
+    /// connections already open keep theirs). See
+    /// [`StoreConfig::reader_mmap_bytes`](crate::StoreConfig::reader_mmap_bytes).
+    pub fn set_mmap_bytes(&mut self, bytes: u64) {
+        self.mmap_bytes = bytes;
     }
 
     /// The catalog database this reader opened.
@@ -246,7 +256,9 @@ impl Reader {
         use std::collections::hash_map::Entry;
         match self.partitions.entry(part.id) {
             Entry::Occupied(e) => Ok(Some(e.into_mut())),
-            Entry::Vacant(v) => Ok(open_partition(part)?.map(|conn| &*v.insert(conn))),
+            Entry::Vacant(v) => {
+                Ok(open_partition(part, self.mmap_bytes)?.map(|conn| &*v.insert(conn)))
+            }
         }
     }
 
@@ -272,6 +284,19 @@ impl Reader {
 
     /// Runs a query over every partition that can hold matches.
     pub fn query(&mut self, q: &Query) -> Result<Page> {
+        self.query_as(q, true)
+    }
+
+    /// [`Reader::query`], leaving the parameters of events that keep them
+    /// in their raw bytes unparsed (`params` empty, `params_in_raw` set;
+    /// [`StoredEvent::with_params`] parses them): for readers that look at
+    /// the parameters of few events, since parsing them is most of a row's
+    /// decoding.
+    pub fn query_params_unparsed(&mut self, q: &Query) -> Result<Page> {
+        self.query_as(q, false)
+    }
+
+    fn query_as(&mut self, q: &Query, parse_params: bool) -> Result<Page> {
         if q.limit == 0 {
             return Err(StoreError::ZeroLimit);
         }
@@ -375,7 +400,7 @@ impl Reader {
                 .query(rusqlite::params_from_iter(args))
                 .at(&path, "run query")?;
             while let Some(row) = rows.next().at(&path, "read query result")? {
-                events.push(decode_row(&path, row)?);
+                events.push(decode_row_as(&path, row, parse_params)?);
             }
         }
         let next = if events.len() >= q.limit {

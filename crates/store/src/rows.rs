@@ -47,6 +47,21 @@ pub struct StoredEvent {
     pub params_in_raw: bool,
 }
 
+impl StoredEvent {
+    /// The event with its parameters, parsed from the raw bytes now if the
+    /// read left them there ([`Store::query_params_unparsed`](crate::Store::query_params_unparsed));
+    /// the same parameters a read that parsed them gives.
+    pub fn with_params(&self) -> std::borrow::Cow<'_, Event> {
+        if self.params_in_raw && self.event.params.is_empty() {
+            let mut event = self.event.clone();
+            event.params = netaudit_syslog::params_of(&event.raw).unwrap_or_default();
+            std::borrow::Cow::Owned(event)
+        } else {
+            std::borrow::Cow::Borrowed(&self.event)
+        }
+    }
+}
+
 impl AppendEvent for StoredEvent {
     /// The event as read back.
     fn event(&self) -> &Event {
@@ -81,14 +96,11 @@ fn bad_row(path: &Path, seq: i64, what: EventProblem) -> StoreError {
 }
 
 /// Decodes a row selected with [`COLUMNS`]; malformed values are errors
-/// naming the file and the sequence number, never panics.
-pub(crate) fn decode_row(path: &Path, row: &Row<'_>) -> Result<StoredEvent> {
-    decode_row_as(path, row, true)
-}
-
-/// [`decode_row`], leaving the parameters of an event that keeps them in
-/// its raw bytes unparsed (`params` empty) unless `parse_params`: the
-/// chain covers the raw bytes, so verify has no use for them.
+/// naming the file and the sequence number, never panics. The parameters
+/// of an event that keeps them in its raw bytes stay unparsed (`params`
+/// empty) unless `parse_params`: verify has no use for them (the chain
+/// covers the raw bytes), and a reader that looks at few events' parameters
+/// parses those with [`StoredEvent::with_params`].
 pub(crate) fn decode_row_as(path: &Path, row: &Row<'_>, parse_params: bool) -> Result<StoredEvent> {
     let get = |e: rusqlite::Error| StoreError::Sqlite {
         path: path.to_path_buf(),

@@ -49,6 +49,17 @@ pub(crate) fn open_rw(
 
 /// Opens an existing database file read-only.
 pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
+    open_read_only_mapped(path, DEFAULT_READER_MMAP_BYTES)
+}
+
+/// How much of a file a read-only connection maps by default (1 GiB: the
+/// whole of any partition); the command-line readers (`query`, `verify`)
+/// keep it. `serve`'s shared reader takes `StoreConfig::reader_mmap_bytes`.
+pub(crate) const DEFAULT_READER_MMAP_BYTES: u64 = 1 << 30;
+
+/// [`open_read_only`] mapping at most `mmap_bytes` of the file (0: read
+/// every page through read(2) into the connection's page cache).
+pub(crate) fn open_read_only_mapped(path: &Path, mmap_bytes: u64) -> Result<Connection> {
     if !path.exists() {
         return Err(StoreError::Io {
             path: path.to_path_buf(),
@@ -63,11 +74,14 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
     .at(path, "open database read-only")?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .at(path, "set busy timeout")?;
-    // Scans of the unindexed open partition read every page: map the file
-    // instead of copying each page through read(2), and keep a partition's
-    // pages cached between queries.
-    conn.execute_batch("PRAGMA mmap_size=1073741824; PRAGMA cache_size=-4096;")
-        .map_err(|e| at_first_read(path, "set read pragmas", e))?;
+    // Scans of the unindexed open partition read every page: mapping the
+    // file spares copying each page through read(2), but every mapped page
+    // a query touched stays in the process's RSS while the connection is
+    // open (the reader keeps one per partition); the page cache is bounded.
+    conn.execute_batch(&format!(
+        "PRAGMA mmap_size={mmap_bytes}; PRAGMA cache_size=-4096;"
+    ))
+    .map_err(|e| at_first_read(path, "set read pragmas", e))?;
     Ok(conn)
 }
 

@@ -41,7 +41,8 @@ impl Store {
             CATALOG_APP_ID,
             CATALOG_MIGRATIONS,
         )?;
-        let reader = Reader::open(&path)?;
+        let mut reader = Reader::open(&path)?;
+        reader.set_mmap_bytes(config.reader_mmap_bytes);
         let unindexed = Arc::clone(&writer.unindexed);
         let shared = Arc::new(Shared {
             config,
@@ -141,6 +142,12 @@ impl Store {
     /// One page of `query`'s results (see [`Reader::query`]).
     pub fn query(&self, query: &Query) -> Result<Page> {
         lock(&self.shared.reader).query(query)
+    }
+
+    /// [`Store::query`] with the parameters left in the raw bytes (see
+    /// [`Reader::query_params_unparsed`]).
+    pub fn query_params_unparsed(&self, query: &Query) -> Result<Page> {
+        lock(&self.shared.reader).query_params_unparsed(query)
     }
 
     /// The summaries of partition `part`'s events after `after_seq` with a

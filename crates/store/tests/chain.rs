@@ -342,6 +342,19 @@ fn raw_backed_events_read_back_and_verify() {
         assert_eq!(stored.event.user.as_deref(), full.user.as_deref());
         assert!(stored.params_in_raw);
     }
+    // Read without parsing them: the same events, parameters left in the
+    // raw bytes until `with_params` parses them, to the same values.
+    let unparsed = store
+        .query_params_unparsed(&netaudit_store::Query::default())
+        .unwrap();
+    assert_eq!(unparsed.events.len(), 25);
+    for (lean, full) in unparsed.events.iter().zip(&page.events) {
+        assert!(lean.params_in_raw && lean.event.params.is_empty());
+        assert_eq!(lean.event.user, full.event.user);
+        assert_eq!(lean.chain, full.chain);
+        assert_eq!(*lean.with_params(), full.event);
+        assert!(matches!(full.with_params(), std::borrow::Cow::Borrowed(_)));
+    }
     // Rows are smaller: no JSON copy of the parameters.
     let conn = rusqlite::Connection::open(partition_of(dir.path(), 1)).unwrap();
     let params: String = conn

@@ -11,6 +11,9 @@ use super::error::ConfigError;
 /// `store.near_full_percent` unless set.
 const DEFAULT_NEAR_FULL_PERCENT: u8 = 90;
 
+/// `store.reader_mmap_mb` at most (64 GiB, more than any partition).
+const MAX_READER_MMAP_MB: u64 = 65_536;
+
 /// `[store]` as written; absent keys take the defaults of [`StoreConfig`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,6 +24,7 @@ pub(crate) struct RawStore {
     epoch_events: Option<u64>,
     epoch_interval_secs: Option<u64>,
     partition_events: Option<u64>,
+    reader_mmap_mb: Option<u64>,
     retention_max_age_days: Option<u64>,
     retention_max_events: Option<u64>,
     retention_archive_to: Option<String>,
@@ -58,6 +62,9 @@ pub(crate) struct StoreConfig {
     pub epoch_interval_secs: u64,
     /// A partition file is sealed once it holds this many events.
     pub partition_events: u64,
+    /// How many MiB of each partition file the shared reader maps (0: none;
+    /// mapped pages count in the RSS while the partition stays open).
+    pub reader_mmap_mb: u64,
     /// Drop sealed partitions older than this many days (unset: keep).
     pub retention_max_age_days: Option<u64>,
     /// Drop sealed partitions beyond the newest this many events (unset: keep).
@@ -86,6 +93,7 @@ impl Default for StoreConfig {
             epoch_events: 100_000,
             epoch_interval_secs: 15 * 60,
             partition_events: 131_072,
+            reader_mmap_mb: 0,
             retention_max_age_days: None,
             retention_max_events: None,
             retention_archive_to: None,
@@ -108,6 +116,7 @@ impl RawStore {
                 .epoch_interval_secs
                 .unwrap_or(default.epoch_interval_secs),
             partition_events: self.partition_events.unwrap_or(default.partition_events),
+            reader_mmap_mb: self.reader_mmap_mb.unwrap_or(default.reader_mmap_mb),
             retention_max_age_days: self.retention_max_age_days,
             retention_max_events: self.retention_max_events,
             retention_archive_to: super::archive_destination::resolve(
@@ -132,6 +141,12 @@ impl RawStore {
             return Err(ConfigError::invalid(
                 "store.near_full_percent",
                 "must be a percentage, 1 to 100 (0: no near-full events)",
+            ));
+        }
+        if store.reader_mmap_mb > MAX_READER_MMAP_MB {
+            return Err(ConfigError::invalid(
+                "store.reader_mmap_mb",
+                "must be at most 65536 (MiB of each partition file; 0: none)",
             ));
         }
         if store.path.as_os_str().is_empty() {
@@ -159,6 +174,7 @@ impl StoreConfig {
         store.epoch_events = self.epoch_events;
         store.epoch_interval = Duration::from_secs(self.epoch_interval_secs);
         store.partition_events = self.partition_events;
+        store.reader_mmap_bytes = self.reader_mmap_mb << 20;
         store.retention = netaudit_store::RetentionPolicy {
             max_age: self
                 .retention_max_age_days
@@ -180,6 +196,16 @@ mod tests {
             .map_err(|e| e.to_string())?
             .resolve()
             .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_reader_maps_nothing_unless_told_and_at_most_64_gib() {
+        assert_eq!(resolve("").unwrap().to_store_config().reader_mmap_bytes, 0);
+        let mapped = resolve("reader_mmap_mb = 256").unwrap();
+        assert_eq!(mapped.to_store_config().reader_mmap_bytes, 256 << 20);
+        let err = resolve("reader_mmap_mb = 65537").unwrap_err();
+        assert!(err.contains("store.reader_mmap_mb"), "{err}");
+        assert!(resolve("reader_mmap_mb = -1").is_err());
     }
 
     #[test]

@@ -217,6 +217,36 @@ impl Consumer {
         Ok(self.query(query).await?.events)
     }
 
+    /// [`Consumer::read_after`] with the SD parameters left in the raw
+    /// bytes (`StoredEvent::with_params` parses one event's): the policies
+    /// look at few events' parameters, and parsing them was most of the
+    /// read-back's cost.
+    pub(crate) async fn read_after_params_unparsed(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreOpError> {
+        let query = Query {
+            after_seq: Some(after),
+            limit,
+            ..Query::default()
+        };
+        let cursor = self.cursor_name.clone();
+        match blocking(&self.store, move |store| {
+            store.query_params_unparsed(&query)
+        })
+        .await
+        {
+            Ok(Ok(page)) => Ok(page.events),
+            Ok(Err(source)) => Err(StoreOpError::Read {
+                cursor,
+                after,
+                source,
+            }),
+            Err(source) => Err(StoreOpError::Task { cursor, source }),
+        }
+    }
+
     /// Moves the durable cursor to `to` (no-op when already there). When
     /// someone else moved it, the consumer follows the store and reports
     /// [`StoreOpError::CursorMoved`].

@@ -128,6 +128,29 @@ impl Evaluator {
         }
     }
 
+    /// Whether [`Evaluator::observe`] would look at `event`'s SD
+    /// parameters: a rule that tests them, a group by one, or the details
+    /// of an `each` firing (which copy them), and only for an event the
+    /// rest of its rules let through. When false, observing the event
+    /// without its parameters gives the same result.
+    pub(crate) fn needs_params(&self, event: &Event) -> bool {
+        let rule = |m: &Matcher, copies: bool| {
+            (copies || !m.params.is_empty()) && m.matches_but_params(event)
+        };
+        let grouped =
+            |fields: &[GroupField]| fields.iter().any(|f| matches!(f, GroupField::Param(_)));
+        match &self.correlation {
+            Correlation::Each => rule(&self.matcher, true),
+            Correlation::Count { group_by, .. } => rule(&self.matcher, grouped(group_by)),
+            Correlation::Sequence { then, group_by, .. } => {
+                rule(&self.matcher, grouped(group_by)) || rule(then, grouped(group_by))
+            }
+            Correlation::Absence { .. } | Correlation::ClockJump { .. } => {
+                rule(&self.matcher, false)
+            }
+        }
+    }
+
     /// Feeds one stored event; returns the firing it causes, if any.
     pub(crate) fn observe(&mut self, seq: u64, event: &Event) -> Option<Firing> {
         let at = event.received_ns;

@@ -274,7 +274,15 @@ impl Run {
             if is_policy_engine_event(&stored.event) {
                 continue;
             }
-            if let Some(firing) = self.eval.observe(stored.seq, &stored.event) {
+            // The chunk is read with the parameters left in the raw bytes
+            // (`policy/group.rs`): parsed only for an event whose parameters
+            // the policy would look at; for any other the result is the same.
+            let event = if self.eval.needs_params(&stored.event) {
+                stored.with_params()
+            } else {
+                std::borrow::Cow::Borrowed(&stored.event)
+            };
+            if let Some(firing) = self.eval.observe(stored.seq, &event) {
                 if !self.stored.remove(&firing.key) {
                     derived.push(self.derived_event(&firing));
                 }

@@ -6,7 +6,9 @@
 //! read and one decoding of each event, not a hundred, and none of them
 //! falls behind a shared buffer. A policy that is behind the others (just
 //! added, or restarted by a reload) makes the task read from its position;
-//! the others skip what they have already evaluated.
+//! the others skip what they have already evaluated. The chunk is read with
+//! the SD parameters left in the raw bytes: each policy parses those of
+//! the events its other tests let through (`Run::evaluate`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,7 +121,7 @@ async fn run(
             }
             continue;
         }
-        let chunk = match reader.read_after(from, CHUNK_EVENTS).await {
+        let chunk = match reader.read_after_params_unparsed(from, CHUNK_EVENTS).await {
             Ok(chunk) => chunk,
             Err(err) => {
                 tracing::error!(error = %err, "policies: store read failed; retrying");

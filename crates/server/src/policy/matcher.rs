@@ -54,6 +54,13 @@ pub(crate) struct Matcher {
 
 impl Matcher {
     pub(crate) fn matches(&self, event: &Event) -> bool {
+        self.matches_but_params(event) && self.params_hold(event)
+    }
+
+    /// Every test but the SD parameters' holds: an event for which this is
+    /// false cannot match, whatever its parameters (the policies read the
+    /// store without parsing them, and parse only these events').
+    pub(crate) fn matches_but_params(&self, event: &Event) -> bool {
         if !self.codes.is_empty() {
             let Some(code) = event.code.as_deref() else {
                 return false;
@@ -86,18 +93,6 @@ impl Matcher {
                 }
             }
         }
-        for (name, test) in &self.params {
-            let Some(value) = event.param(name) else {
-                return false;
-            };
-            let ok = match test {
-                ParamTest::Equals(expected) => value == expected,
-                ParamTest::Regex(pattern) => pattern.0.is_match(value),
-            };
-            if !ok {
-                return false;
-            }
-        }
         if let Some(pattern) = &self.message {
             if !event
                 .message
@@ -108,6 +103,16 @@ impl Matcher {
             }
         }
         true
+    }
+
+    /// Whether the SD parameter tests hold.
+    fn params_hold(&self, event: &Event) -> bool {
+        self.params.iter().all(|(name, test)| {
+            event.param(name).is_some_and(|value| match test {
+                ParamTest::Equals(expected) => value == expected,
+                ParamTest::Regex(pattern) => pattern.0.is_match(value),
+            })
+        })
     }
 }
 
@@ -185,5 +190,29 @@ mod tests {
         };
         assert!(!code.matches(&event));
         assert!(!code.matches(&Event::default()));
+    }
+
+    #[test]
+    fn without_its_parameters_an_event_is_ruled_out_only_by_the_other_tests() {
+        let rule = Matcher {
+            codes: vec!["SSHD_LOGIN_*".into()],
+            params: vec![("username".into(), ParamTest::Equals("root".into()))],
+            ..Matcher::default()
+        };
+        let event = failed_login("root", "10.0.0.1");
+        let bare = Event {
+            params: Vec::new(),
+            ..event.clone()
+        };
+        // Read without its parameters, the event may still match: it is
+        // parsed and tested whole.
+        assert!(rule.matches_but_params(&bare) && !rule.matches(&bare));
+        assert!(rule.matches(&event));
+        // Another code rules it out whatever its parameters say.
+        let other = Event {
+            code: Some("UI_COMMIT".into()),
+            ..event
+        };
+        assert!(!rule.matches_but_params(&other) && !rule.matches(&other));
     }
 }

@@ -179,3 +179,52 @@ fn the_rate_limit_holds_back_firings_past_the_maximum_per_minute() {
     assert_eq!(eval.suppressed, 3);
     assert!(eval.observe(9, &event("X", "r1", "", "", 71)).is_some());
 }
+
+#[test]
+fn parameters_are_wanted_only_where_a_rule_a_group_or_a_copy_reads_them() {
+    let fail = event("SSHD_LOGIN_FAILED", "fw1", "root", "10.0.0.1", 0);
+    let other = event("UI_COMMIT", "fw1", "root", "10.0.0.1", 0);
+    let count = |group_by| {
+        Evaluator::new(
+            codes(&["SSHD_LOGIN_FAILED"]),
+            Correlation::Count {
+                threshold: 3,
+                window_ns: 60 * S,
+                group_by,
+            },
+            0,
+        )
+    };
+    // Grouped by a parameter: wanted for the matching code only.
+    let by_param = count(by_user_and_source());
+    assert!(by_param.needs_params(&fail) && !by_param.needs_params(&other));
+    // Grouped by the user, no parameter test: never.
+    assert!(!count(vec![GroupField::User]).needs_params(&fail));
+    // `each` copies them into its firing's details.
+    let each = Evaluator::new(codes(&["SSHD_LOGIN_FAILED"]), Correlation::Each, 0);
+    assert!(each.needs_params(&fail) && !each.needs_params(&other));
+    // A parameter test of the `then` rule of a sequence.
+    let then = Matcher {
+        params: vec![(
+            "source-address".into(),
+            crate::policy::matcher::ParamTest::Equals("x".into()),
+        )],
+        ..codes(&["UI_COMMIT"])
+    };
+    let sequence = Evaluator::new(
+        codes(&["SSHD_LOGIN_FAILED"]),
+        Correlation::Sequence {
+            then: Box::new(then),
+            window_ns: 60 * S,
+            group_by: vec![GroupField::Host],
+        },
+        0,
+    );
+    assert!(!sequence.needs_params(&fail) && sequence.needs_params(&other));
+    let clock = Evaluator::new(
+        Matcher::default(),
+        Correlation::ClockJump { max_jump_ns: S },
+        0,
+    );
+    assert!(!clock.needs_params(&fail));
+}
