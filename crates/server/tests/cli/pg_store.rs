@@ -185,8 +185,9 @@ fn store_commands_refuse_bad_input_without_showing_the_password() {
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(
             stderr.contains(&format!(
-                "database 127.0.0.1:{}/postgres as netaudit: netaudit schema version 99 is newer than this netaudit supports (3)",
-                pg.port()
+                "database 127.0.0.1:{}/postgres as netaudit: netaudit schema version 99 is newer than this netaudit supports ({})",
+                pg.port(),
+                netaudit_pgstore::SCHEMA_VERSION
             )),
             "{stderr}"
         );

@@ -22,6 +22,7 @@ mod netconf_callhome;
 mod netconf_export;
 mod netconf_sessions;
 mod pg_nodes;
+mod pg_outputs;
 mod policies;
 mod policy_actions;
 mod radius;

@@ -35,7 +35,7 @@ fn text(b: &[u8]) -> String {
 }
 
 /// The cluster's URL with the password in a file (never in the string).
-fn connection(pg: &PgCluster, dir: &Path) -> String {
+pub(crate) fn connection(pg: &PgCluster, dir: &Path) -> String {
     let file = dir.join("pg.pass");
     std::fs::write(&file, format!("{}\n", pg.password())).unwrap();
     format!(
@@ -45,20 +45,20 @@ fn connection(pg: &PgCluster, dir: &Path) -> String {
     )
 }
 
-fn migrate(url: &str) {
+pub(crate) fn migrate(url: &str) {
     let out = netaudit(&["store", "migrate", "--to", url]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
 /// A node's configuration: its folder, TCP listener, HTTP port.
-struct NodeSetup {
-    dir: PathBuf,
-    config: PathBuf,
-    tcp: u16,
-    http: SocketAddr,
+pub(crate) struct NodeSetup {
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub tcp: u16,
+    pub http: SocketAddr,
 }
 
-fn node_setup(root: &Path, node: &str, url: &str) -> NodeSetup {
+pub(crate) fn node_setup(root: &Path, node: &str, url: &str) -> NodeSetup {
     let dir = root.join(node);
     std::fs::create_dir_all(&dir).unwrap();
     let tcp = free_tcp_port();
@@ -98,7 +98,7 @@ fn node_setup(root: &Path, node: &str, url: &str) -> NodeSetup {
     }
 }
 
-fn login(http: SocketAddr, user: &str) -> String {
+pub(crate) fn login(http: SocketAddr, user: &str) -> String {
     let (status, body) = http_request(
         http,
         "POST",
@@ -112,7 +112,7 @@ fn login(http: SocketAddr, user: &str) -> String {
 }
 
 /// `count` standard syslog lines from `host` over one TCP connection.
-fn send_tcp(port: u16, host: &str, count: usize) {
+pub(crate) fn send_tcp(port: u16, host: &str, count: usize) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut body = String::new();
     for i in 0..count {
@@ -123,7 +123,7 @@ fn send_tcp(port: u16, host: &str, count: usize) {
     s.write_all(body.as_bytes()).unwrap();
 }
 
-fn submit(http: SocketAddr, token: &str, host: &str) -> (u16, String) {
+pub(crate) fn submit(http: SocketAddr, token: &str, host: &str) -> (u16, String) {
     http_request(
         http,
         "POST",
@@ -406,7 +406,7 @@ fn two_nodes_on_one_database_store_query_and_verify() {
 
 /// Starts `netaudit serve` on `setup` and waits (bounded) until `/health`
 /// answers at all (a node started without its database answers 503).
-fn start_answering(setup: &NodeSetup) -> Netaudit {
+pub(crate) fn start_answering(setup: &NodeSetup) -> Netaudit {
     let log_path = setup.dir.join("serve.log");
     let child = Command::new(env!("CARGO_BIN_EXE_netaudit"))
         .args(["serve", "-c", setup.config.to_str().unwrap()])
