@@ -22,7 +22,7 @@ use crate::support::*;
 
 const PASSWORD: &str = "correct horse battery staple";
 
-fn netaudit(args: &[&str]) -> Output {
+pub(crate) fn netaudit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_netaudit"))
         .args(args)
         .env_remove("PGPASSWORD")
@@ -30,7 +30,7 @@ fn netaudit(args: &[&str]) -> Output {
         .expect("run netaudit")
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 

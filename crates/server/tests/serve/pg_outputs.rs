@@ -284,3 +284,41 @@ fn two_nodes_share_an_output_and_a_sigkilled_owners_output_moves_and_resumes() {
         "delivered again after the hand-over: {again:?}"
     );
 }
+
+#[test]
+fn an_output_lease_of_zero_or_absurd_length_and_radius_outputs_are_refused_with_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let pass = dir.path().join("pg.pass");
+    std::fs::write(&pass, "unused\n").unwrap();
+    let store = format!(
+        "[store]\npath = \"{}\"\nbackend = \"postgres\"\nconnection = \"postgres://netaudit@127.0.0.1:5432/audit?password_file={}\"\nnode = \"n1\"\n",
+        dir.path().join("netaudit.db").display(),
+        pass.display()
+    );
+    let file = dir.path().join("netaudit.toml");
+    for (extra, rest, key, line) in [
+        ("output_lease_secs = 0\n", "", "store.output_lease_secs", 6),
+        ("output_lease_secs = 86400\n", "", "store.output_lease_secs", 6),
+        (
+            "",
+            "\n[[output.radius]]\nname = \"aaa\"\nservers = [\"127.0.0.1:1813\"]\nsecret_file = \"/nonexistent\"\n",
+            "output.radius",
+            7,
+        ),
+    ] {
+        std::fs::write(&file, format!("{store}{extra}{rest}")).unwrap();
+        let out = crate::pg_nodes::netaudit(&["check-config", file.to_str().unwrap()]);
+        let err = crate::pg_nodes::text(&out.stderr);
+        assert!(!out.status.success(), "{extra}{rest}: accepted");
+        assert!(err.contains(key), "{key}: {err}");
+        assert!(err.contains(&format!("netaudit.toml:{line}:")), "line {line}: {err}");
+    }
+    // Within the range: accepted.
+    std::fs::write(&file, format!("{store}output_lease_secs = 3\n")).unwrap();
+    let out = crate::pg_nodes::netaudit(&["check-config", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        crate::pg_nodes::text(&out.stderr)
+    );
+}
