@@ -17,6 +17,7 @@
 //! cursor (it may have delivered them).
 
 use postgres::types::ToSql;
+use postgres::GenericClient;
 
 use crate::checkpoints::to_i64;
 use crate::error::Result;
@@ -51,6 +52,28 @@ pub fn read_node_cursors(lease: &mut OutputLease) -> Result<NodeCursors> {
         cursors.read.insert(node, read.max(seq));
     }
     Ok(cursors)
+}
+
+/// `output`'s delivered cursor per node, read without its lease (a
+/// listing: `GET /api/v1/outputs`).
+pub fn output_node_cursors(
+    client: &mut impl GenericClient,
+    target: &str,
+    output: &str,
+) -> Result<NodeHeads> {
+    let rows = client
+        .query(
+            "SELECT node_id, seq FROM netaudit.output_node_cursors WHERE output = $1",
+            &[&output],
+        )
+        .map_err(|e| crate::schema::query_error(target, "read an output's node cursors", &e))?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let seq = u64::try_from(row.get::<_, i64>(1)).unwrap_or(0);
+            (row.get::<_, String>(0), seq)
+        })
+        .collect())
 }
 
 /// Which column [`write`] moves.

@@ -123,7 +123,7 @@ pub(crate) fn send_tcp(port: u16, host: &str, count: usize) {
     s.write_all(body.as_bytes()).unwrap();
 }
 
-pub(crate) fn submit(http: SocketAddr, token: &str, host: &str) -> (u16, String) {
+fn submit(http: SocketAddr, token: &str, host: &str) -> (u16, String) {
     http_request(
         http,
         "POST",

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use netaudit_pgstore::test_cluster::PgCluster;
 
 use crate::pg_nodes::{
-    connection, login, migrate, node_setup, send_tcp, start_answering, submit, NodeSetup,
+    connection, login, migrate, node_setup, send_tcp, start_answering, NodeSetup,
 };
 use crate::support::*;
 
@@ -124,6 +124,29 @@ fn output_node(root: &std::path::Path, node: &str, url: &str, receiver: u16) -> 
     setup
 }
 
+/// An API submission to a node that may have been killed: its status, or
+/// `None` when the node did not answer.
+fn try_submit(http: std::net::SocketAddr, token: &str, host: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let body = format!(
+        r#"{{"code":"JUNOSCOPE_COMMIT_PERFORMED","variables":{{"device-name":"edge1","username":"ops","client-address":"10.1.2.3"}},"host":"{host}"}}"#
+    );
+    let mut stream = std::net::TcpStream::connect_timeout(&http, Duration::from_secs(2)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .ok()?;
+    write!(
+        stream,
+        "POST /api/v1/events HTTP/1.1\r\nHost: {http}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
+}
+
 const OWNED: &str = "netaudit_output_lease_owned{output=\"siem\"}";
 
 /// Waits (bounded) until exactly one of `nodes` owns the output; its index.
@@ -208,8 +231,7 @@ fn two_nodes_share_an_output_and_a_sigkilled_owners_output_moves_and_resumes() {
                 }
                 for n in 0..2 {
                     let host = format!("api-n{}-{i}", n + 1);
-                    let answered = std::panic::catch_unwind(|| submit(https[n], &tokens[n], &host));
-                    if let Ok((201, _)) = answered {
+                    if try_submit(https[n], &tokens[n], &host) == Some(201) {
                         acknowledged.push(host);
                     }
                 }
@@ -265,6 +287,19 @@ fn two_nodes_share_an_output_and_a_sigkilled_owners_output_moves_and_resumes() {
     }
     let counted = counted();
     eprintln!("take-over after SIGKILL: {took:?}; {duplicates} duplicates, {counted} counted");
+    // The listing names the owner and the cursor per node.
+    let auditor = login(survivor.http, "aud");
+    let (status, body) = http_request(survivor.http, "GET", "/api/v1/outputs", Some(&auditor), "");
+    assert_eq!(status, 200, "{body}");
+    let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let siem = &listed["outputs"][0];
+    assert_eq!(siem["name"], "siem", "{body}");
+    assert_eq!(siem["owner"]["node"], format!("n{}", other + 1), "{body}");
+    assert_eq!(siem["owner"]["generation"], 2, "{body}");
+    assert!(
+        siem["cursor"]["n1"].as_u64() > Some(0) && siem["cursor"]["n2"].as_u64() > Some(0),
+        "{body}"
+    );
 
     // 3. The killed node restarts and waits: the survivor keeps the output
     // until SIGTERM hands it over; what was delivered is not sent again.
