@@ -53,13 +53,19 @@ fn store_copy_then_verify_per_node_and_tampering() {
     let out = netaudit(&["store", "migrate", "--to", &url], Some(pg.password()));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("migrated from version 0 to 3"),
+        text(&out.stdout).contains(&format!(
+            "migrated from version 0 to {}",
+            netaudit_pgstore::SCHEMA_VERSION
+        )),
         "{}",
         text(&out.stdout)
     );
     let out = netaudit(&["store", "migrate", "--to", &url], Some(pg.password()));
     assert!(
-        text(&out.stdout).contains("schema version 3 is current"),
+        text(&out.stdout).contains(&format!(
+            "schema version {} is current",
+            netaudit_pgstore::SCHEMA_VERSION
+        )),
         "{}",
         text(&out.stdout)
     );
