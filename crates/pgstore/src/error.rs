@@ -186,6 +186,23 @@ pub enum PgStoreError {
         /// The key as given (it names events, not secrets).
         key: String,
     },
+    /// A tail's position (an SSE id) that this store did not give out.
+    #[error("position {position:?} is not NODE:SEQ,NODE:SEQ... ({detail})")]
+    BadPosition {
+        /// The position as given.
+        position: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A code glob a query cannot use (PostgreSQL would refuse its
+    /// regular expression).
+    #[error("code glob {glob:?}: {detail}")]
+    BadCodeGlob {
+        /// The glob as given (a filter, not a secret).
+        glob: String,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// A column of a fetched row is NULL or of another type than the
     /// schema gives it (a table altered by hand).
     #[error("database {target}: table {table}, column {column}, {row}: {detail}")]

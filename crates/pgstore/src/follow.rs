@@ -4,20 +4,43 @@
 //! position in the global order would skip it). A node's batch commits
 //! whole, so reading after a sequence number never misses part of one.
 
-use std::collections::BTreeMap;
-
 use netaudit_store::Query;
 use postgres::types::ToSql;
 use postgres::Client;
 
-use crate::error::Result;
+use crate::error::{PgStoreError, Result};
 use crate::event_rows::{read_row, EVENT_COLUMNS};
-use crate::query::{bind, filter_clauses, seq_param, NodeEvent};
+use crate::query::{bind, filter_clauses, seq_param, NodeEvent, NodeHeads};
 use crate::schema::query_error;
 
-/// Where a tail is: each node's last sequence number seen (a node not
-/// listed is read from its first event: it appeared after the tail began).
-pub type NodeHeads = BTreeMap<String, u64>;
+/// A tail's position as text, `NODE:SEQ,NODE:SEQ` (node ids hold neither
+/// `:` nor `,`): the SSE id a stream is resumed from (`Last-Event-ID`).
+pub fn heads_to_text(heads: &NodeHeads) -> String {
+    let parts: Vec<String> = heads.iter().map(|(n, s)| format!("{n}:{s}")).collect();
+    parts.join(",")
+}
+
+/// Reads [`heads_to_text`]'s text back.
+pub fn heads_from_text(text: &str) -> Result<NodeHeads> {
+    let bad = |detail: &str| PgStoreError::BadPosition {
+        position: text.chars().take(200).collect(),
+        detail: detail.to_string(),
+    };
+    let mut heads = NodeHeads::new();
+    for part in text.split(',') {
+        let (node, seq) = part
+            .split_once(':')
+            .ok_or_else(|| bad("each node is NODE:SEQ"))?;
+        crate::node::check_node_id(node).map_err(|_| bad("a node id is not one"))?;
+        let seq: u64 = seq
+            .parse()
+            .map_err(|_| bad("a sequence number is not a number"))?;
+        if heads.insert(node.to_string(), seq).is_some() {
+            return Err(bad("a node is named twice"));
+        }
+    }
+    Ok(heads)
+}
 
 /// Up to `per_node` of each node's events after `heads` that match
 /// `filter` (its `after_seq`/`before_seq`/`order`/`limit` are not used),
@@ -43,7 +66,7 @@ pub fn events_after(
         &mut params,
         Box::new(heads.values().map(|s| seq_param(*s)).collect::<Vec<i64>>()),
     );
-    let mut wheres = filter_clauses(&filter, None, &mut params);
+    let mut wheres = filter_clauses(&filter, None, &mut params)?;
     wheres.push("node_id = n.node_id".into());
     wheres.push("seq > COALESCE(p.seq, 0)".into());
     let limit = bind(
@@ -73,4 +96,29 @@ pub fn events_after(
         events.push(event);
     }
     Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_round_trip_and_bad_ones_are_refused() {
+        let heads: NodeHeads = [("dc1.n-1".to_string(), 42), ("n2".to_string(), 0)].into();
+        assert_eq!(heads_to_text(&heads), "dc1.n-1:42,n2:0");
+        assert_eq!(heads_from_text("dc1.n-1:42,n2:0").unwrap(), heads);
+        for bad in [
+            "",
+            "n1",
+            "n1:",
+            "n1:x",
+            "n1:-1",
+            "bad node:1",
+            "n1:1,n1:2",
+            "n1:1,",
+        ] {
+            let err = heads_from_text(bad).unwrap_err().to_string();
+            assert!(err.contains("NODE:SEQ"), "{bad}: {err}");
+        }
+    }
 }

@@ -12,7 +12,8 @@
 //! itself after a failover ([`ReconnectPolicy`]); outputs are owned through
 //! an [`OutputLease`] with their cursors in the database ([`advance_cursor`]),
 //! consumers wake on commit ([`CommitListener`]), and the login lockout is
-//! shared by every node ([`record_login`]).
+//! shared by every node ([`record_login`]), as are the users themselves
+//! ([`add_user`], [`find_user`], [`token_owner`], [`claim_outbox`]).
 
 mod checkpoints;
 mod connection;
@@ -27,19 +28,21 @@ mod lockout;
 mod node;
 mod node_cursor;
 mod node_writer;
+mod pattern;
 mod query;
 mod reconnect;
 mod row_value;
 mod schema;
 #[cfg(feature = "test-cluster")]
 pub mod test_cluster;
+mod users;
 mod verify;
 
 pub use connection::{ConnectionSpec, PASSWORD_ENV};
 pub use copy::{copy_sqlite_store, CopySummary};
 pub use cursor::{advance_cursor, lease_cursor, read_cursor, CursorPosition};
 pub use error::{PgStoreError, Result};
-pub use follow::{events_after, NodeHeads};
+pub use follow::{events_after, heads_from_text, heads_to_text};
 pub use lease::{lease_holder, Acquire, LeaseHolder, OutputLease};
 pub use listener::{CommitListener, Wake};
 pub use lockout::{login_state, record_login, set_user_locked, LoginDecision, LoginPolicy};
@@ -50,9 +53,16 @@ pub use node_cursor::{
 pub use node_writer::{
     verify_key_path, NodeWriter, WriterStats, DEFAULT_EPOCH_EVENTS, EVENTS_CHANNEL,
 };
+pub use pattern::check_code_glob;
 pub use query::{
     node_heads, query_global, GlobalKey, GlobalPage, GlobalQuery, GlobalReader, NodeEvent,
+    NodeHeads,
 };
 pub use reconnect::ReconnectPolicy;
 pub use schema::{check_schema, migrate, schema_version, Migrated, SCHEMA_VERSION};
+pub use users::{
+    add_token, add_user, claim_outbox, delete_user, find_user, list_users, lock_user,
+    password_hash, remove_from_outbox, set_password_hash, token_owner, OutboxEvent, QueuedAudit,
+    UserRecord,
+};
 pub use verify::{verify_nodes, NodeOutcome, NodeVerification};

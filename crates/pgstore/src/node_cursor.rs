@@ -21,8 +21,8 @@ use postgres::GenericClient;
 
 use crate::checkpoints::to_i64;
 use crate::error::Result;
-use crate::follow::NodeHeads;
 use crate::lease::OutputLease;
+use crate::query::NodeHeads;
 
 /// Where an output is, per node.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

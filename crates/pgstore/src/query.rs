@@ -3,6 +3,7 @@
 //! `netaudit_store::Query`, one keyset page at a time (the index
 //! `events_global_order` serves the order; a page never counts or skips).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Mutex;
@@ -14,6 +15,7 @@ use postgres::Client;
 use crate::connection::ConnectionSpec;
 use crate::error::{PgStoreError, Result};
 use crate::event_rows::{read_row, EVENT_COLUMNS};
+use crate::pattern::{glob_regex, like_pattern};
 use crate::schema::{check_schema, query_error};
 
 /// An event's place in the global order; a page's `next` and the key the
@@ -54,6 +56,11 @@ impl FromStr for GlobalKey {
         })
     }
 }
+
+/// Each node's last sequence number: where a tail is (a node not listed
+/// is read from its first event: it appeared after the tail began), or
+/// how far an export reads (a node not listed is not read).
+pub type NodeHeads = BTreeMap<String, u64>;
 
 /// One stored event and the node whose chain holds it.
 #[derive(Debug, Clone)]
@@ -97,6 +104,9 @@ pub struct GlobalQuery {
     pub node: Option<String>,
     /// Start after this key (a previous page's `next`), in the query's order.
     pub after: Option<GlobalKey>,
+    /// Only the events up to each node's sequence number here (what was
+    /// stored when an export began); a node not listed is left out.
+    pub upto: Option<NodeHeads>,
 }
 
 /// Reads one page of `query` in the global order.
@@ -104,11 +114,25 @@ pub fn query_global(client: &mut Client, target: &str, query: &GlobalQuery) -> R
     let f = &query.filter;
     let limit = f.limit.clamp(1, 100_000);
     let mut params: Vec<Box<dyn ToSql + Sync>> = Vec::new();
-    let mut wheres = filter_clauses(f, query.node.as_ref(), &mut params);
+    let mut wheres = filter_clauses(f, query.node.as_ref(), &mut params)?;
     let (cmp, dir) = match f.order {
         Order::Descending => ("<", "DESC"),
         _ => (">", "ASC"),
     };
+    if let Some(upto) = &query.upto {
+        let nodes = bind(
+            &mut params,
+            Box::new(upto.keys().cloned().collect::<Vec<_>>()),
+        );
+        let seqs = bind(
+            &mut params,
+            Box::new(upto.values().map(|s| seq_param(*s)).collect::<Vec<i64>>()),
+        );
+        wheres.push(format!(
+            "seq <= COALESCE((SELECT h.last FROM unnest({nodes}::text[], {seqs}::int8[]) \
+             AS h(node, last) WHERE h.node = node_id), 0)"
+        ));
+    }
     if let Some(key) = &query.after {
         let a = bind(&mut params, Box::new(key.received_ns));
         let b = bind(&mut params, Box::new(key.node.clone()));
@@ -160,7 +184,7 @@ pub(crate) fn filter_clauses(
     f: &Query,
     node: Option<&String>,
     params: &mut Vec<Box<dyn ToSql + Sync>>,
-) -> Vec<String> {
+) -> Result<Vec<String>> {
     let mut wheres: Vec<String> = Vec::new();
     if let Some(since) = f.since_ns {
         let p = bind(params, Box::new(since));
@@ -171,7 +195,7 @@ pub(crate) fn filter_clauses(
         wheres.push(format!("ts < {p}"));
     }
     if let Some(code) = &f.code {
-        let p = bind(params, Box::new(glob_regex(code)));
+        let p = bind(params, Box::new(glob_regex(code)?));
         wheres.push(format!("code ~ {p}"));
     }
     if let Some(severity) = f.min_severity {
@@ -202,7 +226,7 @@ pub(crate) fn filter_clauses(
         let p = bind(params, Box::new(seq_param(before)));
         wheres.push(format!("seq < {p}"));
     }
-    wheres
+    Ok(wheres)
 }
 
 /// Each node's last sequence number (a live tail starts after them).
@@ -300,67 +324,6 @@ pub(crate) fn seq_param(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
-/// The embedded store's code glob (SQLite GLOB: `*`, `?`, `[...]` with
-/// `[^...]`/`[!...]`, case-sensitive) as an anchored POSIX regular
-/// expression.
-fn glob_regex(glob: &str) -> String {
-    let mut out = String::with_capacity(glob.len() + 8);
-    out.push('^');
-    let mut chars = glob.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '*' => out.push_str(".*"),
-            '?' => out.push('.'),
-            '[' => {
-                // A class runs to the next `]` (a `]` first is part of it);
-                // without one the `[` is literal, as in SQLite.
-                let rest: Vec<char> = chars.clone().collect();
-                let skip = usize::from(matches!(rest.first(), Some('!' | '^')));
-                let from = skip + usize::from(rest.get(skip) == Some(&']'));
-                match rest.iter().skip(from).position(|&ch| ch == ']') {
-                    Some(at) => {
-                        let class = &rest[..from + at];
-                        out.push('[');
-                        for (i, &ch) in class.iter().enumerate() {
-                            match ch {
-                                '!' if i == 0 => out.push('^'),
-                                '\\' => out.push_str("\\\\"),
-                                ch => out.push(ch),
-                            }
-                        }
-                        out.push(']');
-                        for _ in 0..=class.len() {
-                            chars.next();
-                        }
-                    }
-                    None => out.push_str("\\["),
-                }
-            }
-            c if c.is_ascii_alphanumeric() || c == '_' || c == ' ' || !c.is_ascii() => out.push(c),
-            c => {
-                out.push('\\');
-                out.push(c);
-            }
-        }
-    }
-    out.push('$');
-    out
-}
-
-/// `%text%` for LIKE, with `%`, `_` and `\` escaped.
-fn like_pattern(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,20 +341,5 @@ mod tests {
             let err = bad.parse::<GlobalKey>().unwrap_err().to_string();
             assert!(err.contains("RECEIVED_NS.SEQ.NODE"), "{err}");
         }
-    }
-
-    #[test]
-    fn globs_become_anchored_regular_expressions() {
-        assert_eq!(glob_regex("JUNOSCOPE_LOGIN_*"), "^JUNOSCOPE_LOGIN_.*$");
-        assert_eq!(glob_regex("UI_?B"), "^UI_.B$");
-        assert_eq!(glob_regex("A[0-9]"), "^A[0-9]$");
-        assert_eq!(glob_regex("A[!x]"), "^A[^x]$");
-        assert_eq!(glob_regex("a.b(c)"), "^a\\.b\\(c\\)$");
-        assert_eq!(glob_regex("a[b"), "^a\\[b$");
-    }
-
-    #[test]
-    fn like_patterns_escape_their_wildcards() {
-        assert_eq!(like_pattern("50%_a\\"), "%50\\%\\_a\\\\%");
     }
 }

@@ -10,7 +10,8 @@
 //! `output_node_cursors` (one row per output and node) and `login_state`
 //! (one row per user) with the function `login_attempt`; `retention` (the
 //! retention records of a chain copied from an embedded store, whose kept
-//! events start at `nodes.first_seq`).
+//! events start at `nodes.first_seq`); `users`, `api_tokens` and
+//! `audit_outbox` (users shared by every node).
 
 use postgres::{Client, GenericClient};
 
@@ -150,7 +151,32 @@ CREATE TABLE netaudit.retention (
     PRIMARY KEY (node_id, first_seq)
 );
 "#,
-    // 4: an output's cursor per node (the last sequence number of each node
+    // 4: the users shared by every node (their lock state is `login_state`),
+    // their API tokens' digests, and the outbox of audit events of changes
+    // made by `netaudit user --store` (crates/pgstore/src/users.rs).
+    r#"
+CREATE TABLE netaudit.users (
+    name                text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9._@-]{1,64}$'),
+    role                text NOT NULL CHECK (role IN ('admin', 'auditor', 'reporter')),
+    password_hash       text NOT NULL,
+    created_ns          bigint NOT NULL,
+    -- Counts password changes: a session opened under an older one is over.
+    credentials         bigint NOT NULL DEFAULT 1 CHECK (credentials >= 1)
+);
+CREATE TABLE netaudit.api_tokens (
+    digest     text PRIMARY KEY,
+    user_name  text NOT NULL REFERENCES netaudit.users (name) ON DELETE CASCADE,
+    created_ns bigint NOT NULL
+);
+CREATE TABLE netaudit.audit_outbox (
+    id            bigserial PRIMARY KEY,
+    event         text NOT NULL,
+    created_ns    bigint NOT NULL,
+    claimed_by    text,
+    claimed_until timestamptz
+);
+"#,
+    // 5: an output's cursor per node (the last sequence number of each node
     // it delivered, and the last it read, for counting what a take-over
     // delivers again): exact where one position in the global order is not
     // (docs/cluster.md, "Outputs on PostgreSQL").

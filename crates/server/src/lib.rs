@@ -20,6 +20,7 @@ mod integrity;
 mod metrics;
 mod netconf;
 mod netconf_server;
+mod node_display;
 mod output;
 mod pem;
 mod pipeline;

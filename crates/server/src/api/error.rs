@@ -140,6 +140,15 @@ impl From<crate::auth::AuthError> for ApiError {
             E::NoSuchUser(_) => ApiError::new(StatusCode::NOT_FOUND, err.to_string()),
             // Another process holds auth.db's lock: passing, and not the
             // client's business which file or process.
+            // The shared users' database on a PostgreSQL store is away (or
+            // failed): passing as far as the client can tell; the cause is
+            // logged, not shown.
+            E::Shared(_) => ApiError::hiding(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the users database is unavailable; try again shortly",
+                err,
+            )
+            .retry_after(1),
             _ if err.is_busy() => {
                 ApiError::hiding(StatusCode::SERVICE_UNAVAILABLE, BUSY_MESSAGE, err).retry_after(1)
             }

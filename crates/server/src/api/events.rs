@@ -359,6 +359,8 @@ pub(crate) fn event_stream(
     session: Option<String>,
 ) -> Result<Response, ApiError> {
     if let Some(reader) = state.cluster() {
+        super::global_events::check_filter(&query)?;
+        let resume = super::global_events::resume_position(headers)?;
         let owner = Arc::downgrade(state);
         let alive = move || match &session {
             Some(key) => owner.upgrade().is_some_and(|s| s.sessions.is_open(key)),
@@ -368,6 +370,7 @@ pub(crate) fn event_stream(
             reader,
             state.metrics.clone(),
             query,
+            resume,
             alive,
         ));
     }
@@ -441,8 +444,12 @@ pub(super) async fn verify(State(state): St) -> Result<Response, ApiError> {
 }
 
 /// The chain walk of `netaudit verify` with the local verify key, as the
-/// JSON `GET /api/v1/verify` answers (the console's Integrity page too).
+/// JSON `GET /api/v1/verify` answers (the console's Integrity page too);
+/// on PostgreSQL every node's, reported per node.
 pub(crate) async fn verify_report(state: &ApiState) -> Result<serde_json::Value, ApiError> {
+    if let Some(reader) = state.cluster() {
+        return super::node_verify::report(reader, state.verify_key_folders()).await;
+    }
     let store = state.store()?;
     let config = store.config().clone();
     let report = tokio::task::spawn_blocking(move || {
@@ -470,7 +477,13 @@ pub(super) async fn export(
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let f = filters(q)?;
-    only_query_pages(&f)?;
+    if state.cluster().is_none() {
+        only_query_pages(&f)?;
+    } else if f.page.is_some() {
+        return Err(ApiError::bad_request(
+            "page is a parameter of GET /api/v1/events; an export reads every page",
+        ));
+    }
     let (format, content_type) = match f.format.as_deref() {
         None | Some("json") => (EventFormat::Json, "application/x-ndjson"),
         Some("standard") => (EventFormat::Standard, "text/plain; charset=utf-8"),
@@ -481,6 +494,9 @@ pub(super) async fn export(
         }
     };
     let query = to_store_query(&f, PAGE_MAX)?;
+    if let Some(reader) = state.cluster() {
+        return super::global_events::export(reader, query, f.node, format, content_type).await;
+    }
     export_stream(&state, query, format, content_type)
 }
 

@@ -6,11 +6,12 @@
 
 pub(crate) mod error;
 pub(crate) mod events;
-mod global_events;
+pub(crate) mod global_events;
 mod http_errors;
 mod input;
 mod inputs;
 mod local;
+pub(crate) mod node_verify;
 mod openapi;
 pub(crate) mod operations;
 mod outbox;

@@ -36,6 +36,31 @@ pub(crate) async fn drain_outbox(
 }
 
 async fn drain_outbox_once(state: &Arc<ApiState>) -> Result<usize, ApiError> {
+    let local = drain_local_outbox(state).await?;
+    Ok(local + drain_shared_outbox(state).await?)
+}
+
+/// On a PostgreSQL store, the events of `netaudit user --store` queued in
+/// the database: taken by one node at a time, removed once in its chain
+/// (taken again by another node if this one dies meanwhile).
+async fn drain_shared_outbox(state: &Arc<ApiState>) -> Result<usize, ApiError> {
+    if state.auth.shared().is_none() {
+        return Ok(0);
+    }
+    let rows = state.db(|auth| auth.claim_shared_outbox(1000)).await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let (ids, events): (Vec<i64>, Vec<Event>) = rows.into_iter().unzip();
+    let moved = events.len();
+    state.commit(events).await?;
+    state
+        .db(move |auth| auth.remove_from_shared_outbox(&ids))
+        .await?;
+    Ok(moved)
+}
+
+async fn drain_local_outbox(state: &Arc<ApiState>) -> Result<usize, ApiError> {
     let rows = state.db(|auth| auth.outbox(1000)).await?;
     let Some(&(last_id, _)) = rows.last() else {
         return Ok(0);

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -12,8 +12,11 @@ use axum::http::{header, HeaderMap, StatusCode};
 
 use super::error::ApiError;
 use super::session::{Session, Touched, SESSION_COOKIE, SESSION_PREFIX};
-use super::state::ApiState;
-use crate::auth::{token_digest, Role, TOKEN_PREFIX};
+use super::state::{ApiState, COMMIT_WAIT};
+use crate::auth::{token_digest, AuthDb, AuthError, Role, TOKEN_PREFIX};
+
+/// How often a request waiting for the users' database tries again.
+const USERS_RETRY: Duration = Duration::from_millis(250);
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
@@ -125,7 +128,7 @@ async fn authenticate(
         ));
     };
     if secret.starts_with(TOKEN_PREFIX) {
-        let user = state.db(move |auth| auth.token_user(&secret)).await?;
+        let user = read_users(state, move |auth| auth.token_user(&secret)).await?;
         return match user {
             Some(user) => Ok(Principal {
                 user: user.name,
@@ -153,17 +156,78 @@ pub(crate) async fn session_principal(
 ) -> Result<Principal, ApiError> {
     let key = token_digest(secret);
     match state.sessions.touch(&key, state.idle_timeout()) {
-        Touched::Live { user, role } => Ok(Principal {
+        Touched::Live {
             user,
             role,
-            token: false,
-            client,
-            session: Some(key),
-        }),
+            credentials,
+        } => {
+            let role = match shared_session_role(state, &key, &user, credentials).await? {
+                Some(current) => current,
+                None if state.auth.shared().is_some() => {
+                    return Err(unauthorized("invalid or expired session"))
+                }
+                None => role,
+            };
+            Ok(Principal {
+                user,
+                role,
+                token: false,
+                client,
+                session: Some(key),
+            })
+        }
         Touched::Unknown => Err(unauthorized("invalid or expired session")),
         Touched::Expired(session) => {
             end_by_timeout(state, session).await;
             Err(unauthorized("session timed out"))
+        }
+    }
+}
+
+/// Reads the users' database to authenticate a request. On a PostgreSQL
+/// store, while the database is away the request waits for it, as its
+/// events would wait for their commit, up to [`COMMIT_WAIT`], rather than
+/// fail at once (a node rides out a failover); then 503.
+async fn read_users<T: Send + 'static>(
+    state: &ApiState,
+    work: impl Fn(&AuthDb) -> Result<T, AuthError> + Clone + Send + 'static,
+) -> Result<T, ApiError> {
+    let deadline = Instant::now() + COMMIT_WAIT;
+    loop {
+        let attempt = work.clone();
+        match state.db(move |auth| attempt(auth)).await {
+            Err(err)
+                if err.status == StatusCode::SERVICE_UNAVAILABLE
+                    && state.auth.shared().is_some()
+                    && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(USERS_RETRY).await;
+            }
+            answer => return answer,
+        }
+    }
+}
+
+/// On a PostgreSQL store, where another node may have locked or deleted
+/// the user or changed their password: the user's role while the session
+/// may go on, `None` (and the session ended) when it may not. Always
+/// `None` on `auth.db`, where this node ends such sessions itself.
+async fn shared_session_role(
+    state: &ApiState,
+    key: &str,
+    user: &str,
+    credentials: i64,
+) -> Result<Option<Role>, ApiError> {
+    if state.auth.shared().is_none() {
+        return Ok(None);
+    }
+    let name = user.to_string();
+    let current = read_users(state, move |auth| auth.user(&name)).await?;
+    match current {
+        Some(u) if !u.locked && u.credentials == credentials => Ok(Some(u.role)),
+        _ => {
+            state.sessions.close(key);
+            Ok(None)
         }
     }
 }

@@ -1,5 +1,8 @@
 //! Login sessions in memory, keyed by the digest of their secret (a
-//! restart ends them). Knows nothing of requests or audit events.
+//! restart ends them). Knows nothing of requests or audit events. On a
+//! PostgreSQL store a session is this node's too (docs/cluster.md: a load
+//! balancer keeps a client on one node); it records the user's count of
+//! password changes, which `principal` checks against the shared users.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,6 +21,8 @@ pub(super) struct Session {
     pub role: Role,
     pub client: String,
     pub last_seen: Instant,
+    /// The user's count of password changes when it opened (0 in `auth.db`).
+    pub credentials: i64,
 }
 
 /// What [`Sessions::touch`] found.
@@ -26,6 +31,7 @@ pub(super) enum Touched {
     Live {
         user: String,
         role: Role,
+        credentials: i64,
     },
     /// Idle too long: removed, its timeout still to be recorded.
     Expired(Session),
@@ -43,7 +49,7 @@ impl Sessions {
     }
 
     /// Registers a new session; returns its secret.
-    pub(super) fn open(&self, user: &str, role: Role, client: &str) -> String {
+    pub(super) fn open(&self, user: &str, role: Role, client: &str, credentials: i64) -> String {
         let secret = crate::auth::random_secret(SESSION_PREFIX);
         self.lock().insert(
             token_digest(&secret),
@@ -52,6 +58,7 @@ impl Sessions {
                 role,
                 client: client.to_string(),
                 last_seen: Instant::now(),
+                credentials,
             },
         );
         secret
@@ -67,6 +74,7 @@ impl Sessions {
                 Touched::Live {
                     user: session.user.clone(),
                     role: session.role,
+                    credentials: session.credentials,
                 }
             }
             Some(_) => sessions
@@ -100,6 +108,14 @@ impl Sessions {
     /// Ends every session of `user` (locked or deleted accounts).
     pub(super) fn close_all_of(&self, user: &str) {
         self.lock().retain(|_, s| s.user != user);
+    }
+
+    /// The session `key` goes on under the password change counted
+    /// `credentials` (an administrator who changed their own password).
+    pub(super) fn renew_credentials(&self, key: &str, credentials: i64) {
+        if let Some(session) = self.lock().get_mut(key) {
+            session.credentials = credentials;
+        }
     }
 
     /// Ends every session of `user` but the one keyed `keep` (a password

@@ -67,7 +67,10 @@ pub(crate) async fn sign_in(
                     &[("username", user), ("client-address", client)],
                 )
                 .await?;
-            let secret = state.sessions.open(&account.name, account.role, client);
+            let secret =
+                state
+                    .sessions
+                    .open(&account.name, account.role, client, account.credentials);
             Ok(SignedIn {
                 secret,
                 user: account.name,

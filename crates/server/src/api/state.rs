@@ -34,6 +34,8 @@ pub(crate) struct ApiState {
     store: Option<Arc<netaudit_store::Store>>,
     /// Every node's events when the server is a node on PostgreSQL.
     cluster: Option<Arc<netaudit_pgstore::GlobalReader>>,
+    /// On PostgreSQL: the folders holding the nodes' verify keys.
+    verify_key_folders: Vec<std::path::PathBuf>,
     pub(crate) metrics: Arc<Metrics>,
     pub(super) sessions: Sessions,
     pub(crate) config: ApiConfig,
@@ -58,6 +60,7 @@ impl ApiState {
             writer,
             store,
             cluster: None,
+            verify_key_folders: Vec::new(),
             metrics,
             sessions: Sessions::default(),
             passwords: PasswordGate::per_core(),
@@ -77,6 +80,17 @@ impl ApiState {
     ) -> ApiState {
         self.cluster = cluster;
         self
+    }
+
+    /// Where verify reads the nodes' verify keys on PostgreSQL
+    /// (`api::node_verify`).
+    pub(crate) fn with_verify_key_folders(mut self, folders: Vec<std::path::PathBuf>) -> ApiState {
+        self.verify_key_folders = folders;
+        self
+    }
+
+    pub(crate) fn verify_key_folders(&self) -> Vec<std::path::PathBuf> {
+        self.verify_key_folders.clone()
     }
 
     /// The PostgreSQL store's reader, on a node of a cluster.
@@ -119,7 +133,7 @@ impl ApiState {
         self.store.clone().ok_or_else(|| {
             if self.cluster.is_some() {
                 ApiError::unavailable(
-                    "not available on a PostgreSQL store yet (docs/cluster.md); GET /api/v1/events is",
+                    "not available on a PostgreSQL store yet (docs/cluster.md); GET /api/v1/events, export and verify are",
                 )
             } else {
                 ApiError::unavailable("this server runs without a store")

@@ -85,17 +85,21 @@ pub(crate) async fn change_password(
     password: String,
 ) -> Result<(), ApiError> {
     checked_name(name)?;
-    {
+    let credentials = {
         let name = name.to_string();
         state
             .passwords
             .run(state.db(move |auth| auth.set_password(&name, &password)))
-            .await?;
-    }
-    // Whoever knew the old password is out.
+            .await?
+    };
+    // Whoever knew the old password is out (on the other nodes of a
+    // PostgreSQL store, at their next request: `principal`).
     state
         .sessions
         .close_others_of(name, actor.session.as_deref());
+    if let Some(key) = actor.session.as_deref().filter(|_| name == actor.user) {
+        state.sessions.renew_credentials(key, credentials);
+    }
     state
         .audit(
             "JUNOSCOPE_USER_PASSWORD_CHANGED",

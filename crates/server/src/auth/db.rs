@@ -15,6 +15,7 @@ use rusqlite::{params, Connection};
 
 use super::error::AuthError;
 use super::schema::{MIGRATIONS, SCHEMA_VERSION};
+use super::shared_users::SharedUsers;
 use crate::clock::now_ns;
 
 /// How long one statement waits for another process's lock on `auth.db`
@@ -24,10 +25,14 @@ pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 /// Idle connections kept for reuse.
 const POOL_KEEP: usize = 8;
 
-/// The auth database.
+/// The auth database: `auth.db`, and on a PostgreSQL store the users
+/// shared by every node (`shared`), which then hold users, tokens and the
+/// lockout in place of `auth.db`'s tables (`auth.db` keeps this node's
+/// operations and its outbox).
 pub(crate) struct AuthDb {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    pub(super) shared: Option<SharedUsers>,
 }
 
 /// A connection taken from the pool; it goes back when dropped.
@@ -109,7 +114,46 @@ impl AuthDb {
         Ok(AuthDb {
             path: path.to_owned(),
             idle: Mutex::new(vec![conn]),
+            shared: None,
         })
+    }
+
+    /// The auth database a configuration names: `api.auth_db`, and on
+    /// `store.backend = "postgres"` the users in that database.
+    pub(crate) fn open_configured(config: &crate::config::Config) -> anyhow::Result<AuthDb> {
+        AuthDb::open_for(&config.api, &config.store)
+    }
+
+    /// [`AuthDb::open_configured`] from the `[api]` and `[store]` tables.
+    pub(crate) fn open_for(
+        api: &crate::config::ApiConfig,
+        store: &crate::config::StoreConfig,
+    ) -> anyhow::Result<AuthDb> {
+        let db = AuthDb::open(&api.auth_db_path(store))?;
+        Ok(match &store.backend {
+            crate::config::store_backend::StoreBackend::Postgres(node) => {
+                db.with_shared(SharedUsers::new(node.spec()?, &node.node))
+            }
+            _ => db,
+        })
+    }
+
+    /// Only the users of a PostgreSQL store (`netaudit user --store`): the
+    /// local part, which such a change does not use, is an empty database
+    /// in memory.
+    pub(crate) fn shared_only(shared: SharedUsers) -> Result<AuthDb, AuthError> {
+        Ok(AuthDb::open(Path::new(":memory:"))?.with_shared(shared))
+    }
+
+    /// Users, tokens and the lockout in PostgreSQL rather than here.
+    pub(crate) fn with_shared(mut self, shared: SharedUsers) -> AuthDb {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// The shared users' database, on a PostgreSQL store.
+    pub(crate) fn shared(&self) -> Option<&SharedUsers> {
+        self.shared.as_ref()
     }
 
     fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {

@@ -30,6 +30,9 @@ pub(crate) enum AuthError {
     SchemaTooNew(i64),
     #[error("cannot queue the audit event: {0}")]
     Outbox(String),
+    /// The users' database on a PostgreSQL store.
+    #[error("users database: {0}")]
+    Shared(#[from] netaudit_pgstore::PgStoreError),
 }
 
 impl AuthError {

@@ -12,7 +12,9 @@ use rusqlite::{params, OptionalExtension};
 use super::db::AuthDb;
 use super::error::AuthError;
 use super::passwords::{dummy_hash, verify_password};
-use super::users::User;
+use super::shared_users::SharedUsers;
+use super::users::{shared_user, User};
+use netaudit_pgstore::LoginDecision;
 
 /// Why a login was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +80,9 @@ impl AuthDb {
         policy: Policy,
         now: i64,
     ) -> Result<LoginOutcome, AuthError> {
+        if let Some(shared) = &self.shared {
+            return check_shared_login(shared, name, password, policy);
+        }
         let stored: Option<String> = self
             .conn()?
             .query_row(
@@ -135,6 +140,7 @@ impl AuthDb {
                     role: role.parse()?,
                     locked: false,
                     created_ns,
+                    credentials: 0,
                 }));
             }
             // A failure outside the window starts a new count.
@@ -155,6 +161,52 @@ impl AuthDb {
             })
         })
     }
+}
+
+/// [`AuthDb::check_login`] on a PostgreSQL store: the same password check,
+/// then the attempt recorded by `netaudit.login_attempt` under the user's
+/// row lock, so that attempts on every node are counted one after another
+/// (the database's clock decides the window and the lockout time).
+fn check_shared_login(
+    shared: &SharedUsers,
+    name: &str,
+    password: &str,
+    policy: Policy,
+) -> Result<LoginOutcome, AuthError> {
+    let mut c = shared.conn()?;
+    let target = c.target().to_string();
+    let Some(hash) = netaudit_pgstore::password_hash(c.client(), &target, name)? else {
+        // Same cost as a real check, so timing does not tell names apart.
+        let _ = verify_password(password, dummy_hash());
+        return Ok(refused(LoginRefusal::BadCredentials));
+    };
+    let password_ok = verify_password(password, &hash);
+    let shared_policy = netaudit_pgstore::LoginPolicy {
+        max_login_attempts: policy.max_login_attempts,
+        access_window: ns_duration(policy.access_window_ns),
+        lockout: policy.lockout_ns.map(ns_duration),
+    };
+    let decision =
+        netaudit_pgstore::record_login(c.client(), &target, name, password_ok, &shared_policy)?;
+    Ok(match decision {
+        LoginDecision::Accepted => {
+            match netaudit_pgstore::find_user(c.client(), &target, name)? {
+                Some(record) => LoginOutcome::Accepted(shared_user(record)?),
+                // Deleted meanwhile.
+                None => refused(LoginRefusal::BadCredentials),
+            }
+        }
+        LoginDecision::Refused { now_locked, .. } => LoginOutcome::Refused {
+            refusal: LoginRefusal::BadCredentials,
+            now_locked,
+        },
+        // Locked, or an outcome this build does not know: refused.
+        _ => refused(LoginRefusal::Locked),
+    })
+}
+
+fn ns_duration(ns: i64) -> std::time::Duration {
+    std::time::Duration::from_nanos(u64::try_from(ns).unwrap_or(0))
 }
 
 #[cfg(test)]

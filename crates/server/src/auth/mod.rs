@@ -7,9 +7,15 @@
 //! running server (`netaudit user`), queued in the change's own transaction
 //! until the server moves them into the store.
 //!
+//! On a PostgreSQL store (`store.backend = "postgres"`), users, API tokens,
+//! lock states and the lockout counters are in that database instead,
+//! shared by every node (`shared_users`); the same methods of [`AuthDb`]
+//! answer from one or the other, so the sign-in logic is written once.
+//!
 //! One module per concept: `db` (opening, connections, audited changes),
 //! `schema` (migrations), `users`, `names`, `passwords`, `tokens`,
-//! `lockout` (the login policy), `outbox`, `role`, `error`.
+//! `lockout` (the login policy), `outbox`, `role`, `error`, `shared_users`
+//! (the PostgreSQL backend).
 
 mod db;
 mod error;
@@ -19,6 +25,7 @@ mod outbox;
 mod passwords;
 mod role;
 mod schema;
+mod shared_users;
 mod tokens;
 mod users;
 
@@ -29,5 +36,6 @@ pub(crate) use lockout::{LoginOutcome, Policy};
 pub(crate) use names::{validate_name, NAME_MAX};
 pub(crate) use passwords::validate_password;
 pub(crate) use role::Role;
+pub(crate) use shared_users::SharedUsers;
 pub(crate) use tokens::{random_secret, token_digest, TOKEN_PREFIX};
 pub(crate) use users::User;

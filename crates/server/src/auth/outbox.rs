@@ -5,6 +5,7 @@ use rusqlite::params;
 
 use super::db::AuthDb;
 use super::error::AuthError;
+use super::shared_users::OUTBOX_HOLD;
 
 impl AuthDb {
     /// Up to `limit` queued audit events, oldest first, with their ids. A
@@ -27,15 +28,7 @@ impl AuthDb {
         let mut events = Vec::new();
         for row in rows {
             let (id, text, created_ns) = row?;
-            let event = serde_json::from_str(&text).unwrap_or_else(|e| netaudit_event::Event {
-                received_ns: created_ns,
-                raw: text.clone().into_bytes(),
-                parse_error: Some(
-                    format!("audit outbox row {id} is not a valid event: {e}").into(),
-                ),
-                ..netaudit_event::Event::default()
-            });
-            events.push((id, event));
+            events.push((id, queued_event(id, text, created_ns)));
         }
         Ok(events)
     }
@@ -45,6 +38,54 @@ impl AuthDb {
         Ok(self.conn()?.execute(
             "DELETE FROM audit_outbox WHERE id <= ?1",
             params![through_id],
+        )?)
+    }
+}
+
+/// A queued event; a row edited into garbage is handed over as an
+/// unparsed event rather than lost.
+fn queued_event(id: i64, text: String, created_ns: i64) -> netaudit_event::Event {
+    serde_json::from_str(&text).unwrap_or_else(|e| netaudit_event::Event {
+        received_ns: created_ns,
+        raw: text.clone().into_bytes(),
+        parse_error: Some(format!("audit outbox row {id} is not a valid event: {e}").into()),
+        ..netaudit_event::Event::default()
+    })
+}
+
+impl AuthDb {
+    /// On a PostgreSQL store, takes up to `limit` audit events queued in the
+    /// database (`netaudit user --store`) for this node to store, for
+    /// [`OUTBOX_HOLD`]; empty on `auth.db`.
+    pub(crate) fn claim_shared_outbox(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(i64, netaudit_event::Event)>, AuthError> {
+        let Some(shared) = &self.shared else {
+            return Ok(Vec::new());
+        };
+        let mut c = shared.conn()?;
+        let target = c.target().to_string();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows =
+            netaudit_pgstore::claim_outbox(c.client(), &target, shared.node(), limit, OUTBOX_HOLD)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.id, queued_event(r.id, r.event, r.created_ns)))
+            .collect())
+    }
+
+    /// Removes stored events from the database's outbox.
+    pub(crate) fn remove_from_shared_outbox(&self, ids: &[i64]) -> Result<u64, AuthError> {
+        let Some(shared) = &self.shared else {
+            return Ok(0);
+        };
+        let mut c = shared.conn()?;
+        let target = c.target().to_string();
+        Ok(netaudit_pgstore::remove_from_outbox(
+            c.client(),
+            &target,
+            ids,
         )?)
     }
 }

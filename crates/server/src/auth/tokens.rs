@@ -27,6 +27,15 @@ impl AuthDb {
     /// Makes an API token for `name` (shown once; only its digest is kept).
     pub(crate) fn create_token(&self, name: &str) -> Result<String, AuthError> {
         let token = random_secret(TOKEN_PREFIX);
+        if let Some(shared) = &self.shared {
+            let mut c = shared.conn()?;
+            let target = c.target().to_string();
+            let digest = token_digest(&token);
+            if !netaudit_pgstore::add_token(c.client(), &target, &digest, name, now_ns())? {
+                return Err(AuthError::NoSuchUser(name.to_string()));
+            }
+            return Ok(token);
+        }
         let inserted = self.conn()?.execute(
             "INSERT INTO tokens (digest, user, created_ns) SELECT ?1, name, ?3 FROM users WHERE name = ?2",
             params![token_digest(&token), name, now_ns()],
@@ -39,6 +48,15 @@ impl AuthDb {
 
     /// The user an API token belongs to (locked users' tokens are refused).
     pub(crate) fn token_user(&self, token: &str) -> Result<Option<User>, AuthError> {
+        if let Some(shared) = &self.shared {
+            let mut c = shared.conn()?;
+            let target = c.target().to_string();
+            let owner = netaudit_pgstore::token_owner(c.client(), &target, &token_digest(token))?;
+            return Ok(owner
+                .map(super::users::shared_user)
+                .transpose()?
+                .filter(|u| !u.locked));
+        }
         let name: Option<String> = self
             .conn()?
             .query_row(

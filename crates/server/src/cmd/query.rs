@@ -100,7 +100,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             super::query_global::run(connection, query, args.node.clone(), args.page.as_deref())?;
         let stdout = io::stdout();
         let mut out = BufWriter::new(stdout.lock());
-        super::query_global::write_node_events(&mut out, &page.events, args.format, true)
+        crate::node_display::write_node_events(&mut out, &page.events, args.format, true)
             .context("writing to standard output")?;
         out.flush().context("writing to standard output")?;
         if let Some(next) = page.next {

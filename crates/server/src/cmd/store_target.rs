@@ -39,27 +39,3 @@ pub(crate) fn print_node_reports(found: &[NodeVerification]) -> bool {
     }
     found.iter().all(NodeVerification::ok)
 }
-
-/// The JSON of a per-node verification.
-pub(crate) fn node_reports_json(found: &[NodeVerification]) -> serde_json::Value {
-    let nodes: Vec<serde_json::Value> = found
-        .iter()
-        .map(|n| {
-            let report = match &n.outcome {
-                NodeOutcome::Walked(r) => crate::display::verify_report_json(r, r.ok()),
-                _ => serde_json::Value::Null,
-            };
-            serde_json::json!({
-                "node": n.node.node_id,
-                "store_id": hex::encode(n.node.store_id),
-                "copied_from": n.node.copied_from,
-                "ok": n.ok(),
-                "report": report,
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "ok": found.iter().all(NodeVerification::ok),
-        "nodes": nodes,
-    })
-}

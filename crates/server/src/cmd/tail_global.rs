@@ -11,8 +11,8 @@ use anyhow::Context;
 use netaudit_pgstore::{events_after, node_heads, query_global, GlobalQuery, NodeHeads};
 use netaudit_store::{Order, Query};
 
-use super::query_global::write_node_events;
 use crate::display::EventFormat;
+use crate::node_display::write_node_events;
 
 /// Prints the newest `lines` events, then with `follow` the new ones,
 /// looking every `interval`.

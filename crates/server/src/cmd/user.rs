@@ -4,24 +4,35 @@
 //! the auth database's outbox in the change's own transaction, and the
 //! server moves it into the store (at once when it runs, else at its next
 //! start). The actor is the operating-system user running the command.
+//!
+//! On a PostgreSQL store (`--store CONNECTION`, or a configuration with
+//! `store.backend = "postgres"`) the users are the cluster's, in the
+//! database: the event is queued in the database's outbox in the change's
+//! transaction and the first node to see it stores it in its chain.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::auth::{AuthDb, Role};
+use crate::auth::{AuthDb, Role, SharedUsers};
 use crate::config::Config;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Configuration file: the auth database is `api.auth_db`, by default
-    /// `auth.db` beside `store.path`.
+    /// `auth.db` beside `store.path`; with `store.backend = "postgres"`,
+    /// the users are that database's (as with --store).
     #[arg(long, short = 'c', value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
     /// The auth database file (overrides the configuration).
     #[arg(long, value_name = "FILE", global = true)]
     pub auth_db: Option<PathBuf>,
+    /// The users of a cluster's PostgreSQL store (a libpq URL or key=value
+    /// string, as `netaudit query --store`; the password from
+    /// `password_file=` or PGPASSWORD) rather than a local auth database.
+    #[arg(long, value_name = "CONNECTION", global = true, conflicts_with_all = ["auth_db", "config"])]
+    pub store: Option<String>,
     #[command(subcommand)]
     pub command: UserCommand,
 }
@@ -55,17 +66,7 @@ pub(crate) enum UserCommand {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let path = match args.auth_db {
-        Some(path) => path,
-        None => {
-            let config = match &args.config {
-                Some(path) => Config::load(path)?,
-                None => Config::default(),
-            };
-            config.api.auth_db_path(&config.store)
-        }
-    };
-    let db = AuthDb::open(&path)?;
+    let (db, place) = open(&args)?;
     match args.command {
         UserCommand::Add {
             name,
@@ -75,7 +76,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             let role: Role = role.parse()?;
             let password = read_password(password_file.as_ref(), true)?;
             add_user(&db, &name, role, &password, "netaudit user")?;
-            eprintln!("user {name} created with role {role} in {}", path.display());
+            eprintln!("user {name} created with role {role} in {place}");
         }
         UserCommand::List => {
             for user in db.users()? {
@@ -123,6 +124,31 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The users' database the arguments name, and how to name it.
+fn open(args: &Args) -> anyhow::Result<(AuthDb, String)> {
+    if let Some(text) = &args.store {
+        let spec = netaudit_pgstore::ConnectionSpec::parse(text)?;
+        let place = format!("database {}", spec.target());
+        return Ok((
+            AuthDb::shared_only(SharedUsers::new(spec, "netaudit-user"))?,
+            place,
+        ));
+    }
+    if let Some(path) = &args.auth_db {
+        return Ok((AuthDb::open(path)?, path.display().to_string()));
+    }
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let db = AuthDb::open_configured(&config)?;
+    let place = match db.shared() {
+        Some(shared) => format!("database {}", shared.target()),
+        None => config.api.auth_db_path(&config.store).display().to_string(),
+    };
+    Ok((db, place))
 }
 
 pub(crate) use crate::self_events::CLI_APP;

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use netaudit_store::{read_local_verify_key, verify, VerifyKey};
 
 use super::common::DbArgs;
-use super::store_target::{connect, node_reports_json, print_node_reports};
+use super::store_target::{connect, print_node_reports};
+use crate::node_display::node_reports_json;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

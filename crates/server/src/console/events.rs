@@ -66,7 +66,7 @@ pub(super) async fn search(
     (status, page("Events", &viewer, "/events", body)).into_response()
 }
 
-fn search_form(search: &Search) -> Markup {
+pub(super) fn search_form(search: &Search) -> Markup {
     html! {
         form.search method="get" action="/events" {
             div.filters {
@@ -163,7 +163,7 @@ fn results(search: &Search, events: &[StoredEvent], next: Option<u64>) -> Markup
 }
 
 /// A CSS class from a fixed set (never from event data).
-fn severity_class(e: &StoredEvent) -> &'static str {
+pub(super) fn severity_class(e: &StoredEvent) -> &'static str {
     e.event.severity.map_or("sev-none", |s| match s.code() {
         0..=2 => "sev-critical",
         3 => "sev-error",
@@ -173,7 +173,7 @@ fn severity_class(e: &StoredEvent) -> &'static str {
     })
 }
 
-fn cell(e: &StoredEvent, column: Column) -> Markup {
+pub(super) fn cell(e: &StoredEvent, column: Column) -> Markup {
     let ev = &e.event;
     let text = |v: Option<&str>| v.unwrap_or("").to_string();
     match column {
@@ -191,11 +191,13 @@ fn cell(e: &StoredEvent, column: Column) -> Markup {
     }
 }
 
-/// `GET /events/{seq}` (auditor): one event, everything about it.
+/// `GET /events/{seq}` (auditor): one event, everything about it. On a
+/// PostgreSQL store an event is (node, sequence): `?node=NODE`.
 pub(super) async fn detail(
     State(state): St,
     Extension(viewer): Extension<Viewer>,
     seq: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let Ok(Path(seq)) = seq else {
         return Err(PageError::bad_request(
@@ -212,26 +214,34 @@ pub(super) async fn detail(
         limit: 1,
         ..StoreQuery::default()
     };
-    let found = run_query(&state.api, query).await?;
-    let Some(e) = found.events.into_iter().find(|e| e.seq == seq) else {
-        return Err(PageError::not_found(format!(
-            "no event with sequence number {seq}"
-        )));
-    };
-    let current_epoch = state.api.store()?.epoch();
-    let sealed = e.epoch < current_epoch;
-    let ev = &e.event;
-    let fields: Vec<(&str, String)> = vec![
-        ("Sequence", e.seq.to_string()),
-        ("Epoch", e.epoch.to_string()),
-        (
-            "Sealed",
-            if sealed {
+    let (e, node, sealed) = match state.api.cluster() {
+        Some(reader) => {
+            let node = node_of(raw.as_deref())?;
+            let e = node_event(reader, query, &node).await?;
+            let sealed = "see Integrity: sealed once its node's epoch closes".to_string();
+            (e, Some(node), sealed)
+        }
+        None => {
+            let found = run_query(&state.api, query).await?;
+            let Some(e) = found.events.into_iter().find(|e| e.seq == seq) else {
+                return Err(PageError::not_found(format!(
+                    "no event with sequence number {seq}"
+                )));
+            };
+            let current_epoch = state.api.store()?.epoch();
+            let sealed = if e.epoch < current_epoch {
                 format!("yes: epoch {} is closed by its checkpoint", e.epoch)
             } else {
                 format!("not yet: epoch {} is still open", e.epoch)
-            },
-        ),
+            };
+            (e, None, sealed)
+        }
+    };
+    let ev = &e.event;
+    let mut fields: Vec<(&str, String)> = vec![
+        ("Sequence", e.seq.to_string()),
+        ("Epoch", e.epoch.to_string()),
+        ("Sealed", sealed),
         ("Time", ev.time_ns.map(format_ns).unwrap_or_default()),
         ("Received", format_ns(ev.received_ns)),
         ("Host", opt(ev.host.as_deref())),
@@ -264,8 +274,11 @@ pub(super) async fn detail(
         ),
         ("Chain value", hex::encode(e.chain)),
     ];
+    if let Some(node) = &node {
+        fields.insert(0, ("Node", node.clone()));
+    }
     let body = html! {
-        h1 { "Event " (e.seq) }
+        h1 { "Event " (e.seq) @if let Some(node) = &node { " of node " (node) } }
         p { a href="/events" { "← Events" } }
         table.fields id="fields" {
             @for (name, value) in &fields {
@@ -297,6 +310,59 @@ pub(super) async fn detail(
         }
     };
     Ok(page(&format!("Event {seq}"), &viewer, "/events", body).into_response())
+}
+
+/// The `node` parameter of an event's page on a PostgreSQL store.
+fn node_of(raw: Option<&str>) -> Result<String, PageError> {
+    super::guard::only_parameters(raw, &["node"])?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|_| PageError::bad_request("the query string cannot be read"))?;
+    let node = pairs
+        .into_iter()
+        .find(|(k, _)| k == "node")
+        .map(|(_, v)| v)
+        .ok_or_else(|| {
+            PageError::bad_request(
+                "node: required on a PostgreSQL store (an event is node and sequence number)",
+            )
+        })?;
+    netaudit_pgstore::check_node_id(&node)
+        .map_err(|e| PageError::bad_request(format!("node: {e}")))?;
+    Ok(node)
+}
+
+/// Event `query` (one sequence number) of `node`, or a 404 naming both.
+async fn node_event(
+    reader: Arc<netaudit_pgstore::GlobalReader>,
+    filter: StoreQuery,
+    node: &str,
+) -> Result<StoredEvent, PageError> {
+    let seq = filter.after_seq.unwrap_or(0) + 1;
+    let query = netaudit_pgstore::GlobalQuery {
+        filter,
+        node: Some(node.to_string()),
+        after: None,
+        upto: None,
+    };
+    let page = tokio::task::spawn_blocking(move || reader.query(&query))
+        .await
+        .map_err(|e| PageError::from(crate::api::error::ApiError::internal(e)))?
+        .map_err(|e| {
+            PageError::from(crate::api::error::ApiError::hiding(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "event: the PostgreSQL store cannot be read (see the server log)",
+                e,
+            ))
+        })?;
+    page.events
+        .into_iter()
+        .map(|e| e.event)
+        .find(|e| e.seq == seq)
+        .ok_or_else(|| {
+            PageError::not_found(format!(
+                "no event with sequence number {seq} on node {node}"
+            ))
+        })
 }
 
 fn opt(v: Option<&str>) -> String {
@@ -357,6 +423,12 @@ pub(super) async fn export(
     search.limit = crate::api::events::PAGE_MAX;
     let query = search.to_query().map_err(PageError::bad_request)?;
     tracing::info!(user = %viewer.user, client = %viewer.client, query = %rest, "console export");
+    if let Some(reader) = state.api.cluster() {
+        // A PostgreSQL store: every node's events in the global order.
+        let export =
+            crate::api::global_events::export(reader, query, None, format, content_type).await?;
+        return Ok(export);
+    }
     Ok(export_stream(&state.api, query, format, content_type)?)
 }
 

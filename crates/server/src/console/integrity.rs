@@ -33,6 +33,14 @@ pub(super) async fn view(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     super::guard::only_parameters(raw.as_deref(), &[])?;
+    if let Some(reader) = state.api.cluster() {
+        let run = state.verify_runs.get();
+        let refresh = matches!(run, VerifyRun::Running { .. }).then_some(1);
+        let body = super::integrity_nodes::body(reader, &run, &viewer).await?;
+        return Ok(
+            page_refreshed("Integrity", &viewer, "/integrity", body, refresh).into_response(),
+        );
+    }
     let store = state.api.store()?;
     let last_seq = store.last_seq();
     let live_epoch = store.epoch();

@@ -13,8 +13,10 @@
 
 mod assets;
 mod events;
+mod events_nodes;
 mod guard;
 mod integrity;
+mod integrity_nodes;
 mod layout;
 mod login;
 mod netconf_devices;

@@ -10,7 +10,8 @@ use axum::Router;
 use super::guard::{guarded, ANY_ROLE};
 use super::state::ConsoleState;
 use super::{
-    assets, events, integrity, login, no_route, outputs, overview, security, status, tail, users,
+    assets, events, events_nodes, integrity, login, no_route, outputs, overview, security, status,
+    tail, users,
 };
 use crate::auth::Role;
 
@@ -32,7 +33,12 @@ pub(crate) fn router(state: Arc<ConsoleState>) -> Router {
         )
         .route(
             "/events",
-            guarded(s, AUDITOR, "reading events", get(events::search)),
+            guarded(
+                s,
+                AUDITOR,
+                "reading events",
+                get(events_nodes::search_route),
+            ),
         )
         .route(
             "/events/export",

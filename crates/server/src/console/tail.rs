@@ -34,22 +34,53 @@ pub(super) async fn view(
     search.from = None;
     search.newest_first = true;
     search.limit = BACKLOG;
-    let mut backlog = Vec::new();
+    // (the event's page, the event), and where the stream starts after.
+    let mut backlog: Vec<(String, netaudit_store::StoredEvent)> = Vec::new();
+    let mut position = None;
     if problems.is_empty() {
-        match search.to_query() {
-            Ok(query) => match run_query(&state.api, query).await {
-                Ok(page) => backlog = page.events,
+        match (search.to_query(), state.api.cluster()) {
+            (Ok(query), Some(reader)) => match node_backlog(reader, query).await {
+                Ok((events, at)) => {
+                    backlog = events
+                        .into_iter()
+                        .map(|e| {
+                            let href = format!(
+                                "/events/{}?{}",
+                                e.event.seq,
+                                serde_urlencoded::to_string([("node", e.node.as_str())])
+                                    .unwrap_or_default()
+                            );
+                            (href, e.event)
+                        })
+                        .collect();
+                    position = Some(at);
+                }
                 Err(err) => problems.push(PageError::from(err).message),
             },
-            Err(problem) => problems.push(problem),
+            (Ok(query), None) => match run_query(&state.api, query).await {
+                Ok(page) => {
+                    backlog = page
+                        .events
+                        .into_iter()
+                        .map(|e| (format!("/events/{}", e.seq), e))
+                        .collect()
+                }
+                Err(err) => problems.push(PageError::from(err).message),
+            },
+            (Err(problem), _) => problems.push(problem),
         }
     }
     // Oldest first, as new rows come at the bottom.
     backlog.reverse();
-    let last = backlog.last().map_or_else(
-        || state.api.store().map(|s| s.last_seq()).unwrap_or(0),
-        |e| e.seq,
-    );
+    let last = position.unwrap_or_else(|| {
+        backlog
+            .last()
+            .map_or_else(
+                || state.api.store().map(|s| s.last_seq()).unwrap_or(0),
+                |(_, e)| e.seq,
+            )
+            .to_string()
+    });
     let stream_query = search.query_string(None);
     let status = if problems.is_empty() {
         StatusCode::OK
@@ -83,9 +114,9 @@ pub(super) async fn view(
         table.events id="tail" data-stream={ "/tail/stream?" (stream_query) } data-after=(last) {
             thead { tr { @for c in [Column::Seq, Column::Time, Column::Severity, Column::Host, Column::Code, Column::User, Column::Message] { th { (c.label()) } } } }
             tbody {
-                @for e in &backlog {
+                @for (href, e) in &backlog {
                     tr data-seq=(e.seq) {
-                        td { a href={ "/events/" (e.seq) } { (e.seq) } }
+                        td { a href=(href) { (e.seq) } }
                         td { (crate::display::format_ns(netaudit_store::query_time(&e.event))) }
                         td { (e.event.severity.map_or("", |s| s.name())) }
                         td { (e.event.host.as_deref().unwrap_or("")) }
@@ -98,6 +129,37 @@ pub(super) async fn view(
         }
     };
     (status, page("Live tail", &viewer, "/tail", body)).into_response()
+}
+
+/// On a PostgreSQL store: every node's position now and the newest
+/// [`BACKLOG`] events up to it (newest first), so the stream starting
+/// after that position neither misses nor repeats one.
+async fn node_backlog(
+    reader: Arc<netaudit_pgstore::GlobalReader>,
+    mut filter: netaudit_store::Query,
+) -> Result<(Vec<netaudit_pgstore::NodeEvent>, String), crate::api::error::ApiError> {
+    crate::api::global_events::check_filter(&filter)?;
+    filter.order = netaudit_store::Order::Descending;
+    tokio::task::spawn_blocking(move || {
+        let heads: netaudit_pgstore::NodeHeads = reader.heads()?.into_iter().collect();
+        let query = netaudit_pgstore::GlobalQuery {
+            filter,
+            node: None,
+            after: None,
+            upto: Some(heads.clone()),
+        };
+        let page = reader.query(&query)?;
+        Ok((page.events, netaudit_pgstore::heads_to_text(&heads)))
+    })
+    .await
+    .map_err(crate::api::error::ApiError::internal)?
+    .map_err(|e: netaudit_pgstore::PgStoreError| {
+        crate::api::error::ApiError::hiding(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "tail: the PostgreSQL store cannot be read (see the server log)",
+            e,
+        )
+    })
 }
 
 /// `GET /tail/stream?filters&after=SEQ` (auditor): the server-sent events.
@@ -113,7 +175,21 @@ pub(super) async fn stream(
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|_| PageError::bad_request("the query string cannot be read"))?;
     let (after, rest): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|(k, _)| k == "after");
-    let after = match after.first() {
+    let mut headers = headers;
+    if state.api.cluster().is_some() {
+        // On PostgreSQL a position is every node's (`NODE:SEQ,...`, the
+        // SSE id): `after` is given to the stream as `Last-Event-ID`
+        // unless the browser's reconnect sent one; a bad one is a 400
+        // naming the header. `0`, a page without rows, starts from now.
+        if let Some((_, v)) = after.first().filter(|(_, v)| v != "0" && !v.is_empty()) {
+            if !headers.contains_key("last-event-id") {
+                let value = axum::http::HeaderValue::from_str(v)
+                    .map_err(|_| PageError::bad_request("after: not a stream position"))?;
+                headers.insert("last-event-id", value);
+            }
+        }
+    }
+    let after = match after.first().filter(|_| state.api.cluster().is_none()) {
         Some((_, v)) => Some(v.parse::<u64>().map_err(|_| {
             PageError::bad_request(format!("after: '{v}' is not a sequence number"))
         })?),

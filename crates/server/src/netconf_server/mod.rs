@@ -76,7 +76,7 @@ impl NetconfExporter {
             return Ok(None);
         }
         let host_key = host_key::load_or_create(&config.host_key_path(store_config))?;
-        let auth = AuthDb::open(&api.auth_db_path(store_config))
+        let auth = AuthDb::open_for(api, store_config)
             .context("netconf_server: cannot open the users database")?;
         let listener = TcpListener::bind(config.address).await.with_context(|| {
             format!(

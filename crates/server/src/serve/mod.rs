@@ -96,8 +96,8 @@ pub(crate) async fn serve<S: EventSink>(
     // On PostgreSQL (`cluster`), the API stores through the same writer
     // and reads every node's events.
     let api = if store.is_some() || cluster.is_some() {
-        let path = config.api.auth_db_path(&config.store);
-        let auth = crate::auth::AuthDb::open(&path)?;
+        // On PostgreSQL, users and the lockout are the database's.
+        let auth = crate::auth::AuthDb::open_configured(&config)?;
         Some(Arc::new(
             crate::api::ApiState::new(
                 auth,
@@ -107,7 +107,8 @@ pub(crate) async fn serve<S: EventSink>(
                 config.api.clone(),
             )
             .with_control(control_tx)
-            .with_cluster(cluster),
+            .with_cluster(cluster)
+            .with_verify_key_folders(crate::api::node_verify::key_folders(&config.store)),
         ))
     } else {
         None

@@ -165,17 +165,28 @@ fn store_commands_refuse_bad_input_without_showing_the_password() {
         ),
     ];
     for (conn, expected) in &cases {
-        let out = netaudit(&["store", "migrate", "--to", conn], None);
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{conn}: {stderr}");
-        assert!(stderr.contains(expected), "{conn}: {stderr}");
-        assert!(
-            !stderr.contains(secret) && !text(&out.stdout).contains(secret),
-            "{stderr}"
-        );
+        for args in [
+            vec!["store", "migrate", "--to", conn],
+            vec!["user", "--store", conn, "list"],
+        ] {
+            let out = netaudit(&args, None);
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{conn}: {stderr}");
+            assert!(stderr.contains(expected), "{conn}: {stderr}");
+            assert!(
+                !stderr.contains(secret) && !text(&out.stdout).contains(secret),
+                "{stderr}"
+            );
+        }
     }
 
     let url = pg.url();
+    // The users of a database not migrated yet: named as such.
+    let out = netaudit(&["user", "--store", &url, "list"], None);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("has no netaudit schema yet"), "{stderr}");
+    assert!(!stderr.contains(pg.password()), "{stderr}");
     let out = netaudit(&["store", "migrate", "--to", &url], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
     pg.client()
@@ -185,6 +196,7 @@ fn store_commands_refuse_bad_input_without_showing_the_password() {
     for args in [
         vec!["store", "migrate", "--to", &url],
         vec!["verify", "--store", &url],
+        vec!["user", "--store", &url, "list"],
     ] {
         let out = netaudit(&args, None);
         let stderr = text(&out.stderr);

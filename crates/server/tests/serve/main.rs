@@ -21,6 +21,8 @@ mod netconf;
 mod netconf_callhome;
 mod netconf_export;
 mod netconf_sessions;
+mod pg_auth;
+mod pg_examine;
 mod pg_nodes;
 mod pg_outputs;
 mod policies;

@@ -55,7 +55,9 @@
       tr.setAttribute("data-seq", String(ev.seq));
       var seq = document.createElement("td");
       var a = document.createElement("a");
-      a.href = "/events/" + encodeURIComponent(String(ev.seq));
+      // On a PostgreSQL store an event is its node and sequence number.
+      a.href = "/events/" + encodeURIComponent(String(ev.seq)) +
+        (ev.node ? "?node=" + encodeURIComponent(String(ev.node)) : "");
       a.textContent = String(ev.seq);
       seq.appendChild(a);
       tr.appendChild(seq);
