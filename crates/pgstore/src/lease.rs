@@ -61,6 +61,9 @@ pub struct OutputLease {
     node_id: String,
     generation: i64,
     ttl: Duration,
+    /// The node that held the output before this lease took it (`None`
+    /// when nobody had, or this node itself did).
+    previous_holder: Option<String>,
 }
 
 impl std::fmt::Debug for OutputLease {
@@ -97,7 +100,7 @@ impl OutputLease {
         }
         let mut client = spec.connect()?;
         match take(&mut client, spec.target(), output, node, ttl)? {
-            Some(generation) => Ok(Acquire::Acquired(Box::new(OutputLease {
+            Some((generation, previous)) => Ok(Acquire::Acquired(Box::new(OutputLease {
                 spec: spec.clone(),
                 client: Some(client),
                 policy: ReconnectPolicy::default(),
@@ -105,6 +108,7 @@ impl OutputLease {
                 node_id: node.to_string(),
                 generation,
                 ttl,
+                previous_holder: previous.filter(|p| p != node),
             }))),
             None => Ok(Acquire::Held(
                 holder(&mut client, spec.target(), output)?.unwrap_or(LeaseHolder {
@@ -155,6 +159,13 @@ impl OutputLease {
     /// The lease's generation (grows at each change of holder).
     pub fn generation(&self) -> i64 {
         self.generation
+    }
+
+    /// The node this lease took the output over from (its lease had
+    /// expired or been released); `None` for a first owner or when this
+    /// node held it before.
+    pub fn previous_holder(&self) -> Option<&str> {
+        self.previous_holder.as_deref()
     }
 
     /// The time to live the lease is renewed for.
@@ -266,27 +277,29 @@ pub(crate) struct LeaseId<'a> {
 }
 
 /// The one statement that takes an output: inserted, or taken over when
-/// expired or held by the same node, with the next generation.
+/// expired or held by the same node, with the next generation; and who
+/// held it before (the statement's snapshot, read in the same statement).
 fn take(
     client: &mut Client,
     target: &str,
     output: &str,
     node: &str,
     ttl: Duration,
-) -> Result<Option<i64>> {
+) -> Result<Option<(i64, Option<String>)>> {
     let ttl = ttl.as_secs_f64();
     Ok(client
         .query_opt(
-            "INSERT INTO netaudit.output_leases AS l (output, node_id, generation, acquired_at, expires_at) \
+            "WITH before AS (SELECT node_id FROM netaudit.output_leases WHERE output = $1) \
+             INSERT INTO netaudit.output_leases AS l (output, node_id, generation, acquired_at, expires_at) \
              VALUES ($1, $2, 1, clock_timestamp(), clock_timestamp() + make_interval(secs => $3)) \
              ON CONFLICT (output) DO UPDATE SET node_id = EXCLUDED.node_id, generation = l.generation + 1, \
                  acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at \
              WHERE l.expires_at <= clock_timestamp() OR l.node_id = EXCLUDED.node_id \
-             RETURNING generation",
+             RETURNING generation, (SELECT node_id FROM before)",
             &[&output, &node, &ttl],
         )
         .map_err(|e| query_error(target, "take an output's lease", &e))?
-        .map(|r| r.get(0)))
+        .map(|r| (r.get(0), r.get(1))))
 }
 
 /// Who holds `output`, if anyone ever did.

@@ -27,6 +27,7 @@ mod lease;
 mod listener;
 mod lockout;
 mod node;
+mod node_cursor;
 mod node_writer;
 mod pattern;
 mod query;
@@ -47,6 +48,9 @@ pub use lease::{lease_holder, Acquire, LeaseHolder, OutputLease};
 pub use listener::{CommitListener, Wake};
 pub use lockout::{login_state, record_login, set_user_locked, LoginDecision, LoginPolicy};
 pub use node::{check_node_id, find_node, list_nodes, lock_node, NodeInfo};
+pub use node_cursor::{
+    advance_node_cursors, output_node_cursors, read_node_cursors, record_read_heads, NodeCursors,
+};
 pub use node_writer::{
     verify_key_path, NodeWriter, WriterStats, DEFAULT_EPOCH_EVENTS, EVENTS_CHANNEL,
 };

@@ -6,7 +6,8 @@
 //! Everything lives in the schema `netaudit`. Tables (docs/cluster.md):
 //! `version` (one row), `nodes` (one chain each), `events` (one row per
 //! event, key `(node_id, seq)`), `checkpoints` (key `(node_id, epoch)`);
-//! `output_leases`, `output_cursors` (one row per output) and `login_state`
+//! `output_leases`, `output_cursors` (one row per output),
+//! `output_node_cursors` (one row per output and node) and `login_state`
 //! (one row per user) with the function `login_attempt`; `retention` (the
 //! retention records of a chain copied from an embedded store, whose kept
 //! events start at `nodes.first_seq`); `users`, `api_tokens` and
@@ -173,6 +174,21 @@ CREATE TABLE netaudit.audit_outbox (
     created_ns    bigint NOT NULL,
     claimed_by    text,
     claimed_until timestamptz
+);
+"#,
+    // 5: an output's cursor per node (the last sequence number of each node
+    // it delivered, and the last it read, for counting what a take-over
+    // delivers again): exact where one position in the global order is not
+    // (docs/cluster.md, "Outputs on PostgreSQL").
+    r#"
+CREATE TABLE netaudit.output_node_cursors (
+    output      text NOT NULL CHECK (length(output) BETWEEN 1 AND 200),
+    node_id     text NOT NULL CHECK (node_id ~ '^[A-Za-z0-9._-]{1,64}$'),
+    seq         bigint NOT NULL DEFAULT 0 CHECK (seq >= 0),
+    read_seq    bigint NOT NULL DEFAULT 0 CHECK (read_seq >= 0),
+    generation  bigint NOT NULL,
+    updated_at  timestamptz NOT NULL,
+    PRIMARY KEY (output, node_id)
 );
 "#,
 ];

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use netaudit_event::{Event, Facility, Severity};
 use netaudit_pgstore::test_cluster::{ClusterOptions, PgCluster};
 use netaudit_pgstore::{
-    advance_cursor, lease_cursor, migrate, read_cursor, record_login, set_user_locked,
-    verify_key_path, verify_nodes, Acquire, CommitListener, ConnectionSpec, CursorPosition,
-    LoginDecision, LoginPolicy, NodeOutcome, NodeWriter, OutputLease, PgStoreError,
-    ReconnectPolicy, Wake,
+    advance_cursor, advance_node_cursors, lease_cursor, migrate, read_cursor, read_node_cursors,
+    record_login, record_read_heads, set_user_locked, verify_key_path, verify_nodes, Acquire,
+    CommitListener, ConnectionSpec, CursorPosition, LoginDecision, LoginPolicy, NodeCursors,
+    NodeHeads, NodeOutcome, NodeWriter, OutputLease, PgStoreError, ReconnectPolicy, Wake,
 };
 use netaudit_store::PreparedBatch;
 use netaudit_store::VerifyKey;
@@ -478,6 +478,55 @@ fn an_output_has_one_owner_and_another_takes_it_over_after_the_lease_time() {
         OutputLease::try_acquire(&spec, "x", "bad node", ttl),
         Err(PgStoreError::BadNodeId { .. })
     ));
+}
+
+#[test]
+fn node_cursors_move_forward_under_the_lease_and_a_new_owner_sees_how_far_the_old_one_read() {
+    let pg = PgCluster::start().unwrap();
+    let spec = migrated(&pg);
+    let ttl = Duration::from_secs(30);
+    let Acquire::Acquired(mut a) =
+        OutputLease::try_acquire(&spec, "file:audit", "n1", ttl).unwrap()
+    else {
+        panic!("a free output was not taken");
+    };
+    assert_eq!(a.previous_holder(), None);
+    assert_eq!(read_node_cursors(&mut a).unwrap(), NodeCursors::default());
+    let heads = |pairs: &[(&str, u64)]| -> NodeHeads {
+        pairs.iter().map(|(n, s)| (n.to_string(), *s)).collect()
+    };
+    record_read_heads(&mut a, &heads(&[("n1", 50), ("n2", 20)])).unwrap();
+    advance_node_cursors(&mut a, &heads(&[("n1", 30)])).unwrap();
+    // Never back: an older position leaves the cursor where it is.
+    advance_node_cursors(&mut a, &heads(&[("n1", 10), ("n2", 5)])).unwrap();
+    let seen = read_node_cursors(&mut a).unwrap();
+    assert_eq!(seen.delivered, heads(&[("n1", 30), ("n2", 5)]));
+    assert_eq!(seen.read, heads(&[("n1", 50), ("n2", 20)]));
+    // Released, taken by n2: it names n1 as the previous holder, reads n1's
+    // cursors, and n1's writes are refused from then on.
+    let mut stale = a;
+    let Acquire::Acquired(released) =
+        OutputLease::try_acquire(&spec, "file:audit", "n1", ttl).unwrap()
+    else {
+        panic!("n1 could not take its own output back");
+    };
+    assert_eq!(released.previous_holder(), None);
+    released.release().unwrap();
+    let Acquire::Acquired(mut b) =
+        OutputLease::try_acquire(&spec, "file:audit", "n2", ttl).unwrap()
+    else {
+        panic!("a released output was not free");
+    };
+    assert_eq!(b.previous_holder(), Some("n1"));
+    assert_eq!(read_node_cursors(&mut b).unwrap(), seen);
+    for err in [
+        advance_node_cursors(&mut stale, &heads(&[("n1", 40)])).unwrap_err(),
+        record_read_heads(&mut stale, &heads(&[("n1", 60)])).unwrap_err(),
+    ] {
+        assert!(matches!(err, PgStoreError::LeaseLost { .. }), "{err}");
+    }
+    advance_node_cursors(&mut b, &heads(&[("n1", 50)])).unwrap();
+    assert_eq!(read_node_cursors(&mut b).unwrap().delivered["n1"], 50);
 }
 
 #[test]

@@ -90,6 +90,9 @@ pub(super) async fn list(State(state): St) -> Result<Response, ApiError> {
 /// Outputs page too).
 pub(crate) async fn output_list(state: &ApiState) -> Result<Vec<serde_json::Value>, ApiError> {
     let config: OutputConfig = ask(state, ControlRequest::Outputs).await?;
+    if let Some(reader) = state.cluster() {
+        return cluster_output_list(reader, config).await;
+    }
     let store = state.store()?;
     let outputs = tokio::task::spawn_blocking(move || {
         let last_seq = store.last_seq();
@@ -105,6 +108,47 @@ pub(crate) async fn output_list(state: &ApiState) -> Result<Vec<serde_json::Valu
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
     Ok(outputs)
+}
+
+/// On a PostgreSQL store: each output with the node that owns it (its
+/// lease: node, generation, time left) and its cursor per node (each
+/// node's last sequence number delivered).
+async fn cluster_output_list(
+    reader: Arc<netaudit_pgstore::GlobalReader>,
+    config: OutputConfig,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        reader.with_client(|client, target| {
+            OutputSpec::all(&config)
+                .iter()
+                .map(|spec| {
+                    let name = spec.cursor_name();
+                    let holder = netaudit_pgstore::lease_holder(client, target, &name)?;
+                    let cursors = netaudit_pgstore::output_node_cursors(client, target, &name)?;
+                    let mut entry = describe(spec, 0, 0);
+                    if let Some(object) = entry.as_object_mut() {
+                        object.remove("lag");
+                        object.insert("cursor".into(), serde_json::json!(cursors));
+                        object.insert(
+                            "owner".into(),
+                            match holder {
+                                Some(h) => serde_json::json!({
+                                    "node": h.node_id,
+                                    "generation": h.generation,
+                                    "expires_in_ms": h.expires_in.as_millis() as u64,
+                                }),
+                                None => serde_json::Value::Null,
+                            },
+                        );
+                    }
+                    Ok(entry)
+                })
+                .collect()
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)
 }
 
 /// `POST /api/v1/outputs/reload` (admin): re-reads the configuration file

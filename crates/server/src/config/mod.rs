@@ -171,7 +171,7 @@ impl RawConfig {
         policy::resolve_forward_targets(&mut policies, &output)?;
         if matches!(store.backend, store_backend::StoreBackend::Postgres(_)) {
             store_backend::check_postgres_parts(
-                !output.is_empty(),
+                !output.radius.is_empty(),
                 policies.iter().any(|p| !p.builtin),
                 integrity.schedule.is_some(),
                 store.retention_max_age_days.is_some() || store.retention_max_events.is_some(),

@@ -35,6 +35,7 @@ pub(crate) struct RawStore {
     backend: Option<super::store_backend::RawBackend>,
     connection: Option<String>,
     node: Option<String>,
+    output_lease_secs: Option<u64>,
 }
 
 /// `store.retention_archive_format` as written.
@@ -129,7 +130,12 @@ impl RawStore {
                 None | Some(RawArchiveFormat::Jsonl) => ArchiveFormat::JsonLines,
                 Some(RawArchiveFormat::Syslog) => ArchiveFormat::Syslog,
             },
-            backend: super::store_backend::resolve(self.backend, self.connection, self.node)?,
+            backend: super::store_backend::resolve(
+                self.backend,
+                self.connection,
+                self.node,
+                self.output_lease_secs,
+            )?,
         };
         if self.retention_archive_format.is_some() && store.retention_archive_to.is_none() {
             return Err(ConfigError::invalid(

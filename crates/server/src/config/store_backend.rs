@@ -1,6 +1,9 @@
-//! `store.backend`, `store.connection`, `store.node`: the embedded SQLite
+//! `store.backend`, `store.connection`, `store.node`,
+//! `store.output_lease_secs`: the embedded SQLite
 //! store (the default) or a node of a cluster on PostgreSQL
 //! (docs/cluster.md).
+
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -33,12 +36,23 @@ pub(crate) struct PostgresNode {
     pub connection: String,
     /// The node id: this process's chain in the database.
     pub node: String,
+    /// How long an output's lease lasts unless renewed: the longest an
+    /// output stands still after its owner died (docs/cluster.md).
+    pub output_lease: Duration,
 }
+
+/// `store.output_lease_secs` unless set.
+pub(crate) const DEFAULT_OUTPUT_LEASE_SECS: u64 = 10;
+
+/// The longest `store.output_lease_secs` taken: an hour without outputs
+/// after a node died is already more than anyone means.
+const MAX_OUTPUT_LEASE_SECS: u64 = 3600;
 
 impl std::fmt::Debug for PostgresNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresNode")
             .field("node", &self.node)
+            .field("output_lease", &self.output_lease)
             .finish_non_exhaustive()
     }
 }
@@ -52,17 +66,19 @@ impl PostgresNode {
     }
 }
 
-/// Checks the three keys together.
+/// Checks the four keys together.
 pub(crate) fn resolve(
     backend: Option<RawBackend>,
     connection: Option<String>,
     node: Option<String>,
+    output_lease_secs: Option<u64>,
 ) -> Result<StoreBackend, ConfigError> {
     match backend.unwrap_or(RawBackend::Sqlite) {
         RawBackend::Sqlite => {
             for (key, set) in [
                 ("store.connection", connection.is_some()),
                 ("store.node", node.is_some()),
+                ("store.output_lease_secs", output_lease_secs.is_some()),
             ] {
                 if set {
                     return Err(ConfigError::invalid(
@@ -88,24 +104,39 @@ pub(crate) fn resolve(
             })?;
             netaudit_pgstore::check_node_id(&node)
                 .map_err(|e| ConfigError::invalid("store.node", e.to_string()))?;
-            let checked = PostgresNode { connection, node };
+            let lease_secs = output_lease_secs.unwrap_or(DEFAULT_OUTPUT_LEASE_SECS);
+            if !(1..=MAX_OUTPUT_LEASE_SECS).contains(&lease_secs) {
+                return Err(ConfigError::invalid(
+                    "store.output_lease_secs",
+                    format!(
+                        "must be 1 to {MAX_OUTPUT_LEASE_SECS} seconds (the longest an output stands still after its node died), not {lease_secs}"
+                    ),
+                ));
+            }
+            let checked = PostgresNode {
+                connection,
+                node,
+                output_lease: Duration::from_secs(lease_secs),
+            };
             checked.spec()?;
             Ok(StoreBackend::Postgres(checked))
         }
     }
 }
 
-/// What does not run on a PostgreSQL node yet (outputs with failover,
-/// policies, the scheduled check and retention are the cluster's next
-/// parts: docs/cluster.md): refused rather than silently not done.
+/// What does not run on a PostgreSQL node yet (RADIUS outputs, whose
+/// session replay reads before the cursor by sequence number, policies,
+/// the scheduled check and retention are the cluster's next parts:
+/// docs/cluster.md): refused rather than silently not done. Syslog, RELP
+/// and file outputs run there, each owned by one node at a time.
 pub(crate) fn check_postgres_parts(
-    outputs: bool,
+    radius_outputs: bool,
     policies: bool,
     integrity: bool,
     retention: bool,
 ) -> Result<(), ConfigError> {
     for (set, key, what) in [
-        (outputs, "output", "outputs"),
+        (radius_outputs, "output.radius", "RADIUS outputs"),
         (policies, "policy", "event policies"),
         (integrity, "integrity", "the scheduled chain check"),
         (retention, "store.retention_max_age_days", "retention"),
@@ -131,22 +162,26 @@ mod tests {
     fn postgres_needs_a_readable_connection_and_a_node_id() {
         let pg = Some(RawBackend::Postgres);
         let url = || Some("postgres://audit:s3cret@127.0.0.1:5432/audit".to_string());
-        let ok = resolve(pg, url(), Some("n1".into())).unwrap();
+        let ok = resolve(pg, url(), Some("n1".into()), None).unwrap();
         let StoreBackend::Postgres(node) = &ok else {
             panic!("{ok:?}")
         };
         assert_eq!(node.node, "n1");
+        assert_eq!(
+            node.output_lease,
+            Duration::from_secs(DEFAULT_OUTPUT_LEASE_SECS)
+        );
         assert!(!format!("{ok:?}").contains("s3cret"));
-        let err = resolve(pg, None, Some("n1".into()))
+        let err = resolve(pg, None, Some("n1".into()), None)
             .unwrap_err()
             .to_string();
         assert!(
             err.contains("store.connection") && err.contains("required"),
             "{err}"
         );
-        let err = resolve(pg, url(), None).unwrap_err().to_string();
+        let err = resolve(pg, url(), None, None).unwrap_err().to_string();
         assert!(err.contains("store.node"), "{err}");
-        let err = resolve(pg, url(), Some("bad node".into()))
+        let err = resolve(pg, url(), Some("bad node".into()), None)
             .unwrap_err()
             .to_string();
         assert!(
@@ -157,6 +192,7 @@ mod tests {
             pg,
             Some("postgres://u:s3cret@h/db?bogus_key=1".into()),
             Some("n1".into()),
+            None,
         )
         .unwrap_err()
         .to_string();
@@ -165,11 +201,36 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains("s3cret"), "{err}");
-        let err = resolve(None, url(), None).unwrap_err().to_string();
+        let err = resolve(None, url(), None, None).unwrap_err().to_string();
         assert!(
             err.contains("store.connection") && err.contains("is not"),
             "{err}"
         );
-        assert_eq!(resolve(None, None, None).unwrap(), StoreBackend::Sqlite);
+        assert_eq!(
+            resolve(None, None, None, None).unwrap(),
+            StoreBackend::Sqlite
+        );
+    }
+
+    #[test]
+    fn an_output_lease_of_zero_or_absurd_length_is_refused() {
+        let pg = Some(RawBackend::Postgres);
+        let url = || Some("postgres://audit@127.0.0.1:5432/audit".to_string());
+        for bad in [0, MAX_OUTPUT_LEASE_SECS + 1, u64::MAX] {
+            let err = resolve(pg, url(), Some("n1".into()), Some(bad))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("store.output_lease_secs") && err.contains(&bad.to_string()),
+                "{err}"
+            );
+        }
+        let ok = resolve(pg, url(), Some("n1".into()), Some(3)).unwrap();
+        let StoreBackend::Postgres(node) = ok else {
+            panic!("{ok:?}")
+        };
+        assert_eq!(node.output_lease, Duration::from_secs(3));
+        let err = resolve(None, None, None, Some(3)).unwrap_err().to_string();
+        assert!(err.contains("store.output_lease_secs"), "{err}");
     }
 }

@@ -360,7 +360,7 @@ impl Metrics {
 
         let outputs = self.outputs.lock().unwrap_or_else(PoisonError::into_inner);
         let last_seq = self.committed.last_seq();
-        let output_counters: [Series<OutputMetrics>; 8] = [
+        let output_counters: [Series<OutputMetrics>; 12] = [
             (
                 "netaudit_forwarded_total",
                 "counter",
@@ -408,6 +408,30 @@ impl Metrics {
                 "counter",
                 "Audit file archives deleted by on_full = overwrite-oldest.",
                 |o| &o.archives_removed,
+            ),
+            (
+                "netaudit_output_lease_owned",
+                "gauge",
+                "On a PostgreSQL store: 1 while this node owns the output.",
+                |o| &o.lease_owned,
+            ),
+            (
+                "netaudit_output_lease_generation",
+                "gauge",
+                "On a PostgreSQL store: the generation of the output's lease this node holds or last held.",
+                |o| &o.lease_generation,
+            ),
+            (
+                "netaudit_output_takeovers_total",
+                "counter",
+                "On a PostgreSQL store: times this node took the output over from another node.",
+                |o| &o.takeovers,
+            ),
+            (
+                "netaudit_output_takeover_resent_total",
+                "counter",
+                "On a PostgreSQL store: events delivered that the previous owner had read past its cursor (at most the duplicates of a take-over).",
+                |o| &o.takeover_resent,
             ),
         ];
         for (name, kind, help, counter) in output_counters {

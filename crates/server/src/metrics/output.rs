@@ -23,4 +23,16 @@ pub(crate) struct OutputMetrics {
     pub full: AtomicU64,
     /// Audit file archives deleted by `on_full = "overwrite-oldest"`.
     pub archives_removed: AtomicU64,
+    /// On a PostgreSQL store: 1 while this node owns the output (its lease).
+    pub lease_owned: AtomicU64,
+    /// On a PostgreSQL store: the generation of the lease this node holds
+    /// or last held (grows at each change of owner).
+    pub lease_generation: AtomicU64,
+    /// On a PostgreSQL store: times this node took the output over from
+    /// another node (whose lease had expired or been released).
+    pub takeovers: AtomicU64,
+    /// On a PostgreSQL store: events delivered that the previous owner (or
+    /// this node before a restart) had already read past its cursor, so may
+    /// have delivered: the duplicates of a take-over, at most.
+    pub takeover_resent: AtomicU64,
 }

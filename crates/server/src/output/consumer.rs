@@ -2,7 +2,9 @@
 //! [`OutputKind::cursor_name`]), reads after it, waiting for commits, and
 //! moving the cursor once delivery is confirmed. Every output (syslog,
 //! audit file, RADIUS) and every event policy (`policy/`) goes through a
-//! [`Consumer`].
+//! [`Consumer`]. On the embedded store it reads by sequence number; on a
+//! PostgreSQL store (`pg_source.rs`, while this node owns the output) by
+//! each node's cursor, in ordinals the outputs count the same way.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -13,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::commit_signal::CommitSignal;
 use crate::metrics::OutputMetrics;
-use crate::output::context::OutputContext;
+use crate::output::context::{OutputContext, OutputStore};
+use crate::output::pg_source::{PgSource, PgSourceError};
 
 /// Events read from the store per step.
 pub(crate) const CHUNK_EVENTS: usize = 1000;
@@ -87,11 +90,27 @@ pub(crate) enum StoreOpError {
         #[source]
         source: tokio::task::JoinError,
     },
+    #[error("output {cursor} on the PostgreSQL store: {source}")]
+    Cluster {
+        cursor: String,
+        #[source]
+        source: PgSourceError,
+    },
+    #[error("output {cursor}: {what} is not available on a PostgreSQL store")]
+    NotOnCluster { cursor: String, what: &'static str },
+}
+
+/// Where a consumer reads.
+enum Source {
+    /// The embedded store, by sequence number.
+    Sqlite(Arc<Store>),
+    /// A PostgreSQL store, while this node owns the output.
+    Postgres(PgSource),
 }
 
 /// Reads from the store for one output: its cursor, its chunks, its wake-ups.
 pub(crate) struct Consumer {
-    store: Arc<Store>,
+    source: Source,
     /// Commit wake-ups; without them (an output run outside `serve`) the
     /// consumer polls.
     commits: Option<Arc<CommitSignal>>,
@@ -99,6 +118,8 @@ pub(crate) struct Consumer {
     pub metrics: Arc<OutputMetrics>,
     /// The durable cursor: every event up to here has been delivered.
     cursor: u64,
+    /// On PostgreSQL: the commit count when the last read began.
+    seen_commits: std::sync::atomic::AtomicU64,
 }
 
 impl Consumer {
@@ -111,17 +132,18 @@ impl Consumer {
         cancel: &CancellationToken,
     ) -> Option<Consumer> {
         let metrics = ctx.metrics.output(name);
-        let commits = Some(ctx.metrics.committed.clone());
         for attempt in 0u64.. {
-            match Consumer::try_open(
-                kind,
-                name,
-                ctx.store.clone(),
-                commits.clone(),
-                metrics.clone(),
-            )
-            .await
-            {
+            let opened = match &ctx.store {
+                OutputStore::Sqlite(store) => {
+                    let commits = Some(ctx.metrics.committed.clone());
+                    Consumer::try_open(kind, name, store.clone(), commits, metrics.clone()).await
+                }
+                OutputStore::Postgres { cluster, owned } => {
+                    Consumer::try_open_cluster(kind, name, cluster, owned.as_deref(), &metrics)
+                        .await
+                }
+            };
+            match opened {
                 Ok(consumer) => return Some(consumer),
                 Err(error) => {
                     tracing::error!(output = %name, attempt, %error, "cannot read the output cursor; retrying");
@@ -162,11 +184,45 @@ impl Consumer {
         };
         metrics.delivered_seq.store(cursor, Relaxed);
         Ok(Consumer {
-            store,
+            source: Source::Sqlite(store),
             commits,
             cursor_name,
             metrics,
             cursor,
+            seen_commits: Default::default(),
+        })
+    }
+
+    /// Reads the output's cursors on a PostgreSQL store through this node's
+    /// lease (`owned`, set by `ownership::run_owned`).
+    async fn try_open_cluster(
+        kind: OutputKind,
+        name: &str,
+        cluster: &crate::output::cluster::ClusterOutputs,
+        owned: Option<&crate::output::pg_source::OwnedOutput>,
+        metrics: &Arc<OutputMetrics>,
+    ) -> Result<Consumer, StoreOpError> {
+        let cursor_name = kind.cursor_name(name);
+        let Some(owned) = owned else {
+            return Err(StoreOpError::NotOnCluster {
+                cursor: cursor_name,
+                what: "an output run without its lease",
+            });
+        };
+        let source = PgSource::open(owned)
+            .await
+            .map_err(|source| StoreOpError::Cluster {
+                cursor: cursor_name.clone(),
+                source,
+            })?;
+        metrics.delivered_seq.store(0, Relaxed);
+        Ok(Consumer {
+            source: Source::Postgres(source),
+            commits: Some(cluster.commits.clone()),
+            cursor_name,
+            metrics: metrics.clone(),
+            cursor: 0,
+            seen_commits: Default::default(),
         })
     }
 
@@ -189,7 +245,16 @@ impl Consumer {
     /// One page of the store.
     pub(crate) async fn query(&self, query: Query) -> Result<Page, StoreOpError> {
         let after = query.after_seq.unwrap_or(0);
-        match blocking(&self.store, move |store| store.query(&query)).await {
+        let store = match &self.source {
+            Source::Sqlite(store) => store,
+            Source::Postgres(_) => {
+                return Err(StoreOpError::NotOnCluster {
+                    cursor: self.cursor_name.clone(),
+                    what: "a query by sequence number",
+                })
+            }
+        };
+        match blocking(store, move |store| store.query(&query)).await {
             Ok(Ok(page)) => Ok(page),
             Ok(Err(source)) => Err(StoreOpError::Read {
                 cursor: self.cursor_name.clone(),
@@ -209,6 +274,17 @@ impl Consumer {
         after: u64,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreOpError> {
+        if let Source::Postgres(source) = &self.source {
+            let commits = self.commits.as_ref().map_or(0, |c| c.last_seq());
+            self.seen_commits.store(commits, Relaxed);
+            return source
+                .read_after(after, limit)
+                .await
+                .map_err(|source| StoreOpError::Cluster {
+                    cursor: self.cursor_name.clone(),
+                    source,
+                });
+        }
         let query = Query {
             after_seq: Some(after),
             limit,
@@ -254,12 +330,24 @@ impl Consumer {
         if to <= self.cursor {
             return Ok(());
         }
+        let store = match &self.source {
+            Source::Sqlite(store) => store,
+            Source::Postgres(source) => {
+                let again = source
+                    .advance(to)
+                    .await
+                    .map_err(|source| StoreOpError::Cluster {
+                        cursor: self.cursor_name.clone(),
+                        source,
+                    })?;
+                PgSource::count_again(&self.metrics, again);
+                self.cursor = to;
+                self.metrics.delivered_seq.store(to, Relaxed);
+                return Ok(());
+            }
+        };
         let (name, from) = (self.cursor_name.clone(), self.cursor);
-        match blocking(&self.store, move |store| {
-            store.advance_cursor(&name, from, to)
-        })
-        .await
-        {
+        match blocking(store, move |store| store.advance_cursor(&name, from, to)).await {
             Ok(Ok(())) => {
                 self.cursor = to;
                 self.metrics.delivered_seq.store(to, Relaxed);
@@ -288,9 +376,13 @@ impl Consumer {
         }
     }
 
-    /// The store's last sequence number, whoever appended it.
+    /// The store's last sequence number, whoever appended it (on a
+    /// PostgreSQL store, where positions are ordinals: the cursor).
     pub(crate) fn store_last_seq(&self) -> u64 {
-        self.store.last_seq()
+        match &self.source {
+            Source::Sqlite(store) => store.last_seq(),
+            Source::Postgres(_) => self.cursor,
+        }
     }
 
     /// Waits until events after `after` may exist, `timeout` passes, or
@@ -307,7 +399,13 @@ impl Consumer {
         let notified = commits.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        if commits.last_seq() > after {
+        // On PostgreSQL the signal counts commits of every node: any since
+        // the last read may have brought events.
+        let seen = match &self.source {
+            Source::Sqlite(_) => after,
+            Source::Postgres(_) => self.seen_commits.load(Relaxed),
+        };
+        if commits.last_seq() > seen {
             return !cancel.is_cancelled();
         }
         tokio::select! {

@@ -14,14 +14,21 @@
 //! confirmed (see `syslog.rs` and `file.rs` for what "confirmed" means for
 //! each). After an outage or a restart an output resumes from its cursor, in
 //! order: delivery is at-least-once. See docs/operations.md, "Outputs".
+//!
+//! On a PostgreSQL store (a cluster node), each output runs on the one node
+//! holding its lease (`ownership.rs`) and reads every node's events after
+//! its cursor per node (`pg_source.rs`); the delivery code is the same.
 
 pub(crate) mod backoff;
+pub(crate) mod cluster;
 pub(crate) mod consumer;
 pub(crate) mod context;
 pub(crate) mod control;
 pub(crate) mod file;
 pub(crate) mod filter;
 pub(crate) mod format;
+pub(crate) mod ownership;
+pub(crate) mod pg_source;
 pub(crate) mod radius;
 mod relp;
 pub(crate) mod route;
@@ -32,7 +39,7 @@ pub(crate) mod transport;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::OutputConfig;
-pub(crate) use context::OutputContext;
+pub(crate) use context::{OutputContext, OutputStore};
 pub(crate) use spec::OutputSpec;
 
 struct RunningOutput {
@@ -102,17 +109,46 @@ fn spawn(spec: OutputSpec, ctx: OutputContext) -> RunningOutput {
     let task = tokio::spawn(async move {
         let name = task_spec.name().to_owned();
         tracing::info!(output = %name, cursor = %task_spec.cursor_name(), "output started");
-        match task_spec {
-            OutputSpec::Syslog(config) => syslog::run(config, ctx, token).await,
-            OutputSpec::File(config) => file::run(config, ctx, token).await,
-            OutputSpec::Radius(config) => {
-                let (client_metrics, consumer_metrics) = ctx.metrics.radius(&config.name);
-                radius::run_output(config, ctx, client_metrics, consumer_metrics, token).await
+        match ctx.store.clone() {
+            OutputStore::Sqlite(_) => run_spec(task_spec, ctx, token).await,
+            OutputStore::Postgres { cluster, .. } => {
+                // One node at a time: run while this node holds the lease
+                // named like the output's cursor.
+                let metrics = ctx.metrics.output(&name);
+                ownership::run_owned(
+                    task_spec.cursor_name(),
+                    cluster.clone(),
+                    metrics,
+                    token,
+                    |owned, lost| {
+                        let ctx = OutputContext {
+                            store: OutputStore::Postgres {
+                                cluster: cluster.clone(),
+                                owned: Some(owned),
+                            },
+                            ..ctx.clone()
+                        };
+                        run_spec(task_spec.clone(), ctx, lost)
+                    },
+                )
+                .await
             }
         }
         tracing::info!(output = %name, "output stopped");
     });
     RunningOutput { spec, cancel, task }
+}
+
+/// Runs one output until `cancel`.
+async fn run_spec(spec: OutputSpec, ctx: OutputContext, cancel: CancellationToken) {
+    match spec {
+        OutputSpec::Syslog(config) => syslog::run(config, ctx, cancel).await,
+        OutputSpec::File(config) => file::run(config, ctx, cancel).await,
+        OutputSpec::Radius(config) => {
+            let (client_metrics, consumer_metrics) = ctx.metrics.radius(&config.name);
+            radius::run_output(config, ctx, client_metrics, consumer_metrics, cancel).await
+        }
+    }
 }
 
 async fn stop_one(running: RunningOutput) {

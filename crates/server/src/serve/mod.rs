@@ -49,7 +49,8 @@ use listener::RunningListener;
 /// batch has been committed. `store` (the sink's store) feeds the outputs;
 /// without it, configured outputs are refused. `cluster` is the PostgreSQL
 /// store's reader when the sink is a node's chain there (the API's queries
-/// read every node; outputs and policies do not run there yet). `damage` is what the
+/// read every node; outputs run on the node owning their lease, policies
+/// do not run there yet). `damage` is what the
 /// start-up check found and the operator accepted (`--accept-damaged-store`;
 /// empty otherwise): it is stored as an internal event first, and `/health`
 /// says `store-damaged` until an administrator acknowledges it
@@ -62,7 +63,7 @@ pub(crate) async fn serve<S: EventSink>(
     cluster: Option<Arc<netaudit_pgstore::GlobalReader>>,
     damage: &[netaudit_store::Damage],
 ) -> anyhow::Result<S> {
-    if store.is_none() && !config.output.is_empty() {
+    if store.is_none() && cluster.is_none() && !config.output.is_empty() {
         anyhow::bail!("outputs are configured but no store was given to read them from");
     }
     let metrics = Arc::new(Metrics::new());
@@ -150,6 +151,7 @@ pub(crate) async fn serve<S: EventSink>(
     if let Some(api) = &api {
         tokio::spawn(crate::api::drain_outbox(api.clone(), http_cancel.clone()));
     }
+    let outputs_store = output_store(store, &config)?;
     let mut server = Server {
         config,
         config_path,
@@ -157,7 +159,7 @@ pub(crate) async fn serve<S: EventSink>(
         chunk_tx,
         batches,
         listeners: Vec::new(),
-        outputs_context: store.map(|store| OutputContext {
+        outputs_context: outputs_store.map(|store| OutputContext {
             store,
             metrics: metrics.clone(),
             alerts: alerts_tx,
@@ -208,13 +210,17 @@ pub(crate) async fn serve<S: EventSink>(
                     )
                 })?;
         }
-        if let Some(ctx) = &server.outputs_context {
+        let embedded = server
+            .outputs_context
+            .as_ref()
+            .and_then(|ctx| ctx.store.sqlite().cloned());
+        if let Some(store) = &embedded {
             server.exporter = NetconfExporter::start(
                 &server.config.netconf_server,
                 &server.config.store,
                 &server.config.api,
                 ExporterContext {
-                    store: ctx.store.clone(),
+                    store: store.clone(),
                     metrics: metrics.clone(),
                     events: server.chunk_tx.clone(),
                 },
@@ -223,6 +229,8 @@ pub(crate) async fn serve<S: EventSink>(
         }
         if let Some(ctx) = &server.outputs_context {
             server.outputs = Outputs::start(&server.config.output, ctx);
+        }
+        if let Some(store) = &embedded {
             server.integrity = crate::integrity::IntegrityCheck::start(
                 &server.config.integrity,
                 &server.config.store.to_store_config(),
@@ -230,12 +238,12 @@ pub(crate) async fn serve<S: EventSink>(
                 server.chunk_tx.downgrade(),
             )?;
             server.retention = crate::retention_watch::RetentionWatch::start(
-                ctx.store.clone(),
+                store.clone(),
                 metrics.clone(),
                 server.chunk_tx.downgrade(),
             )?;
             server.storage = crate::storage_watch::StorageWatch::start(
-                ctx.store.clone(),
+                store.clone(),
                 server.config.store.near_full_percent,
                 metrics.clone(),
                 server.chunk_tx.downgrade(),
@@ -281,6 +289,32 @@ pub(crate) async fn serve<S: EventSink>(
     let sink = server.shutdown(batcher, writer, http, http_cancel).await?;
     finish_store(&store_wait, store_to_seal.as_deref())?;
     Ok(sink)
+}
+
+/// What the outputs read: the embedded store, or on a PostgreSQL node
+/// every node's events, each output owned by one node at a time
+/// (`output/ownership.rs`); `None` without a store.
+fn output_store(
+    store: Option<Arc<netaudit_store::Store>>,
+    config: &Config,
+) -> anyhow::Result<Option<crate::output::OutputStore>> {
+    use crate::config::store_backend::StoreBackend;
+    use crate::output::OutputStore;
+    if let Some(store) = store {
+        return Ok(Some(OutputStore::Sqlite(store)));
+    }
+    let StoreBackend::Postgres(node) = &config.store.backend else {
+        return Ok(None);
+    };
+    let cluster = crate::output::cluster::ClusterOutputs::start(
+        node.spec()?,
+        node.node.clone(),
+        node.output_lease,
+    );
+    Ok(Some(OutputStore::Postgres {
+        cluster,
+        owned: None,
+    }))
 }
 
 /// The shutdown has begun: a failing store append is retried for

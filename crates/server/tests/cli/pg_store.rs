@@ -53,13 +53,19 @@ fn store_copy_then_verify_per_node_and_tampering() {
     let out = netaudit(&["store", "migrate", "--to", &url], Some(pg.password()));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("migrated from version 0 to 4"),
+        text(&out.stdout).contains(&format!(
+            "migrated from version 0 to {}",
+            netaudit_pgstore::SCHEMA_VERSION
+        )),
         "{}",
         text(&out.stdout)
     );
     let out = netaudit(&["store", "migrate", "--to", &url], Some(pg.password()));
     assert!(
-        text(&out.stdout).contains("schema version 4 is current"),
+        text(&out.stdout).contains(&format!(
+            "schema version {} is current",
+            netaudit_pgstore::SCHEMA_VERSION
+        )),
         "{}",
         text(&out.stdout)
     );
@@ -197,8 +203,9 @@ fn store_commands_refuse_bad_input_without_showing_the_password() {
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(
             stderr.contains(&format!(
-                "database 127.0.0.1:{}/postgres as netaudit: netaudit schema version 99 is newer than this netaudit supports (4)",
-                pg.port()
+                "database 127.0.0.1:{}/postgres as netaudit: netaudit schema version 99 is newer than this netaudit supports ({})",
+                pg.port(),
+                netaudit_pgstore::SCHEMA_VERSION
             )),
             "{stderr}"
         );

@@ -25,6 +25,7 @@ mod pg_auth;
 mod pg_examine;
 mod pg_failover;
 mod pg_nodes;
+mod pg_outputs;
 mod policies;
 mod policy_actions;
 mod radius;

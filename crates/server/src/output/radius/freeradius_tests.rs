@@ -453,7 +453,7 @@ async fn run_output_reads_its_table_and_keeps_the_server_output_metrics() {
     let metrics = Arc::new(crate::metrics::Metrics::new());
     let (alerts, _alerts_rx) = mpsc::channel(4);
     let ctx = crate::output::OutputContext {
-        store: store.clone(),
+        store: crate::output::context::OutputStore::Sqlite(store.clone()),
         metrics: metrics.clone(),
         alerts,
     };

@@ -46,13 +46,19 @@ pub(crate) async fn run_output(
             return;
         }
     };
+    // RADIUS outputs read the embedded store only (the configuration
+    // refuses them on PostgreSQL: the session replay reads by sequence).
+    let Some(store) = ctx.store.sqlite().cloned() else {
+        tracing::error!(output = %config.name, "RADIUS accounting outputs do not run on a PostgreSQL store");
+        return;
+    };
     // Opening reads the store (cursor, session replay) and binds sockets;
     // a failure there is retried, every 1 s doubling to 30 s.
     let mut backoff = Backoff::exact(Duration::from_secs(1), Duration::from_secs(30));
     loop {
         let opened = consumer::RadiusConsumer::open(
             output.clone(),
-            ctx.store.clone(),
+            store.clone(),
             ctx.alerts.clone(),
             client_metrics.clone(),
             consumer_metrics.clone(),
