@@ -302,13 +302,18 @@ impl Consumer {
         after: u64,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreOpError> {
+        let store = match &self.source {
+            Source::Sqlite(store) => store,
+            // Events read from PostgreSQL come with their parameters parsed.
+            Source::Postgres(_) => return self.read_after(after, limit).await,
+        };
         let query = Query {
             after_seq: Some(after),
             limit,
             ..Query::default()
         };
         let cursor = self.cursor_name.clone();
-        match blocking(&self.store, move |store| {
+        match blocking(store, move |store| {
             store.query_params_unparsed(&query)
         })
         .await
