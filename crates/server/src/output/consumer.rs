@@ -313,11 +313,7 @@ impl Consumer {
             ..Query::default()
         };
         let cursor = self.cursor_name.clone();
-        match blocking(store, move |store| {
-            store.query_params_unparsed(&query)
-        })
-        .await
-        {
+        match blocking(store, move |store| store.query_params_unparsed(&query)).await {
             Ok(Ok(page)) => Ok(page.events),
             Ok(Err(source)) => Err(StoreOpError::Read {
                 cursor,
