@@ -1,11 +1,12 @@
 //! `GET /api/v1/report/ndcpp` (auditor): the NDcPP audit coverage report of
-//! `netaudit report ndcpp` (docs/report.md) as JSON, HTML or PDF.
+//! `netaudit report ndcpp` (docs/report.md) as JSON, HTML or PDF; on a
+//! PostgreSQL store over every node's events.
 
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -13,7 +14,9 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::state::ApiState;
 use crate::display::{now_ns, parse_time};
+use crate::report::source::{ClusterPages, EmbeddedPages};
 use crate::report::{self, pdf, render, Period};
+use netaudit_pgstore::GlobalQuery;
 
 /// The Chromium that prints the PDF (Debian's `chromium`).
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -68,12 +71,35 @@ pub(super) async fn ndcpp(
         until_ns: time("until", &params.until)?,
         host: params.host,
     };
-    let store = state.store()?;
-    let (info, rows) =
-        tokio::task::spawn_blocking(move || report::ndcpp(&period, |q| store.query(q)))
+    let (info, rows) = match state.cluster() {
+        // Every node's events, up to each node's head when the report began.
+        Some(reader) => tokio::task::spawn_blocking(move || {
+            let upto = reader.heads()?.into_iter().collect();
+            let query = |q: &GlobalQuery| reader.query(q);
+            report::ndcpp(&period, ClusterPages { upto, query })
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| {
+            ApiError::hiding(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "report: the PostgreSQL store could not be read (see the server log)",
+                e,
+            )
+        })?,
+        None => {
+            let store = state.store()?;
+            tokio::task::spawn_blocking(move || {
+                report::ndcpp(
+                    &period,
+                    EmbeddedPages(|q: &netaudit_store::Query| store.query(q)),
+                )
+            })
             .await
             .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::internal)?
+        }
+    };
     match format {
         "html" => Ok((
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -92,7 +118,7 @@ pub(super) async fn ndcpp(
             .map_err(ApiError::internal)?
             .map_err(|e| {
                 ApiError::hiding(
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    StatusCode::SERVICE_UNAVAILABLE,
                     "the PDF could not be printed (see the server log)",
                     e,
                 )

@@ -1,14 +1,18 @@
-//! `netaudit report ndcpp`: the NDcPP audit coverage report (docs/report.md).
+//! `netaudit report ndcpp`: the NDcPP audit coverage report (docs/report.md),
+//! of the embedded store (`--db`) or of every node of a PostgreSQL store
+//! (`--store`).
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use netaudit_store::Reader;
+use netaudit_pgstore::{node_heads, query_global, GlobalQuery};
+use netaudit_store::{Query, Reader};
 
 use super::common::DbArgs;
 use crate::display::{now_ns, parse_time_range};
+use crate::report::source::{ClusterPages, EmbeddedPages};
 use crate::report::{self, pdf, render, Period};
 
 #[derive(Debug, clap::Args)]
@@ -52,6 +56,11 @@ pub(crate) struct NdcppArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// A PostgreSQL store (connection string, docs/cluster.md) instead of
+    /// --db: every node's events, up to each node's last one when the
+    /// report begins.
+    #[arg(long, value_name = "CONNECTION")]
+    pub store: Option<String>,
     /// The Chromium that prints the PDF.
     #[arg(long, value_name = "PATH", default_value = "/usr/bin/chromium")]
     pub chromium: PathBuf,
@@ -66,8 +75,21 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         until_ns,
         host: args.host.clone(),
     };
-    let mut reader = Reader::open(&args.db.db)?;
-    let (info, rows) = report::ndcpp(&period, |query| reader.query(query))?;
+    let (info, rows) = match &args.store {
+        Some(connection) => {
+            let (spec, mut client) = super::store_target::connect(connection)?;
+            netaudit_pgstore::check_schema(&mut client, spec.target())?;
+            let upto = node_heads(&mut client, spec.target())?
+                .into_iter()
+                .collect();
+            let query = |q: &GlobalQuery| query_global(&mut client, spec.target(), q);
+            report::ndcpp(&period, ClusterPages { upto, query })?
+        }
+        None => {
+            let mut reader = Reader::open(&args.db.db)?;
+            report::ndcpp(&period, EmbeddedPages(|q: &Query| reader.query(q)))?
+        }
+    };
     let bytes = match args.format {
         ReportFormat::Json => {
             let mut text = serde_json::to_string_pretty(&render::json(&info, &rows))?;

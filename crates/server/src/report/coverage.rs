@@ -13,6 +13,8 @@ use super::requirements::{Check, Requirement};
 /// One sample record, as the report shows it.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Sample {
+    /// The node whose chain holds it (a PostgreSQL store), else none.
+    pub node: Option<String>,
     pub seq: u64,
     /// The event's own time, else its receive time (Unix ns).
     pub time_ns: i64,
@@ -90,8 +92,9 @@ fn check(check: Check, event: &Event) -> bool {
     }
 }
 
-fn sample(seq: u64, time_ns: i64, event: &Event) -> Sample {
+fn sample(node: Option<&str>, seq: u64, time_ns: i64, event: &Event) -> Sample {
     Sample {
+        node: node.map(str::to_owned),
         seq,
         time_ns,
         code: event.code.as_deref().map(str::to_owned),
@@ -116,8 +119,9 @@ impl Coverage {
         }
     }
 
-    /// Counts `event` (stored as `seq`) for every row it satisfies.
-    pub(crate) fn observe(&mut self, seq: u64, event: &Event) {
+    /// Counts `event` (stored as `seq`, in `node`'s chain on a PostgreSQL
+    /// store) for every row it satisfies.
+    pub(crate) fn observe(&mut self, node: Option<&str>, seq: u64, event: &Event) {
         self.events += 1;
         for (row, seen) in self.rows.iter().zip(self.seen.iter_mut()) {
             if !row.evidence.iter().any(|m| m.matches(event)) {
@@ -139,7 +143,7 @@ impl Coverage {
                     // The sample is the first record that carries the most
                     // of the row's additional contents.
                     if passed > evidence.checks.iter().filter(|(_, ok)| *ok).count() {
-                        evidence.sample = sample(seq, at, event);
+                        evidence.sample = sample(node, seq, at, event);
                         evidence.checks = checks;
                     }
                 }
@@ -151,7 +155,7 @@ impl Coverage {
                             count: 1,
                             first_ns: at,
                             last_ns: at,
-                            sample: sample(seq, at, event),
+                            sample: sample(node, seq, at, event),
                             checks,
                         },
                     );
@@ -226,18 +230,22 @@ mod tests {
         let mut coverage = Coverage::new(ndcpp());
         let failed = [("username", "root"), ("source-address", "10.223.5.251")];
         coverage.observe(
+            None,
             1,
             &event("r1", "SSHD_LOGIN_FAILED", &failed, "Login failed", 10),
         );
         coverage.observe(
+            None,
             2,
             &event("r1", "SSHD_LOGIN_FAILED", &failed, "Login failed", 5),
         );
         coverage.observe(
+            Some("n2"),
             3,
             &event("r2", "SSHD_LOGIN_FAILED", &failed, "Login failed", 20),
         );
         coverage.observe(
+            None,
             4,
             &event(
                 "r1",
@@ -253,6 +261,8 @@ mod tests {
         assert_eq!((uia.status, uia.count, uia.hosts.len()), ("covered", 3, 2));
         assert_eq!((uia.hosts[0].first_ns, uia.hosts[0].last_ns), (5, 10));
         assert_eq!(uia.hosts[0].sample.seq, 1);
+        assert_eq!(uia.hosts[0].sample.node, None);
+        assert_eq!(uia.hosts[1].sample.node.as_deref(), Some("n2"));
         assert_eq!(
             uia.hosts[0].checks,
             vec![("user".to_string(), true), ("origin".to_string(), true)]

@@ -4,6 +4,8 @@
 //!
 //! ```text
 //! requirements.rs  the table (data in crates/server/data/ndcpp/), compiled in
+//! source.rs        where the events come from: the embedded store or every
+//!                  node of a PostgreSQL store (one trait, two sources)
 //! coverage.rs      one pass over the events -> rows (pure)
 //! render.rs        JSON and the self-contained HTML page
 //! pdf.rs           the PDF, printed from the HTML by headless Chromium
@@ -13,15 +15,12 @@ pub(crate) mod coverage;
 pub(crate) mod pdf;
 pub(crate) mod render;
 pub(crate) mod requirements;
-
-use netaudit_store::{Page, Query, StoreError};
+pub(crate) mod source;
 
 use crate::clock::now_ns;
 use coverage::{Coverage, RowCoverage};
 use render::ReportInfo;
-
-/// Events read per page.
-const PAGE: usize = 10_000;
+use source::EventSource;
 
 /// What a report covers.
 #[derive(Debug, Clone, Default)]
@@ -31,31 +30,17 @@ pub(crate) struct Period {
     pub host: Option<String>,
 }
 
-/// Reads every event of `period` through `fetch` (a store's or a
-/// reader's query) and returns the coverage of the NDcPP table.
-pub(crate) fn ndcpp(
+/// Reads every event of `period` from `source` (the embedded store or
+/// every node of a PostgreSQL store) and returns the coverage of the
+/// NDcPP table.
+pub(crate) fn ndcpp<S: EventSource>(
     period: &Period,
-    mut fetch: impl FnMut(&Query) -> Result<Page, StoreError>,
-) -> Result<(ReportInfo, Vec<RowCoverage>), StoreError> {
+    mut source: S,
+) -> Result<(ReportInfo, Vec<RowCoverage>), S::Error> {
     let mut coverage = Coverage::new(requirements::ndcpp());
-    let mut after = None;
-    loop {
-        let page = fetch(&Query {
-            since_ns: period.since_ns,
-            until_ns: period.until_ns,
-            host: period.host.clone(),
-            after_seq: after,
-            limit: PAGE,
-            ..Query::default()
-        })?;
-        for stored in &page.events {
-            coverage.observe(stored.seq, &stored.event);
-        }
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
+    source.read(period, &mut |node, seq, event| {
+        coverage.observe(node, seq, event)
+    })?;
     let info = ReportInfo {
         generated_ns: now_ns(),
         since_ns: period.since_ns,

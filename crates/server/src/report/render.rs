@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use super::coverage::RowCoverage;
+use super::coverage::{RowCoverage, Sample};
 use crate::display::format_ns;
 
 /// What was asked for and what was looked at.
@@ -53,19 +53,29 @@ pub(crate) fn json(info: &ReportInfo, rows: &[RowCoverage]) -> serde_json::Value
                 "count": h.count,
                 "first": format_ns(h.first_ns),
                 "last": format_ns(h.last_ns),
-                "sample": {
-                    "seq": h.sample.seq,
-                    "time": format_ns(h.sample.time_ns),
-                    "code": h.sample.code,
-                    "app": h.sample.app,
-                    "user": h.sample.user,
-                    "client_addr": h.sample.client_addr,
-                    "message": h.sample.message,
-                },
+                "sample": sample_json(&h.sample),
                 "checks": h.checks.iter().map(|(name, ok)| json!({"content": name, "present": ok})).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })
+}
+
+/// A sample record; `node` only on a PostgreSQL store (where a sequence
+/// number is one node's).
+fn sample_json(sample: &Sample) -> serde_json::Value {
+    let mut v = json!({
+        "seq": sample.seq,
+        "time": format_ns(sample.time_ns),
+        "code": sample.code,
+        "app": sample.app,
+        "user": sample.user,
+        "client_addr": sample.client_addr,
+        "message": sample.message,
+    });
+    if let Some(node) = &sample.node {
+        v["node"] = json!(node);
+    }
+    v
 }
 
 /// Text made safe for HTML element content and attribute values.
@@ -198,12 +208,13 @@ pub(crate) fn html(info: &ReportInfo, rows: &[RowCoverage]) -> String {
                 .collect();
             let _ = write!(
                 out,
-                "<div><b>{}</b>: {} event(s), first {}, last {}{}<br><code>#{} {} {} {}</code></div>",
+                "<div><b>{}</b>: {} event(s), first {}, last {}{}<br><code>{}#{} {} {} {}</code></div>",
                 esc(&host.host),
                 host.count,
                 esc(&format_ns(host.first_ns)),
                 esc(&format_ns(host.last_ns)),
                 if checks.is_empty() { String::new() } else { format!("; {}", checks.join(", ")) },
+                host.sample.node.as_deref().map(|n| format!("{} ", esc(n))).unwrap_or_default(),
                 host.sample.seq,
                 esc(host.sample.code.as_deref().unwrap_or("-")),
                 esc(host.sample.user.as_deref().unwrap_or("")),

@@ -19,7 +19,7 @@ use super::pg_nodes::{
 use crate::support::*;
 
 /// `GET path` over HTTP/1.0 (the body as sent, not chunked), with `headers`.
-fn get(http: SocketAddr, path: &str, token: &str, headers: &str) -> (u16, String) {
+pub(super) fn get(http: SocketAddr, path: &str, token: &str, headers: &str) -> (u16, String) {
     let mut s = TcpStream::connect_timeout(&http, Duration::from_secs(5)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     write!(
@@ -42,17 +42,17 @@ fn get(http: SocketAddr, path: &str, token: &str, headers: &str) -> (u16, String
 }
 
 /// Two running nodes on one database.
-struct TwoNodes {
+pub(super) struct TwoNodes {
     /// The connection string (the password in a file).
-    url: String,
-    setups: Vec<NodeSetup>,
-    nodes: Vec<Netaudit>,
+    pub(super) url: String,
+    pub(super) setups: Vec<NodeSetup>,
+    pub(super) nodes: Vec<Netaudit>,
     /// Each node's (reporter, auditor) token.
-    tokens: Vec<(String, String)>,
+    pub(super) tokens: Vec<(String, String)>,
 }
 
 /// Two nodes on one database, each with some events stored.
-fn two_nodes(pg: &PgCluster, root: &std::path::Path) -> TwoNodes {
+pub(super) fn two_nodes(pg: &PgCluster, root: &std::path::Path) -> TwoNodes {
     let url = connection(pg, root);
     migrate(&url);
     let setups: Vec<NodeSetup> = ["n1", "n2"]
