@@ -3,6 +3,7 @@
 //! give evidence for, per device, in a period.
 //!
 //! ```text
+//! period.rs        what a report covers (window, host)
 //! requirements.rs  the table (data in crates/server/data/ndcpp/), compiled in
 //! source.rs        where the events come from: the embedded store or every
 //!                  node of a PostgreSQL store (one trait, two sources)
@@ -13,22 +14,16 @@
 
 pub(crate) mod coverage;
 pub(crate) mod pdf;
+pub(crate) mod period;
 pub(crate) mod render;
 pub(crate) mod requirements;
 pub(crate) mod source;
 
 use crate::clock::now_ns;
 use coverage::{Coverage, RowCoverage};
+pub(crate) use period::Period;
 use render::ReportInfo;
 use source::EventSource;
-
-/// What a report covers.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Period {
-    pub since_ns: Option<i64>,
-    pub until_ns: Option<i64>,
-    pub host: Option<String>,
-}
 
 /// Reads every event of `period` from `source` (the embedded store or
 /// every node of a PostgreSQL store) and returns the coverage of the

@@ -8,7 +8,7 @@ use netaudit_event::Event;
 use netaudit_pgstore::{GlobalPage, GlobalQuery, NodeHeads, PgStoreError};
 use netaudit_store::{Order, Page, Query, StoreError};
 
-use super::Period;
+use super::period::Period;
 
 /// Events read per page.
 const PAGE: usize = 10_000;
