@@ -13,7 +13,9 @@ use super::period::Period;
 /// Events read per page.
 const PAGE: usize = 10_000;
 
-/// Every event of a period, page by page.
+/// Every event of a period, page by page. Events come with their
+/// parameters parsed (a row may keep them in its raw bytes: the report's
+/// checks read them).
 pub(crate) trait EventSource {
     type Error;
 
@@ -56,7 +58,7 @@ impl<F: FnMut(&Query) -> Result<Page, StoreError>> EventSource for EmbeddedPages
                 ..filter(period)
             })?;
             for stored in &page.events {
-                each(None, stored.seq, &stored.event);
+                each(None, stored.seq, &stored.with_params());
             }
             match page.next {
                 Some(next) => after = Some(next),
@@ -91,7 +93,7 @@ impl<F: FnMut(&GlobalQuery) -> Result<GlobalPage, PgStoreError>> EventSource for
         loop {
             let page = (self.query)(&query)?;
             for e in &page.events {
-                each(Some(&e.node), e.event.seq, &e.event.event);
+                each(Some(&e.node), e.event.seq, &e.event.with_params());
             }
             match page.next {
                 Some(next) => query.after = Some(next),

@@ -8,7 +8,10 @@ use netaudit_pgstore::test_cluster::PgCluster;
 use serde_json::Value;
 
 use super::pg_examine::{get, two_nodes, TwoNodes};
-use super::pg_nodes::{global_order, netaudit, text};
+use std::io::Write;
+use std::net::TcpStream;
+
+use super::pg_nodes::{global_order, netaudit, text, wait_host};
 
 /// The management row the test's `UI_COMMIT` lines give evidence for.
 const COMMIT_ROW: &str = "FMT_MTD.1/CoreData";
@@ -40,8 +43,22 @@ fn the_report_covers_every_node_from_the_api_and_the_cli() {
     let pg = PgCluster::start().unwrap();
     let root = tempfile::tempdir().unwrap();
     let TwoNodes {
-        url, nodes, tokens, ..
+        url,
+        nodes,
+        tokens,
+        setups,
     } = two_nodes(&pg, root.path());
+    // A flow record whose parameters stay in its raw bytes: the report's
+    // `addresses` check must still see them.
+    let mut tcp = TcpStream::connect(("127.0.0.1", setups[1].tcp)).unwrap();
+    tcp.write_all(
+        b"<14>1 2026-11-23T10:00:00Z srx-n2 RT_FLOW - RT_FLOW_SESSION_CREATE \
+          [junos@2636.1.1.1.2.129 source-address=\"10.1.1.2\" source-port=\"10001\" \
+          destination-address=\"10.2.2.2\" destination-port=\"21\"] session created\n",
+    )
+    .unwrap();
+    drop(tcp);
+    wait_host(nodes[0].http, &tokens[0].1, "srx-n2", 1);
     let commits = vec![
         ("tcp-n1".to_string(), 300, "n1".to_string()),
         ("tcp-n2".to_string(), 200, "n2".to_string()),
@@ -59,6 +76,16 @@ fn the_report_covers_every_node_from_the_api_and_the_cli() {
             "{before} <= {examined} <= {after}"
         );
         assert_eq!(evidence(&report, COMMIT_ROW), commits, "{body}");
+        let flows = &report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "FFW_RUL_EXT.1")
+            .unwrap()["hosts"];
+        assert_eq!(flows[0]["host"], "srx-n2", "{flows}");
+        assert_eq!(flows[0]["sample"]["node"], "n2", "{flows}");
+        assert_eq!(flows[0]["checks"][0]["content"], "addresses", "{flows}");
+        assert_eq!(flows[0]["checks"][0]["present"], true, "{flows}");
     }
     // A host, a window, the HTML page (the sample's node before its number).
     let (status, body) = get(
