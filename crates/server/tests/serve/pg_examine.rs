@@ -42,17 +42,17 @@ fn get(http: SocketAddr, path: &str, token: &str, headers: &str) -> (u16, String
 }
 
 /// Two running nodes on one database.
-struct TwoNodes {
+pub(super) struct TwoNodes {
     /// The connection string (the password in a file).
-    url: String,
-    setups: Vec<NodeSetup>,
-    nodes: Vec<Netaudit>,
+    pub(super) url: String,
+    pub(super) setups: Vec<NodeSetup>,
+    pub(super) nodes: Vec<Netaudit>,
     /// Each node's (reporter, auditor) token.
-    tokens: Vec<(String, String)>,
+    pub(super) tokens: Vec<(String, String)>,
 }
 
 /// Two nodes on one database, each with some events stored.
-fn two_nodes(pg: &PgCluster, root: &std::path::Path) -> TwoNodes {
+pub(super) fn two_nodes(pg: &PgCluster, root: &std::path::Path) -> TwoNodes {
     let url = connection(pg, root);
     migrate(&url);
     let setups: Vec<NodeSetup> = ["n1", "n2"]
@@ -195,7 +195,7 @@ fn either_node_exports_every_node_and_refuses_bad_filters() {
 
 /// Signs `user` in to the console of `http` over plain HTTP: the
 /// `Cookie:` header line of the session.
-fn console_session(http: SocketAddr, user: &str) -> String {
+pub(super) fn console_session(http: SocketAddr, user: &str) -> String {
     let (_, head, page) = exchange(http, "GET", "/login", "", "");
     let cookie = |head: &str, name: &str| {
         head.lines()
@@ -237,7 +237,7 @@ fn csrf_of(page: &str) -> String {
 }
 
 /// One HTTP/1.0 exchange: status, head, body.
-fn exchange(
+pub(super) fn exchange(
     http: SocketAddr,
     method: &str,
     path: &str,
