@@ -110,16 +110,7 @@ pub(crate) fn write_batch<E: AppendEvent>(
     writer
         .finish()
         .map_err(|e| attempt_error(target, "finish a batch", &e))?;
-    for c in &sealed {
-        insert_checkpoint_raw(&mut tx, node_id, c)
-            .map_err(|e| attempt_error(target, "store a checkpoint", &e))?;
-    }
-    let payload = format!("{node_id} {}", next.next_seq - 1);
-    tx.execute("SELECT pg_notify($1, $2)", &[&EVENTS_CHANNEL, &payload])
-        .map_err(|e| attempt_error(target, "notify the batch", &e))?;
-    tx.commit()
-        .map_err(|e| attempt_error(target, "commit a batch", &e))?;
-    Ok(!sealed.is_empty())
+    commit_batch(tx, target, node_id, next, &sealed)
 }
 
 /// The state `events` would leave, without writing them (to recognise a
@@ -205,16 +196,7 @@ pub(crate) fn write_prepared(
     writer
         .finish()
         .map_err(|e| attempt_error(target, "finish a batch", &e))?;
-    for c in &sealed {
-        insert_checkpoint_raw(&mut tx, node_id, c)
-            .map_err(|e| attempt_error(target, "store a checkpoint", &e))?;
-    }
-    let payload = format!("{node_id} {}", next.next_seq - 1);
-    tx.execute("SELECT pg_notify($1, $2)", &[&EVENTS_CHANNEL, &payload])
-        .map_err(|e| attempt_error(target, "notify the batch", &e))?;
-    tx.commit()
-        .map_err(|e| attempt_error(target, "commit a batch", &e))?;
-    Ok(!sealed.is_empty())
+    commit_batch(tx, target, node_id, next, &sealed)
 }
 
 /// [`chain_only`] for a prepared batch, the epoch ended first when
@@ -246,4 +228,26 @@ pub(crate) fn time_seal_due(head: &ChainHead, interval_ns: Option<i64>) -> bool 
     interval_ns.is_some_and(|interval| {
         head.epoch_events > 0 && now_ns().saturating_sub(head.epoch_started_ns) >= interval
     })
+}
+
+/// The end of a batch's transaction, once its rows are copied: the
+/// checkpoints of the epochs it ends, the commit notification, the commit.
+/// Returns whether an epoch was sealed.
+fn commit_batch(
+    mut tx: postgres::Transaction<'_>,
+    target: &str,
+    node_id: &str,
+    next: &ChainHead,
+    sealed: &[Checkpoint],
+) -> std::result::Result<bool, Attempt> {
+    for c in sealed {
+        insert_checkpoint_raw(&mut tx, node_id, c)
+            .map_err(|e| attempt_error(target, "store a checkpoint", &e))?;
+    }
+    let payload = format!("{node_id} {}", next.next_seq - 1);
+    tx.execute("SELECT pg_notify($1, $2)", &[&EVENTS_CHANNEL, &payload])
+        .map_err(|e| attempt_error(target, "notify the batch", &e))?;
+    tx.commit()
+        .map_err(|e| attempt_error(target, "commit a batch", &e))?;
+    Ok(!sealed.is_empty())
 }

@@ -85,20 +85,6 @@ pub fn check_code_glob(glob: &str) -> Result<()> {
     glob_regex(glob).map(|_| ())
 }
 
-/// `%text%` for LIKE, with `%`, `_` and `\` escaped.
-pub(crate) fn like_pattern(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,10 +112,5 @@ mod tests {
         }
         assert!(check_code_glob("[a-a]").is_ok());
         assert!(check_code_glob("[-z]").is_ok());
-    }
-
-    #[test]
-    fn like_patterns_escape_their_wildcards() {
-        assert_eq!(like_pattern("50%_a\\"), "%50\\%\\_a\\\\%");
     }
 }

@@ -8,14 +8,14 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Mutex;
 
-use netaudit_store::{Order, Query, StoredEvent};
+use netaudit_store::{like_pattern, Order, Query, StoredEvent};
 use postgres::types::ToSql;
 use postgres::Client;
 
 use crate::connection::ConnectionSpec;
 use crate::error::{PgStoreError, Result};
 use crate::event_rows::{read_row, EVENT_COLUMNS};
-use crate::pattern::{glob_regex, like_pattern};
+use crate::pattern::glob_regex;
 use crate::schema::{check_schema, query_error};
 use crate::window_counts::{count_window, WindowCounts, WindowSpec};
 

@@ -140,6 +140,26 @@ pub(crate) fn json_of(e: &StoredEvent) -> serde_json::Value {
     })
 }
 
+/// One event's line of the table (sequence number, time, severity, host,
+/// code, user, message on one line).
+pub(crate) fn write_table_row(out: &mut impl Write, e: &StoredEvent) -> std::io::Result<()> {
+    let ev = &e.event;
+    writeln!(
+        out,
+        "{:>10}  {:<30}  {:<9}  {:<20}  {:<28}  {:<12}  {}",
+        e.seq,
+        format_ns(e.ts),
+        ev.severity.map_or("-", |s| s.name()),
+        ev.host.as_deref().unwrap_or("-"),
+        ev.code.as_deref().unwrap_or("-"),
+        ev.user.as_deref().unwrap_or("-"),
+        ev.message
+            .as_deref()
+            .unwrap_or("")
+            .replace(['\n', '\r'], " ")
+    )
+}
+
 /// Writes events in `format`; the table header goes first when `header`.
 pub(crate) fn write_events(
     out: &mut impl Write,
@@ -158,22 +178,7 @@ pub(crate) fn write_events(
     for e in events {
         let ev = &e.event;
         match format {
-            EventFormat::Table => {
-                writeln!(
-                    out,
-                    "{:>10}  {:<30}  {:<9}  {:<20}  {:<28}  {:<12}  {}",
-                    e.seq,
-                    format_ns(e.ts),
-                    ev.severity.map_or("-", |s| s.name()),
-                    ev.host.as_deref().unwrap_or("-"),
-                    ev.code.as_deref().unwrap_or("-"),
-                    ev.user.as_deref().unwrap_or("-"),
-                    ev.message
-                        .as_deref()
-                        .unwrap_or("")
-                        .replace(['\n', '\r'], " ")
-                )?;
-            }
+            EventFormat::Table => write_table_row(out, e)?,
             EventFormat::Json => {
                 serde_json::to_writer(&mut *out, &json_of(e))?;
                 out.write_all(b"\n")?;

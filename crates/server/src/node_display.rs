@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use netaudit_pgstore::{NodeEvent, NodeOutcome, NodeVerification};
 
-use crate::display::{format_ns, json_of, write_events, EventFormat};
+use crate::display::{json_of, write_events, write_table_row, EventFormat};
 
 /// An event as the embedded store's query shows it, with its node.
 pub(crate) fn node_json(e: &NodeEvent) -> serde_json::Value {
@@ -36,22 +36,8 @@ pub(crate) fn write_node_events(
                 )?;
             }
             for e in events {
-                let ev = &e.event.event;
-                writeln!(
-                    out,
-                    "{:<16}  {:>10}  {:<30}  {:<9}  {:<20}  {:<28}  {:<12}  {}",
-                    e.node,
-                    e.event.seq,
-                    format_ns(e.event.ts),
-                    ev.severity.map_or("-", |s| s.name()),
-                    ev.host.as_deref().unwrap_or("-"),
-                    ev.code.as_deref().unwrap_or("-"),
-                    ev.user.as_deref().unwrap_or("-"),
-                    ev.message
-                        .as_deref()
-                        .unwrap_or("")
-                        .replace(['\n', '\r'], " ")
-                )?;
+                write!(out, "{:<16}  ", e.node)?;
+                write_table_row(out, &e.event)?;
             }
             Ok(())
         }

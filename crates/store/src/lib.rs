@@ -65,7 +65,7 @@ pub use error::{
 pub use params_column::{params_column, params_from_column};
 pub use partitions::{PartitionInfo, PartitionState};
 pub use paths::partitions_dir;
-pub use query::{Order, Page, Query, Reader, RetentionRecord};
+pub use query::{like_pattern, Order, Page, Query, Reader, RetentionRecord};
 pub use retention::RetentionReport;
 pub use rows::{query_time, StoredEvent};
 pub use startup_check::{check_store, Damage};

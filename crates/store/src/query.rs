@@ -87,7 +87,9 @@ pub struct Page {
     pub next: Option<u64>,
 }
 
-fn like_pattern(text: &str) -> String {
+/// `%text%` for LIKE, with `%`, `_` and `\` escaped (SQLite's and
+/// PostgreSQL's LIKE both take `\` as the escape here).
+pub fn like_pattern(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('%');
     for c in text.chars() {

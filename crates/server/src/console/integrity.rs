@@ -16,7 +16,7 @@ use super::guard::see_other;
 use super::layout::page_refreshed;
 use super::page_error::PageError;
 use super::state::ConsoleState;
-use super::verify_run::VerifyRun;
+use super::verify_run::{run_state, VerifyRun};
 use super::viewer::{Viewer, CSRF_FIELD};
 use crate::api::events::verify_report;
 use crate::display::{format_ns, now_ns};
@@ -101,50 +101,29 @@ pub(super) async fn view(
 }
 
 fn run_summary(run: &VerifyRun) -> Markup {
-    match run {
-        VerifyRun::Never => {
-            html! { p.count id="verify-state" { "Not run from the console since the server started." } }
-        }
-        VerifyRun::Running { started_ns, by } => html! {
-            p.note id="verify-state" { "Running: started by " (by) " at " (format_ns(*started_ns)) "; this page reloads until it is done." }
-        },
-        VerifyRun::Done {
-            started_ns,
-            finished_ns,
-            by,
-            outcome,
-        } => {
-            let took_ms = (finished_ns - started_ns) / 1_000_000;
-            match outcome {
-                Ok(report) => {
-                    let ok = report.get("ok").and_then(Value::as_bool).unwrap_or(false);
-                    let field = |k: &str| match report.get(k) {
-                        None | Some(Value::Null) => "none".to_string(),
-                        Some(Value::Array(range)) if range.len() == 2 => {
-                            format!("{} to {}", range[0], range[1])
-                        }
-                        Some(v) => v.to_string(),
-                    };
-                    html! {
-                        p id="verify-state" class=(if ok { "notice" } else { "message" }) {
-                            @if ok { "Verified: the chain is intact." } @else { "Verification FAILED: " (field("break")) }
-                        }
-                        table.fields id="verify-report" {
-                            tr { th { "Run by" } td { (by) " at " (format_ns(*finished_ns)) " (" (took_ms) " ms)" } }
-                            tr { th { "Events verified" } td { (field("events_verified")) } }
-                            tr { th { "Checkpoints verified" } td { (field("checkpoints_verified")) } }
-                            tr { th { "Sealed through" } td { (field("sealed_through")) } }
-                            tr { th { "Unsealed" } td { (field("unsealed")) } }
-                            tr { th { "Live key epoch" } td { (field("live_key_epoch")) } }
-                        }
-                    }
-                }
-                Err(message) => {
-                    html! { p.message id="verify-state" { "Could not verify: " (message) } }
-                }
+    run_state(run, |report, by, finished_ns, took_ms| {
+        let ok = report.get("ok").and_then(Value::as_bool).unwrap_or(false);
+        let field = |k: &str| match report.get(k) {
+            None | Some(Value::Null) => "none".to_string(),
+            Some(Value::Array(range)) if range.len() == 2 => {
+                format!("{} to {}", range[0], range[1])
+            }
+            Some(v) => v.to_string(),
+        };
+        html! {
+            p id="verify-state" class=(if ok { "notice" } else { "message" }) {
+                @if ok { "Verified: the chain is intact." } @else { "Verification FAILED: " (field("break")) }
+            }
+            table.fields id="verify-report" {
+                tr { th { "Run by" } td { (by) " at " (format_ns(finished_ns)) " (" (took_ms) " ms)" } }
+                tr { th { "Events verified" } td { (field("events_verified")) } }
+                tr { th { "Checkpoints verified" } td { (field("checkpoints_verified")) } }
+                tr { th { "Sealed through" } td { (field("sealed_through")) } }
+                tr { th { "Unsealed" } td { (field("unsealed")) } }
+                tr { th { "Live key epoch" } td { (field("live_key_epoch")) } }
             }
         }
-    }
+    })
 }
 
 /// `POST /integrity/verify`: starts a run in the background (one at a time).

@@ -9,7 +9,7 @@ use maud::{html, Markup};
 use serde_json::Value;
 
 use super::page_error::PageError;
-use super::verify_run::VerifyRun;
+use super::verify_run::{run_state, VerifyRun};
 use super::viewer::{Viewer, CSRF_FIELD};
 use crate::api::error::ApiError;
 use crate::display::format_ns;
@@ -57,53 +57,35 @@ pub(super) async fn body(
 }
 
 fn run_summary(run: &VerifyRun) -> Markup {
-    match run {
-        VerifyRun::Never => {
-            html! { p.count id="verify-state" { "Not run from the console since the server started." } }
-        }
-        VerifyRun::Running { started_ns, by } => html! {
-            p.note id="verify-state" { "Running: started by " (by) " at " (format_ns(*started_ns)) "; this page reloads until it is done." }
-        },
-        VerifyRun::Done {
-            started_ns,
-            finished_ns,
-            by,
-            outcome: Ok(report),
-        } => {
-            let ok = report.get("ok").and_then(Value::as_bool).unwrap_or(false);
-            let nodes = report
-                .get("nodes")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let took_ms = (finished_ns - started_ns) / 1_000_000;
-            html! {
-                p id="verify-state" class=(if ok { "notice" } else { "message" }) {
-                    @if ok { "Verified: every node's chain is intact." } @else { "Verification FAILED or incomplete: see each node." }
-                }
-                p.count { "Run by " (by) " at " (format_ns(*finished_ns)) " (" (took_ms) " ms)" }
-                table.events id="verify-report" {
-                    thead { tr { th { "Node" } th { "Result" } th { "Events verified" } th { "Checkpoints" } th { "Sealed through" } th { "Unsealed" } } }
-                    tbody {
-                        @for n in &nodes {
-                            tr {
-                                td { (text(n.get("node"))) }
-                                td { (node_result(n)) }
-                                td { (text(n.pointer("/report/events_verified"))) }
-                                td { (text(n.pointer("/report/checkpoints_verified"))) }
-                                td { (text(n.pointer("/report/sealed_through"))) }
-                                td { (text(n.pointer("/report/unsealed"))) }
-                            }
+    run_state(run, |report, by, finished_ns, took_ms| {
+        let ok = report.get("ok").and_then(Value::as_bool).unwrap_or(false);
+        let nodes = report
+            .get("nodes")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        html! {
+            p id="verify-state" class=(if ok { "notice" } else { "message" }) {
+                @if ok { "Verified: every node's chain is intact." } @else { "Verification FAILED or incomplete: see each node." }
+            }
+            p.count { "Run by " (by) " at " (format_ns(finished_ns)) " (" (took_ms) " ms)" }
+            table.events id="verify-report" {
+                thead { tr { th { "Node" } th { "Result" } th { "Events verified" } th { "Checkpoints" } th { "Sealed through" } th { "Unsealed" } } }
+                tbody {
+                    @for n in &nodes {
+                        tr {
+                            td { (text(n.get("node"))) }
+                            td { (node_result(n)) }
+                            td { (text(n.pointer("/report/events_verified"))) }
+                            td { (text(n.pointer("/report/checkpoints_verified"))) }
+                            td { (text(n.pointer("/report/sealed_through"))) }
+                            td { (text(n.pointer("/report/unsealed"))) }
                         }
                     }
                 }
             }
         }
-        VerifyRun::Done {
-            outcome: Err(message),
-            ..
-        } => html! { p.message id="verify-state" { "Could not verify: " (message) } },
-    }
+    })
 }
 
 /// OK, BROKEN (where and why) or NOT VERIFIED (no verify key here).

@@ -3,9 +3,10 @@
 
 use std::sync::Mutex;
 
+use maud::{html, Markup};
 use serde_json::Value;
 
-use crate::display::now_ns;
+use crate::display::{format_ns, now_ns};
 
 /// The console's last run of `verify` (in memory: a restart forgets it).
 #[derive(Debug, Clone, Default)]
@@ -47,5 +48,37 @@ impl VerifyRuns {
             by: by.to_string(),
         };
         true
+    }
+}
+
+/// The state of the console's verify run; `report` draws a finished run's
+/// report (`report, by, finished_ns, took_ms`), which differs between the
+/// embedded store and the nodes of a PostgreSQL store.
+pub(super) fn run_state(
+    run: &VerifyRun,
+    report: impl FnOnce(&Value, &str, i64, i64) -> Markup,
+) -> Markup {
+    match run {
+        VerifyRun::Never => {
+            html! { p.count id="verify-state" { "Not run from the console since the server started." } }
+        }
+        VerifyRun::Running { started_ns, by } => html! {
+            p.note id="verify-state" { "Running: started by " (by) " at " (format_ns(*started_ns)) "; this page reloads until it is done." }
+        },
+        VerifyRun::Done {
+            started_ns,
+            finished_ns,
+            by,
+            outcome: Ok(value),
+        } => report(
+            value,
+            by,
+            *finished_ns,
+            (finished_ns - started_ns) / 1_000_000,
+        ),
+        VerifyRun::Done {
+            outcome: Err(message),
+            ..
+        } => html! { p.message id="verify-state" { "Could not verify: " (message) } },
     }
 }
