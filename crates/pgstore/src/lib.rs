@@ -13,7 +13,8 @@
 //! an [`OutputLease`] with their cursors in the database ([`advance_cursor`]),
 //! consumers wake on commit ([`CommitListener`]), and the login lockout is
 //! shared by every node ([`record_login`]), as are the users themselves
-//! ([`add_user`], [`find_user`], [`token_owner`], [`claim_outbox`]).
+//! ([`add_user`], [`find_user`], [`token_owner`], [`claim_outbox`]). The
+//! console's Overview counts every node's events with [`count_window`].
 
 mod batch_write;
 mod checkpoints;
@@ -38,6 +39,7 @@ mod schema;
 pub mod test_cluster;
 mod users;
 mod verify;
+mod window_counts;
 
 pub use connection::{ConnectionSpec, PASSWORD_ENV};
 pub use copy::{copy_sqlite_store, CopySummary};
@@ -67,3 +69,4 @@ pub use users::{
     UserRecord,
 };
 pub use verify::{verify_nodes, NodeOutcome, NodeVerification};
+pub use window_counts::{count_window, HostSeen, MinuteCount, WindowCounts, WindowSpec};

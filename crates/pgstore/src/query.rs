@@ -17,6 +17,7 @@ use crate::error::{PgStoreError, Result};
 use crate::event_rows::{read_row, EVENT_COLUMNS};
 use crate::pattern::glob_regex;
 use crate::schema::{check_schema, query_error};
+use crate::window_counts::{count_window, WindowCounts, WindowSpec};
 
 /// An event's place in the global order; a page's `next` and the key the
 /// following page starts after. Written `RECEIVED_NS.SEQ.NODE` (the node id
@@ -269,6 +270,11 @@ impl GlobalReader {
     /// One page of `query` (connecting first when needed).
     pub fn query(&self, query: &GlobalQuery) -> Result<GlobalPage> {
         self.with_client(|client, target| query_global(client, target, query))
+    }
+
+    /// The counts of every node's events in `spec`'s window.
+    pub fn count_window(&self, spec: &WindowSpec<'_>) -> Result<WindowCounts> {
+        self.with_client(|client, target| count_window(client, target, spec))
     }
 
     /// Each node's last sequence number.

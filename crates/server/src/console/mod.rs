@@ -5,7 +5,8 @@
 //! Pages are rendered on the server (maud escapes every value); the only
 //! script is `assets/console.js`, for the live views. One module per page
 //! or concept: `login`, `events` (search, detail, export), `tail`,
-//! `overview` (its counts kept in `overview_tally`), `users`; `no_route`
+//! `overview` (its counts kept in `overview_tally`, or counted by the
+//! PostgreSQL store in `overview_nodes`), `users`; `no_route`
 //! (404 and 405 pages); `viewer` (who is looking: session cookie, role, CSRF token),
 //! `guard` (the role and CSRF checks in front of every page), `security`
 //! (response headers, cookies), `layout`, `page_error`, `search` (the
@@ -23,6 +24,7 @@ mod netconf_devices;
 mod no_route;
 mod outputs;
 mod overview;
+mod overview_nodes;
 mod overview_tally;
 mod page_error;
 mod routes;

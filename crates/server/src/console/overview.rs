@@ -5,8 +5,10 @@
 //! are SVG written on the server (`svg.rs`).
 //!
 //! The windows end with the current minute (buckets on whole minutes);
-//! the counts come from `overview_tally.rs`, which reads each stored event
-//! once and keeps its counts per partition and minute.
+//! on the embedded store the counts come from `overview_tally.rs`, which
+//! reads each stored event once and keeps its counts per partition and
+//! minute; on a PostgreSQL store from the database (`overview_nodes.rs`:
+//! every node's events, by the minute each was received).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use axum::Extension;
 use maud::html;
 
 use super::layout::page;
+use super::overview_nodes;
 use super::overview_tally::{minute_of, Counts, MINUTE_NS, SEVERITY_SLOTS};
 use super::page_error::PageError;
 use super::state::ConsoleState;
@@ -103,33 +106,48 @@ pub(super) async fn view(
     let start_minute = now_minute + 1 - buckets as i64 * bucket_minutes;
     let start = start_minute * MINUTE_NS;
     let bucket_ns = bucket_minutes * MINUTE_NS;
-    let store = state.api.store()?;
-    let counted = state.clone();
-    let (per_bucket, window) = tokio::task::spawn_blocking(move || {
-        let mut per_bucket = vec![vec![0u64; SEVERITIES.len()]; buckets];
-        let mut window = Counts::default();
-        counted
-            .overview
-            .visit(&store, now_minute, start_minute, |minute, counts| {
-                // Events timed ahead of the clock count in the last bucket.
-                let bucket = ((minute - start_minute) / bucket_minutes).clamp(0, buckets as i64 - 1)
-                    as usize;
-                for slot in 0..SEVERITY_SLOTS {
-                    per_bucket[bucket][severity_group(slot)] += counts.severity[slot];
-                }
-                window.merge(counts);
-            })
-            .map(|()| (per_bucket, window))
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(|e| {
-        ApiError::hiding(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "overview: the store could not be read (see the server log)",
-            e,
-        )
-    })?;
+    // Events timed ahead of the clock count in the last bucket.
+    let bucket_of = move |minute: i64| {
+        ((minute - start_minute) / bucket_minutes).clamp(0, buckets as i64 - 1) as usize
+    };
+    let mut per_bucket = vec![vec![0u64; SEVERITIES.len()]; buckets];
+    let add = move |per_bucket: &mut [Vec<u64>], minute: i64, severity: &[u64; SEVERITY_SLOTS]| {
+        for (slot, n) in severity.iter().enumerate() {
+            per_bucket[bucket_of(minute)][severity_group(slot)] += n;
+        }
+    };
+    let window = if let Some(reader) = state.api.cluster() {
+        // On PostgreSQL the database counts every node's events.
+        let (minutes, window) = overview_nodes::count(reader, start, TOP).await?;
+        for (minute, severity) in &minutes {
+            add(&mut per_bucket, *minute, severity);
+        }
+        window
+    } else {
+        let store = state.api.store()?;
+        let counted = state.clone();
+        let (counted_buckets, window) = tokio::task::spawn_blocking(move || {
+            let mut window = Counts::default();
+            counted
+                .overview
+                .visit(&store, now_minute, start_minute, |minute, counts| {
+                    add(&mut per_bucket, minute, &counts.severity);
+                    window.merge(counts);
+                })
+                .map(|()| (per_bucket, window))
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| {
+            ApiError::hiding(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "overview: the store could not be read (see the server log)",
+                e,
+            )
+        })?;
+        per_bucket = counted_buckets;
+        window
+    };
     let counted = window.events();
     let last_seen: BTreeMap<&str, i64> = window
         .hosts

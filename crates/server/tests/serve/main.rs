@@ -26,6 +26,7 @@ mod pg_examine;
 mod pg_failover;
 mod pg_nodes;
 mod pg_outputs;
+mod pg_overview;
 mod pg_report;
 mod policies;
 mod policy_actions;

@@ -195,7 +195,7 @@ fn either_node_exports_every_node_and_refuses_bad_filters() {
 
 /// Signs `user` in to the console of `http` over plain HTTP: the
 /// `Cookie:` header line of the session.
-fn console_session(http: SocketAddr, user: &str) -> String {
+pub(super) fn console_session(http: SocketAddr, user: &str) -> String {
     let (_, head, page) = exchange(http, "GET", "/login", "", "");
     let cookie = |head: &str, name: &str| {
         head.lines()
@@ -237,7 +237,7 @@ fn csrf_of(page: &str) -> String {
 }
 
 /// One HTTP/1.0 exchange: status, head, body.
-fn exchange(
+pub(super) fn exchange(
     http: SocketAddr,
     method: &str,
     path: &str,
