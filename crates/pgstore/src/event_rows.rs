@@ -125,6 +125,16 @@ pub(crate) fn write_columns(
     writer.write(&values)
 }
 
+/// [`read_row`] with the parameters parsed out of the raw bytes when the
+/// row keeps them there, as the embedded store's queries give them: what
+/// the API, the console, the outputs and the reports read (verify and copy
+/// read the row as it is, since the chain covers the raw bytes).
+pub(crate) fn read_row_with_params(row: &Row, target: &str) -> Result<StoredEvent> {
+    let mut event = read_row(row, target)?;
+    event.parse_params();
+    Ok(event)
+}
+
 /// Reads a row selected with [`EVENT_COLUMNS`]; a value the schema allows
 /// but an event cannot hold (a hand-edited row) is an error naming the node
 /// and the sequence number, and a NULL or a value of another type (an

@@ -9,7 +9,7 @@ use postgres::types::ToSql;
 use postgres::Client;
 
 use crate::error::{PgStoreError, Result};
-use crate::event_rows::{read_row, EVENT_COLUMNS};
+use crate::event_rows::{read_row_with_params, EVENT_COLUMNS};
 use crate::query::{bind, filter_clauses, seq_param, NodeEvent, NodeHeads};
 use crate::schema::query_error;
 
@@ -89,7 +89,7 @@ pub fn events_after(
     for row in &rows {
         let event = NodeEvent {
             node: row.get(0),
-            event: read_row(row, target)?,
+            event: read_row_with_params(row, target)?,
         };
         let head = heads.entry(event.node.clone()).or_insert(0);
         *head = (*head).max(event.event.seq);

@@ -14,7 +14,7 @@ use postgres::Client;
 
 use crate::connection::ConnectionSpec;
 use crate::error::{PgStoreError, Result};
-use crate::event_rows::{read_row, EVENT_COLUMNS};
+use crate::event_rows::{read_row_with_params, EVENT_COLUMNS};
 use crate::pattern::glob_regex;
 use crate::schema::{check_schema, query_error};
 use crate::window_counts::{count_window, WindowCounts, WindowSpec};
@@ -161,7 +161,7 @@ pub fn query_global(client: &mut Client, target: &str, query: &GlobalQuery) -> R
     for row in rows.iter().take(limit) {
         events.push(NodeEvent {
             node: row.get(0),
-            event: read_row(row, target)?,
+            event: read_row_with_params(row, target)?,
         });
     }
     let next = (rows.len() > limit)

@@ -48,6 +48,15 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
+    /// Parses the parameters out of the raw bytes into `event.params` when
+    /// the read left them there, as a read that parses them does
+    /// (`params_in_raw` stays set: the chain covers the raw bytes).
+    pub fn parse_params(&mut self) {
+        if self.params_in_raw && self.event.params.is_empty() {
+            self.event.params = netaudit_syslog::params_of(&self.event.raw).unwrap_or_default();
+        }
+    }
+
     /// The event with its parameters, parsed from the raw bytes now if the
     /// read left them there ([`Store::query_params_unparsed`](crate::Store::query_params_unparsed));
     /// the same parameters a read that parsed them gives.

@@ -59,6 +59,21 @@ fn the_report_covers_every_node_from_the_api_and_the_cli() {
     .unwrap();
     drop(tcp);
     wait_host(nodes[0].http, &tokens[0].1, "srx-n2", 1);
+    // The event API of the other node shows those parameters too, as the
+    // embedded store's queries do (they were empty before).
+    let (status, body) = get(
+        nodes[0].http,
+        "/api/v1/events?host=srx-n2",
+        &tokens[0].1,
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let listed: Value = serde_json::from_str(&body).unwrap();
+    let params = listed["events"][0]["params"].to_string();
+    assert!(
+        params.contains("source-address") && params.contains("10.1.1.2"),
+        "{body}"
+    );
     let commits = vec![
         ("tcp-n1".to_string(), 300, "n1".to_string()),
         ("tcp-n2".to_string(), 200, "n2".to_string()),
