@@ -133,7 +133,7 @@ impl ApiState {
         self.store.clone().ok_or_else(|| {
             if self.cluster.is_some() {
                 ApiError::unavailable(
-                    "not available on a PostgreSQL store yet (docs/cluster.md); GET /api/v1/events, export and verify are",
+                    "not available on a PostgreSQL store yet (docs/cluster.md); GET /api/v1/events, the event stream, export, verify and the NDcPP report are",
                 )
             } else {
                 ApiError::unavailable("this server runs without a store")
