@@ -11,42 +11,17 @@
 //!
 //! (`NETAUDIT_BIN` names the netaudit binary; default target/release/netaudit.)
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use netaudit_pgstore::test_cluster::PgCluster;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-fn binary() -> PathBuf {
-    std::env::var_os("NETAUDIT_BIN").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/netaudit"),
-        PathBuf::from,
-    )
-}
-
-/// A GET's body, when the server answers.
-fn get(http: SocketAddr, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect_timeout(&http, Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).ok()?;
-    Some(body)
-}
+mod common;
+use common::{binary, free_port, get, median, Serve};
 
 /// Whether the node's `/metrics` says it owns `output`.
 fn owns(http: SocketAddr, output: &str) -> bool {
@@ -55,7 +30,7 @@ fn owns(http: SocketAddr, output: &str) -> bool {
 }
 
 struct Node {
-    child: Option<Child>,
+    serve: Serve,
     http: SocketAddr,
     tcp: u16,
 }
@@ -64,41 +39,18 @@ impl Node {
     fn start(dir: &Path, url: &str, node: &str, lease: u64, output: &str, receiver: u16) -> Node {
         std::fs::create_dir_all(dir).expect("node folder");
         let (tcp, http) = (free_port(), free_port());
-        let config = dir.join("netaudit.toml");
-        std::fs::write(
-            &config,
-            format!(
+        let config = format!(
                 "[store]\npath = \"{}\"\nbackend = \"postgres\"\nconnection = \"{url}\"\nnode = \"{node}\"\n\
                  output_lease_secs = {lease}\n\n[http]\naddress = \"127.0.0.1:{http}\"\n\n\
                  [pipeline]\nbatch_max_delay_ms = 20\n\n[builtin_policies]\nenabled = false\n\n\
                  [[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{tcp}\"\n\n\
                  [[output.syslog]]\nname = \"{output}\"\ntransport = \"tcp\"\naddress = \"127.0.0.1:{receiver}\"\n\
                  format = \"standard\"\nframing = \"lf\"\nbackoff_initial_ms = 100\nbackoff_max_ms = 500\n",
-                dir.join("netaudit.db").display()
-            ),
-        )
-        .expect("write config");
-        let log = std::fs::File::create(dir.join("serve.log")).expect("log");
-        let child = Command::new(binary())
-            .args(["serve", "-c"])
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start netaudit serve (build it first: cargo build --release -p netaudit)");
+            dir.join("netaudit.db").display()
+        );
         let http: SocketAddr = ([127, 0, 0, 1], http).into();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while get(http, "/health").is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "serve did not start: {}",
-                dir.display()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
         Node {
-            child: Some(child),
+            serve: Serve::start(dir, &config, http),
             http,
             tcp,
         }
@@ -109,36 +61,6 @@ impl Node {
         let mut c = TcpStream::connect(("127.0.0.1", self.tcp)).expect("connect");
         writeln!(c, "<13>Nov 23 10:00:00 {host} mgd[42]: UI_COMMIT: User 'ops' requested 'commit' operation").expect("send");
     }
-
-    /// Our own child, by PID (it cannot have been reused before we wait).
-    fn signal(&mut self, signal: &str) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let _ = Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if matches!(child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.signal("-TERM");
-    }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -222,7 +144,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             assert!(Instant::now() < deadline, "the output delivers nothing");
             std::thread::sleep(Duration::from_millis(10));
         }
-        nodes[owner].signal("-KILL");
+        nodes[owner].serve.signal("-KILL");
         let killed = Instant::now();
         let after = format!("after-kill-r{r}");
         nodes[other].send(&after);

@@ -14,39 +14,20 @@
 //! on the standby too); medians of RUNS. The load average is printed before
 //! and after (the machine is shared: quote it with the figures).
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use netaudit_pgstore::test_cluster::{ClusterOptions, PgCluster};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-fn binary() -> PathBuf {
-    std::env::var_os("NETAUDIT_BIN").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/netaudit"),
-        PathBuf::from,
-    )
-}
+mod common;
+use common::{binary, free_port, get, median, Serve};
 
 /// `/health`'s `stored` count, when it answers.
 fn stored(http: SocketAddr) -> Option<u64> {
-    let mut s = TcpStream::connect_timeout(&http, Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).ok()?;
+    let body = get(http, "/health")?;
     let at = body.find("\"stored\":")? + "\"stored\":".len();
     body[at..]
         .chars()
@@ -57,7 +38,7 @@ fn stored(http: SocketAddr) -> Option<u64> {
 }
 
 struct Server {
-    child: Child,
+    serve: Serve,
     http: SocketAddr,
     tcp: u16,
 }
@@ -66,52 +47,21 @@ impl Server {
     fn start(dir: &Path, store: &str) -> Server {
         std::fs::create_dir_all(dir).expect("server folder");
         let (tcp, http) = (free_port(), free_port());
-        let config = dir.join("netaudit.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[store]\npath = \"{}\"\n{store}\n[http]\naddress = \"127.0.0.1:{http}\"\n\n\
-                 [builtin_policies]\nenabled = false\n\n[[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{tcp}\"\n",
-                dir.join("netaudit.db").display()
-            ),
-        )
-        .expect("write config");
-        let log = std::fs::File::create(dir.join("serve.log")).expect("log");
-        let child = Command::new(binary())
-            .args(["serve", "-c"])
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start netaudit serve (build it first: cargo build --release -p netaudit)");
+        let config = format!(
+            "[store]\npath = \"{}\"\n{store}\n[http]\naddress = \"127.0.0.1:{http}\"\n\n\
+             [builtin_policies]\nenabled = false\n\n[[listener]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{tcp}\"\n",
+            dir.join("netaudit.db").display()
+        );
         let http: SocketAddr = ([127, 0, 0, 1], http).into();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while stored(http).is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "serve did not start: {}",
-                dir.display()
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        Server {
+            serve: Serve::start(dir, &config, http),
+            http,
+            tcp,
         }
-        Server { child, http, tcp }
     }
 
     fn stop(mut self) {
-        // Our own child: its PID cannot have been reused before we wait.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.serve.signal("-TERM");
     }
 }
 
@@ -164,11 +114,6 @@ fn run(servers: &[Server], per_server: u64) -> f64 {
         let _ = t.join();
     }
     elapsed
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// A private durable PostgreSQL, migrated; its connection string names the
